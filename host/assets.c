@@ -1,0 +1,46 @@
+// assets.c: locating weights, data and golden logits (see assets.h).
+#include "assets.h"
+#include "../models/model.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef CASCADE_SOURCE_DIR
+#define CASCADE_SOURCE_DIR "."
+#endif
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *assets_dir(void) {
+    const char *env = getenv("CASCADE_ASSETS");
+    if (env && *env) return env;
+    if (is_dir("../shared/weights")) return "../shared";
+    return CASCADE_SOURCE_DIR "/../shared";
+}
+
+void assets_path(const char *relative, char *out, size_t cap) { snprintf(out, cap, "%s/%s", assets_dir(), relative); }
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+cascade_status assets_model_path(const char *name, char *out, size_t cap, cascade_error *err) {
+    if (!name || !*name) return cascade_fail(err, CASCADE_EINVAL, "empty model name");
+    if (strchr(name, '/') || ends_with(name, ".safetensors")) {
+        snprintf(out, cap, "%s", name);
+        return CASCADE_OK;
+    }
+    for (int i = 0; model_arch_names[i]; i++)
+        if (!strcmp(name, model_arch_names[i])) {
+            snprintf(out, cap, "%s/weights/%s.safetensors", assets_dir(), name);
+            return CASCADE_OK;
+        }
+    return cascade_fail(err, CASCADE_EINVAL,
+                        "unknown model '%s' (zoo: lenet, alexnet_shallower, alexnet_shallow, alexnet, resnet18, "
+                        "resnet34; or a path to a .safetensors file)", name);
+}

@@ -1,0 +1,22 @@
+// assets.h: where the weights, data and golden logits live.
+// $CASCADE_ASSETS when set, else ../shared (from the working directory),
+// else ../shared next to the source checkout. Zoo names resolve to
+// <assets>/weights/<name>.safetensors; anything with a '/' or ending in
+// .safetensors is taken as a path.
+#pragma once
+#include <stddef.h>
+#include "../runtime/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+const char *assets_dir(void);
+// Writes the file path of a model given by zoo name or path into out.
+cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap, cascade_error *err);
+// <assets>/<relative> into out.
+void assets_path(const char *relative, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,38 @@
+// cifar.h: reader of the CIFAR-10 binary format (records of 1 label byte +
+// 3072 pixel bytes: 1024 R, 1024 G, 1024 B). The file is mapped, not read
+// whole, and every label is checked before the data is used.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "../runtime/status.h"
+
+#define CIFAR_RECORD 3073
+#define CIFAR_PIXELS 3072
+
+typedef struct {
+    void *map;
+    size_t map_size;
+    const uint8_t *records; // count x CIFAR_RECORD
+    int count;
+} cifar_file;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err);
+// Checks a buffer that holds whole records (the fuzzers' entry point); the buffer must outlive f.
+cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
+void cifar_close(cifar_file *f);
+
+static inline int cifar_label(const cifar_file *f, int i) { return f->records[(size_t)i * CIFAR_RECORD]; }
+static inline const uint8_t *cifar_pixels(const cifar_file *f, int i) {
+    return f->records + (size_t)i * CIFAR_RECORD + 1;
+}
+
+// Copies records first .. first+n-1 into pixels (n x 3072) and labels (n).
+void cifar_copy(const cifar_file *f, int first, int n, uint8_t *pixels, uint8_t *labels);
+
+#ifdef __cplusplus
+}
+#endif

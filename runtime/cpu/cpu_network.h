@@ -1,0 +1,29 @@
+// cpu_network.h: the fp32 CPU reference executor of the model IR.
+// Activations are NHWC so that every conv is one im2col + one sgemm over a
+// micro-batch (rows = images x output pixels, columns = output channels).
+// Weights are re-laid out once at creation (conv: (out, kh, kw, in); the
+// linear after a flatten: features permuted from C,H,W to H,W,C order).
+#pragma once
+#include <stdint.h>
+#include "../../models/model.h"
+
+typedef struct cpu_network cpu_network;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err);
+void cpu_network_destroy(cpu_network *net);
+
+// images: n CIFAR records' pixels, 3072 bytes each (1024 R, 1024 G, 1024 B);
+// logits: n x num_classes. Normalisation uses the model's mean/std.
+cascade_status cpu_network_forward_u8(cpu_network *net, const uint8_t *images, int n, float *logits,
+                                      cascade_error *err);
+
+// u8 planar CIFAR -> normalised fp32 NHWC (n x 32 x 32 x 3).
+void cpu_preprocess(const uint8_t *images, int n, const float mean[3], const float std[3], float *nhwc);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,46 @@
+// gpu_check.h: one checking macro family for CUDA, cuDNN and cuBLAS calls.
+// Each macro evaluates the call once; on failure it formats "<call> failed:
+// <library's error string> (function file:line)" into `err` and returns
+// CASCADE_EDEVICE (CASCADE_ENOMEM for allocation failures) from the
+// enclosing function, which must return cascade_status and have a
+// `cascade_error *err` in scope. Library code never prints or exits.
+#pragma once
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cudnn.h>
+#include "../status.h"
+
+#define GPU_CHECK_GEN(call, ok, to_string, code)                                                          \
+    do {                                                                                                  \
+        __typeof__(call) gpu_check_status_ = (call);                                                      \
+        if (gpu_check_status_ != (ok))                                                                    \
+            return cascade_fail(err, (code), "%s failed: %s (%s %s:%d)", #call, to_string(gpu_check_status_), \
+                                __func__, __FILE__, __LINE__);                                            \
+    } while (0)
+
+#define CUDA_CHECK(call)                                                                                  \
+    do {                                                                                                  \
+        cudaError_t gpu_check_cuda_ = (call);                                                             \
+        if (gpu_check_cuda_ != cudaSuccess)                                                               \
+            return cascade_fail(err, gpu_check_cuda_ == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE, \
+                                "%s failed: %s (%s %s:%d)", #call, cudaGetErrorString(gpu_check_cuda_), __func__, \
+                                __FILE__, __LINE__);                                                      \
+    } while (0)
+
+#define CUDNN_CHECK(call) GPU_CHECK_GEN(call, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, CASCADE_EDEVICE)
+
+static inline const char *cublas_status_string(cublasStatus_t s) {
+    switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "cuBLAS error";
+    }
+}
+#define CUBLAS_CHECK(call) GPU_CHECK_GEN(call, CUBLAS_STATUS_SUCCESS, cublas_status_string, CASCADE_EDEVICE)
