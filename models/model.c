@@ -56,6 +56,7 @@ static float *take_tensor(model_builder *b, const char *name, int ndim, const in
     b->status = st_to_f32(t, out, b->err);
     if (b->status) { free(out); return NULL; }
     if (strstr(name, "running_") == NULL) b->m->params += t->numel;
+    b->m->stored_values += t->numel;
     return out;
 }
 

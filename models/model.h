@@ -42,6 +42,7 @@ typedef struct {
     float mean[3], std[3];                       // input normalisation
     char class_names[MODEL_MAX_CLASSES][32];
     long long params;                            // trainable parameters, as PyTorch counts them
+    long long stored_values;                     // every value read, BatchNorm running statistics too
     long long macs;                              // multiply-accumulates per image
 } model;
 

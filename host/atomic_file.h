@@ -1,0 +1,27 @@
+// atomic_file.h: outputs that appear whole or not at all.
+// Writes go to a temporary file next to the target, renamed over it on
+// commit; abort (or an error) removes it. A target that exists and is not a
+// regular file (a pipe, /dev/stdout, /dev/full) is written directly.
+#pragma once
+#include <stdio.h>
+#include "../runtime/status.h"
+
+typedef struct {
+    FILE *file;
+    char path[1024];
+    char temp_path[1100]; // empty when writing directly
+} atomic_file;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
+cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
+void atomic_file_abort(atomic_file *f);
+// Async-signal-safe removal of the temporary file (for a second SIGINT).
+void atomic_file_abort_from_signal(const atomic_file *f);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,267 @@
+// cmd_run.c: `cascade run` — the cascade over a CIFAR-10 binary file.
+// Images go through in a seeded random order (every prefix a uniform
+// sample), with running estimates, early stop (SIGINT, time budget, target
+// interval width), and outputs written atomically for exactly the images
+// processed.
+#include "commands.h"
+#include "assets.h"
+#include "atomic_file.h"
+#include "job.h"
+#include "options.h"
+#include "progress.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *cheap, *full, *data, *output, *json, *progress_json, *watch_class, *device, *order;
+    double threshold, time_budget, target_ci, progress_interval;
+    long long limit, batch, chunk, seed;
+    int quiet;
+} run_options;
+
+static const char run_usage[] =
+    "usage: cascade run [options]\n"
+    "Runs the cascade: the cheap network on every image, the expensive network on\n"
+    "the images whose softmax confidence is below the threshold.\n\n"
+    "  --cheap NAME|PATH      cheap model (zoo name or .safetensors)   [alexnet_shallower]\n"
+    "  --full NAME|PATH       expensive model; 'none' runs the cheap one alone   [resnet34]\n"
+    "  --threshold T          defer images with confidence < T, in [0, 1]; 1 defers all   [0.9]\n"
+    "  --data FILE            CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
+    "  --limit N              process only the first N images of the order\n"
+    "  --seed S               seed of the random processing order   [1]\n"
+    "  --order random|file    random (seeded) order, or the file's own   [random]\n"
+    "  --device auto|cpu|gpu  backend; auto = GPU when usable, else CPU   [auto]\n"
+    "  --batch B              expensive-network batch size   [GPU 1024, CPU 256]\n"
+    "  --chunk C              images per chunk through the cheap network   [GPU 8192, CPU 512]\n"
+    "  --output FILE          per-image CSV: index,prediction,confidence,deferred,label\n"
+    "  --json FILE            final report as JSON\n"
+    "  --progress-json FILE   one JSON object per progress update\n"
+    "  --progress-interval S  seconds between progress updates   [terminal 0.25, else 5; JSON 0.25]\n"
+    "  --time-budget S        stop after S seconds (in-flight work is drained first)\n"
+    "  --target-ci W          stop once the 95% interval of the accuracy (or of\n"
+    "                         --watch-class's share) is narrower than W\n"
+    "  --watch-class NAME     class whose share --target-ci watches\n"
+    "  --quiet                no progress display\n\n"
+    "SIGINT stops early (drains in-flight work, then reports); a second SIGINT exits at once.\n"
+    "Outputs cover exactly the images processed and appear whole or not at all.\n"
+    "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage, 130 interrupted.\n";
+
+static volatile int interrupted = 0;
+static atomic_file *open_outputs[3];
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (interrupted) { // the second SIGINT: leave at once, no partial file
+        for (int i = 0; i < 3; i++)
+            if (open_outputs[i]) atomic_file_abort_from_signal(open_outputs[i]);
+        _exit(EXIT_INTERRUPTED);
+    }
+    interrupted = 1;
+}
+
+static cascade_status parse_run(int argc, char **argv, run_options *o, int *help, cascade_error *err) {
+    *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = 0.9, .seed = 1,
+                       .device = "auto", .order = "random", .progress_interval = -1};
+    const option_spec specs[] = {
+        {"--cheap", OPT_STRING, &o->cheap, 0, 0},       {"--full", OPT_STRING, &o->full, 0, 0},
+        {"--data", OPT_STRING, &o->data, 0, 0},         {"--output", OPT_STRING, &o->output, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},         {"--progress-json", OPT_STRING, &o->progress_json, 0, 0},
+        {"--watch-class", OPT_STRING, &o->watch_class, 0, 0}, {"--device", OPT_STRING, &o->device, 0, 0},
+        {"--order", OPT_STRING, &o->order, 0, 0},       {"--threshold", OPT_FLOAT, &o->threshold, 0, 1},
+        {"--time-budget", OPT_FLOAT, &o->time_budget, 1e-3, 1e9},
+        {"--target-ci", OPT_FLOAT, &o->target_ci, 1e-9, 1},
+        {"--progress-interval", OPT_FLOAT, &o->progress_interval, 0, 1e6},
+        {"--limit", OPT_INT, &o->limit, 1, 0x7fffffff}, {"--batch", OPT_INT, &o->batch, 1, 1 << 20},
+        {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},    {"--seed", OPT_INT, &o->seed, 0, 9e18},
+        {"--quiet", OPT_FLAG, &o->quiet, 0, 0},         {NULL, 0, NULL, 0, 0}};
+    cascade_status s = parse_options("run", argc, argv, specs, help, err);
+    if (s || *help) return s;
+    if (strcmp(o->order, "random") && strcmp(o->order, "file"))
+        return cascade_fail(err, CASCADE_EINVAL, "--order: '%s' is not 'random' or 'file'", o->order);
+    return CASCADE_OK;
+}
+
+typedef struct {
+    run_options opt;
+    model cheap, full;
+    int has_full;
+    cifar_file data;
+    uint32_t *order;
+    int64_t total;
+    cascade_backend backend;
+    cascade_results results;
+    atomic_file output, json, progress_json;
+    char notice[512];
+} run_state;
+
+static cascade_status open_inputs(run_state *r, cascade_error *err) {
+    char data_path[1024];
+    if (r->opt.data) snprintf(data_path, sizeof data_path, "%s", r->opt.data);
+    else assets_path("data/cifar10/test_batch.bin", data_path, sizeof data_path);
+    cascade_status s = load_named_model(&r->cheap, r->opt.cheap, err);
+    r->has_full = strcmp(r->opt.full, "none") != 0;
+    if (!s && r->has_full) s = load_named_model(&r->full, r->opt.full, err);
+    if (!s) s = cifar_open(&r->data, data_path, err);
+    if (s) return s;
+    r->total = r->opt.limit && r->opt.limit < r->data.count ? r->opt.limit : r->data.count;
+    r->order = malloc((size_t)r->data.count * sizeof(uint32_t));
+    r->results.prediction = malloc((size_t)r->total * sizeof(int32_t));
+    r->results.confidence = malloc((size_t)r->total * sizeof(float));
+    r->results.deferred = malloc((size_t)r->total);
+    if (!r->order || !r->results.prediction || !r->results.confidence || !r->results.deferred)
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)r->total);
+    if (!strcmp(r->opt.order, "file"))
+        for (int i = 0; i < r->data.count; i++) r->order[i] = (uint32_t)i;
+    else shuffled_order(r->order, r->data.count, (uint64_t)r->opt.seed);
+    return CASCADE_OK;
+}
+
+// Outputs are opened before the run, so a bad path fails in a second, not after the job.
+static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
+    cascade_status s = CASCADE_OK;
+    if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) open_outputs[0] = &r->output;
+    if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) open_outputs[1] = &r->json;
+    if (!s && r->opt.progress_json && !(s = atomic_file_open(&r->progress_json, r->opt.progress_json, err)))
+        open_outputs[2] = &r->progress_json;
+    return s;
+}
+
+static cascade_status write_predictions(run_state *r, int64_t processed, cascade_error *err) {
+    FILE *f = r->output.file;
+    fprintf(f, "index,prediction,confidence,deferred,label\n");
+    for (int64_t pos = 0; pos < processed; pos++) {
+        uint32_t rec = r->order[pos];
+        fprintf(f, "%u,%d,%.6f,%d,%d\n", rec, r->results.prediction[pos], r->results.confidence[pos],
+                r->results.deferred[pos], cifar_label(&r->data, (int)rec));
+    }
+    open_outputs[0] = NULL;
+    return atomic_file_commit(&r->output, err);
+}
+
+static void write_report(FILE *f, const run_state *r, const progress_state *p, const cascade_summary *sum,
+                         double elapsed) {
+    const running_estimate *e = &p->estimate;
+    fprintf(f, "{\n  \"cheap\": \"%s\",\n  \"full\": \"%s\",\n  \"threshold\": %g,\n  \"backend\": \"%s\",\n",
+            r->cheap.arch, r->has_full ? r->full.arch : "none", r->opt.threshold, r->backend.name);
+    fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
+            (long long)r->total, (long long)sum->processed, sum->complete ? "true" : "false",
+            stop_reason_name(p->stop));
+    interval d = wilson_interval(e->deferred, e->seen, e->population);
+    interval a = wilson_interval(e->correct, e->labelled, e->population);
+    fprintf(f, "  \"deferred\": {\"count\": %lld, \"fraction\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
+            (long long)e->deferred, e->seen ? (double)e->deferred / e->seen : 0, d.low, d.high);
+    fprintf(f, "  \"accuracy\": {\"correct\": %lld, \"value\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
+            (long long)e->correct, e->labelled ? (double)e->correct / e->labelled : 0, a.low, a.high);
+    fprintf(f, "  \"elapsed_s\": %.3f,\n  \"images_per_s\": %.1f,\n  \"seed\": %lld,\n  \"order\": \"%s\",\n",
+            elapsed, elapsed > 0 ? sum->processed / elapsed : 0, r->opt.seed, r->opt.order);
+    fprintf(f, "  \"predicted\": {");
+    for (int c = 0; c < e->num_classes; c++)
+        fprintf(f, "%s\"%s\": %lld", c ? ", " : "", r->cheap.class_names[c], (long long)e->predicted[c]);
+    fprintf(f, "}\n}\n");
+}
+
+static void print_summary(const run_state *r, const progress_state *p, const cascade_summary *sum, double elapsed) {
+    const running_estimate *e = &p->estimate;
+    if (r->has_full)
+        printf("cascade     %s -> %s at threshold %g\n", r->cheap.arch, r->full.arch, r->opt.threshold);
+    else printf("model       %s alone\n", r->cheap.arch);
+    printf("backend     %s\n", r->backend.name);
+    printf("images      %lld of %lld%s\n", (long long)sum->processed, (long long)r->total,
+           sum->complete ? "" : " (complete: false)");
+    if (!sum->complete) printf("stopped by  %s\n", stop_reason_name(p->stop));
+    printf("deferred    %.4f (%lld images, %lld expensive batches)\n", e->seen ? (double)e->deferred / e->seen : 0,
+           (long long)e->deferred, (long long)sum->expensive_batches);
+    if (e->labelled) {
+        interval a = wilson_interval(e->correct, e->labelled, e->population);
+        printf("accuracy    %.4f", (double)e->correct / e->labelled);
+        if (!sum->complete) printf("  95%% CI [%.4f, %.4f]", a.low, a.high);
+        printf("\n");
+    }
+    printf("images/s    %.1f (%.2f s)\n", elapsed > 0 ? sum->processed / elapsed : 0, elapsed);
+}
+
+static int finish_outputs(run_state *r, progress_state *p, const cascade_summary *sum, double elapsed,
+                          cascade_error *err) {
+    cascade_status s = CASCADE_OK;
+    if (r->opt.output) s = write_predictions(r, sum->processed, err);
+    if (!s && r->opt.json) {
+        write_report(r->json.file, r, p, sum, elapsed);
+        open_outputs[1] = NULL;
+        s = atomic_file_commit(&r->json, err);
+    }
+    if (!s && r->opt.progress_json) {
+        open_outputs[2] = NULL;
+        s = atomic_file_commit(&r->progress_json, err);
+    }
+    return s;
+}
+
+static cascade_status execute(run_state *r, progress_state *p, cascade_summary *sum, double *elapsed,
+                              cascade_error *err) {
+    device_choice device;
+    cascade_status s = parse_device(r->opt.device, &device, err);
+    if (!s) s = open_inputs(r, err);
+    int watch = -1;
+    if (!s && r->opt.watch_class) {
+        for (int c = 0; c < r->cheap.num_classes; c++)
+            if (!strcmp(r->cheap.class_names[c], r->opt.watch_class)) watch = c;
+        if (watch < 0) s = cascade_fail(err, CASCADE_EINVAL, "--watch-class: no class named '%s'", r->opt.watch_class);
+    }
+    if (!s) s = open_outputs_early(r, err);
+    if (!s) s = backend_open(&r->backend, device, &r->cheap, r->has_full ? &r->full : NULL, (int)r->opt.chunk,
+                             (int)r->opt.batch, r->notice, sizeof r->notice, err);
+    if (s) return s;
+    if (r->notice[0]) fprintf(stderr, "%s\n", r->notice);
+    progress_init(p, &r->data, r->order, &r->cheap, r->total);
+    p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
+    p->watch_class = watch, p->interrupted = &interrupted, p->json = r->progress_json.file;
+    if (r->opt.progress_interval >= 0) p->plain_interval = p->json_interval = r->opt.progress_interval;
+    image_source src = {&r->data, r->order};
+    cascade_job job = {&r->backend, (float)r->opt.threshold, r->has_full, r->total, image_source_fill, &src,
+                       progress_update, p, &interrupted};
+    s = cascade_run(&job, &r->results, sum, err);
+    *elapsed = now_seconds() - p->start;
+    if (!s) progress_finish(p);
+    return s;
+}
+
+static void release(run_state *r) {
+    for (int i = 0; i < 3; i++) open_outputs[i] = NULL;
+    atomic_file_abort(&r->output), atomic_file_abort(&r->json), atomic_file_abort(&r->progress_json);
+    backend_close(&r->backend);
+    model_free(&r->cheap);
+    if (r->has_full) model_free(&r->full);
+    cifar_close(&r->data);
+    free(r->order), free(r->results.prediction), free(r->results.confidence), free(r->results.deferred);
+}
+
+int cmd_run(int argc, char **argv) {
+    static run_state r; // large; zeroed
+    memset(&r, 0, sizeof r);
+    cascade_error err = {{0}};
+    int help = 0;
+    if (parse_run(argc, argv, &r.opt, &help, &err)) {
+        fprintf(stderr, "cascade run: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    if (help) { fputs(run_usage, stdout); return 0; }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    progress_state p;
+    cascade_summary sum;
+    double elapsed = 0;
+    cascade_status s = execute(&r, &p, &sum, &elapsed, &err);
+    if (!s) s = finish_outputs(&r, &p, &sum, elapsed, &err);
+    if (!s) print_summary(&r, &p, &sum, elapsed);
+    release(&r);
+    signal(SIGINT, SIG_DFL);
+    if (s) {
+        fprintf(stderr, "cascade run: %s\n", err.message);
+        return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
+    }
+    return p.stop == STOP_INTERRUPT ? EXIT_INTERRUPTED : 0;
+}

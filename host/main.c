@@ -1,0 +1,38 @@
+// main.c: the `cascade` command — dispatch to the subcommands.
+//   cascade run | bench | sweep | calibrate | info   (each takes --help)
+#include "commands.h"
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: cascade COMMAND [options]\n"
+    "GPU-native cascade inference: a cheap CNN on every image, an expensive CNN on\n"
+    "the images it is unsure of.\n\n"
+    "commands:\n"
+    "  run        run a cascade over a CIFAR-10 binary file (the default job)\n"
+    "  bench      measure throughput of models and cascades\n"
+    "  sweep      accuracy / deferral / predicted speed over cheap models and thresholds\n"
+    "  calibrate  choose the cheap model and threshold for a target accuracy\n"
+    "  info       describe a model file\n\n"
+    "'cascade COMMAND --help' describes each. Assets (weights, data) are found under\n"
+    "$CASCADE_ASSETS, default ../shared.\n";
+
+typedef struct {
+    const char *name;
+    int (*run)(int, char **);
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run}, {"bench", cmd_bench}, {"sweep", cmd_sweep}, {"calibrate", cmd_calibrate}, {"info", cmd_info},
+};
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "cascade: unknown command '%s' (see cascade --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

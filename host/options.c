@@ -1,0 +1,124 @@
+// options.c: command-line parsing helpers (see options.h).
+#include "options.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+cascade_status parse_int(const char *flag, const char *text, long long lo, long long hi, long long *out,
+                         cascade_error *err) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno)
+        return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not an integer", flag, text);
+    if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %lld is outside [%lld, %lld]", flag, v, lo, hi);
+    *out = v;
+    return CASCADE_OK;
+}
+
+cascade_status parse_float(const char *flag, const char *text, double lo, double hi, double *out,
+                           cascade_error *err) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (!*text || *end || errno || !isfinite(v))
+        return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not a number", flag, text);
+    if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %g is outside [%g, %g]", flag, v, lo, hi);
+    *out = v;
+    return CASCADE_OK;
+}
+
+static cascade_status parse_range(const char *flag, const char *text, double lo, double hi, double *out, int cap,
+                                  int *count, cascade_error *err) {
+    char buf[128];
+    if (strlen(text) >= sizeof buf) return cascade_fail(err, CASCADE_EINVAL, "%s: value too long", flag);
+    strcpy(buf, text);
+    char *a = buf, *b = strchr(a, ':'), *c;
+    if (!b || !(c = strchr(b + 1, ':'))) return cascade_fail(err, CASCADE_EINVAL, "%s: range must be lo:hi:step", flag);
+    *b++ = 0, *c++ = 0;
+    double first, last, step;
+    cascade_status s = parse_float(flag, a, lo, hi, &first, err);
+    if (!s) s = parse_float(flag, b, lo, hi, &last, err);
+    if (!s) s = parse_float(flag, c, 1e-9, hi - lo + 1, &step, err);
+    if (s) return s;
+    if (last < first) return cascade_fail(err, CASCADE_EINVAL, "%s: range end %g is below its start %g", flag, last, first);
+    long long n = (long long)floor((last - first) / step + 1e-9) + 1;
+    if (n > cap) return cascade_fail(err, CASCADE_EINVAL, "%s: range has %lld values (at most %d)", flag, n, cap);
+    for (long long i = 0; i < n; i++) out[i] = first + (double)i * step;
+    // keep 0.5:0.99:0.01 free of 0.9900000001-style drift
+    for (long long i = 0; i < n; i++) out[i] = round(out[i] * 1e9) / 1e9;
+    *count = (int)n;
+    return CASCADE_OK;
+}
+
+cascade_status parse_float_list(const char *flag, const char *text, double lo, double hi, double *out, int cap,
+                                int *count, cascade_error *err) {
+    if (strchr(text, ':')) return parse_range(flag, text, lo, hi, out, cap, count, err);
+    *count = 0;
+    const char *p = text;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char item[64];
+        if (len == 0 || len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "%s: bad list '%s'", flag, text);
+        memcpy(item, p, len);
+        item[len] = 0;
+        if (*count >= cap) return cascade_fail(err, CASCADE_EINVAL, "%s: more than %d values", flag, cap);
+        cascade_status s = parse_float(flag, item, lo, hi, &out[*count], err);
+        if (s) return s;
+        (*count)++;
+        if (!p[len]) return CASCADE_OK;
+        p += len + 1;
+    }
+}
+
+int option_value(int argc, char **argv, int *i, const char *name, const char **value, cascade_error *err) {
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n)) return 0;
+    if (arg[n] == '=') { *value = arg + n + 1; return 1; }
+    if (arg[n]) return 0;
+    if (*i + 1 >= argc) { cascade_fail(err, CASCADE_EINVAL, "%s needs a value", name); return -1; }
+    *value = argv[++*i];
+    return 1;
+}
+
+static cascade_status apply_option(const option_spec *o, const char *v, cascade_error *err) {
+    long long n;
+    cascade_status s = CASCADE_OK;
+    switch (o->kind) {
+    case OPT_STRING:
+        if (!*v) return cascade_fail(err, CASCADE_EINVAL, "%s: empty value", o->name);
+        *(const char **)o->target = v;
+        break;
+    case OPT_INT:
+        s = parse_int(o->name, v, (long long)o->lo, (long long)o->hi, &n, err);
+        if (!s) *(long long *)o->target = n;
+        break;
+    case OPT_FLOAT: s = parse_float(o->name, v, o->lo, o->hi, (double *)o->target, err); break;
+    case OPT_FLAG: *(int *)o->target = 1; break;
+    }
+    return s;
+}
+
+cascade_status parse_options(const char *command, int argc, char **argv, const option_spec *specs, int *help,
+                             cascade_error *err) {
+    *help = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { *help = 1; return CASCADE_OK; }
+        const option_spec *o = specs;
+        const char *value = NULL;
+        int matched = 0;
+        for (; o->name && !matched; o++) {
+            if (o->kind == OPT_FLAG) matched = !strcmp(argv[i], o->name);
+            else if ((matched = option_value(argc, argv, &i, o->name, &value, err)) < 0) return CASCADE_EINVAL;
+            if (matched) break;
+        }
+        if (!matched)
+            return cascade_fail(err, CASCADE_EINVAL, "unknown option '%s' (see cascade %s --help)",
+                                argv[i], command);
+        cascade_status s = apply_option(o, value, err);
+        if (s) return s;
+    }
+    return CASCADE_OK;
+}

@@ -1,0 +1,122 @@
+// progress.c: running estimates, their display and the stop rules (see progress.h).
+#include "progress.h"
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+void progress_init(progress_state *p, const cifar_file *data, const uint32_t *order, const model *classes,
+                   int64_t total) {
+    memset(p, 0, sizeof *p);
+    estimate_init(&p->estimate, total, classes->num_classes);
+    p->data = data, p->order = order, p->classes = classes;
+    p->start = p->last_draw = now_seconds();
+    p->tty = isatty(fileno(stderr));
+    p->plain_interval = 5.0;
+    p->json_interval = 0.25;
+    p->watch_class = -1;
+}
+
+const char *stop_reason_name(stop_reason r) {
+    static const char *names[] = {"none", "time budget", "target interval width", "interrupted"};
+    return names[r];
+}
+
+interval progress_watched(const progress_state *p) {
+    const running_estimate *e = &p->estimate;
+    if (p->watch_class >= 0) return wilson_interval(e->predicted[p->watch_class], e->seen, e->population);
+    return wilson_interval(e->correct, e->labelled, e->population);
+}
+
+static void json_proportion(FILE *f, const char *name, int64_t k, int64_t n, int64_t N) {
+    interval ci = wilson_interval(k, n, N);
+    fprintf(f, "\"%s\":{\"value\":%.6f,\"low\":%.6f,\"high\":%.6f}", name, n ? (double)k / n : 0.0, ci.low, ci.high);
+}
+
+static void write_json(progress_state *p, double elapsed) {
+    const running_estimate *e = &p->estimate;
+    double rate = elapsed > 0 ? e->seen / elapsed : 0;
+    fprintf(p->json, "{\"processed\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,\"eta_s\":%.1f,",
+            (long long)e->seen, (long long)e->population, elapsed, rate,
+            rate > 0 ? (e->population - e->seen) / rate : -1.0);
+    json_proportion(p->json, "deferred", e->deferred, e->seen, e->population);
+    fputc(',', p->json);
+    json_proportion(p->json, "accuracy", e->correct, e->labelled, e->population);
+    fprintf(p->json, ",\"classes\":{");
+    for (int c = 0; c < e->num_classes; c++) {
+        interval ci = wilson_interval(e->predicted[c], e->seen, e->population);
+        double share = e->seen ? (double)e->predicted[c] / e->seen : 0;
+        fprintf(p->json, "%s\"%s\":{\"count\":%lld,\"share\":%.6f,\"low\":%.6f,\"high\":%.6f}", c ? "," : "",
+                p->classes->class_names[c], (long long)e->predicted[c], share, ci.low, ci.high);
+    }
+    fprintf(p->json, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
+    fflush(p->json);
+}
+
+static void draw(progress_state *p, double elapsed, int final) {
+    const running_estimate *e = &p->estimate;
+    double rate = elapsed > 0 ? e->seen / elapsed : 0;
+    double eta = rate > 0 ? (e->population - e->seen) / rate : 0;
+    interval d = wilson_interval(e->deferred, e->seen, e->population);
+    interval a = wilson_interval(e->correct, e->labelled, e->population);
+    double pd = e->seen ? (double)e->deferred / e->seen : 0, pa = e->labelled ? (double)e->correct / e->labelled : 0;
+    fprintf(stderr, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f [%.4f, %.4f]  acc %.4f [%.4f, %.4f]",
+            p->tty ? "\r" : "", e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen,
+            (long long)e->population, rate, eta, pd, d.low, d.high, pa, a.low, a.high);
+    if (p->watch_class >= 0) {
+        interval w = progress_watched(p);
+        fprintf(stderr, "  %s %.4f [%.4f, %.4f]", p->classes->class_names[p->watch_class],
+                e->seen ? (double)e->predicted[p->watch_class] / e->seen : 0, w.low, w.high);
+    }
+    if (!p->tty) { // plain lines carry the per-class counts too
+        fprintf(stderr, "  classes");
+        for (int c = 0; c < e->num_classes; c++)
+            fprintf(stderr, " %s=%lld", p->classes->class_names[c], (long long)e->predicted[c]);
+    }
+    fprintf(stderr, p->tty ? "\033[K" : "\n");
+    if (p->tty && final) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void check_stop_rules(progress_state *p, double elapsed) {
+    if (p->stop) return;
+    if (p->interrupted && *p->interrupted) p->stop = STOP_INTERRUPT;
+    else if (p->time_budget > 0 && elapsed >= p->time_budget) p->stop = STOP_TIME_BUDGET;
+    else if (p->target_ci > 0 && p->estimate.seen < p->estimate.population) {
+        interval w = progress_watched(p);
+        if (w.high - w.low < p->target_ci) p->stop = STOP_TARGET_CI;
+    }
+}
+
+int progress_update(void *ctx, int64_t done, const cascade_results *results) {
+    progress_state *p = ctx;
+    for (int64_t pos = p->aggregated; pos < done; pos++)
+        estimate_add(&p->estimate, results->prediction[pos], results->deferred[pos],
+                     cifar_label(p->data, (int)p->order[pos]));
+    p->aggregated = done;
+    double t = now_seconds(), elapsed = t - p->start;
+    check_stop_rules(p, elapsed);
+    double every = p->tty ? 0.25 : p->plain_interval;
+    if (!p->quiet && t - p->last_draw >= every) {
+        draw(p, elapsed, 0);
+        p->last_draw = t;
+        p->drawn_seen = p->estimate.seen;
+    }
+    if (p->json && t - p->last_json >= p->json_interval) {
+        write_json(p, elapsed);
+        p->last_json = t;
+    }
+    return p->stop != STOP_NONE;
+}
+
+void progress_finish(progress_state *p) {
+    double elapsed = now_seconds() - p->start;
+    if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty)) draw(p, elapsed, 1);
+    if (p->json) write_json(p, elapsed);
+}

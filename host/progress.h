@@ -1,0 +1,51 @@
+// progress.h: the running estimates of a job, shown while it runs, and
+// the early-stop rules (time budget, target interval width).
+// On a terminal one status line is redrawn at most 4 times a second;
+// otherwise a plain line every `plain_interval` seconds; optionally one JSON
+// object per update into a file for programs.
+#pragma once
+#include <stdio.h>
+#include "estimate.h"
+#include "cifar.h"
+#include "../models/model.h"
+#include "../runtime/pipeline.h"
+
+typedef enum { STOP_NONE, STOP_TIME_BUDGET, STOP_TARGET_CI, STOP_INTERRUPT } stop_reason;
+
+typedef struct {
+    running_estimate estimate;
+    const cifar_file *data;
+    const uint32_t *order;            // position -> record (labels)
+    const model *classes;             // class names
+    int64_t aggregated;               // positions [0, aggregated) are in the estimate
+    int64_t drawn_seen;               // images shown by the last drawn line
+    double start, last_draw, last_json;
+    int tty, quiet;
+    double plain_interval;            // seconds between plain lines
+    double json_interval;             // seconds between JSON updates (0: every update)
+    FILE *json;                       // --progress-json, or NULL
+    double time_budget;               // seconds, 0 = none
+    double target_ci;                 // interval width, 0 = none
+    int watch_class;                  // -1: watch accuracy
+    stop_reason stop;
+    volatile int *interrupted;        // set by SIGINT
+} progress_state;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+double now_seconds(void);
+void progress_init(progress_state *p, const cifar_file *data, const uint32_t *order, const model *classes,
+                   int64_t total);
+// The pipeline's progress callback: aggregates [aggregated, done), draws, returns 1 to stop.
+int progress_update(void *ctx, int64_t done, const cascade_results *results);
+// Ends the status line (terminal) and writes the last JSON update.
+void progress_finish(progress_state *p);
+// The interval width stop rules watch: accuracy, or the watched class's share.
+interval progress_watched(const progress_state *p);
+const char *stop_reason_name(stop_reason r);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""bad_inputs.py: every kind of bad input gives a non-zero exit, exactly one
+clear line on stderr, and leaves no output file behind.
+
+usage: bad_inputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
+Broken files are made from the real lenet weights and CIFAR test set.
+"""
+import json, os, struct, subprocess, sys, tempfile
+
+cascade = os.path.abspath(sys.argv[1])
+assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+lenet = os.path.join(assets, "weights", "lenet.safetensors")
+test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
+failures = 0
+cases = 0
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def write_safetensors(path, header, data, header_bytes=None):
+    hb = header_bytes if header_bytes is not None else json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + data)
+
+
+def expect_failure(name, args, want, tmp):
+    """Runs cascade with args plus an --output in tmp; checks exit, stderr, no output."""
+    global failures, cases
+    cases += 1
+    out = os.path.join(tmp, "out-%d.csv" % cases)
+    full = [cascade] + args + (["--output", out, "--quiet"] if args[0] == "run" else [])
+    r = subprocess.run(full, capture_output=True, text=True, timeout=120)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    problems = []
+    if r.returncode == 0:
+        problems.append("exit code 0")
+    if len(lines) != 1:
+        problems.append("%d stderr lines: %r" % (len(lines), lines))
+    elif want.lower() not in lines[0].lower():
+        problems.append("message %r lacks %r" % (lines[0], want))
+    left = [f for f in os.listdir(tmp) if f.startswith("out-")]
+    if left:
+        problems.append("left behind: %s" % left)
+        for f in left:
+            os.unlink(os.path.join(tmp, f))
+    if problems:
+        failures += 1
+        print("FAIL %-32s %s" % (name, "; ".join(problems)))
+    else:
+        print("ok   %-32s exit %d: %s" % (name, r.returncode, lines[0]))
+
+
+def weight_cases(tmp):
+    header, data = read_safetensors(lenet)
+    meta = header["__metadata__"]
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    raw = open(lenet, "rb").read()
+    cases = {}
+
+    def variant(name, make):
+        path = os.path.join(tmp, name + ".safetensors")
+        make(path)
+        cases[name] = path
+
+    variant("truncated", lambda p: open(p, "wb").write(raw[: len(raw) - 1000]))
+    variant("too-short", lambda p: open(p, "wb").write(raw[:5]))
+    variant("header-past-eof", lambda p: open(p, "wb").write(struct.pack("<Q", len(raw) * 2) + raw[8:]))
+    variant("malformed-json", lambda p: write_safetensors(p, None, data, json.dumps(header).encode()[:-7] + b"       "))
+    h = json.loads(json.dumps(header)); h["conv1.weight"]["dtype"] = "F7"
+    variant("unknown-dtype", lambda p, h=h: write_safetensors(p, h, data))
+    h2 = json.loads(json.dumps(header)); h2["fc3.bias"]["data_offsets"] = [len(data) - 4, len(data) + 16]
+    variant("offset-out-of-range", lambda p, h=h2: write_safetensors(p, h, data))
+    h3 = json.loads(json.dumps(header))
+    b = h3["fc3.bias"]["data_offsets"]; w = h3["fc3.weight"]["data_offsets"]
+    h3["fc3.bias"]["data_offsets"] = [w[0], w[0] + (b[1] - b[0])]
+    variant("overlapping-offsets", lambda p, h=h3: write_safetensors(p, h, data))
+    h4 = {k: v for k, v in header.items() if k != "fc2.bias"}
+    variant("missing-tensor", lambda p, h=h4: write_safetensors(p, h, data))
+    h5 = json.loads(json.dumps(header)); h5["__metadata__"]["arch"] = "alexnet"
+    variant("wrong-shape-for-arch", lambda p, h=h5: write_safetensors(p, h, data))
+    nan = bytearray(data); off = header["conv2.weight"]["data_offsets"][0]; nan[off:off + 2] = b"\x00\x7e"
+    variant("nan-in-weights", lambda p: write_safetensors(p, header, bytes(nan)))
+    h6 = json.loads(json.dumps(header)); h6["fc1.weight"]["shape"] = [120, 401]
+    variant("shape-vs-bytes", lambda p, h=h6: write_safetensors(p, h, data))
+    return cases
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
+                 "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
+                 "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",
+                 "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold"}
+        for name, path in weight_cases(tmp).items():
+            expect_failure("weights: " + name, ["run", "--cheap", path, "--full", "none", "--limit", "4"],
+                           wants[name], tmp)
+            expect_failure("info: " + name, ["info", path], wants[name], tmp)
+        records = open(test_batch, "rb").read(3073 * 20)
+        short = os.path.join(tmp, "short.bin"); open(short, "wb").write(records[:-100])
+        bad_label = bytearray(records); bad_label[3073 * 7] = 10
+        label10 = os.path.join(tmp, "label10.bin"); open(label10, "wb").write(bytes(bad_label))
+        empty = os.path.join(tmp, "empty.bin"); open(empty, "wb").close()
+        base = ["run", "--cheap", "lenet", "--full", "none"]
+        expect_failure("cifar: wrong size", base + ["--data", short], "whole number of", tmp)
+        expect_failure("cifar: label 10", base + ["--data", label10], "record 7 has label 10", tmp)
+        expect_failure("cifar: empty file", base + ["--data", empty], "empty", tmp)
+        expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
+        expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
+        expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
+        expect_failure("threshold not a number", ["run", "--threshold", "abc"], "not a number", tmp)
+        expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
+        expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
+        expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
+        expect_failure("missing output dir", base + ["--limit", "4", "--json", os.path.join(tmp, "no/such/dir/r.json")],
+                       "cannot write", tmp)
+    print("%d passed, %d failed" % (cases - failures, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

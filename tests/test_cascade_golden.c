@@ -1,0 +1,94 @@
+// test_cascade_golden.c: the cascade's decisions through the pipeline and
+// the CPU backend equal the decisions computed from PyTorch's golden logits
+// (alexnet_shallower -> resnet34 at 0.9, first N test images in file order):
+// same deferred set, same predictions, same accuracy, allowing only images
+// whose golden confidence is within 1e-4 of the threshold. Also checks the
+// pipeline's bookkeeping: chunk and batch sizes that do not divide N, and
+// thresholds 0 (nothing deferred) and 1 (everything deferred).
+#include "test_util.h"
+#include "host/job.h"
+#include "runtime/confidence.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/pipeline.h"
+#include <math.h>
+
+typedef struct {
+    int32_t prediction[10000];
+    float confidence[10000];
+    uint8_t deferred[10000];
+} golden_decisions;
+
+static void golden_cascade(const float *cheap, const float *full, int n, float threshold, golden_decisions *g) {
+    int32_t full_pred[1];
+    float full_conf[1];
+    confidence_from_logits(cheap, n, 10, g->prediction, g->confidence);
+    for (int i = 0; i < n; i++) {
+        g->deferred[i] = (uint8_t)cascade_defers(g->confidence[i], threshold);
+        if (!g->deferred[i]) continue;
+        confidence_from_logits(full + i * 10, 1, 10, full_pred, full_conf);
+        g->prediction[i] = full_pred[0];
+    }
+}
+
+static void check_run(const model *cheap, const model *full, const cifar_file *data, int n, float threshold,
+                      int chunk, int batch, const float *gcheap, const float *gfull) {
+    static golden_decisions g;
+    golden_cascade(gcheap, gfull, n, threshold, &g);
+    cascade_backend be;
+    cascade_error err;
+    if (cpu_backend_create(&be, cheap, full, chunk, batch, &err)) { CHECK(0, "%s", err.message); return; }
+    uint32_t *order = malloc((size_t)n * sizeof *order);
+    for (int i = 0; i < n; i++) order[i] = (uint32_t)i;
+    cascade_results res = {malloc(n * sizeof(int32_t)), malloc(n * sizeof(float)), malloc(n)};
+    memset(res.prediction, 0xff, n * sizeof(int32_t)); // poison
+    memset(res.deferred, 0xff, n);
+    image_source src = {data, order};
+    cascade_job job = {&be, threshold, 1, n, image_source_fill, &src, NULL, NULL, NULL};
+    cascade_summary sum;
+    CHECK(!cascade_run(&job, &res, &sum, &err), "%s", err.message);
+    CHECK(sum.processed == n && sum.complete, "processed %lld of %d", (long long)sum.processed, n);
+    int near = 0, deferred_diff = 0, pred_diff = 0, correct = 0, golden_correct = 0, deferred = 0;
+    for (int i = 0; i < n; i++) {
+        int label = cifar_label(data, i);
+        correct += res.prediction[i] == label;
+        golden_correct += g.prediction[i] == label;
+        deferred += res.deferred[i] == 1;
+        if (fabsf(g.confidence[i] - threshold) <= 1e-4f) { near++; continue; }
+        deferred_diff += res.deferred[i] != g.deferred[i];
+        pred_diff += res.prediction[i] != g.prediction[i];
+    }
+    printf("threshold %.2f chunk %d batch %d: deferred %d, accuracy %.4f (golden %.4f), %d near the threshold\n",
+           threshold, chunk, batch, deferred, (double)correct / n, (double)golden_correct / n, near);
+    CHECK(deferred_diff == 0, "%d images deferred differently from the golden decisions", deferred_diff);
+    CHECK(pred_diff == 0, "%d predictions differ from the golden cascade", pred_diff);
+    CHECK(abs(correct - golden_correct) <= near, "accuracy differs: %d vs %d correct", correct, golden_correct);
+    if (threshold <= 0) CHECK(deferred == 0, "threshold 0 deferred %d images", deferred);
+    if (threshold >= 1) CHECK(deferred == n, "threshold 1 deferred %d of %d images", deferred, n);
+    CHECK(sum.deferred == deferred, "summary says %lld deferred, results %d", (long long)sum.deferred, deferred);
+    free(order), free(res.prediction), free(res.confidence), free(res.deferred);
+    be.destroy(be.impl);
+}
+
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 1000;
+    cifar_file data;
+    open_test_set(&data);
+    model cheap, full;
+    cascade_error err;
+    if (load_named_model(&cheap, "alexnet_shallower", &err) || load_named_model(&full, "resnet34", &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    int golden_n;
+    float *gcheap = load_golden_logits("alexnet_shallower", &golden_n);
+    float *gfull = load_golden_logits("resnet34", &golden_n);
+    check_run(&cheap, &full, &data, n, 0.9f, 512, 256, gcheap, gfull);   // the default cascade
+    check_run(&cheap, &full, &data, 300, 0.9f, 37, 16, gcheap, gfull);   // sizes that do not divide N
+    check_run(&cheap, &full, &data, 100, 0.0f, 64, 32, gcheap, gfull);   // nothing deferred
+    check_run(&cheap, &full, &data, 100, 1.0f, 64, 32, gcheap, gfull);   // everything deferred
+    check_run(&cheap, &full, &data, 1, 1.0f, 64, 32, gcheap, gfull);     // a single image
+    free(gcheap), free(gfull);
+    model_free(&cheap), model_free(&full);
+    cifar_close(&data);
+    return test_summary("cascade_golden");
+}
