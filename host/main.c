@@ -1,5 +1,6 @@
 // main.c: the `cascade` command — dispatch to the subcommands.
 //   cascade run | bench | sweep | calibrate | info   (each takes --help)
+#include "blas_tune.h"
 #include "commands.h"
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const command commands[] = {
 };
 
 int main(int argc, char **argv) {
+    blas_tune_reexec(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;

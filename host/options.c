@@ -43,11 +43,13 @@ static cascade_status parse_range(const char *flag, const char *text, double lo,
     if (!s) s = parse_float(flag, c, 1e-9, hi - lo + 1, &step, err);
     if (s) return s;
     if (last < first) return cascade_fail(err, CASCADE_EINVAL, "%s: range end %g is below its start %g", flag, last, first);
-    long long n = (long long)floor((last - first) / step + 1e-9) + 1;
-    if (n > cap) return cascade_fail(err, CASCADE_EINVAL, "%s: range has %lld values (at most %d)", flag, n, cap);
+    double values = floor((last - first) / step + 1e-9) + 1; // may be huge: compare before converting
+    if (!(values <= cap)) return cascade_fail(err, CASCADE_EINVAL, "%s: range has %.0f values (at most %d)", flag, values, cap);
+    long long n = (long long)values;
     for (long long i = 0; i < n; i++) out[i] = first + (double)i * step;
     // keep 0.5:0.99:0.01 free of 0.9900000001-style drift
-    for (long long i = 0; i < n; i++) out[i] = round(out[i] * 1e9) / 1e9;
+    for (long long i = 0; i < n; i++)
+        if (fabs(out[i]) < 1e9) out[i] = round(out[i] * 1e9) / 1e9;
     *count = (int)n;
     return CASCADE_OK;
 }

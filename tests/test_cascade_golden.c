@@ -6,6 +6,7 @@
 // pipeline's bookkeeping: chunk and batch sizes that do not divide N, and
 // thresholds 0 (nothing deferred) and 1 (everything deferred).
 #include "test_util.h"
+#include "host/blas_tune.h"
 #include "host/job.h"
 #include "runtime/confidence.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -70,6 +71,7 @@ static void check_run(const model *cheap, const model *full, const cifar_file *d
 }
 
 int main(int argc, char **argv) {
+    blas_tune_reexec(argv);
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     cifar_file data;
     open_test_set(&data);

@@ -2,6 +2,7 @@
 // For all six zoo models on the first N test images (argv[1], default 256):
 // per-image relative L2 error <= 1e-3 and the same argmax on every image.
 #include "test_util.h"
+#include "host/blas_tune.h"
 #include "models/model.h"
 #include "runtime/cpu/cpu_network.h"
 #include <math.h>
@@ -43,6 +44,7 @@ static void check_model(const char *name, const cifar_file *data, int n) {
 }
 
 int main(int argc, char **argv) {
+    blas_tune_reexec(argv);
     int n = argc > 1 ? atoi(argv[1]) : 256;
     cifar_file data;
     open_test_set(&data);

@@ -1,6 +1,8 @@
 // gpu_probe.c: checks for a usable CUDA device (see gpu_probe.h).
 #include "gpu_probe.h"
 #include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cudnn.h>
 #include <stdio.h>
 
 cascade_status gpu_probe(char *name, size_t cap, cascade_error *err) {
@@ -18,4 +20,19 @@ cascade_status gpu_probe(char *name, size_t cap, cascade_error *err) {
     snprintf(name, cap, "%s (sm_%d%d, %d SMs, %.0f GiB)", prop.name, prop.major, prop.minor,
              prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
     return CASCADE_OK;
+}
+
+void gpu_versions(char *out, size_t cap) {
+    int driver = 0, runtime = 0, cublas = 0;
+    if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0; // reporting only: a failure shows 0
+    if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
+    cublasHandle_t h;
+    if (cublasCreate(&h) == CUBLAS_STATUS_SUCCESS) {
+        if (cublasGetVersion(h, &cublas) != CUBLAS_STATUS_SUCCESS) cublas = 0;
+        if (cublasDestroy(h) != CUBLAS_STATUS_SUCCESS) cublas = 0;
+    }
+    size_t cudnn = cudnnGetVersion();
+    snprintf(out, cap, "driver %d.%d, runtime %d.%d, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d", driver / 1000,
+             driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, cudnn / 10000, cudnn % 10000 / 100, cudnn % 100,
+             cublas / 10000, cublas % 10000 / 100, cublas % 100);
 }

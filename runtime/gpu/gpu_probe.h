@@ -15,3 +15,12 @@ cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+// "driver 13.0, runtime 13.0, cuDNN 9.19.0, cuBLAS 13.1.0" for reports.
+void gpu_versions(char *out, size_t cap);
+#ifdef __cplusplus
+}
+#endif

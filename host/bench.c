@@ -1,0 +1,220 @@
+// bench.c: timing of models alone and cascades (see bench.h).
+#include "bench.h"
+#include "assets.h"
+#include "bench_data.h"
+#include "progress.h"
+#include "../runtime/pipeline.h"
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef CASCADE_HAVE_CUDA
+#include "../runtime/gpu/gpu_probe.h"
+#endif
+
+typedef struct {
+    bench_data data;
+    cascade_results results;
+    int on_gpu;
+} bench_context;
+
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Times warmup + runs passes of one configuration; rates in images/s.
+static cascade_status time_runs(bench_context *c, cascade_backend *be, const bench_options *o, int has_expensive,
+                                float threshold, rate_stats *rate, double *deferred, double *accuracy,
+                                cascade_error *err) {
+    double rates[1000];
+    for (int run = 0; run < o->warmup + o->runs; run++) {
+        cascade_job job = {be, threshold, has_expensive, c->data.count, bench_data_fill, &c->data, NULL, NULL, NULL};
+        cascade_summary sum;
+        double start = now_seconds();
+        cascade_status s = cascade_run(&job, &c->results, &sum, err);
+        double seconds = now_seconds() - start;
+        if (s) return s;
+        if (run >= o->warmup) rates[run - o->warmup] = c->data.count / seconds;
+        *deferred = (double)sum.deferred / c->data.count;
+    }
+    int64_t correct = 0;
+    for (int64_t i = 0; i < c->data.count; i++) correct += c->results.prediction[i] == c->data.labels[i];
+    *accuracy = (double)correct / c->data.count;
+    qsort(rates, (size_t)o->runs, sizeof rates[0], compare_double);
+    *rate = (rate_stats){rates[o->runs / 2], rates[0], rates[o->runs - 1]};
+    if (o->runs % 2 == 0) rate->median = 0.5 * (rates[o->runs / 2 - 1] + rates[o->runs / 2]);
+    return CASCADE_OK;
+}
+
+static cascade_status bench_alone(bench_context *c, const bench_options *o, const char *name, int batch,
+                                  bench_report *r, cascade_error *err) {
+    model m;
+    cascade_backend be = {0};
+    cascade_status s = load_named_model(&m, name, err);
+    if (s) return s;
+    char notice[256];
+    s = backend_open(&be, o->device_choice, &m, NULL, batch, 0, notice, sizeof notice, err);
+    alone_figure *f = &r->alone[r->n_alone];
+    double deferred;
+    if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
+    if (!s) {
+        snprintf(f->model, sizeof f->model, "%s", m.arch);
+        f->batch = be.chunk_capacity;
+        f->gflops = 2.0 * m.macs * f->rate.median / 1e9;
+        snprintf(r->backend, sizeof r->backend, "%s", be.name);
+        r->n_alone++;
+        fprintf(stderr, "  %-18s batch %-6d %12.0f img/s\n", f->model, f->batch, f->rate.median);
+    }
+    backend_close(&be);
+    model_free(&m);
+    return s;
+}
+
+// The best alone median of a model over the measured batch sizes, 0 when not measured.
+static double alone_rate(const bench_report *r, const char *name) {
+    double best = 0;
+    for (int i = 0; i < r->n_alone; i++)
+        if (!strcmp(r->alone[i].model, name) && r->alone[i].rate.median > best) best = r->alone[i].rate.median;
+    return best;
+}
+
+static cascade_status bench_pair(bench_context *c, const bench_options *o, const char *cheap_name,
+                                 const char *full_name, bench_report *r, cascade_error *err) {
+    model cheap, full;
+    cascade_backend be = {0};
+    cascade_status s = load_named_model(&cheap, cheap_name, err);
+    if (s) return s;
+    if ((s = load_named_model(&full, full_name, err))) { model_free(&cheap); return s; }
+    char notice[256];
+    s = backend_open(&be, o->device_choice, &cheap, &full, (int)o->chunk, (int)o->batch, notice, sizeof notice, err);
+    for (int t = 0; !s && t < o->n_thresholds; t++) {
+        cascade_figure *f = &r->cascades[r->n_cascades];
+        snprintf(f->cheap, sizeof f->cheap, "%s", cheap.arch);
+        snprintf(f->full, sizeof f->full, "%s", full.arch);
+        f->threshold = o->threshold_values[t];
+        f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
+        s = time_runs(c, &be, o, 1, (float)f->threshold, &f->rate, &f->deferred, &f->accuracy, err);
+        if (s) break;
+        double tc = alone_rate(r, f->cheap), tf = alone_rate(r, f->full);
+        f->ideal = tc > 0 && tf > 0 ? 1.0 / (1.0 / tc + f->deferred / tf) : 0;
+        f->efficiency = f->ideal > 0 ? f->rate.median / f->ideal : 0;
+        snprintf(r->backend, sizeof r->backend, "%s", be.name);
+        r->n_cascades++;
+        fprintf(stderr, "  %s -> %s @ %.3f  %12.0f img/s\n", f->cheap, f->full, f->threshold, f->rate.median);
+    }
+    backend_close(&be);
+    model_free(&cheap), model_free(&full);
+    return s;
+}
+
+static double measure_sgemm(void) {
+    const int n = 2048;
+    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float)),
+          *out = malloc((size_t)n * n * sizeof(float));
+    if (!a || !b || !out) { free(a), free(b), free(out); return 0; }
+    for (long i = 0; i < (long)n * n; i++) a[i] = (float)(i % 13) * 0.01f, b[i] = (float)(i % 7) * 0.02f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, out, n); // warm-up
+    int reps = 3;
+    double start = now_seconds();
+    for (int i = 0; i < reps; i++) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, out, n);
+    double seconds = now_seconds() - start;
+    free(a), free(b), free(out);
+    return 2.0 * n * n * (double)n * reps / seconds / 1e9;
+}
+
+// Splits "a,b,c" into items (each at most 63 chars) and calls each on them.
+static cascade_status for_each_item(const char *list, cascade_status (*each)(void *, const char *, cascade_error *),
+                                    void *ctx, cascade_error *err) {
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        char item[128];
+        if (len == 0 || len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "bad list item in '%s'", list);
+        memcpy(item, list, len);
+        item[len] = 0;
+        cascade_status s = each(ctx, item, err);
+        if (s) return s;
+        list += len + (list[len] == ',');
+    }
+    return CASCADE_OK;
+}
+
+typedef struct {
+    bench_context *c;
+    const bench_options *o;
+    bench_report *r;
+} bench_walk;
+
+static cascade_status each_model(void *ctx, const char *name, cascade_error *err) {
+    bench_walk *w = ctx;
+    int defaults[2] = {w->c->on_gpu ? 1024 : 512, 8192};
+    const int *batches = w->o->n_batches ? w->o->batch_values : defaults;
+    int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);
+    for (int i = 0; i < n; i++) {
+        if (w->r->n_alone >= BENCH_MAX) return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
+        cascade_status s = bench_alone(w->c, w->o, name, batches[i], w->r, err);
+        if (s) return s;
+    }
+    return CASCADE_OK;
+}
+
+static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err) {
+    bench_walk *w = ctx;
+    char cheap[128];
+    const char *colon = strchr(pair, ':');
+    if (!colon || colon == pair || !colon[1])
+        return cascade_fail(err, CASCADE_EINVAL, "--cascades: '%s' is not cheap:full", pair);
+    snprintf(cheap, sizeof cheap, "%.*s", (int)(colon - pair), pair);
+    if (w->r->n_cascades + w->o->n_thresholds > BENCH_MAX * 4)
+        return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
+    return bench_pair(w->c, w->o, cheap, colon + 1, w->r, err);
+}
+
+static cascade_status describe_device(bench_context *c, const bench_options *o, bench_report *r,
+                                      cascade_error *err) {
+    (void)err;
+    c->on_gpu = 0;
+#ifdef CASCADE_HAVE_CUDA
+    char name[256];
+    cascade_error why;
+    if (o->device_choice != DEVICE_CPU && gpu_probe(name, sizeof name, &why) == CASCADE_OK) {
+        c->on_gpu = 1;
+        gpu_versions(r->versions, sizeof r->versions);
+    }
+#endif
+    if (!c->on_gpu) {
+        if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: no usable CUDA device");
+        snprintf(r->versions, sizeof r->versions, "OpenBLAS %s, core %s, %d threads", openblas_get_config(),
+                 openblas_get_corename(), openblas_get_num_threads());
+        r->sgemm_gflops = measure_sgemm();
+    }
+    return CASCADE_OK;
+}
+
+cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err) {
+    memset(r, 0, sizeof *r);
+    bench_context c = {0};
+    cascade_status s = describe_device(&c, o, r, err);
+    if (s) return s;
+    char path[1024];
+    if (o->data) snprintf(path, sizeof path, "%s", o->data);
+    else assets_path("data/cifar10/test_batch.bin", path, sizeof path);
+    cifar_file source;
+    if ((s = cifar_open(&source, path, err))) return s;
+    r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);
+    r->runs = (int)o->runs, r->warmup = (int)o->warmup;
+    s = bench_data_make(&c.data, &source, r->images, (uint64_t)o->seed, err);
+    cifar_close(&source);
+    c.results.prediction = malloc((size_t)r->images * sizeof(int32_t));
+    c.results.confidence = malloc((size_t)r->images * sizeof(float));
+    c.results.deferred = malloc((size_t)r->images);
+    if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
+        s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
+    bench_walk w = {&c, o, r};
+    if (!s && !o->no_alone) s = for_each_item(o->models, each_model, &w, err);
+    if (!s && !o->no_cascades) s = for_each_item(o->cascades, each_pair, &w, err);
+    free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
+    bench_data_free(&c.data);
+    return s;
+}
+
+void bench_report_free(bench_report *r) { (void)r; }

@@ -1,0 +1,62 @@
+// bench.h: the measurements behind `cascade bench`.
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+#include "job.h"
+
+#define BENCH_MAX 64
+
+typedef struct {
+    const char *models, *cascades, *thresholds, *batches, *data, *device, *json;
+    long long chunk, batch, images, runs, warmup, seed;
+    int no_alone, no_cascades;
+    device_choice device_choice;
+    int n_thresholds, n_batches;
+    double threshold_values[BENCH_MAX];
+    int batch_values[BENCH_MAX];
+} bench_options;
+
+typedef struct {
+    double median, min, max; // images/s
+} rate_stats;
+
+typedef struct {
+    char model[64];
+    int batch;
+    rate_stats rate;
+    double gflops;       // 2 x MACs x median images/s
+    double accuracy;
+} alone_figure;
+
+typedef struct {
+    char cheap[64], full[64];
+    double threshold;
+    int chunk, batch;
+    rate_stats rate;
+    double deferred, accuracy;
+    double ideal;        // 1 / (1/T_cheap + p/T_full), 0 when an alone figure is missing
+    double efficiency;   // median / ideal
+} cascade_figure;
+
+typedef struct {
+    char backend[256], versions[256];
+    int64_t images;
+    int runs, warmup;
+    double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
+    int n_alone, n_cascades;
+    alone_figure alone[BENCH_MAX];
+    cascade_figure cascades[BENCH_MAX * 4];
+} bench_report;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err);
+void bench_print(const bench_report *r, FILE *out);
+void bench_write_json(const bench_report *r, FILE *out);
+void bench_report_free(bench_report *r);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,59 @@
+// bench_report.c: the table and the JSON of `cascade bench`.
+#include "bench.h"
+
+void bench_print(const bench_report *r, FILE *out) {
+    fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
+    fprintf(out, "images    %lld per run, median of %d runs after %d warm-up\n", (long long)r->images, r->runs,
+            r->warmup);
+    if (r->sgemm_gflops > 0) fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run)\n", r->sgemm_gflops);
+    if (r->n_alone) {
+        fprintf(out, "\n%-18s %7s %13s %13s %13s %9s %8s", "model alone", "batch", "img/s median", "min", "max",
+                "GFLOP/s", "acc");
+        fprintf(out, r->sgemm_gflops > 0 ? " %9s\n" : "\n", "of sgemm");
+        for (int i = 0; i < r->n_alone; i++) {
+            const alone_figure *f = &r->alone[i];
+            fprintf(out, "%-18s %7d %13.0f %13.0f %13.0f %9.1f %8.4f", f->model, f->batch, f->rate.median,
+                    f->rate.min, f->rate.max, f->gflops, f->accuracy);
+            if (r->sgemm_gflops > 0) fprintf(out, " %8.0f%%", 100.0 * f->gflops / r->sgemm_gflops);
+            fprintf(out, "\n");
+        }
+    }
+    if (r->n_cascades) {
+        fprintf(out, "\n%-30s %6s %12s %12s %12s %8s %8s %12s %6s\n", "cascade", "thr", "img/s median", "min", "max",
+                "deferred", "acc", "ideal img/s", "eff");
+        for (int i = 0; i < r->n_cascades; i++) {
+            const cascade_figure *f = &r->cascades[i];
+            char name[160];
+            snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
+            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12.0f %6.3f\n", name, f->threshold,
+                    f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, f->ideal, f->efficiency);
+        }
+        fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal)\n");
+    }
+}
+
+static void json_rate(FILE *out, const rate_stats *s) {
+    fprintf(out, "\"images_per_s\": {\"median\": %.1f, \"min\": %.1f, \"max\": %.1f}", s->median, s->min, s->max);
+}
+
+void bench_write_json(const bench_report *r, FILE *out) {
+    fprintf(out, "{\n  \"device\": \"%s\",\n  \"versions\": \"%s\",\n  \"images\": %lld,\n  \"runs\": %d,\n"
+                 "  \"warmup\": %d,\n  \"sgemm_gflops\": %.2f,\n  \"alone\": [",
+            r->backend, r->versions, (long long)r->images, r->runs, r->warmup, r->sgemm_gflops);
+    for (int i = 0; i < r->n_alone; i++) {
+        const alone_figure *f = &r->alone[i];
+        fprintf(out, "%s\n    {\"model\": \"%s\", \"batch\": %d, ", i ? "," : "", f->model, f->batch);
+        json_rate(out, &f->rate);
+        fprintf(out, ", \"gflops\": %.2f, \"accuracy\": %.6f}", f->gflops, f->accuracy);
+    }
+    fprintf(out, "\n  ],\n  \"cascades\": [");
+    for (int i = 0; i < r->n_cascades; i++) {
+        const cascade_figure *f = &r->cascades[i];
+        fprintf(out, "%s\n    {\"cheap\": \"%s\", \"full\": \"%s\", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ",
+                i ? "," : "", f->cheap, f->full, f->threshold, f->chunk, f->batch);
+        json_rate(out, &f->rate);
+        fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, \"ideal_images_per_s\": %.1f, \"efficiency\": %.4f}",
+                f->deferred, f->accuracy, f->ideal, f->efficiency);
+    }
+    fprintf(out, "\n  ]\n}\n");
+}

@@ -1,0 +1,88 @@
+// cmd_bench.c: `cascade bench` — throughput of models alone and of cascades.
+// Each configuration: build the backend once, warm up, then time several
+// runs over the same replicated, shuffled input (pinned host uint8 in,
+// results on the host out) and report the median with min and max. For a
+// cascade, the pipeline efficiency divides its median by the ideal
+// 1 / (1/T_cheap + p/T_full) from the same invocation's alone medians.
+#include "commands.h"
+#include "assets.h"
+#include "atomic_file.h"
+#include "bench.h"
+#include "options.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char bench_usage[] =
+    "usage: cascade bench [options]\n"
+    "Measures images/s of each model alone and of each cascade at each threshold:\n"
+    "median of --runs timed runs after --warmup runs, over --images images (the\n"
+    "data replicated in a seeded random order), from host uint8 to results on the host.\n\n"
+    "  --models LIST        models alone   [lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34]\n"
+    "  --cascades LIST      cheap:full pairs   [alexnet_shallower:resnet34]\n"
+    "  --thresholds LIST    thresholds for each cascade, or lo:hi:step   [0.8,0.9,0.95,0.99]\n"
+    "  --batches LIST       batch (chunk) sizes for the models alone   [GPU 1024,8192; CPU 512]\n"
+    "  --chunk C            cascade chunk size   [device default]\n"
+    "  --batch B            cascade expensive batch size   [device default]\n"
+    "  --images N           images per run   [GPU 1000000, CPU 2000]\n"
+    "  --runs R             timed runs   [5]\n"
+    "  --warmup W           untimed runs first   [1]\n"
+    "  --data FILE          CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
+    "  --seed S             order of the replicated images   [1]\n"
+    "  --device auto|cpu|gpu   [auto]\n"
+    "  --json FILE          everything measured, as JSON\n"
+    "  --no-alone / --no-cascades   skip a part (efficiency needs the alone figures)\n";
+
+static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
+    *o = (bench_options){.models = "lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34",
+                         .cascades = "alexnet_shallower:resnet34", .thresholds = "0.8,0.9,0.95,0.99",
+                         .device = "auto", .runs = 5, .warmup = 1, .seed = 1};
+    const option_spec specs[] = {
+        {"--models", OPT_STRING, &o->models, 0, 0},       {"--cascades", OPT_STRING, &o->cascades, 0, 0},
+        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--batches", OPT_STRING, &o->batches, 0, 0},
+        {"--data", OPT_STRING, &o->data, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},           {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
+        {"--batch", OPT_INT, &o->batch, 1, 1 << 20},      {"--images", OPT_INT, &o->images, 1, 4e9},
+        {"--runs", OPT_INT, &o->runs, 1, 1000},           {"--warmup", OPT_INT, &o->warmup, 0, 1000},
+        {"--seed", OPT_INT, &o->seed, 0, 9e18},           {"--no-alone", OPT_FLAG, &o->no_alone, 0, 0},
+        {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};
+    cascade_status s = parse_options("bench", argc, argv, specs, help, err);
+    if (s || *help) return s;
+    double values[BENCH_MAX];
+    int n;
+    if ((s = parse_float_list("--thresholds", o->thresholds, 0, 1, values, BENCH_MAX, &n, err))) return s;
+    o->n_thresholds = n;
+    memcpy(o->threshold_values, values, sizeof values);
+    if (o->batches) {
+        if ((s = parse_float_list("--batches", o->batches, 1, 1 << 22, values, BENCH_MAX, &n, err))) return s;
+        o->n_batches = n;
+        for (int i = 0; i < n; i++) o->batch_values[i] = (int)values[i];
+    }
+    return parse_device(o->device, &o->device_choice, err);
+}
+
+int cmd_bench(int argc, char **argv) {
+    static bench_options o;
+    cascade_error err = {{0}};
+    int help = 0;
+    if (parse_bench(argc, argv, &o, &help, &err)) {
+        fprintf(stderr, "cascade bench: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    if (help) { fputs(bench_usage, stdout); return 0; }
+    atomic_file json = {0};
+    cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
+    bench_report report;
+    if (!s) s = bench_execute(&o, &report, &err);
+    if (!s) bench_print(&report, stdout);
+    if (!s && o.json) {
+        bench_write_json(&report, json.file);
+        s = atomic_file_commit(&json, &err);
+    } else if (o.json) atomic_file_abort(&json);
+    bench_report_free(&report);
+    if (s) {
+        fprintf(stderr, "cascade bench: %s\n", err.message);
+        return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
+    }
+    return 0;
+}
