@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""torch_peer.py: PyTorch's figures for what `cascade bench` measures, on the
+same card in the same call, and ours beside them as ratios.
+
+Models are built from the same safetensors files (architectures as in
+../shared/weights/MODELS.md), fp16, channels_last, inference_mode. "e2e"
+means from pinned host uint8 CIFAR images: H2D copy, normalise, forward,
+argmax, D2H, one stream, batch 1024 — as TARGETS.md measured its anchors.
+Modes for the models alone: eager, CUDA graph, torch.compile; and the naive
+cascade (cheap -> softmax -> mask -> index_select -> full).
+
+usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R]
+                     [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...]
+Needs torch, numpy, safetensors (present on the device machine).
+"""
+import argparse, json, os, statistics, sys, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 6, 5), nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class AlexNet(nn.Module):
+    def __init__(self, widths):
+        super().__init__()
+        chans = (3,) + tuple(widths)
+        for i in range(len(widths)):
+            setattr(self, "conv%d" % (i + 1), nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False))
+            setattr(self, "bn%d" % (i + 1), nn.BatchNorm2d(chans[i + 1]))
+        self.n = len(widths)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(widths[-1] * 16, 512), nn.Linear(512, 512), nn.Linear(512, 10)
+
+    def forward(self, x):
+        for i in range(1, self.n + 1):
+            x = F.relu(getattr(self, "bn%d" % i)(getattr(self, "conv%d" % i)(x)))
+            if i in (1, 2, self.n):
+                x = F.max_pool2d(x, 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, blocks):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64)
+        cin, layers = 64, []
+        for i, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
+            stage = []
+            for j in range(n):
+                stage.append(BasicBlock(cin, width, 2 if (j == 0 and i > 0) else 1))
+                cin = width
+            setattr(self, "layer%d" % (i + 1), nn.Sequential(*stage))
+        self.linear = nn.Linear(512, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+ARCHS = {
+    "lenet": LeNet,
+    "alexnet": lambda: AlexNet((64, 192, 384, 256, 256)),
+    "alexnet_shallow": lambda: AlexNet((64, 192, 384, 256)),
+    "alexnet_shallower": lambda: AlexNet((64, 192, 256)),
+    "resnet18": lambda: ResNet((2, 2, 2, 2)),
+    "resnet34": lambda: ResNet((3, 4, 6, 3)),
+}
+
+
+def load_model(assets, name):
+    model = ARCHS[name]()
+    state = {k: v.float() for k, v in load_file(os.path.join(assets, "weights", name + ".safetensors")).items()}
+    model.load_state_dict(state, strict=False)  # BatchNorm's num_batches_tracked is not stored
+    missing = set(model.state_dict()) - set(state) - {k for k in model.state_dict() if k.endswith("num_batches_tracked")}
+    if missing:
+        raise SystemExit("%s: missing tensors %s" % (name, sorted(missing)[:5]))
+    return model.cuda().half().eval().to(memory_format=torch.channels_last)
+
+
+def load_images(assets, count, seed):
+    raw = np.fromfile(os.path.join(assets, "data", "cifar10", "test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
+    order = np.random.default_rng(seed).permutation(len(raw) * (-(-count // len(raw))))[:count] % len(raw)
+    images = torch.from_numpy(np.ascontiguousarray(raw[order, 1:])).reshape(count, 3, 32, 32).pin_memory()
+    labels = torch.from_numpy(raw[order, 0].astype(np.int64))
+    return images, labels
+
+
+class Normalise:
+    def __init__(self):
+        self.scale = (1.0 / (255.0 * torch.tensor(STD))).view(1, 3, 1, 1).cuda().half()
+        self.shift = (torch.tensor(MEAN) / torch.tensor(STD)).view(1, 3, 1, 1).cuda().half()
+
+    def __call__(self, x_u8):
+        x = x_u8.half() * self.scale - self.shift
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+def timed(fn, runs):
+    fn()  # warm-up
+    torch.cuda.synchronize()
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        n = fn()
+        torch.cuda.synchronize()
+        rates.append(n / (time.perf_counter() - start))
+    return statistics.median(rates), min(rates), max(rates)
+
+
+def e2e_eager(model, images, out, norm, batch=1024):
+    def run():
+        for i in range(0, len(images), batch):
+            x = norm(images[i:i + batch].cuda(non_blocking=True))
+            out[i:i + batch].copy_(model(x).argmax(1), non_blocking=True)
+        return len(images)
+    return run
+
+
+def e2e_graph(model, images, out, norm, batch=1024):
+    static_in = torch.empty((batch, 3, 32, 32), dtype=torch.uint8, device="cuda")
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            model(norm(static_in))
+    torch.cuda.current_stream().wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_pred = model(norm(static_in)).argmax(1)
+
+    def run():
+        full = len(images) // batch * batch
+        for i in range(0, full, batch):
+            static_in.copy_(images[i:i + batch], non_blocking=True)
+            graph.replay()
+            out[i:i + batch].copy_(static_pred, non_blocking=True)
+        return full
+    return run
+
+
+def naive_cascade(cheap, full, images, out, norm, threshold, batch=1024):
+    def run():
+        for i in range(0, len(images), batch):
+            x = norm(images[i:i + batch].cuda(non_blocking=True))
+            probs = torch.softmax(cheap(x).float(), 1)
+            conf, pred = probs.max(1)
+            idx = (conf < threshold).nonzero().squeeze(1)
+            if idx.numel():
+                pred[idx] = full(x.index_select(0, idx)).argmax(1)
+            out[i:i + batch].copy_(pred, non_blocking=True)
+        return len(images)
+    return run
+
+
+def ours_figures(path):
+    if not path or not os.path.exists(path):
+        return {}, {}
+    ours = json.load(open(path))
+    alone = {}
+    for f in ours.get("alone", []):
+        alone[f["model"]] = max(alone.get(f["model"], 0), f["images_per_s"]["median"])
+    cascades = {(f["cheap"], f["full"], round(f["threshold"], 4)): f for f in ours.get("cascades", [])}
+    return alone, cascades
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--assets", default=os.environ.get("CASCADE_ASSETS", "../shared"))
+    ap.add_argument("--ours", help="cascade bench --json output to compare with")
+    ap.add_argument("--images", type=int, default=200000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--models", default="lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34")
+    ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile")
+    ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8")
+    args = ap.parse_args()
+    torch.backends.cudnn.benchmark = True
+    print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), torch.cuda.get_device_name()))
+    images, labels = load_images(args.assets, args.images, 1)
+    out = torch.empty(args.images, dtype=torch.int64).pin_memory()
+    norm = Normalise()
+    ours_alone, ours_cascades = ours_figures(args.ours)
+    models, eager = {}, {}
+    print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
+                                                 "ours/best"))
+    with torch.inference_mode():
+        for name in args.models.split(","):
+            models[name] = load_model(args.assets, name)
+            row = {"eager": timed(e2e_eager(models[name], images, out, norm), args.runs)[0]}
+            acc = (out == labels).float().mean().item()
+            try:
+                row["graph"] = timed(e2e_graph(models[name], images, out, norm), args.runs)[0]
+            except Exception as e:  # a peer that cannot run is reported, not fatal
+                print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
+            if name in args.compile.split(","):
+                try:
+                    compiled = torch.compile(models[name])
+                    row["compile"] = timed(e2e_eager(compiled, images, out, norm), args.runs)[0]
+                except Exception as e:
+                    print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
+            eager[name] = row["eager"]
+            ours = ours_alone.get(name, 0)
+            best = max(row.values())
+            print("%-18s %12.0f %12s %12s %12s %8.4f %12s" % (
+                name, row["eager"], "%.0f" % row["graph"] if "graph" in row else "-",
+                "%.0f" % row["compile"] if "compile" in row else "-", "%.0f" % ours if ours else "-", acc,
+                "%.2fx" % (ours / best) if ours else "-"))
+        print("\n%-34s %12s %8s %12s %12s %10s" % ("naive cascade (e2e b1024)", "torch img/s", "acc", "ours img/s",
+                                                 "ours acc", "ours/torch"))
+        for spec in args.cascades.split(","):
+            pair, thr = spec.split("@")
+            cheap, full = pair.split(":")
+            for m in (cheap, full):
+                models.setdefault(m, load_model(args.assets, m))
+            rate = timed(naive_cascade(models[cheap], models[full], images, out, norm, float(thr)), args.runs)[0]
+            acc = (out == labels).float().mean().item()
+            o = ours_cascades.get((cheap, full, round(float(thr), 4)))
+            print("%-34s %12.0f %8.4f %12s %12s %10s" % (
+                "%s -> %s @ %s" % (cheap, full, thr), rate, acc,
+                "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["accuracy"] if o else "-",
+                "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
+    speedup_summary(args.ours, eager.get("resnet34"))
+    return 0
+
+
+def speedup_summary(ours_path, eager_resnet34):
+    """TARGETS.md: the best cascade within 0.3 points of resnet34's accuracy vs PyTorch eager resnet34."""
+    if not ours_path or not os.path.exists(ours_path) or not eager_resnet34:
+        return
+    ours = json.load(open(ours_path))
+    ref = [f["accuracy"] for f in ours.get("alone", []) if f["model"] == "resnet34"]
+    if not ref:
+        return
+    ok = [f for f in ours.get("cascades", []) if f["accuracy"] >= ref[0] - 0.003]
+    if not ok:
+        print("\nno cascade within 0.3 points of resnet34's accuracy %.4f" % ref[0])
+        return
+    best = max(ok, key=lambda f: f["images_per_s"]["median"])
+    print("\nbest cascade within 0.3 pt of resnet34 (%.4f): %s -> %s @ %.3f, %.0f img/s, acc %.4f = %.2fx "
+          "PyTorch eager resnet34 (%.0f img/s)" % (ref[0], best["cheap"], best["full"], best["threshold"],
+                                                  best["images_per_s"]["median"], best["accuracy"],
+                                                  best["images_per_s"]["median"] / eager_resnet34, eager_resnet34))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
