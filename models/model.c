@@ -208,6 +208,9 @@ static void read_class_names(model *m, const st_file *f) {
         size_t len = strcspn(s, ",");
         snprintf(m->class_names[i], 32, "%.*s", (int)(len < 31 ? len : 31), s);
         s += len + (s[len] == ',');
+        // names go into CSV, JSON and the terminal: no quotes, backslashes or control characters
+        for (char *c = m->class_names[i]; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\') *c = '_';
     }
 }
 
@@ -224,39 +227,52 @@ static cascade_status build_arch(model_builder *b, const char *arch) {
                         "alexnet_shallower, resnet18, resnet34)", arch);
 }
 
-cascade_status model_load(model *m, const char *path, const char *arch_override, cascade_error *err) {
-    memset(m, 0, sizeof *m);
-    st_file f;
-    cascade_status s = st_open(&f, path, err);
-    if (s) return s;
-    const char *arch = arch_override ? arch_override : st_metadata(&f, "arch");
+// Builds the IR from an open file (closes it); name says where errors came from.
+static cascade_status build_from_file(model *m, st_file *f, const char *name, const char *arch_override,
+                                      cascade_error *err) {
+    const char *arch = arch_override ? arch_override : st_metadata(f, "arch");
     if (!arch) {
-        st_close(&f);
-        return cascade_fail(err, CASCADE_EFORMAT, "%s: no 'arch' in the metadata; name it with --arch", path);
+        st_close(f);
+        return cascade_fail(err, CASCADE_EFORMAT, "%s: no 'arch' in the metadata; name it with --arch", name);
     }
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     m->num_classes = 10;
     const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, std[3] = {0.2470f, 0.2435f, 0.2616f};
     memcpy(m->mean, mean, sizeof mean);
     memcpy(m->std, std, sizeof std);
-    s = read_float_list(&f, "mean", m->mean, 3, err);
-    if (!s) s = read_float_list(&f, "std", m->std, 3, err);
+    cascade_status s = read_float_list(f, "mean", m->mean, 3, err);
+    if (!s) s = read_float_list(f, "std", m->std, 3, err);
     if (!s) {
-        read_class_names(m, &f);
+        read_class_names(m, f);
         m->tensors[0] = (tensor_shape){3, 32, 32};
         m->n_tensors = 1;
-        model_builder b = {m, &f, err, CASCADE_OK};
+        model_builder b = {m, f, err, CASCADE_OK};
         s = build_arch(&b, m->arch);
         if (!s) s = b.status;
     }
-    st_close(&f);
+    st_close(f);
     if (!s && tensor_numel(m->tensors[m->n_tensors - 1]) != (size_t)m->num_classes)
-        s = cascade_fail(err, CASCADE_EFORMAT, "%s: network does not end in %d logits", path, m->num_classes);
+        s = cascade_fail(err, CASCADE_EFORMAT, "%s: network does not end in %d logits", name, m->num_classes);
     if (s) {
-        cascade_error_prefix(err, path);
+        cascade_error_prefix(err, name);
         model_free(m);
     }
     return s;
+}
+
+cascade_status model_load(model *m, const char *path, const char *arch_override, cascade_error *err) {
+    memset(m, 0, sizeof *m);
+    st_file f;
+    cascade_status s = st_open(&f, path, err);
+    return s ? s : build_from_file(m, &f, path, arch_override, err);
+}
+
+cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size, const char *arch_override,
+                                 cascade_error *err) {
+    memset(m, 0, sizeof *m);
+    st_file f;
+    cascade_status s = st_parse(&f, bytes, size, err);
+    return s ? s : build_from_file(m, &f, "(buffer)", arch_override, err);
 }
 
 void model_free(model *m) {

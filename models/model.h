@@ -54,6 +54,10 @@ extern "C" {
 // non-NULL, else the file's "arch" metadata. Checks every expected tensor's
 // name, dtype and shape, rejects non-finite values, folds BatchNorm.
 cascade_status model_load(model *m, const char *path, const char *arch_override, cascade_error *err);
+// The same over a safetensors file held in memory (the fuzzers' entry point);
+// the model keeps no pointer into bytes.
+cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size, const char *arch_override,
+                                 cascade_error *err);
 void model_free(model *m);
 
 // Architectures known to model_load, NULL-terminated.

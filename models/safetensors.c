@@ -313,7 +313,7 @@ cascade_status st_parse(st_file *f, const uint8_t *bytes, size_t size, cascade_e
 
 cascade_status st_open(st_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // O_NONBLOCK: a FIFO must not hang the open
     if (fd < 0) return cascade_fail(err, CASCADE_EIO, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -371,14 +371,15 @@ float st_half_to_float(uint16_t h) {
 }
 
 cascade_status st_to_f32(const st_tensor *t, float *out, cascade_error *err) {
+    if (t->dtype != ST_F16 && t->dtype != ST_BF16 && t->dtype != ST_F32 && t->dtype != ST_F64)
+        return cascade_fail(err, CASCADE_EFORMAT, "tensor '%s': dtype %s is not floating point", t->name, st_dtype_name(t->dtype));
     for (int64_t i = 0; i < t->numel; i++) {
         const uint8_t *p = t->data + (size_t)i * st_dtype_size(t->dtype);
         float v;
         if (t->dtype == ST_F16) { uint16_t h; memcpy(&h, p, 2); v = st_half_to_float(h); }
         else if (t->dtype == ST_BF16) { uint32_t b = (uint32_t)(p[0] | p[1] << 8) << 16; memcpy(&v, &b, 4); }
         else if (t->dtype == ST_F32) memcpy(&v, p, 4);
-        else if (t->dtype == ST_F64) { double d; memcpy(&d, p, 8); v = (float)d; }
-        else return cascade_fail(err, CASCADE_EFORMAT, "tensor '%s': dtype %s is not floating point", t->name, st_dtype_name(t->dtype));
+        else { double d; memcpy(&d, p, 8); v = (float)d; }
         if (!isfinite(v))
             return cascade_fail(err, CASCADE_EFORMAT, "tensor '%s': non-finite value (NaN or Inf) at element %lld", t->name, (long long)i);
         out[i] = v;

@@ -4,12 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+// Messages quote names taken from files and arguments; a newline or a
+// terminal escape in those must not break the one-line rule.
+static void replace_control_characters(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 cascade_status cascade_fail(cascade_error *err, cascade_status code, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        replace_control_characters(err->message);
     }
     return code;
 }
@@ -39,4 +47,5 @@ void cascade_error_prefix(cascade_error *err, const char *prefix) {
     memcpy(err->message, prefix, n);
     err->message[n] = ':', err->message[n + 1] = ' ';
     err->message[n + 2 + len] = 0;
+    replace_control_characters(err->message);
 }
