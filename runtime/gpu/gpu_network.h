@@ -45,6 +45,14 @@ size_t gpu_network_arena_bytes(const gpu_network *net);
 // the caller's count are computed and ignored). Asynchronous.
 cascade_status gpu_network_forward(gpu_network *net, cascade_error *err);
 
+// 1 when the forward replays a captured CUDA graph; 0 when the capture
+// failed and the forward runs node by node (gpu_network_describe says why).
+int gpu_network_captured(const gpu_network *net);
+// How each node runs (cuDNN graph form, engine, timed ms, workspace; cuBLASLt
+// epilogue), the arena and the CUDA graph: a few lines of text for logs and
+// tests. Truncated to cap.
+void gpu_network_describe(const gpu_network *net, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

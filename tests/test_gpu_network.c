@@ -1,0 +1,350 @@
+// test_gpu_network.c: the GPU backend's networks against PyTorch's golden
+// logits, and its pooling/epilogue kernels against CPU references.
+//   test_gpu_network [model ...]     (default: the six zoo models)
+// Per model: built at batch 1024, the whole 10,000-image test set runs batch
+// by batch (logits poisoned with NaN bytes before each run); per image the
+// relative L2 error must be <= 1e-2 on average and <= 5e-2 at worst, and the
+// argmax must agree on >= 99.8% of images. For lenet and resnet18, a network
+// built at batch 1 must give row 0 of the batch run within fp16 tolerance
+// (a few of them: each build times cuDNN plans). Last, building a network
+// that cannot fit must fail with CASCADE_ENOMEM naming the batch size, and
+// give its memory back. Without a CUDA device: "skipped: no CUDA device", 77.
+#include "test_util.h"
+#include <math.h>
+#include <cublas_v2.h>
+#include <cudnn.h>
+#include <cuda_runtime.h>
+#include "kernels/avgpool.cuh"
+#include "kernels/bias_act.cuh"
+#include "kernels/channel_pad.cuh"
+#include "kernels/maxpool.cuh"
+#include "models/model.h"
+#include "runtime/gpu/gpu_network.h"
+#include "runtime/gpu/gpu_probe.h"
+#include "runtime/gpu/half_host.h"
+
+#define TEST_BATCH 1024
+#define IMAGE_VALUES 3072 // 32 x 32 x 3
+
+// Device calls in the test itself: a failure ends the test.
+#define DEVICE_OK(call)                                                                              \
+    do {                                                                                             \
+        int device_ok_ = (int)(call);                                                                \
+        if (device_ok_) {                                                                            \
+            fprintf(stderr, "FATAL %s:%d: %s failed with status %d\n", __FILE__, __LINE__, #call, device_ok_); \
+            exit(1);                                                                                 \
+        }                                                                                            \
+    } while (0)
+
+static gpu_lane lane;
+
+static void lane_create(void) {
+    DEVICE_OK(cudaStreamCreateWithFlags(&lane.stream, cudaStreamNonBlocking));
+    DEVICE_OK(cudnnCreate(&lane.cudnn));
+    DEVICE_OK(cublasCreate(&lane.cublas));
+    DEVICE_OK(cudnnSetStream(lane.cudnn, lane.stream));
+    DEVICE_OK(cublasSetStream(lane.cublas, lane.stream));
+}
+
+static void lane_destroy(void) {
+    DEVICE_OK(cublasDestroy(lane.cublas));
+    DEVICE_OK(cudnnDestroy(lane.cudnn));
+    DEVICE_OK(cudaStreamDestroy(lane.stream));
+}
+
+static uint32_t rng_state = 12345;
+static float random_uniform(float lo, float hi) { // xorshift32
+    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 17, rng_state ^= rng_state << 5;
+    return lo + (hi - lo) * (float)(rng_state >> 8) / 16777216.0f;
+}
+
+// Copies on the lane's stream: it does not synchronise with the legacy
+// default stream, which plain cudaMemcpy/cudaMemset would use.
+static void *device_copy(const void *host, size_t bytes) {
+    void *d;
+    DEVICE_OK(cudaMalloc(&d, bytes));
+    DEVICE_OK(cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, lane.stream));
+    DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    return d;
+}
+
+static uint16_t *random_halves(size_t n, float lo, float hi) {
+    uint16_t *h = malloc(n * sizeof *h);
+    for (size_t i = 0; i < n; i++) h[i] = half_from_float(random_uniform(lo, hi));
+    return h;
+}
+
+// --- kernels against CPU references --------------------------------------
+
+static void check_maxpool(int batch, int h, int w, int c, int k, int s) {
+    maxpool_shape shape = {batch, h, w, c, k, s, (h - k) / s + 1, (w - k) / s + 1};
+    size_t n_in = (size_t)batch * h * w * c, n_out = (size_t)batch * shape.out_height * shape.out_width * c;
+    uint16_t *x = random_halves(n_in, -4, 4), *y = malloc(n_out * 2), *ref = malloc(n_out * 2);
+    for (int b = 0; b < batch; b++)
+        for (int oy = 0; oy < shape.out_height; oy++)
+            for (int ox = 0; ox < shape.out_width; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    uint16_t best = x[(((size_t)b * h + oy * s) * w + ox * s) * c + ch];
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            uint16_t v = x[(((size_t)b * h + oy * s + ky) * w + ox * s + kx) * c + ch];
+                            if (half_to_float(v) > half_to_float(best)) best = v;
+                        }
+                    ref[(((size_t)b * shape.out_height + oy) * shape.out_width + ox) * c + ch] = best;
+                }
+    void *dx = device_copy(x, n_in * 2), *dy;
+    DEVICE_OK(cudaMalloc(&dy, n_out * 2));
+    DEVICE_OK(cudaMemsetAsync(dy, 0xFF, n_out * 2, lane.stream));
+    DEVICE_OK(maxpool_launch(dx, dy, shape, lane.stream));
+    DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
+    size_t wrong = 0;
+    for (size_t i = 0; i < n_out; i++) wrong += y[i] != ref[i];
+    CHECK(wrong == 0, "maxpool %dx%dx%dx%d k%d s%d: %zu of %zu outputs differ", batch, h, w, c, k, s, wrong, n_out);
+    DEVICE_OK(cudaFree(dx));
+    DEVICE_OK(cudaFree(dy));
+    free(x), free(y), free(ref);
+}
+
+static void check_global_avgpool(int batch, int pixels, int c) {
+    size_t n_in = (size_t)batch * pixels * c, n_out = (size_t)batch * c;
+    uint16_t *x = random_halves(n_in, -4, 4), *y = malloc(n_out * 2);
+    void *dx = device_copy(x, n_in * 2), *dy;
+    DEVICE_OK(cudaMalloc(&dy, n_out * 2));
+    DEVICE_OK(global_avgpool_launch(dx, dy, batch, pixels, c, lane.stream));
+    DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
+    double worst = 0;
+    for (int b = 0; b < batch; b++)
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int p = 0; p < pixels; p++) sum += half_to_float(x[((size_t)b * pixels + p) * c + ch]);
+            double ref = sum / pixels, got = half_to_float(y[(size_t)b * c + ch]);
+            double e = fabs(got - ref) / (fabs(ref) + 1e-2); // fp16 output: ~5e-4 relative
+            if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;
+        }
+    CHECK(worst <= 2e-3, "global avgpool %dx%dx%d: worst relative error %.3g", batch, pixels, c, worst);
+    DEVICE_OK(cudaFree(dx));
+    DEVICE_OK(cudaFree(dy));
+    free(x), free(y);
+}
+
+// bias_act (fp16, with residual and ReLU) and channel_pad: both exact.
+static void check_bias_act_and_pad(size_t rows, int c) {
+    size_t n = rows * c;
+    uint16_t *y = random_halves(n, -4, 4), *res = random_halves(n, -4, 4), *bias = random_halves(c, -1, 1);
+    uint16_t *got = malloc(n * 2), *padded = malloc(rows * (c + 5) * 2);
+    void *dy = device_copy(y, n * 2), *dres = device_copy(res, n * 2), *dbias = device_copy(bias, c * 2), *dpad;
+    DEVICE_OK(cudaMalloc(&dpad, rows * (c + 5) * 2));
+    DEVICE_OK(channel_pad_launch(dy, dpad, rows, c, c + 5, lane.stream));
+    DEVICE_OK(bias_act_f16_launch(dy, dbias, dres, rows, c, 1, lane.stream));
+    DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    DEVICE_OK(cudaMemcpy(got, dy, n * 2, cudaMemcpyDeviceToHost));
+    DEVICE_OK(cudaMemcpy(padded, dpad, rows * (c + 5) * 2, cudaMemcpyDeviceToHost));
+    size_t wrong_act = 0, wrong_pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = half_to_float(y[i]) + half_to_float(bias[i % c]);
+        v += half_to_float(res[i]);
+        wrong_act += got[i] != half_from_float(v > 0 ? v : 0);
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c + 5; ch++)
+            wrong_pad += padded[r * (c + 5) + ch] != (ch < c ? y[r * c + ch] : 0);
+    CHECK(wrong_act == 0, "bias_act %zux%d: %zu outputs differ", rows, c, wrong_act);
+    CHECK(wrong_pad == 0, "channel_pad %zux%d: %zu outputs differ", rows, c, wrong_pad);
+    DEVICE_OK(cudaFree(dy));
+    DEVICE_OK(cudaFree(dres));
+    DEVICE_OK(cudaFree(dbias));
+    DEVICE_OK(cudaFree(dpad));
+    free(y), free(res), free(bias), free(got), free(padded);
+}
+
+static void check_kernels(void) {
+    check_maxpool(3, 8, 8, 64, 2, 2);   // vectorised path
+    check_maxpool(2, 28, 28, 8, 2, 2);  // LeNet's first pool, padded channels
+    check_maxpool(2, 5, 7, 3, 2, 2);    // odd sizes (floor), scalar path
+    check_maxpool(2, 9, 9, 16, 3, 2);   // overlapping windows
+    check_global_avgpool(5, 16, 512);   // ResNet's pool
+    check_global_avgpool(3, 49, 6);
+    check_bias_act_and_pad(1000, 24);
+    check_bias_act_and_pad(77, 3);
+    printf("kernels: maxpool, global avgpool, bias_act, channel_pad checked\n");
+}
+
+// --- networks against the golden logits ----------------------------------
+
+// The test set as the network's input: x/255, then (x - mean)/std, fp16 NHWC.
+static uint16_t *preprocess(const cifar_file *data, const model *m) {
+    uint16_t *out = malloc((size_t)data->count * IMAGE_VALUES * sizeof *out);
+    for (int i = 0; i < data->count; i++) {
+        const uint8_t *pixels = cifar_pixels(data, i);
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 1024; p++)
+                out[(size_t)i * IMAGE_VALUES + p * 3 + c] =
+                    half_from_float((pixels[c * 1024 + p] / 255.0f - m->mean[c]) / m->std[c]);
+    }
+    return out;
+}
+
+// Runs images [0, count) through net batch by batch into logits (count x classes).
+static void run_images(gpu_network *net, const uint16_t *input, int count, int classes, float *logits) {
+    int batch = gpu_network_batch(net);
+    cascade_error err;
+    for (int start = 0; start < count; start += batch) {
+        int n = count - start < batch ? count - start : batch;
+        DEVICE_OK(cudaMemcpyAsync(gpu_network_input(net), input + (size_t)start * IMAGE_VALUES,
+                                  (size_t)n * IMAGE_VALUES * 2, cudaMemcpyHostToDevice, lane.stream));
+        DEVICE_OK(cudaMemsetAsync(gpu_network_logits(net), 0xFF, (size_t)batch * classes * sizeof(float), lane.stream));
+        if (gpu_network_forward(net, &err)) {
+            CHECK(0, "forward: %s", err.message);
+            return;
+        }
+        DEVICE_OK(cudaMemcpyAsync(logits + (size_t)start * classes, gpu_network_logits(net),
+                                  (size_t)n * classes * sizeof(float), cudaMemcpyDeviceToHost, lane.stream));
+        DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    }
+}
+
+static double relative_l2(const float *got, const float *want, int n) {
+    double diff = 0, norm = 0;
+    for (int k = 0; k < n; k++) {
+        double d = (double)got[k] - want[k];
+        diff += d * d, norm += (double)want[k] * want[k];
+    }
+    double rel = sqrt(diff) / (sqrt(norm) + 1e-12);
+    return isnan(rel) ? INFINITY : rel;
+}
+
+// Images per second of the replayed forward (informational).
+static double throughput(gpu_network *net) {
+    cudaEvent_t start, stop;
+    cascade_error err;
+    float ms = 0;
+    DEVICE_OK(cudaEventCreate(&start));
+    DEVICE_OK(cudaEventCreate(&stop));
+    DEVICE_OK(cudaEventRecord(start, lane.stream));
+    for (int r = 0; r < 20; r++) CHECK(!gpu_network_forward(net, &err), "forward: %s", err.message);
+    DEVICE_OK(cudaEventRecord(stop, lane.stream));
+    DEVICE_OK(cudaEventSynchronize(stop));
+    DEVICE_OK(cudaEventElapsedTime(&ms, start, stop));
+    DEVICE_OK(cudaEventDestroy(start));
+    DEVICE_OK(cudaEventDestroy(stop));
+    return ms > 0 ? 20.0 * gpu_network_batch(net) / (ms / 1000.0) : 0;
+}
+
+// A network built at batch 1 gives row 0 of the batch run, within fp16 tolerance.
+static void check_batch_one(const char *name, const model *m, const uint16_t *input, const float *batch_row0,
+                            const float *golden_row0) {
+    gpu_network *net;
+    cascade_error err;
+    float row[MODEL_MAX_CLASSES];
+    if (gpu_network_create(&net, m, 1, &lane, &err)) {
+        CHECK(0, "%s at batch 1: %s", name, err.message);
+        return;
+    }
+    run_images(net, input, 1, m->num_classes, row);
+    double vs_batch = relative_l2(row, batch_row0, m->num_classes), vs_golden = relative_l2(row, golden_row0, m->num_classes);
+    printf("%-18s batch 1: image 0 vs batch %d row 0: rel L2 %.2e (vs golden %.2e)\n", name, TEST_BATCH, vs_batch,
+           vs_golden);
+    CHECK(vs_batch <= 1e-2, "%s: batch-1 logits differ from the batch run by %.3g", name, vs_batch);
+    CHECK(vs_golden <= 5e-2, "%s: batch-1 logits differ from golden by %.3g", name, vs_golden);
+    gpu_network_destroy(net);
+}
+
+static void compare_with_golden(const char *name, const float *logits, const float *golden, int count, int classes) {
+    double sum = 0, worst = 0;
+    int same = 0;
+    for (int i = 0; i < count; i++) {
+        double rel = relative_l2(logits + (size_t)i * classes, golden + (size_t)i * classes, classes);
+        sum += rel;
+        if (!(rel <= worst)) worst = rel;
+        same += argmax10(logits + (size_t)i * classes, classes) == argmax10(golden + (size_t)i * classes, classes);
+    }
+    double mean = count ? sum / count : INFINITY;
+    printf("%-18s n=%d  rel L2 mean %.2e worst %.2e  argmax agreement %.4f\n", name, count, mean, worst,
+           count ? (double)same / count : 0.0);
+    CHECK(mean <= 1e-2, "%s: mean relative L2 error %.3g > 1e-2", name, mean);
+    CHECK(worst <= 5e-2, "%s: worst relative L2 error %.3g > 5e-2", name, worst);
+    CHECK(same >= 0.998 * count, "%s: argmax agrees on %d of %d images", name, same, count);
+}
+
+static void check_model(const char *name, const cifar_file *data) {
+    char path[1024];
+    static char description[16384];
+    cascade_error err;
+    model m;
+    if (assets_model_path(name, path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
+        CHECK(0, "%s: %s", name, err.message);
+        return;
+    }
+    int golden_n, classes = m.num_classes;
+    float *golden = load_golden_logits(name, &golden_n);
+    int count = data->count < golden_n ? data->count : golden_n;
+    uint16_t *input = preprocess(data, &m);
+    float *logits = malloc((size_t)count * classes * sizeof(float));
+    gpu_network *net;
+    if (gpu_network_create(&net, &m, TEST_BATCH, &lane, &err)) {
+        CHECK(0, "%s at batch %d: %s", name, TEST_BATCH, err.message);
+    } else {
+        gpu_network_describe(net, description, sizeof description);
+        printf("%s", description);
+        CHECK(gpu_network_captured(net), "%s: the forward is not a CUDA graph", name);
+        run_images(net, input, count, classes, logits);
+        compare_with_golden(name, logits, golden, count, classes);
+        printf("%-18s %.0f images/s (batch %d, CUDA graph replay)\n", name, throughput(net), TEST_BATCH);
+        gpu_network_destroy(net);
+        if (!strcmp(name, "lenet") || !strcmp(name, "resnet18")) // odd channel counts; residual blocks
+            check_batch_one(name, &m, input, logits, golden);
+    }
+    free(golden), free(input), free(logits);
+    model_free(&m);
+}
+
+// Building a network that cannot fit fails with CASCADE_ENOMEM naming the
+// batch size, and gives back what it took.
+static void check_out_of_memory(void) {
+    char path[1024];
+    cascade_error err = {""};
+    model m;
+    if (assets_model_path("lenet", path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
+        CHECK(0, "lenet: %s", err.message);
+        return;
+    }
+    size_t free_before, free_after, total, headroom = (size_t)512 << 20;
+    DEVICE_OK(cudaMemGetInfo(&free_before, &total));
+    void *hog = NULL; // leaves 512 MiB: LeNet's arena at batch 65536 needs ~1.6 GiB
+    if (free_before > headroom) DEVICE_OK(cudaMalloc(&hog, free_before - headroom));
+    gpu_network *net = NULL;
+    cascade_status s = gpu_network_create(&net, &m, 65536, &lane, &err);
+    printf("out of memory: %s: %s\n", cascade_status_name(s), err.message);
+    CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
+    CHECK(strstr(err.message, "batch 65536") != NULL, "the message does not name the batch size");
+    if (net) gpu_network_destroy(net);
+    if (hog) DEVICE_OK(cudaFree(hog));
+    DEVICE_OK(cudaMemGetInfo(&free_after, &total));
+    CHECK(free_after + ((size_t)256 << 20) >= free_before, "%.0f MiB not given back",
+          ((double)free_before - (double)free_after) / 1048576.0);
+    model_free(&m);
+}
+
+int main(int argc, char **argv) {
+    char device[256];
+    cascade_error err;
+    if (gpu_probe(device, sizeof device, &err)) {
+        printf("skipped: no CUDA device\n");
+        return 77;
+    }
+    printf("device: %s, cuDNN %zu, assets %s\n", device, cudnnGetVersion(), assets_dir());
+    lane_create();
+    check_kernels();
+    cifar_file data;
+    open_test_set(&data);
+    if (argc > 1)
+        for (int i = 1; i < argc; i++) check_model(argv[i], &data);
+    else
+        for (int i = 0; model_arch_names[i]; i++) check_model(model_arch_names[i], &data);
+    check_out_of_memory();
+    cifar_close(&data);
+    lane_destroy();
+    return test_summary("gpu_network");
+}
