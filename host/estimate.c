@@ -8,7 +8,7 @@
 interval wilson_interval(int64_t k, int64_t n, int64_t population) {
     if (n <= 0) return (interval){0.0, 1.0};
     double p = (double)k / (double)n;
-    if (population > 1 && n >= population) return (interval){p, p};
+    if (population > 0 && n >= population) return (interval){p, p}; // the whole population: exact
     double n_eff = (double)n;
     if (population > 1) n_eff = (double)n * (double)(population - 1) / (double)(population - n);
     double z2 = Z95 * Z95;

@@ -1,0 +1,363 @@
+// cmd_calibrate.c: `cascade calibrate` — on the validation split, the cheap
+// model and threshold with the highest predicted throughput whose accuracy
+// (against labels) or agreement with the expensive model (no labels needed,
+// as in NoScope) reaches a target; optionally, what that choice really
+// achieves when run as a cascade on a test file.
+#include "commands.h"
+#include "assets.h"
+#include "atomic_file.h"
+#include "interrupt.h"
+#include "options.h"
+#include "progress.h"
+#include "sweep.h"
+#include "../runtime/pipeline.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_VAL "data/cifar10/data_batch_5.bin"
+#define DEFAULT_VAL_FIRST 5000 // records 5000..9999 of data_batch_5.bin = training records 45000..49999
+#define DEFAULT_VAL_END 10000
+
+typedef struct {
+    const char *cheap, *full, *thresholds, *val, *val_range, *test, *device, *csv, *json, *throughputs,
+        *throughput_from;
+    double target_accuracy, target_agreement;
+    long long limit, test_limit, chunk, batch;
+    int quiet;
+} calibrate_options;
+
+static const char calibrate_usage[] =
+    "usage: cascade calibrate (--target-accuracy A | --target-agreement A) [options]\n"
+    "Chooses, on the validation split, the cheap model and threshold whose cascade has\n"
+    "the highest predicted throughput 1 / (1/T_cheap + p/T_full) while its accuracy\n"
+    "(against the labels) or its agreement with the expensive model (needs no labels)\n"
+    "is at least A. Each model runs alone once over the validation images; every\n"
+    "(model, threshold) is then evaluated exactly (see `cascade sweep`). The expensive\n"
+    "model alone is a candidate too. With --test, runs the chosen cascade there.\n\n"
+    "  --target-accuracy A    accuracy against the labels >= A, in [0, 1]\n"
+    "  --target-agreement A   share of answers equal to the expensive model's >= A\n"
+    "  --cheap LIST           candidate cheap models   [lenet,alexnet_shallower,alexnet_shallow,alexnet]\n"
+    "  --full NAME|PATH       expensive model   [resnet34]\n"
+    "  --thresholds LIST      candidate thresholds: a,b,c or lo:hi:step   [0.5:0.999:0.001]\n"
+    "  --val FILE             validation file   [$CASCADE_ASSETS/" DEFAULT_VAL "]\n"
+    "  --val-range FIRST:END  its records FIRST..END-1   [5000:10000 of the default file\n"
+    "                         (training records 45000..49999, never trained on); all of a --val FILE]\n"
+    "  --limit N              only the first N validation images\n"
+    "  --test FILE            then run the chosen cascade over FILE and report what it achieves\n"
+    "  --test-limit N         only the first N images of --test\n"
+    "  --device auto|cpu|gpu  backend   [auto]\n"
+    "  --chunk C / --batch B  chunk and expensive batch sizes   [device defaults]\n"
+    "  --throughputs LIST     name=images_per_s,... instead of the measured throughputs\n"
+    "  --throughput-from FILE the same from a file (name=images_per_s items, or the JSON\n"
+    "                         of `cascade bench --json`); --throughputs wins over it\n"
+    "  --csv FILE             every validation point (columns as `cascade sweep --csv`)\n"
+    "  --json FILE            the choice, its predicted and (with --test) realised figures\n"
+    "  --quiet                no line per model pass on stderr\n\n"
+    "Ties in predicted throughput go to the higher accuracy (agreement), then to the\n"
+    "earlier cheap model and the lower threshold. Outputs appear whole or not at all.\n"
+    "Exit status: 0 done, 1 error (or no candidate reaches the target), 2 bad usage,\n"
+    "130 interrupted (no output is written).\n";
+
+static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
+    *o = (calibrate_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
+                             .thresholds = "0.5:0.999:0.001", .device = "auto", .target_accuracy = -1,
+                             .target_agreement = -1};
+    const option_spec specs[] = {
+        {"--cheap", OPT_STRING, &o->cheap, 0, 0},           {"--full", OPT_STRING, &o->full, 0, 0},
+        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--val", OPT_STRING, &o->val, 0, 0},
+        {"--val-range", OPT_STRING, &o->val_range, 0, 0},   {"--test", OPT_STRING, &o->test, 0, 0},
+        {"--device", OPT_STRING, &o->device, 0, 0},         {"--csv", OPT_STRING, &o->csv, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_STRING, &o->throughputs, 0, 0},
+        {"--throughput-from", OPT_STRING, &o->throughput_from, 0, 0},
+        {"--target-accuracy", OPT_FLOAT, &o->target_accuracy, 0, 1},
+        {"--target-agreement", OPT_FLOAT, &o->target_agreement, 0, 1},
+        {"--limit", OPT_INT, &o->limit, 1, 0x7fffffff},     {"--test-limit", OPT_INT, &o->test_limit, 1, 0x7fffffff},
+        {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},        {"--batch", OPT_INT, &o->batch, 1, 1 << 20},
+        {"--quiet", OPT_FLAG, &o->quiet, 0, 0},             {NULL, 0, NULL, 0, 0}};
+    cascade_status s = parse_options("calibrate", argc, argv, specs, help, err);
+    if (s || *help) return s;
+    if ((o->target_accuracy >= 0) == (o->target_agreement >= 0))
+        return cascade_fail(err, CASCADE_EINVAL, "give one of --target-accuracy A or --target-agreement A");
+    if (o->test_limit && !o->test) return cascade_fail(err, CASCADE_EINVAL, "--test-limit needs --test");
+    return CASCADE_OK;
+}
+
+// What the chosen cascade did on the test file.
+typedef struct {
+    int64_t images, deferred, correct, agree;
+    int have_agreement;
+    double seconds, images_per_s;
+    double predicted_images_per_s; // 1/(1/T_cheap + p_test/T_full) with the validation throughputs
+    char backend[128];
+} test_result;
+
+typedef struct {
+    calibrate_options opt;
+    calibrate_target target;
+    double level;
+    char cheap_names[SWEEP_MAX_MODELS][128];
+    int n_cheap;
+    double *thresholds;
+    int n_thresholds;
+    device_choice device;
+    data_range val, test;
+    model_pass cheap[SWEEP_MAX_MODELS], full;
+    int have_passes;
+    sweep_input input;
+    sweep_point *points;
+    int choice;
+    test_result tested;
+    atomic_file csv, json;
+    pass_settings settings;
+} calibrate_state;
+
+static cascade_status prepare(calibrate_state *s, cascade_error *err) {
+    const calibrate_options *o = &s->opt;
+    s->target = o->target_accuracy >= 0 ? TARGET_ACCURACY : TARGET_AGREEMENT;
+    s->level = o->target_accuracy >= 0 ? o->target_accuracy : o->target_agreement;
+    cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
+    if (st) return st;
+    if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: calibration needs an expensive model");
+    char path[1024];
+    for (int i = 0; i <= s->n_cheap && !st; i++)
+        st = assets_model_path(i < s->n_cheap ? s->cheap_names[i] : o->full, path, sizeof path, err);
+    if (!st) st = parse_device(o->device, &s->device, err);
+    s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
+    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
+                                   &s->n_thresholds, err);
+    if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
+    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (st) return st;
+    char val_path[1024];
+    if (o->val) snprintf(val_path, sizeof val_path, "%s", o->val);
+    else assets_path(DEFAULT_VAL, val_path, sizeof val_path);
+    st = data_range_open(&s->val, val_path, "--val-range", o->val_range, o->val ? 0 : DEFAULT_VAL_FIRST,
+                         o->val ? -1 : DEFAULT_VAL_END, o->limit, err);
+    if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
+    if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);
+    if (!st && o->json && !(st = atomic_file_open(&s->json, o->json, err))) interrupt_track(&s->json);
+    return st;
+}
+
+static int pipeline_stop(void *ctx, int64_t done, const cascade_results *results) {
+    (void)done, (void)results;
+    return *(volatile int *)ctx != 0;
+}
+
+// Runs the chosen cascade (or the expensive model alone) through the pipeline over the test images.
+static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice, cascade_error *err) {
+    test_result *t = &s->tested;
+    const data_range *d = &s->test;
+    model cheap, full;
+    int has_cheap = choice->cheap >= 0;
+    cascade_status st = load_named_model(&full, s->opt.full, err);
+    if (st) return st;
+    if (has_cheap && (st = load_named_model(&cheap, s->cheap_names[choice->cheap], err))) {
+        model_free(&full);
+        return st;
+    }
+    cascade_backend be = {0};
+    char notice[512];
+    st = backend_open(&be, s->device, has_cheap ? &cheap : &full, has_cheap ? &full : NULL, (int)s->opt.chunk,
+                      (int)s->opt.batch, notice, sizeof notice, err);
+    cascade_results res = {malloc((size_t)d->n * sizeof(int32_t)), malloc((size_t)d->n * sizeof(float)),
+                           malloc((size_t)d->n)};
+    if (!st && (!res.prediction || !res.confidence || !res.deferred))
+        st = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)d->n);
+    image_source src = {&d->file, d->order};
+    cascade_job job = {&be, (float)choice->threshold, has_cheap, d->n, image_source_fill, &src, pipeline_stop,
+                       (void *)&command_interrupted, &command_interrupted};
+    cascade_summary sum;
+    if (!st && strncmp(be.name, "cpu", 3)) { // untimed warm-up chunk on the GPU
+        cascade_job warm = job;
+        warm.total = d->n < be.chunk_capacity ? d->n : be.chunk_capacity;
+        st = cascade_run(&warm, &res, &sum, err);
+    }
+    double start = now_seconds();
+    if (!st) st = cascade_run(&job, &res, &sum, err);
+    t->seconds = now_seconds() - start;
+    if (!st && !sum.complete) st = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
+    if (!st) {
+        snprintf(t->backend, sizeof t->backend, "%s", be.name);
+        t->images = d->n;
+        t->images_per_s = t->seconds > 0 ? d->n / t->seconds : 0;
+        for (int64_t i = 0; i < d->n; i++) {
+            t->deferred += has_cheap ? res.deferred[i] != 0 : 1;
+            t->correct += res.prediction[i] == d->labels[i];
+        }
+        const model_pass *mc = has_cheap ? &s->cheap[choice->cheap] : NULL;
+        t->predicted_images_per_s = has_cheap ? cascade_predicted_throughput(mc->images_per_s, s->full.images_per_s,
+                                                                             (double)t->deferred / d->n)
+                                              : s->full.images_per_s;
+        if (!s->opt.quiet)
+            fprintf(stderr, "cascade calibrate: the choice on %lld test images: %.1f images/s (%.2f s, %s)\n",
+                    (long long)d->n, t->images_per_s, t->seconds, be.name);
+    }
+    backend_close(&be);
+    if (has_cheap) model_free(&cheap);
+    model_free(&full);
+    // agreement with the expensive model needs its answer on every image: one more pass
+    if (!st && s->target == TARGET_AGREEMENT) {
+        if (!has_cheap) t->agree = d->n;
+        else {
+            model_pass full_pass;
+            st = model_pass_run(&full_pass, s->opt.full, &d->file, d->order, d->n, &s->settings, err);
+            if (!st) {
+                for (int64_t i = 0; i < d->n; i++) t->agree += res.prediction[i] == full_pass.prediction[i];
+                model_pass_free(&full_pass);
+            }
+        }
+        t->have_agreement = 1;
+    }
+    free(res.prediction), free(res.confidence), free(res.deferred);
+    return st;
+}
+
+static const char *file_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static void print_report(const calibrate_state *s) {
+    const sweep_point *c = &s->points[s->choice];
+    const char *what = s->target == TARGET_ACCURACY ? "accuracy" : "agreement";
+    printf("target      %s >= %.4f on the validation images\n", what, s->level);
+    printf("validation  %s records %d..%lld (%lld images)\n", file_name(s->val.path), s->val.first,
+           (long long)(s->val.first + s->val.n - 1), (long long)s->val.n);
+    printf("backend     %s\n", s->settings.backend);
+    for (int i = 0; i <= s->n_cheap; i++) {
+        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+        int64_t correct = 0;
+        for (int64_t k = 0; k < s->val.n; k++) correct += m->prediction[k] == s->val.labels[k];
+        printf("%-12s%-22s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", m->name, m->images_per_s,
+               m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
+    }
+    if (c->cheap >= 0)
+        printf("choice      %s -> %s at threshold %g\n", s->cheap[c->cheap].name, s->full.name, c->threshold);
+    else printf("choice      %s alone (no cascade reaches the target faster)\n", s->full.name);
+    printf("predicted   %.1f images/s (%.2fx %s alone), accuracy %.4f, agreement %.4f, deferred %.4f\n",
+           c->predicted_images_per_s, s->full.images_per_s > 0 ? c->predicted_images_per_s / s->full.images_per_s : 0,
+           s->full.name, c->accuracy, c->agreement, c->deferred_fraction);
+    if (!s->opt.test) return;
+    const test_result *t = &s->tested;
+    printf("test        %s records %d..%lld (%lld images), run as a cascade on %s\n", file_name(s->test.path),
+           s->test.first, (long long)(s->test.first + s->test.n - 1), (long long)s->test.n, t->backend);
+    printf("realised    accuracy %.4f, ", (double)t->correct / t->images);
+    if (t->have_agreement) printf("agreement %.4f, ", (double)t->agree / t->images);
+    printf("deferred %.4f, %.1f images/s measured (predicted %.1f at this deferral)\n",
+           (double)t->deferred / t->images, t->images_per_s, t->predicted_images_per_s);
+}
+
+static void write_json(FILE *f, const calibrate_state *s) {
+    const sweep_point *c = &s->points[s->choice];
+    fprintf(f, "{\n  \"target\": {\"kind\": \"%s\", \"level\": %.6g},\n",
+            s->target == TARGET_ACCURACY ? "accuracy" : "agreement", s->level);
+    fprintf(f, "  \"validation\": {\"data\": ");
+    json_string(f, s->val.path);
+    fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
+    json_string(f, s->settings.backend);
+    fprintf(f, ",\n  \"throughputs\": {");
+    for (int i = 0; i <= s->n_cheap; i++) {
+        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+        fprintf(f, "%s", i ? ", " : "");
+        json_string(f, m->name);
+        fprintf(f, ": %.3f", m->images_per_s);
+    }
+    fprintf(f, "},\n  \"choice\": {\"cheap\": ");
+    if (c->cheap >= 0) json_string(f, s->cheap[c->cheap].name);
+    else fprintf(f, "null");
+    fprintf(f, ", \"full\": ");
+    json_string(f, s->full.name);
+    if (c->cheap >= 0) fprintf(f, ", \"threshold\": %.6g", c->threshold);
+    else fprintf(f, ", \"threshold\": null");
+    fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
+               "\"deferred_fraction\": %.6f, \"deferred\": %lld, \"correct\": %lld, \"agree\": %lld}",
+            c->predicted_images_per_s, c->accuracy, c->agreement, c->deferred_fraction, (long long)c->deferred,
+            (long long)c->correct, (long long)c->agree);
+    if (s->opt.test) {
+        const test_result *t = &s->tested;
+        fprintf(f, ",\n  \"test\": {\"data\": ");
+        json_string(f, s->test.path);
+        fprintf(f, ", \"images\": %lld, \"accuracy\": %.6f, \"deferred_fraction\": %.6f, ", (long long)t->images,
+                (double)t->correct / t->images, (double)t->deferred / t->images);
+        if (t->have_agreement) fprintf(f, "\"agreement\": %.6f, ", (double)t->agree / t->images);
+        fprintf(f, "\"images_per_s\": %.3f, \"predicted_images_per_s\": %.3f, \"seconds\": %.3f, \"backend\": ",
+                t->images_per_s, t->predicted_images_per_s, t->seconds);
+        json_string(f, t->backend);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n}\n");
+}
+
+static cascade_status execute(calibrate_state *s, cascade_error *err) {
+    cascade_status st = prepare(s, err);
+    if (st) return st;
+    s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+                                  .quiet = s->opt.quiet, .command = "calibrate"};
+    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->val, &s->settings,
+                          s->opt.throughput_from, s->opt.throughputs, err);
+    if (st) return st;
+    s->have_passes = 1;
+    s->input = (sweep_input){s->val.n, s->val.labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
+    int n = sweep_point_count(&s->input);
+    s->points = malloc((size_t)n * sizeof *s->points);
+    if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
+    if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
+    s->choice = calibrate_choose(s->points, n, s->target, s->level);
+    if (s->choice < 0) {
+        double best = 0;
+        for (int i = 0; i < n; i++) best = s->points[i].accuracy > best ? s->points[i].accuracy : best;
+        return cascade_fail(err, CASCADE_EFORMAT,
+                            "no candidate reaches accuracy %.4f on the %lld validation images (the best reaches %.4f)",
+                            s->level, (long long)s->val.n, best);
+    }
+    if (s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
+    interrupt_untrack_all();
+    if (s->opt.csv) {
+        sweep_write_csv(s->csv.file, &s->input, s->points);
+        st = atomic_file_commit(&s->csv, err);
+    }
+    if (!st && s->opt.json) {
+        write_json(s->json.file, s);
+        st = atomic_file_commit(&s->json, err);
+    }
+    if (!st) print_report(s);
+    return st;
+}
+
+static void release(calibrate_state *s) {
+    interrupt_restore();
+    atomic_file_abort(&s->csv), atomic_file_abort(&s->json);
+    if (s->have_passes) {
+        for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
+        model_pass_free(&s->full);
+    }
+    data_range_close(&s->val), data_range_close(&s->test);
+    free(s->thresholds), free(s->points);
+}
+
+int cmd_calibrate(int argc, char **argv) {
+    static calibrate_state s;
+    memset(&s, 0, sizeof s);
+    cascade_error err = {{0}};
+    int help = 0;
+    if (parse_calibrate(argc, argv, &s.opt, &help, &err)) {
+        fprintf(stderr, "cascade calibrate: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    if (help) { fputs(calibrate_usage, stdout); return 0; }
+    interrupt_install();
+    cascade_status st = execute(&s, &err);
+    release(&s);
+    if (st == CASCADE_EINTERRUPTED) {
+        fprintf(stderr, "cascade calibrate: interrupted; no output written\n");
+        return EXIT_INTERRUPTED;
+    }
+    if (st) {
+        fprintf(stderr, "cascade calibrate: %s\n", err.message);
+        return st == CASCADE_EINVAL ? EXIT_USAGE : 1;
+    }
+    return 0;
+}

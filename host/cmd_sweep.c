@@ -1,0 +1,285 @@
+// cmd_sweep.c: `cascade sweep` — every (cheap model, threshold) cascade's
+// accuracy, deferred fraction and predicted throughput from one pass of each
+// model alone over the data; the Pareto frontier as a table, a CSV of every
+// point, an SVG plot and a JSON report.
+#include "commands.h"
+#include "assets.h"
+#include "atomic_file.h"
+#include "interrupt.h"
+#include "options.h"
+#include "sweep.h"
+#include "sweep_svg.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *cheap, *full, *thresholds, *data, *range, *device, *csv, *svg, *json, *throughputs, *throughput_from;
+    long long limit, chunk;
+    int quiet;
+} sweep_options;
+
+static const char sweep_usage[] =
+    "usage: cascade sweep [options]\n"
+    "Runs each cheap model and the expensive model alone, once, over the data and\n"
+    "derives from their per-image predictions and confidences, exactly, every\n"
+    "(cheap model, threshold) cascade's deferred fraction p, accuracy and agreement\n"
+    "with the expensive model; with each model's measured throughput alone T, the\n"
+    "predicted cascade throughput 1 / (1/T_cheap + p/T_full). Prints the Pareto\n"
+    "frontier (accuracy vs predicted images/s).\n\n"
+    "  --cheap LIST           cheap models, comma-separated   [lenet,alexnet_shallower,alexnet_shallow,alexnet]\n"
+    "  --full NAME|PATH       expensive model   [resnet34]\n"
+    "  --thresholds LIST      thresholds: a,b,c or lo:hi:step   [0.5:0.99:0.01]\n"
+    "  --data FILE            CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
+    "  --range FIRST:END      only records FIRST..END-1 of the file   [all]\n"
+    "  --limit N              only the first N images (of the range)\n"
+    "  --device auto|cpu|gpu  backend; auto = GPU when usable, else CPU   [auto]\n"
+    "  --chunk C              images per chunk   [GPU 8192, CPU 512]\n"
+    "  --throughputs LIST     name=images_per_s,... : use these throughputs instead of the\n"
+    "                         measured ones for the prediction (e.g. GPU figures while\n"
+    "                         sweeping on a CPU); the models still run for their predictions\n"
+    "  --throughput-from FILE the same as a file: name=images_per_s items separated by\n"
+    "                         commas or newlines, '#' comments; --throughputs wins over it\n"
+    "  --csv FILE             every point: cheap,threshold,images,deferred,deferred_fraction,\n"
+    "                         correct,accuracy,agree,agreement,cheap_images_per_s,\n"
+    "                         full_images_per_s,predicted_images_per_s,pareto\n"
+    "                         (the expensive model alone is the row with cheap 'none')\n"
+    "  --svg FILE             plot: points per cheap model, the frontier, the expensive model alone\n"
+    "  --json FILE            report: models, throughputs, the frontier\n"
+    "  --quiet                no line per model pass on stderr\n\n"
+    "Throughputs are measured as wall time of each model alone through the pipeline\n"
+    "(after an untimed warm-up chunk on the GPU); on the CPU backend they describe the\n"
+    "CPU. Outputs appear whole or not at all. Exit status: 0 done, 1 error, 2 bad\n"
+    "usage, 130 interrupted (no output is written).\n";
+
+static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *help, cascade_error *err) {
+    *o = (sweep_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
+                         .thresholds = "0.5:0.99:0.01", .device = "auto"};
+    const option_spec specs[] = {
+        {"--cheap", OPT_STRING, &o->cheap, 0, 0},           {"--full", OPT_STRING, &o->full, 0, 0},
+        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--data", OPT_STRING, &o->data, 0, 0},
+        {"--range", OPT_STRING, &o->range, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
+        {"--csv", OPT_STRING, &o->csv, 0, 0},               {"--svg", OPT_STRING, &o->svg, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_STRING, &o->throughputs, 0, 0},
+        {"--throughput-from", OPT_STRING, &o->throughput_from, 0, 0},
+        {"--limit", OPT_INT, &o->limit, 1, 0x7fffffff},     {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
+        {"--quiet", OPT_FLAG, &o->quiet, 0, 0},             {NULL, 0, NULL, 0, 0}};
+    return parse_options("sweep", argc, argv, specs, help, err);
+}
+
+typedef struct {
+    sweep_options opt;
+    char cheap_names[SWEEP_MAX_MODELS][128];
+    int n_cheap;
+    double *thresholds;
+    int n_thresholds;
+    device_choice device;
+    data_range data;
+    model_pass cheap[SWEEP_MAX_MODELS], full;
+    int have_passes;
+    sweep_input input;
+    sweep_point *points;
+    atomic_file csv, svg, json;
+    pass_settings settings;
+} sweep_state;
+
+// Everything that can be checked before the (long) passes is checked here.
+static cascade_status prepare(sweep_state *s, cascade_error *err) {
+    const sweep_options *o = &s->opt;
+    cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
+    if (st) return st;
+    if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: a sweep needs an expensive model");
+    char path[1024];
+    for (int i = 0; i <= s->n_cheap && !st; i++)
+        st = assets_model_path(i < s->n_cheap ? s->cheap_names[i] : o->full, path, sizeof path, err);
+    if (!st) st = parse_device(o->device, &s->device, err);
+    s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
+    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
+                                   &s->n_thresholds, err);
+    if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
+    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (st) return st;
+    char data_path[1024];
+    if (o->data) snprintf(data_path, sizeof data_path, "%s", o->data);
+    else assets_path("data/cifar10/test_batch.bin", data_path, sizeof data_path);
+    st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
+    if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);
+    if (!st && o->svg && !(st = atomic_file_open(&s->svg, o->svg, err))) interrupt_track(&s->svg);
+    if (!st && o->json && !(st = atomic_file_open(&s->json, o->json, err))) interrupt_track(&s->json);
+    return st;
+}
+
+static const char *data_name(const data_range *d) {
+    const char *slash = strrchr(d->path, '/');
+    return slash ? slash + 1 : d->path;
+}
+
+static void print_point_row(const sweep_input *in, const sweep_point *p) {
+    char name[160];
+    if (p->cheap >= 0) snprintf(name, sizeof name, "%s", in->cheap[p->cheap].name);
+    else snprintf(name, sizeof name, "%s alone", in->full->name);
+    printf("  %-22s ", name);
+    if (p->cheap >= 0) printf("%9.4g", p->threshold);
+    else printf("%9s", "-");
+    printf("  %8.4f  ", p->deferred_fraction);
+    if (p->accuracy >= 0) printf("%8.4f", p->accuracy);
+    else printf("%8s", "-");
+    printf("  %9.4f  %12.1f  %7.2fx\n", p->agreement, p->predicted_images_per_s,
+           in->full->images_per_s > 0 ? p->predicted_images_per_s / in->full->images_per_s : 0);
+}
+
+static void print_report(const sweep_state *s) {
+    const sweep_input *in = &s->input;
+    int n = sweep_point_count(in), n_front = 0;
+    printf("sweep       %d cheap model(s) x %d threshold(s) -> %s\n", s->n_cheap, s->n_thresholds, s->opt.full);
+    printf("data        %s records %d..%lld (%lld images)\n", data_name(&s->data), s->data.first,
+           (long long)(s->data.first + s->data.n - 1), (long long)s->data.n);
+    printf("backend     %s\n", s->settings.backend);
+    printf("alone       model                   images/s    accuracy\n");
+    for (int i = 0; i <= s->n_cheap; i++) {
+        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+        int64_t correct = 0;
+        for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
+        printf("            %-22s %10.1f    %.4f  (%s)\n", m->name, m->images_per_s, (double)correct / s->data.n,
+               m->throughput_given ? "throughput given" : "throughput measured");
+    }
+    for (int i = 0; i < n; i++) n_front += s->points[i].pareto;
+    printf("\nPareto frontier, accuracy vs predicted images/s (%d of %d points, fastest first):\n", n_front, n);
+    printf("  %-22s %9s  %8s  %8s  %9s  %12s  %8s\n", "cheap", "threshold", "deferred", "accuracy", "agreement",
+           "images/s", "speed-up");
+    // fastest first: the frontier in order of decreasing throughput
+    int *idx = malloc((size_t)n * sizeof *idx), k = 0;
+    if (!idx) return;
+    for (int i = 0; i < n; i++)
+        if (s->points[i].pareto) idx[k++] = i;
+    for (int a = 1; a < k; a++) // insertion sort: the frontier is short
+        for (int b = a; b > 0 && s->points[idx[b]].predicted_images_per_s > s->points[idx[b - 1]].predicted_images_per_s; b--) {
+            int t = idx[b];
+            idx[b] = idx[b - 1], idx[b - 1] = t;
+        }
+    for (int i = 0; i < k; i++) print_point_row(in, &s->points[idx[i]]);
+    free(idx);
+    printf("(speed-up: predicted images/s over %s alone)\n", s->opt.full);
+}
+
+static void write_json(FILE *f, const sweep_state *s) {
+    const sweep_input *in = &s->input;
+    fprintf(f, "{\n  \"data\": ");
+    json_string(f, s->data.path);
+    fprintf(f, ",\n  \"first\": %d,\n  \"images\": %lld,\n  \"backend\": ", s->data.first, (long long)s->data.n);
+    json_string(f, s->settings.backend);
+    fprintf(f, ",\n  \"models\": [\n");
+    for (int i = 0; i <= s->n_cheap; i++) {
+        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+        int64_t correct = 0;
+        for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
+        fprintf(f, "    {\"name\": ");
+        json_string(f, m->name);
+        fprintf(f, ", \"role\": \"%s\", \"arch\": \"%s\", \"images_per_s\": %.3f, \"throughput\": \"%s\", "
+                   "\"seconds\": %.3f, \"accuracy\": %.6f}%s\n",
+                i < s->n_cheap ? "cheap" : "full", m->arch, m->images_per_s, m->throughput_given ? "given" : "measured",
+                m->seconds, (double)correct / s->data.n, i < s->n_cheap ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->n_thresholds);
+    int n = sweep_point_count(in), first = 1;
+    for (int i = 0; i < n; i++) {
+        const sweep_point *p = &s->points[i];
+        if (!p->pareto) continue;
+        fprintf(f, "%s    {\"cheap\": ", first ? "" : ",\n");
+        if (p->cheap >= 0) json_string(f, in->cheap[p->cheap].name), fprintf(f, ", \"threshold\": %.6g", p->threshold);
+        else fprintf(f, "null, \"threshold\": null");
+        fprintf(f, ", \"deferred_fraction\": %.6f, \"accuracy\": %.6f, \"agreement\": %.6f, "
+                   "\"predicted_images_per_s\": %.3f}",
+                p->deferred_fraction, p->accuracy, p->agreement, p->predicted_images_per_s);
+        first = 0;
+    }
+    fprintf(f, "\n  ]\n}\n");
+}
+
+static void write_svg(FILE *f, const sweep_state *s) {
+    const char *names[SWEEP_MAX_MODELS];
+    for (int i = 0; i < s->n_cheap; i++) names[i] = s->cheap_names[i];
+    int given = s->full.throughput_given;
+    for (int i = 0; i < s->n_cheap; i++) given += s->cheap[i].throughput_given;
+    char subtitle[2048];
+    snprintf(subtitle, sizeof subtitle, "%s, %lld images; thresholds %s; throughputs %s%s", data_name(&s->data),
+             (long long)s->data.n, s->opt.thresholds,
+             given == s->n_cheap + 1 ? "given" : given ? "partly given, partly measured on " : "measured on ",
+             given == s->n_cheap + 1 ? "" : s->settings.backend);
+    char title[256];
+    snprintf(title, sizeof title, "Cascades in front of %s: accuracy vs predicted throughput", s->opt.full);
+    sweep_plot plot = {s->points, sweep_point_count(&s->input), names, s->n_cheap, s->opt.full, title, subtitle};
+    sweep_write_svg(f, &plot);
+}
+
+static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
+    interrupt_untrack_all();
+    cascade_status st = CASCADE_OK;
+    if (s->opt.csv) {
+        sweep_write_csv(s->csv.file, &s->input, s->points);
+        st = atomic_file_commit(&s->csv, err);
+    }
+    if (!st && s->opt.svg) {
+        write_svg(s->svg.file, s);
+        st = atomic_file_commit(&s->svg, err);
+    }
+    if (!st && s->opt.json) {
+        write_json(s->json.file, s);
+        st = atomic_file_commit(&s->json, err);
+    }
+    return st;
+}
+
+static cascade_status execute(sweep_state *s, cascade_error *err) {
+    cascade_status st = prepare(s, err);
+    if (st) return st;
+    s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+                                  .quiet = s->opt.quiet, .command = "sweep"};
+    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->data, &s->settings,
+                          s->opt.throughput_from, s->opt.throughputs, err);
+    if (st) return st;
+    s->have_passes = 1;
+    s->input = (sweep_input){s->data.n, s->data.labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
+    s->points = malloc((size_t)sweep_point_count(&s->input) * sizeof *s->points);
+    if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the sweep's points");
+    st = sweep_evaluate(&s->input, s->points, err);
+    if (!st) st = finish_outputs(s, err);
+    if (!st) print_report(s);
+    return st;
+}
+
+static void release(sweep_state *s) {
+    interrupt_restore();
+    atomic_file_abort(&s->csv), atomic_file_abort(&s->svg), atomic_file_abort(&s->json);
+    if (s->have_passes) {
+        for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
+        model_pass_free(&s->full);
+    }
+    data_range_close(&s->data);
+    free(s->thresholds), free(s->points);
+}
+
+int cmd_sweep(int argc, char **argv) {
+    static sweep_state s;
+    memset(&s, 0, sizeof s);
+    cascade_error err = {{0}};
+    int help = 0;
+    if (parse_sweep(argc, argv, &s.opt, &help, &err)) {
+        fprintf(stderr, "cascade sweep: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    if (help) { fputs(sweep_usage, stdout); return 0; }
+    interrupt_install();
+    cascade_status st = execute(&s, &err);
+    release(&s);
+    if (st == CASCADE_EINTERRUPTED) {
+        fprintf(stderr, "cascade sweep: interrupted; no output written\n");
+        return EXIT_INTERRUPTED;
+    }
+    if (st) {
+        fprintf(stderr, "cascade sweep: %s\n", err.message);
+        return st == CASCADE_EINVAL ? EXIT_USAGE : 1;
+    }
+    return 0;
+}

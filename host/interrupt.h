@@ -1,0 +1,15 @@
+// interrupt.h: SIGINT for the commands that write their outputs only at the
+// end (sweep, calibrate). The first SIGINT sets command_interrupted (the
+// pipeline's stop flag: the current pass drains and stops); a second one
+// removes the tracked outputs' temporary files and exits at once with 130.
+#pragma once
+#include "atomic_file.h"
+
+extern volatile int command_interrupted;
+
+void interrupt_install(void);
+void interrupt_restore(void);
+// Registers an open output whose temporary file a second SIGINT removes (at most 8).
+void interrupt_track(const atomic_file *f);
+// Forgets every tracked output (call before committing or aborting them).
+void interrupt_untrack_all(void);

@@ -1,0 +1,430 @@
+// sweep.c: the evaluation shared by `cascade sweep` and `cascade calibrate`,
+// and the timed pass of one model alone over a data set (see sweep.h).
+#include "sweep.h"
+#include "options.h"
+#include "progress.h"
+#include "../runtime/pipeline.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double cascade_predicted_throughput(double t_cheap, double t_full, double deferred_fraction) {
+    if (!(t_cheap > 0) || !(t_full > 0)) return 0;
+    return 1.0 / (1.0 / t_cheap + deferred_fraction / t_full);
+}
+
+cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascade_error *err) {
+    if (in->n <= 0) return cascade_fail(err, CASCADE_EINVAL, "no images to sweep over");
+    if (in->n_cheap < 0 || in->n_thresholds < 0) return cascade_fail(err, CASCADE_EINVAL, "negative list size");
+    for (int j = 0; j < in->n_thresholds; j++)
+        if (!(in->thresholds[j] >= 0 && in->thresholds[j] <= 1))
+            return cascade_fail(err, CASCADE_EINVAL, "threshold %g is outside [0, 1]", in->thresholds[j]);
+    const int32_t *full_pred = in->full->prediction;
+    int64_t full_correct = 0;
+    if (in->labels)
+        for (int64_t i = 0; i < in->n; i++) full_correct += full_pred[i] == in->labels[i];
+    double nd = (double)in->n;
+    for (int c = 0; c < in->n_cheap; c++) {
+        const model_pass *m = &in->cheap[c];
+        for (int j = 0; j < in->n_thresholds; j++) {
+            // the pipeline compares in float: so does the sweep, to reproduce it exactly
+            float thr = (float)in->thresholds[j];
+            int64_t deferred = 0, correct = 0, agree = 0;
+            for (int64_t i = 0; i < in->n; i++) {
+                int defer = cascade_defers(m->confidence[i], thr);
+                int32_t answer = defer ? full_pred[i] : m->prediction[i];
+                deferred += defer;
+                agree += answer == full_pred[i];
+                if (in->labels) correct += answer == in->labels[i];
+            }
+            sweep_point *pt = &points[c * in->n_thresholds + j];
+            double p = (double)deferred / nd;
+            *pt = (sweep_point){.cheap = c, .threshold = in->thresholds[j], .images = in->n, .deferred = deferred,
+                                .correct = correct, .agree = agree, .deferred_fraction = p,
+                                .accuracy = in->labels ? (double)correct / nd : -1, .agreement = (double)agree / nd,
+                                .predicted_images_per_s =
+                                    cascade_predicted_throughput(m->images_per_s, in->full->images_per_s, p)};
+        }
+    }
+    sweep_point *alone = &points[in->n_cheap * in->n_thresholds];
+    *alone = (sweep_point){.cheap = -1, .threshold = 1, .images = in->n, .deferred = in->n, .correct = full_correct,
+                           .agree = in->n, .deferred_fraction = 1, .accuracy = in->labels ? full_correct / nd : -1,
+                           .agreement = 1, .predicted_images_per_s = in->full->images_per_s};
+    sweep_mark_pareto(points, sweep_point_count(in));
+    return CASCADE_OK;
+}
+
+static double quality(const sweep_point *p) { return p->accuracy >= 0 ? p->accuracy : p->agreement; }
+
+static const sweep_point *pareto_points;
+static int by_speed_then_quality(const void *a, const void *b) {
+    const sweep_point *x = &pareto_points[*(const int *)a], *y = &pareto_points[*(const int *)b];
+    if (x->predicted_images_per_s != y->predicted_images_per_s)
+        return x->predicted_images_per_s > y->predicted_images_per_s ? -1 : 1;
+    if (quality(x) != quality(y)) return quality(x) > quality(y) ? -1 : 1;
+    return *(const int *)a - *(const int *)b;
+}
+
+void sweep_mark_pareto(sweep_point *points, int n) {
+    int *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    if (!idx) { // O(n^2) without scratch memory
+        for (int i = 0; i < n; i++) {
+            points[i].pareto = 1;
+            for (int j = 0; j < n && points[i].pareto; j++) {
+                const sweep_point *a = &points[j], *b = &points[i];
+                int ge = a->predicted_images_per_s >= b->predicted_images_per_s && quality(a) >= quality(b);
+                int gt = a->predicted_images_per_s > b->predicted_images_per_s || quality(a) > quality(b);
+                if (j != i && ge && (gt || j < i)) points[i].pareto = 0;
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) idx[i] = i, points[i].pareto = 0;
+    pareto_points = points;
+    qsort(idx, (size_t)n, sizeof *idx, by_speed_then_quality);
+    // fastest first: a point is on the frontier when it beats every faster one
+    double best = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        sweep_point *p = &points[idx[k]];
+        if (quality(p) > best) p->pareto = 1, best = quality(p);
+    }
+    free(idx);
+}
+
+int calibrate_choose(const sweep_point *points, int n, calibrate_target target, double level) {
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        const sweep_point *p = &points[i];
+        double q = target == TARGET_ACCURACY ? p->accuracy : p->agreement;
+        if (q < 0 || q + 1e-12 < level) continue;
+        if (best < 0) { best = i; continue; }
+        const sweep_point *b = &points[best];
+        double qb = target == TARGET_ACCURACY ? b->accuracy : b->agreement;
+        if (p->predicted_images_per_s > b->predicted_images_per_s ||
+            (p->predicted_images_per_s == b->predicted_images_per_s && q > qb))
+            best = i;
+    }
+    return best;
+}
+
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) { fputs(s, f); return; }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points) {
+    fprintf(f, "cheap,threshold,images,deferred,deferred_fraction,correct,accuracy,agree,agreement,"
+               "cheap_images_per_s,full_images_per_s,predicted_images_per_s,pareto\n");
+    int n = sweep_point_count(in);
+    for (int i = 0; i < n; i++) {
+        const sweep_point *p = &points[i];
+        if (p->cheap >= 0) {
+            csv_field(f, in->cheap[p->cheap].name);
+            fprintf(f, ",%.6g,", p->threshold);
+        } else fprintf(f, "none,,");
+        fprintf(f, "%lld,%lld,%.6f,%lld,", (long long)p->images, (long long)p->deferred, p->deferred_fraction,
+                (long long)p->correct);
+        if (p->accuracy >= 0) fprintf(f, "%.6f,", p->accuracy);
+        else fprintf(f, ",");
+        fprintf(f, "%lld,%.6f,", (long long)p->agree, p->agreement);
+        if (p->cheap >= 0) fprintf(f, "%.3f,", in->cheap[p->cheap].images_per_s);
+        else fprintf(f, ",");
+        fprintf(f, "%.3f,%.3f,%d\n", in->full->images_per_s, p->predicted_images_per_s, p->pareto);
+    }
+}
+
+void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void sweep_point_name(const sweep_input *in, const sweep_point *p, char *out, size_t cap) {
+    if (p->cheap < 0) snprintf(out, cap, "%s alone", in->full->name);
+    else snprintf(out, cap, "%s @ %g", in->cheap[p->cheap].name, p->threshold);
+}
+
+// ---- throughputs given on the command line or in a file ---------------------
+
+static const char *base_name(const char *path, char *out, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    snprintf(out, cap, "%s", slash ? slash + 1 : path);
+    size_t len = strlen(out), ext = strlen(".safetensors");
+    if (len > ext && !strcmp(out + len - ext, ".safetensors")) out[len - ext] = 0;
+    return out;
+}
+
+cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
+                                 cascade_error *err) {
+    const char *p = text;
+    int line = 1;
+    while (*p) {
+        if (*p == '#') { p += strcspn(p, "\n"); continue; }
+        if (*p == '\n') line++;
+        if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
+        size_t len = strcspn(p, ", \t\r\n#");
+        char item[256];
+        if (len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: item too long", what, line);
+        memcpy(item, p, len);
+        item[len] = 0;
+        p += len;
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: '%s' is not name=images_per_s", what, line, item);
+        *eq = 0;
+        char *end;
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        if (!eq[1] || *end || errno || !isfinite(v) || v <= 0)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: throughput of %s '%s' is not a positive number",
+                                what, line, item, eq + 1);
+        for (int i = 0; i < n_passes; i++) {
+            char base[128];
+            if (!strcmp(passes[i].name, item) || !strcmp(base_name(passes[i].name, base, sizeof base), item) ||
+                !strcmp(passes[i].arch, item)) {
+                passes[i].images_per_s = v;
+                passes[i].throughput_given = 1;
+            }
+        }
+    }
+    return CASCADE_OK;
+}
+
+// `cascade bench --json` output: the "alone" entries' "model" and
+// "images_per_s" "median", the best over batch sizes, as name=value items.
+static cascade_status bench_json_throughputs(const char *what, const char *json, char *items, size_t cap,
+                                             cascade_error *err) {
+    const char *alone = strstr(json, "\"alone\"");
+    if (!alone) return cascade_fail(err, CASCADE_EFORMAT, "%s: JSON without \"alone\" (not `cascade bench --json`?)", what);
+    const char *end = strstr(alone, "\"cascades\"");
+    char names[64][64];
+    double best[64];
+    int n = 0;
+    for (const char *p = alone; (p = strstr(p, "\"model\"")) && (!end || p < end);) {
+        p = strchr(p + 7, '"');
+        const char *close = p ? strchr(p + 1, '"') : NULL;
+        const char *median = close ? strstr(close, "\"median\"") : NULL;
+        const char *colon = median ? strchr(median, ':') : NULL;
+        if (!colon || close - p - 1 >= 64)
+            return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model and median", what);
+        char name[64];
+        memcpy(name, p + 1, (size_t)(close - p - 1));
+        name[close - p - 1] = 0;
+        char *stop;
+        double v = strtod(colon + 1, &stop);
+        if (stop == colon + 1 || !(v > 0))
+            return cascade_fail(err, CASCADE_EFORMAT, "%s: bad median for %s", what, name);
+        int k = 0;
+        while (k < n && strcmp(names[k], name)) k++;
+        if (k == n) {
+            if (n == 64) break;
+            snprintf(names[n], sizeof names[n], "%s", name), best[n++] = v;
+        } else if (v > best[k]) best[k] = v;
+        p = stop;
+    }
+    size_t used = 0;
+    items[0] = 0;
+    for (int k = 0; k < n && used < cap; k++)
+        used += (size_t)snprintf(items + used, cap - used, "%s=%.17g\n", names[k], best[k]);
+    if (used >= cap) return cascade_fail(err, CASCADE_EFORMAT, "%s: too many models", what);
+    return CASCADE_OK;
+}
+
+cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
+    char text[65536];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    int too_long = !feof(f) && len == sizeof text - 1, failed = ferror(f);
+    fclose(f);
+    if (failed) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s", path);
+    if (too_long) return cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
+    text[len] = 0;
+    if (strlen(text) != len) return cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is not text", path);
+    char what[1100];
+    snprintf(what, sizeof what, "--throughput-from %s", path);
+    const char *start = text + strspn(text, " \t\r\n");
+    cascade_status s;
+    if (*start == '{') {
+        static char items[65536];
+        s = bench_json_throughputs(what, start, items, sizeof items, err);
+        if (!s) s = apply_throughputs(what, items, passes, n_passes, err);
+    } else s = apply_throughputs(what, text, passes, n_passes, err);
+    return s == CASCADE_EINVAL ? CASCADE_EFORMAT : s;
+}
+
+cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap, int *count,
+                               cascade_error *err) {
+    *count = 0;
+    const char *p = text;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0) return cascade_fail(err, CASCADE_EINVAL, "%s: empty name in '%s'", flag, text);
+        if (len >= 128) return cascade_fail(err, CASCADE_EINVAL, "%s: name too long", flag);
+        if (*count >= cap) return cascade_fail(err, CASCADE_EINVAL, "%s: more than %d models", flag, cap);
+        memcpy(out[*count], p, len);
+        out[*count][len] = 0;
+        for (int i = 0; i < *count; i++)
+            if (!strcmp(out[i], out[*count]))
+                return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is listed twice", flag, out[i]);
+        (*count)++;
+        if (!p[len]) return CASCADE_OK;
+        p += len + 1;
+    }
+}
+
+// ---- one model alone over the data ------------------------------------------
+
+typedef struct {
+    volatile int *stop;
+} pass_progress;
+
+static int pass_stop(void *ctx, int64_t done, const cascade_results *results) {
+    (void)done, (void)results;
+    const pass_progress *pp = ctx;
+    return pp->stop && *pp->stop;
+}
+
+void model_pass_free(model_pass *pass) {
+    free(pass->prediction), free(pass->confidence);
+    pass->prediction = NULL, pass->confidence = NULL;
+}
+
+cascade_status model_pass_run(model_pass *pass, const char *name, const cifar_file *data, const uint32_t *order,
+                              int64_t n, pass_settings *ps, cascade_error *err) {
+    memset(pass, 0, sizeof *pass);
+    snprintf(pass->name, sizeof pass->name, "%s", name);
+    model m;
+    cascade_status s = load_named_model(&m, name, err);
+    if (s) return s;
+    snprintf(pass->arch, sizeof pass->arch, "%s", m.arch);
+    pass->num_classes = m.num_classes;
+    cascade_backend be = {0};
+    char notice[512];
+    s = backend_open(&be, ps->device, &m, NULL, ps->chunk, 0, notice, sizeof notice, err);
+    if (s) {
+        model_free(&m);
+        return s;
+    }
+    if (notice[0] && !ps->notice_shown) fprintf(stderr, "%s\n", notice), ps->notice_shown = 1;
+    snprintf(ps->backend, sizeof ps->backend, "%s", be.name);
+    pass->prediction = malloc((size_t)n * sizeof(int32_t));
+    pass->confidence = malloc((size_t)n * sizeof(float));
+    uint8_t *deferred = malloc((size_t)n);
+    if (!pass->prediction || !pass->confidence || !deferred)
+        s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)n);
+    cascade_results results = {pass->prediction, pass->confidence, deferred};
+    image_source src = {data, order};
+    pass_progress pp = {ps->stop};
+    cascade_job job = {&be, 0.0f, 0, n, image_source_fill, &src, pass_stop, &pp, ps->stop};
+    cascade_summary sum;
+    if (!s && strncmp(be.name, "cpu", 3)) { // an untimed warm-up chunk: plans, graphs, clocks
+        cascade_job warm = job;
+        warm.total = n < be.chunk_capacity ? n : be.chunk_capacity;
+        s = cascade_run(&warm, &results, &sum, err);
+    }
+    double start = now_seconds();
+    if (!s) s = cascade_run(&job, &results, &sum, err);
+    double seconds = now_seconds() - start;
+    if (!s && !sum.complete) s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
+    free(deferred);
+    backend_close(&be);
+    model_free(&m);
+    if (s) {
+        model_pass_free(pass);
+        cascade_error_prefix(err, name);
+        return s;
+    }
+    pass->seconds = seconds;
+    pass->images_per_s = seconds > 0 ? (double)n / seconds : 0;
+    if (!ps->quiet)
+        fprintf(stderr, "cascade %s: %s alone on %lld images: %.1f images/s (%.2f s, %s)\n", ps->command, name,
+                (long long)n, pass->images_per_s, seconds, ps->backend);
+    return CASCADE_OK;
+}
+
+// ---- a run of records -------------------------------------------------------
+
+cascade_status data_range_open(data_range *d, const char *path, const char *flag, const char *range,
+                               int default_first, int default_end, long long limit, cascade_error *err) {
+    memset(d, 0, sizeof *d);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    long long first = default_first, end = default_end;
+    if (range) {
+        char text[64], *colon;
+        snprintf(text, sizeof text, "%s", range);
+        if (strlen(range) >= sizeof text || !(colon = strchr(text, ':')))
+            return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not FIRST:END", flag, range);
+        *colon = 0;
+        cascade_status s = parse_int(flag, text, 0, 0x7fffffff, &first, err);
+        if (!s) s = parse_int(flag, colon + 1, 1, 0x7fffffff, &end, err);
+        if (s) return s;
+        if (end <= first)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: end %lld is not above first %lld", flag, end, first);
+    }
+    cascade_status s = cifar_open(&d->file, path, err);
+    if (s) return s;
+    if (end < 0) end = d->file.count;
+    if (first >= d->file.count || end > d->file.count) {
+        int count = d->file.count;
+        cifar_close(&d->file);
+        return cascade_fail(err, CASCADE_EINVAL, "%s: records %lld..%lld are not all in %s (%d records)", flag, first,
+                            end - 1, path, count);
+    }
+    d->first = (int)first;
+    d->n = end - first;
+    if (limit > 0 && limit < d->n) d->n = limit;
+    d->order = malloc((size_t)d->n * sizeof *d->order);
+    d->labels = malloc((size_t)d->n);
+    if (!d->order || !d->labels) {
+        data_range_close(d);
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld images", (long long)(end - first));
+    }
+    for (int64_t i = 0; i < d->n; i++) {
+        d->order[i] = (uint32_t)(first + i);
+        d->labels[i] = (uint8_t)cifar_label(&d->file, (int)(first + i));
+    }
+    return CASCADE_OK;
+}
+
+void data_range_close(data_range *d) {
+    cifar_close(&d->file);
+    free(d->order), free(d->labels);
+    d->order = NULL, d->labels = NULL;
+}
+
+cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
+                                const char *full_name, const data_range *d, pass_settings *ps,
+                                const char *throughput_file, const char *throughputs, cascade_error *err) {
+    model_pass all[SWEEP_MAX_MODELS + 1];
+    int done = 0;
+    cascade_status s = CASCADE_OK;
+    for (; done <= n_cheap && !s; done++)
+        s = model_pass_run(&all[done], done < n_cheap ? names[done] : full_name, &d->file, d->order, d->n, ps, err);
+    if (s) done--;
+    for (int i = 0; i < done && !s; i++)
+        if (all[i].num_classes != all[n_cheap].num_classes)
+            s = cascade_fail(err, CASCADE_EINVAL, "%s has %d classes but %s has %d", all[i].name, all[i].num_classes,
+                             all[n_cheap].name, all[n_cheap].num_classes);
+    if (!s && throughput_file) s = apply_throughput_file(throughput_file, all, n_cheap + 1, err);
+    if (!s && throughputs) s = apply_throughputs("--throughputs", throughputs, all, n_cheap + 1, err);
+    if (s) {
+        for (int i = 0; i < done; i++) model_pass_free(&all[i]);
+        return s;
+    }
+    memcpy(cheap, all, (size_t)n_cheap * sizeof *cheap);
+    *full = all[n_cheap];
+    return CASCADE_OK;
+}

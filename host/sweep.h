@@ -1,0 +1,160 @@
+// sweep.h: what `cascade sweep` and `cascade calibrate` share.
+//
+// A cascade's decisions are a pure function of each model's per-image
+// prediction and confidence when run alone: image i is deferred at threshold
+// t iff cascade_defers(conf_cheap[i], t), and its answer is then the
+// expensive model's. So one pass of every cheap model and one pass of the
+// expensive model over the data give every (cheap, threshold)'s deferred
+// fraction p, accuracy and agreement with the expensive model exactly, and
+// with the models' throughputs alone the predicted cascade throughput
+// 1 / (1/T_cheap + p/T_full).
+//
+// The evaluation (sweep_evaluate, sweep_mark_pareto, calibrate_choose) is
+// pure over per-image arrays, so tests feed it arrays derived from the golden
+// logits. model_pass_run makes those arrays by running one model alone
+// through the pipeline on a backend, timing it.
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+#include "cifar.h"
+#include "job.h"
+
+#define SWEEP_MAX_MODELS 8
+#define SWEEP_MAX_THRESHOLDS 10001
+
+// One model run alone over the job's images.
+typedef struct {
+    char name[128];          // as the user gave it (zoo name or path)
+    char arch[32];
+    int num_classes;
+    int32_t *prediction;     // n: argmax
+    float *confidence;       // n: max softmax probability
+    double images_per_s;     // its throughput alone (measured, or given)
+    double seconds;          // measured wall time of the pass (0: not measured)
+    int throughput_given;    // 1: images_per_s came from --throughputs / --throughput-from
+} model_pass;
+
+// One point of the sweep: a (cheap model, threshold) cascade, or the expensive model alone.
+typedef struct {
+    int cheap;               // index of the cheap model; -1: the expensive model alone
+    double threshold;        // (unused for the expensive model alone)
+    int64_t images;
+    int64_t deferred;        // images the expensive model decides
+    int64_t correct;         // cascade answer == label (0 without labels)
+    int64_t agree;           // cascade answer == the expensive model's answer
+    double deferred_fraction, accuracy, agreement; // accuracy: -1 without labels
+    double predicted_images_per_s;
+    int pareto;              // on the accuracy (or agreement) vs images/s frontier
+} sweep_point;
+
+typedef struct {
+    int64_t n;                     // images
+    const uint8_t *labels;         // n labels, or NULL (no accuracy)
+    const model_pass *cheap;       // n_cheap models
+    int n_cheap;
+    const model_pass *full;        // the expensive model
+    const double *thresholds;      // n_thresholds, each in [0, 1]
+    int n_thresholds;
+} sweep_input;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// 1 / (1/t_cheap + p/t_full): the cascade's throughput when the cheap model
+// runs on every image and the expensive one on a fraction p, each at its own
+// throughput alone.
+double cascade_predicted_throughput(double t_cheap, double t_full, double deferred_fraction);
+
+// Number of points sweep_evaluate writes: n_cheap * n_thresholds + 1.
+static inline int sweep_point_count(const sweep_input *in) { return in->n_cheap * in->n_thresholds + 1; }
+
+// Fills points[sweep_point_count(in)]: (cheap i, threshold j) at
+// i * n_thresholds + j, the expensive model alone last; marks the frontier.
+cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascade_error *err);
+
+// Marks the Pareto frontier of accuracy (agreement when accuracy < 0) vs
+// predicted images/s: a point is on it when no other point is at least as
+// fast and at least as accurate and better in one. Of identical points only
+// the first (lowest index) is marked.
+void sweep_mark_pareto(sweep_point *points, int n);
+
+typedef enum { TARGET_ACCURACY, TARGET_AGREEMENT } calibrate_target;
+
+// The point with the highest predicted images/s whose accuracy (or agreement)
+// is >= level; ties go to the higher accuracy (agreement), then to the lower
+// index (earlier cheap model, lower threshold). -1 when none qualifies.
+int calibrate_choose(const sweep_point *points, int n, calibrate_target target, double level);
+
+// "name=img/s" items separated by commas, newlines or spaces ('#' starts a
+// comment to the end of the line) applied to the passes whose name, file
+// name without directory and .safetensors, or architecture matches; names that match no
+// pass are ignored. what names the source in errors.
+cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
+                                 cascade_error *err);
+// Reads FILE and applies it as above. FILE is either such a text, or the
+// JSON of `cascade bench --json` (each model's best "alone" median).
+cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err);
+
+// Splits "a,b,c" into at most cap names (each < 128 chars) in out.
+cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap, int *count,
+                               cascade_error *err);
+
+// A run of records of a CIFAR-10 binary file, taken in file order.
+typedef struct {
+    cifar_file file;
+    char path[1024];
+    int first;               // records [first, first + n)
+    int64_t n;
+    uint32_t *order;         // n: position -> record (first + i)
+    uint8_t *labels;         // n
+} data_range;
+
+// Opens path and takes records range ("A:B" = A..B-1; NULL = [default_first,
+// default_end), default_end < 0 = to the end), then at most limit of them
+// (limit 0 = all). flag names the range option in errors.
+cascade_status data_range_open(data_range *d, const char *path, const char *flag, const char *range,
+                               int default_first, int default_end, long long limit, cascade_error *err);
+void data_range_close(data_range *d);
+
+typedef struct {
+    device_choice device;
+    int chunk;               // <= 0: the backend's default
+    volatile int *stop;      // set (by SIGINT) to abandon the pass
+    int quiet;               // no line per pass on stderr
+    const char *command;     // "sweep", "calibrate": prefix of the lines
+    char backend[128];       // filled: the backend's name
+    int notice_shown;
+} pass_settings;
+
+// Runs the model `name` alone over images order[0..n) of data on the chosen
+// backend (GPU backends get an untimed warm-up chunk first) and fills pass
+// (arrays malloc'd; free with model_pass_free) with its predictions,
+// confidences, wall time and images/s. CASCADE_EINTERRUPTED when *stop was set.
+cascade_status model_pass_run(model_pass *pass, const char *name, const cifar_file *data, const uint32_t *order,
+                              int64_t n, pass_settings *ps, cascade_error *err);
+void model_pass_free(model_pass *pass);
+
+// Runs each cheap model, then the expensive one, alone over d; then applies
+// the throughputs of throughput_file and of throughputs (either may be NULL;
+// the list wins over the file). Checks every model has as many classes as
+// the expensive one. On failure every pass is freed.
+cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
+                                const char *full_name, const data_range *d, pass_settings *ps,
+                                const char *throughput_file, const char *throughputs, cascade_error *err);
+
+// One CSV row per point (header first): cheap,threshold,images,deferred,
+// deferred_fraction,correct,accuracy,agree,agreement,cheap_images_per_s,
+// full_images_per_s,predicted_images_per_s,pareto. The expensive model alone
+// is the last row, with cheap "none" and an empty threshold.
+void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points);
+// The point's name for people: "lenet @ 0.9" or "resnet34 alone".
+void sweep_point_name(const sweep_input *in, const sweep_point *p, char *out, size_t cap);
+
+// Writes s as a JSON string literal (quoted, escaped).
+void json_string(FILE *f, const char *s);
+
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,229 @@
+// sweep_svg.c: hand-written SVG of the sweep (see sweep_svg.h).
+#include "sweep_svg.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WIDTH 980
+#define HEIGHT 620
+#define LEFT 86    // plot area: x in [LEFT, WIDTH - RIGHT]
+#define RIGHT 236  // room for the legend
+#define TOP 64
+#define BOTTOM 64  // y in [TOP, HEIGHT - BOTTOM]
+
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                      "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+static void put_escaped(FILE *f, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f); // no control characters in XML 1.0
+        }
+    }
+}
+
+typedef struct {
+    double x_lo, x_hi; // log10 of images/s at the plot's edges
+    double y_lo, y_hi; // accuracy at the plot's edges
+} axes;
+
+static double px(const axes *a, double images_per_s) {
+    return LEFT + (log10(images_per_s) - a->x_lo) / (a->x_hi - a->x_lo) * (WIDTH - RIGHT - LEFT);
+}
+static double py(const axes *a, double q) {
+    return HEIGHT - BOTTOM - (q - a->y_lo) / (a->y_hi - a->y_lo) * (HEIGHT - BOTTOM - TOP);
+}
+
+static double quality(const sweep_point *p) { return p->accuracy >= 0 ? p->accuracy : p->agreement; }
+
+// 3 significant digits with a k / M suffix: 109826 -> "110k", 2.8e6 -> "2.8M", 29.03 -> "29"
+static void format_rate(char *out, size_t cap, double v) {
+    const char *suffix = "";
+    if (v >= 999.5e3) v /= 1e6, suffix = "M";
+    else if (v >= 999.5) v /= 1e3, suffix = "k";
+    snprintf(out, cap, "%.3g%s", v, suffix);
+}
+
+static void x_axis(FILE *f, const axes *a) {
+    // ticks at 1, 2, 5 x 10^k; every integer multiple when the range is under a decade
+    static const int coarse[] = {1, 2, 5}, fine[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int use_fine = a->x_hi - a->x_lo < 1.2;
+    const int *mult = use_fine ? fine : coarse;
+    int n_mult = use_fine ? 9 : 3;
+    double last_label = -1e9; // labels at least 40 px apart; the ticks between stay unlabelled
+    for (int e = (int)floor(a->x_lo); e <= (int)ceil(a->x_hi); e++)
+        for (int m = 0; m < n_mult; m++) {
+            double v = mult[m] * pow(10, e), lv = log10(v);
+            if (lv < a->x_lo - 1e-9 || lv > a->x_hi + 1e-9) continue;
+            double x = px(a, v);
+            char label[32];
+            format_rate(label, sizeof label, v);
+            fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, TOP, x,
+                    HEIGHT - BOTTOM);
+            fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, HEIGHT - BOTTOM, x,
+                    HEIGHT - BOTTOM + 5);
+            if (x - last_label < 40) continue;
+            last_label = x;
+            fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
+                    HEIGHT - BOTTOM + 19, label);
+        }
+}
+
+static void y_axis(FILE *f, const axes *a) {
+    double range = a->y_hi - a->y_lo, step = pow(10, floor(log10(range / 8)));
+    if (range / step > 16) step *= 5;
+    else if (range / step > 8) step *= 2;
+    int decimals = step >= 0.1 ? 1 : step >= 0.01 ? 2 : step >= 0.001 ? 3 : 4;
+    for (double v = ceil(a->y_lo / step - 1e-9) * step; v <= a->y_hi + 1e-12; v += step) {
+        double y = py(a, v);
+        fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, y, WIDTH - RIGHT, y);
+        fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT - 5, y, LEFT, y);
+        fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n", LEFT - 8, y + 4,
+                decimals, v);
+    }
+}
+
+static void diamond(FILE *f, double x, double y, double r, const char *extra) {
+    fprintf(f, "<polygon class=\"full\" points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f\"%s/>\n", x, y - r, x + r, y,
+            x, y + r, x - r, y, extra);
+}
+
+static const sweep_point *sort_points;
+static int cmp_rate(const void *a, const void *b) {
+    double x = sort_points[*(const int *)a].predicted_images_per_s, y = sort_points[*(const int *)b].predicted_images_per_s;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+void sweep_write_svg(FILE *f, const sweep_plot *plot) {
+    const sweep_point *pts = plot->points;
+    int labelled = plot->n_points > 0 && pts[0].accuracy >= 0;
+    double rmin = INFINITY, rmax = 0, qmin = INFINITY, qmax = -INFINITY;
+    for (int i = 0; i < plot->n_points; i++) {
+        if (!(pts[i].predicted_images_per_s > 0)) continue;
+        rmin = fmin(rmin, pts[i].predicted_images_per_s), rmax = fmax(rmax, pts[i].predicted_images_per_s);
+        qmin = fmin(qmin, quality(&pts[i])), qmax = fmax(qmax, quality(&pts[i]));
+    }
+    if (!(rmax > 0)) rmin = 1, rmax = 10, qmin = 0, qmax = 1;
+    axes a = {log10(rmin), log10(rmax), qmin, qmax};
+    double pad = fmax((a.x_hi - a.x_lo) * 0.06, 0.05);
+    a.x_lo -= pad, a.x_hi += pad;
+    pad = fmax((a.y_hi - a.y_lo) * 0.06, 0.002);
+    a.y_lo = fmax(a.y_lo - pad, 0), a.y_hi = fmin(a.y_hi + pad, 1);
+    if (a.y_hi - a.y_lo < 0.004) a.y_lo = a.y_hi - 0.004;
+
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", WIDTH, HEIGHT, WIDTH, HEIGHT);
+    fprintf(f, "<style>\n"
+               "  .grid { stroke: #e4e4e4; stroke-width: 1; }\n"
+               "  .axis { stroke: #333; stroke-width: 1; }\n"
+               "  .tick { font-size: 12px; fill: #333; }\n"
+               "  .label { font-size: 14px; fill: #111; }\n"
+               "  .title { font-size: 17px; font-weight: bold; fill: #111; }\n"
+               "  .subtitle { font-size: 12px; fill: #555; }\n"
+               "  .legend { font-size: 13px; fill: #111; }\n"
+               "  .halo { stroke: #fff; stroke-width: 4; stroke-linejoin: round; paint-order: stroke; }\n"
+               "  .frontier { fill: none; stroke: #111; stroke-width: 1.6; stroke-linejoin: round; }\n"
+               "  .full { fill: #111; stroke: #fff; stroke-width: 1; }\n"
+               "</style>\n");
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", WIDTH, HEIGHT);
+    fprintf(f, "<text class=\"title\" x=\"%d\" y=\"26\">", LEFT);
+    put_escaped(f, plot->title ? plot->title : "cascade sweep");
+    fprintf(f, "</text>\n");
+    if (plot->subtitle) {
+        fprintf(f, "<text class=\"subtitle\" x=\"%d\" y=\"46\">", LEFT);
+        put_escaped(f, plot->subtitle);
+        fprintf(f, "</text>\n");
+    }
+
+    fprintf(f, "<g id=\"axes\">\n");
+    x_axis(f, &a);
+    y_axis(f, &a);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n", LEFT, TOP,
+            WIDTH - RIGHT - LEFT, HEIGHT - BOTTOM - TOP);
+    fprintf(f, "<text class=\"label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">predicted images/s (log scale)</text>\n",
+            (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 18);
+    fprintf(f, "<text class=\"label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 %d %d)\">%s</text>\n",
+            22, (TOP + HEIGHT - BOTTOM) / 2, 22, (TOP + HEIGHT - BOTTOM) / 2,
+            labelled ? "accuracy" : "agreement with the expensive model");
+    fprintf(f, "</g>\n");
+
+    // points, one group per cheap model
+    for (int c = 0; c < plot->n_cheap; c++) {
+        fprintf(f, "<g id=\"cheap-%d\" class=\"points\" fill=\"%s\" fill-opacity=\"0.55\">\n", c, palette[c % 8]);
+        for (int i = 0; i < plot->n_points; i++) {
+            const sweep_point *p = &pts[i];
+            if (p->cheap != c || !(p->predicted_images_per_s > 0)) continue;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", px(&a, p->predicted_images_per_s),
+                    py(&a, quality(p)));
+            put_escaped(f, plot->cheap_names[c]);
+            fprintf(f, " @ %g: %.4f, %.0f images/s, deferred %.4f</title></circle>\n", p->threshold, quality(p),
+                    p->predicted_images_per_s, p->deferred_fraction);
+        }
+        fprintf(f, "</g>\n");
+    }
+
+    // the frontier, slowest to fastest
+    int *idx = malloc((size_t)(plot->n_points + 1) * sizeof *idx), n_front = 0;
+    if (idx) {
+        for (int i = 0; i < plot->n_points; i++)
+            if (pts[i].pareto && pts[i].predicted_images_per_s > 0) idx[n_front++] = i;
+        sort_points = pts;
+        qsort(idx, (size_t)n_front, sizeof *idx, cmp_rate);
+        fprintf(f, "<polyline id=\"frontier\" class=\"frontier\" points=\"");
+        for (int k = 0; k < n_front; k++)
+            fprintf(f, "%s%.1f,%.1f", k ? " " : "", px(&a, pts[idx[k]].predicted_images_per_s),
+                    py(&a, quality(&pts[idx[k]])));
+        fprintf(f, "\"/>\n<g id=\"frontier-points\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.2\">\n");
+        for (int k = 0; k < n_front; k++)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\"/>\n", px(&a, pts[idx[k]].predicted_images_per_s),
+                    py(&a, quality(&pts[idx[k]])));
+        fprintf(f, "</g>\n");
+        free(idx);
+    }
+
+    // the expensive model alone
+    for (int i = 0; i < plot->n_points; i++) {
+        const sweep_point *p = &pts[i];
+        if (p->cheap >= 0 || !(p->predicted_images_per_s > 0)) continue;
+        double x = px(&a, p->predicted_images_per_s), y = py(&a, quality(p));
+        fprintf(f, "<g id=\"full-alone\">\n");
+        diamond(f, x, y, 8, "");
+        int right_side = x < (LEFT + WIDTH - RIGHT) / 2.0;
+        fprintf(f, "<text class=\"legend halo\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x + (right_side ? 12 : -12),
+                y + (y < TOP + 20 ? 16 : -8), right_side ? "start" : "end");
+        put_escaped(f, plot->full_name);
+        fprintf(f, " alone (%.4f, ", quality(p));
+        char rate[32];
+        format_rate(rate, sizeof rate, p->predicted_images_per_s);
+        fprintf(f, "%s images/s)</text>\n</g>\n", rate);
+    }
+
+    // legend
+    int lx = WIDTH - RIGHT + 20, ly = TOP + 12;
+    fprintf(f, "<g id=\"legend\">\n");
+    fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\" font-weight=\"bold\">cheap model</text>\n", lx, ly);
+    for (int c = 0; c < plot->n_cheap; c++) {
+        ly += 22;
+        fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"%s\"/>\n", lx + 6, ly - 4, palette[c % 8]);
+        fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\">", lx + 18, ly);
+        put_escaped(f, plot->cheap_names[c]);
+        fprintf(f, "</text>\n");
+    }
+    ly += 30;
+    fprintf(f, "<line class=\"frontier\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", lx - 2, ly - 4, lx + 14, ly - 4);
+    fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"4.5\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.2\"/>\n", lx + 6,
+            ly - 4);
+    fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\">Pareto frontier</text>\n", lx + 18, ly);
+    ly += 24;
+    diamond(f, lx + 6, ly - 4, 7, "");
+    fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\">", lx + 18, ly);
+    put_escaped(f, plot->full_name);
+    fprintf(f, " alone</text>\n");
+    fprintf(f, "</g>\n</svg>\n");
+}

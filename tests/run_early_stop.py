@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""run_early_stop.py: `cascade run` stopped early, as a user would stop it.
+
+usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
+
+- SIGINT, sent by this script to the real process once its progress stream
+  (--progress-json on a pipe) shows work done: exit 130, `complete: false`,
+  the CSV has exactly `processed` rows, each equal to the row of an
+  uninterrupted run with the same seed over that many images, and each
+  matching the golden cascade's decision; a second SIGINT during the drain
+  exits at once and leaves no file at all.
+- --time-budget and --target-ci (accuracy, and a --watch-class share) stop
+  early and report consistently: the reason, processed < total, CSV rows =
+  processed, the JSON's counts equal the CSV's, its interval equals the Wilson
+  interval with the finite-population correction recomputed here, the stop
+  came at the first update that met the rule (plus at most the in-flight
+  chunks), and the rows are the seeded order's prefix.
+"""
+import csv
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import golden  # noqa: E402
+
+cascade = os.path.abspath(sys.argv[1])
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL " + what)
+    return cond
+
+
+def shuffled_order(n, seed):
+    """host/job.c shuffled_order: Fisher-Yates over a splitmix64 stream."""
+    mask = (1 << 64) - 1
+    state, order = seed, list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def start_with_progress_pipe(args):
+    """Starts cascade with --progress-json on a pipe; returns (process, read end)."""
+    r, w = os.pipe()
+    p = subprocess.Popen([cascade] + args + ["--progress-json", "/dev/fd/%d" % w], pass_fds=(w,),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    return p, r
+
+
+def wait_for_progress(p, fd, min_processed, timeout=120):
+    """Reads progress lines until one shows >= min_processed images; returns the lines read."""
+    buf, lines, deadline = b"", [], time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            if p.poll() is not None:
+                break
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            lines.append(json.loads(line))
+            if lines[-1]["processed"] >= min_processed:
+                return lines, buf
+    return lines, buf
+
+
+def drain(fd, buf):
+    lines = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+    os.close(fd)
+    for line in buf.split(b"\n"):
+        if line.strip():
+            lines.append(json.loads(line))
+    return lines
+
+
+def check_rows_against_golden(rows, cheap, full, threshold, what):
+    g = golden.Golden()
+    cp, cc = g.decisions(cheap)
+    fp = g.decisions(full)[0] if full else None
+    differ = near = 0
+    for row in rows[1:]:
+        rec, pred, deferred, label = int(row[0]), int(row[1]), int(row[3]), int(row[4])
+        d = full is not None and golden.defers(cc[rec], threshold)
+        if full is not None and abs(cc[rec] - threshold) <= 1e-4:
+            near += 1
+            continue
+        want = fp[rec] if d else cp[rec]
+        if pred != want or deferred != int(d) or label != g.labels[rec]:
+            differ += 1
+    check(differ == 0, "%s: %d rows differ from the golden decisions (%d near the threshold skipped)"
+          % (what, differ, near))
+    return near
+
+
+def test_sigint(tmp):
+    out, rep = os.path.join(tmp, "sigint.csv"), os.path.join(tmp, "sigint.json")
+    common = ["run", "--cheap", "alexnet_shallower", "--full", "resnet34", "--threshold", "0.9", "--seed", "7",
+              "--chunk", "64", "--batch", "16", "--device", "cpu", "--quiet"]
+    p, fd = start_with_progress_pipe(common + ["--limit", "2000", "--output", out, "--json", rep])
+    seen, buf = wait_for_progress(p, fd, 1)
+    started = check(seen and seen[-1]["processed"] >= 1, "sigint: no progress before the process ended")
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    progress = seen + drain(fd, buf)
+    if not started:
+        return
+    check(p.returncode == 130, "sigint: exit %d, want 130 (stderr %r)" % (p.returncode, stderr))
+    report = json.load(open(rep))
+    n = report["processed"]
+    rows = read_rows(out)
+    print("sigint: interrupted after %d of 2000 images (progress had shown %d); exit %d"
+          % (n, seen[-1]["processed"], p.returncode))
+    check(report["complete"] is False and report["stopped_by"] == "interrupted",
+          "sigint: report says complete %r, stopped_by %r" % (report["complete"], report["stopped_by"]))
+    check(0 < n < 2000, "sigint: processed %d" % n)
+    check(len(rows) - 1 == n, "sigint: %d CSV rows for %d processed" % (len(rows) - 1, n))
+    check("complete: false" in stdout and "stopped by  interrupted" in stdout, "sigint: summary %r" % stdout)
+    check(progress[-1]["processed"] == n and progress[-1]["stopping"] == "interrupted",
+          "sigint: last progress line %r" % progress[-1])
+    check(all(a["processed"] <= b["processed"] for a, b in zip(progress, progress[1:])),
+          "sigint: progress went backwards")
+    # the same seed, uninterrupted, over exactly that many images
+    ref = os.path.join(tmp, "uninterrupted.csv")
+    r = subprocess.run([cascade] + common + ["--limit", str(n), "--output", ref], capture_output=True, text=True,
+                       timeout=300)
+    check(r.returncode == 0, "uninterrupted run: exit %d %s" % (r.returncode, r.stderr))
+    ref_rows = read_rows(ref)
+    same = sum(a == b for a, b in zip(rows, ref_rows))
+    check(len(ref_rows) == len(rows) and same == len(rows),
+          "sigint: %d of %d rows equal the uninterrupted run's (%d rows)" % (same, len(rows), len(ref_rows)))
+    order = shuffled_order(10000, 7)
+    check([int(row[0]) for row in rows[1:]] == order[:n], "sigint: rows are not the seed-7 order's prefix")
+    deferred = sum(int(row[3]) for row in rows[1:])
+    correct = sum(row[1] == row[4] for row in rows[1:])
+    check(report["deferred"]["count"] == deferred and report["accuracy"]["correct"] == correct,
+          "sigint: report counts %r/%r vs CSV %d/%d" % (report["deferred"]["count"], report["accuracy"]["correct"],
+                                                        deferred, correct))
+    near = check_rows_against_golden(rows, "alexnet_shallower", "resnet34", 0.9, "sigint")
+    print("sigint: %d rows equal the uninterrupted run's and the golden cascade's (%d near 0.9)"
+          % (n, near))
+
+
+def test_double_sigint(tmp):
+    out, rep = os.path.join(tmp, "twice.csv"), os.path.join(tmp, "twice.json")
+    p, fd = start_with_progress_pipe(["run", "--cheap", "alexnet_shallower", "--full", "resnet34", "--limit", "2000",
+                                      "--chunk", "64", "--batch", "16", "--device", "cpu", "--quiet",
+                                      "--output", out, "--json", rep])
+    seen, buf = wait_for_progress(p, fd, 1)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    t0 = time.time()
+    p.communicate(timeout=60)
+    drain(fd, buf)
+    left = [f for f in os.listdir(tmp) if f.startswith("twice")]
+    print("double sigint: exit %d after %.2f s, files left: %s" % (p.returncode, time.time() - t0, left))
+    check(p.returncode == 130, "double sigint: exit %d" % p.returncode)
+    check(not left, "double sigint left %s" % left)
+
+
+def run_stopped(tmp, name, args, total):
+    out, rep, prog = (os.path.join(tmp, name + ext) for ext in (".csv", ".json", ".progress.jsonl"))
+    t0 = time.time()
+    r = subprocess.run([cascade, "run", "--device", "cpu", "--output", out, "--json", rep, "--progress-json", prog,
+                        "--progress-interval", "0.2"] + args, capture_output=True, text=True, timeout=300)
+    wall = time.time() - t0
+    check(r.returncode == 0, "%s: exit %d, stderr %r" % (name, r.returncode, r.stderr))
+    if r.returncode:
+        return None
+    report = json.load(open(rep))
+    rows = read_rows(out)
+    progress = [json.loads(l) for l in open(prog) if l.strip()]
+    n = report["processed"]
+    check(report["complete"] is False and 0 < n < total and report["total"] == total,
+          "%s: complete %r, processed %d of %d" % (name, report["complete"], n, report["total"]))
+    check(len(rows) - 1 == n, "%s: %d CSV rows for %d processed" % (name, len(rows) - 1, n))
+    correct = sum(row[1] == row[4] for row in rows[1:])
+    check(report["accuracy"]["correct"] == correct, "%s: JSON correct %d, CSV %d" % (name, report["accuracy"]["correct"],
+                                                                                   correct))
+    lo, hi = golden.wilson(correct, n, total)
+    check(abs(report["accuracy"]["low"] - lo) < 2e-6 and abs(report["accuracy"]["high"] - hi) < 2e-6,
+          "%s: interval [%g, %g], recomputed [%g, %g]" % (name, report["accuracy"]["low"], report["accuracy"]["high"],
+                                                          lo, hi))
+    check(abs(report["accuracy"]["value"] - correct / n) < 1e-6, "%s: accuracy value" % name)
+    check(progress and progress[-1]["processed"] == n and progress[-1]["stopping"] == report["stopped_by"],
+          "%s: last progress line %r" % (name, progress[-1] if progress else None))
+    check("complete: false" in r.stdout and ("stopped by  " + report["stopped_by"]) in r.stdout,
+          "%s: summary %r" % (name, r.stdout))
+    plain = [l for l in r.stderr.splitlines() if l.startswith("[") and "img/s" in l]
+    check(len(plain) >= 1, "%s: no plain progress lines on stderr: %r" % (name, r.stderr))
+    seed = 1
+    check([int(row[0]) for row in rows[1:]] == shuffled_order(10000, seed)[:n], "%s: not the seeded prefix" % name)
+    return report, rows, progress, wall, plain
+
+
+def test_time_budget(tmp):
+    budget = 1.0
+    got = run_stopped(tmp, "budget", ["--cheap", "alexnet_shallower", "--full", "none", "--chunk", "32",
+                                      "--time-budget", str(budget)], 10000)
+    if not got:
+        return
+    report, rows, progress, wall, plain = got
+    print("time budget %.1f s: stopped after %d images, elapsed %.3f s (process %.2f s), %s"
+          % (budget, report["processed"], report["elapsed_s"], wall, report["stopped_by"]))
+    print("  last plain line: " + plain[-1])
+    check(report["stopped_by"] == "time budget", "budget: stopped_by %r" % report["stopped_by"])
+    check(budget <= report["elapsed_s"] < budget + 10, "budget: elapsed %g" % report["elapsed_s"])
+    check_rows_against_golden(rows, "alexnet_shallower", None, 0, "budget")
+
+
+def first_update_meeting(rows, total, chunk, width, hit):
+    """Smallest chunk boundary m at which the Wilson width of the hit share is below width."""
+    k = 0
+    for m in range(1, len(rows)):
+        k += hit(rows[m])
+        if m % chunk == 0:
+            lo, hi = golden.wilson(k, m, total)
+            if hi - lo < width:
+                return m
+    return None
+
+
+def test_target_ci(tmp):
+    chunk, width = 50, 0.03
+    got = run_stopped(tmp, "ci", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",
+                                  str(width)], 10000)
+    if got:
+        report, rows, progress, wall, plain = got
+        a = report["accuracy"]
+        m = first_update_meeting(rows, 10000, chunk, width, lambda row: row[1] == row[4])
+        print("target-ci %.3f: stopped after %d images (rule first met at %s), accuracy %.4f [%.4f, %.4f], width %.4f"
+              % (width, report["processed"], m, a["value"], a["low"], a["high"], a["high"] - a["low"]))
+        check(report["stopped_by"] == "target interval width", "ci: stopped_by %r" % report["stopped_by"])
+        check(a["high"] - a["low"] < width, "ci: final width %g" % (a["high"] - a["low"]))
+        check(m is not None and m <= report["processed"] <= m + 2 * chunk,
+              "ci: stopped at %d, rule met at %s" % (report["processed"], m))
+    # the share of one class instead of the accuracy
+    got = run_stopped(tmp, "watch", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",
+                                     "0.02", "--watch-class", "cat"], 10000)
+    if got:
+        report, rows, progress, wall, plain = got
+        cat = progress[-1]["classes"]["cat"]
+        m = first_update_meeting(rows, 10000, chunk, 0.02, lambda row: row[1] == "3")
+        print("target-ci 0.02 on cat: stopped after %d images (rule first met at %s), cat share %.4f [%.4f, %.4f]"
+              % (report["processed"], m, cat["share"], cat["low"], cat["high"]))
+        check(report["stopped_by"] == "target interval width", "watch: stopped_by %r" % report["stopped_by"])
+        check(cat["high"] - cat["low"] < 0.02, "watch: cat width %g" % (cat["high"] - cat["low"]))
+        check(cat["count"] == sum(row[1] == "3" for row in rows[1:]), "watch: cat count vs CSV")
+        check(m is not None and m <= report["processed"] <= m + 2 * chunk,
+              "watch: stopped at %d, rule met at %s" % (report["processed"], m))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_sigint(tmp)
+        test_double_sigint(tmp)
+        test_time_budget(tmp)
+        test_target_ci(tmp)
+    print("run_early_stop: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""sweep_calibrate.py: `cascade sweep` and `cascade calibrate` as real processes,
+checked against the golden logits.
+
+usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
+
+- sweep over the first 300 test images (lenet, alexnet_shallower -> resnet34,
+  thresholds 0.5:0.99:0.01, CPU): every CSV row, (alexnet_shallower, 0.9)
+  first, equals the counts derived from the golden logits on the same images;
+  the predicted throughput follows 1/(1/T_cheap + p/T_full) from the measured
+  T's; the pareto column equals a brute-force dominance check; the printed
+  frontier has those points; the SVG parses as XML with the expected parts.
+- calibrate on test records 0..299 with the throughputs pinned by
+  --throughputs: for a target accuracy and a target agreement, the choice is
+  the one the golden-derived table picks under the same rule, with the same
+  figures; --test runs the choice and reports what it achieves.
+- bad usage and SIGINT: one line on stderr, the documented exit code, no output file.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import golden  # noqa: E402
+
+cascade = os.path.abspath(sys.argv[1])
+N = 300
+G = golden.Golden()
+failures = 0
+PINNED = {"lenet": 2801683.0, "alexnet_shallower": 666063.0, "resnet34": 109826.0}  # docs/TARGETS.md
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL " + what)
+    return cond
+
+
+def run(args, timeout=600):
+    return subprocess.run([cascade] + args, capture_output=True, text=True, timeout=timeout)
+
+
+def frange(lo, hi, step):
+    n = int((hi - lo) / step + 1e-9) + 1
+    return [round(lo + i * step, 9) for i in range(n)]
+
+
+def oracle_table(cheap_models, full, thresholds, records, throughputs):
+    """The golden-derived points, in the order sweep_evaluate writes them."""
+    n = len(records)
+    points = []
+    for c in cheap_models:
+        for t in thresholds:
+            pt = golden.cascade_point(G, c, full, t, records)
+            p = pt["deferred"] / n
+            pt.update(cheap=c, threshold=t, accuracy=pt["correct"] / n, agreement=pt["agree"] / n, p=p,
+                      predicted=golden.predicted_throughput(throughputs[c], throughputs[full], p))
+            points.append(pt)
+    fp = G.decisions(full)[0]
+    correct = sum(fp[r] == G.labels[r] for r in records)
+    points.append(dict(cheap=None, threshold=None, deferred=n, correct=correct, agree=n, near=0,
+                       accuracy=correct / n, agreement=1.0, p=1.0, predicted=throughputs[full]))
+    return points
+
+
+def oracle_choice(points, key, level):
+    """calibrate's rule: highest predicted images/s with key >= level; ties: higher key, then earlier."""
+    best = None
+    for i, pt in enumerate(points):
+        if pt[key] + 1e-12 < level:
+            continue
+        if best is None or pt["predicted"] > points[best]["predicted"] or \
+                (pt["predicted"] == points[best]["predicted"] and pt[key] > points[best][key]):
+            best = i
+    return best
+
+
+def test_sweep(tmp):
+    csv_path, svg_path, json_path = (os.path.join(tmp, "sweep" + e) for e in (".csv", ".svg", ".json"))
+    t0 = time.time()
+    r = run(["sweep", "--cheap", "lenet,alexnet_shallower", "--full", "resnet34", "--thresholds", "0.5:0.99:0.01",
+             "--limit", str(N), "--device", "cpu", "--csv", csv_path, "--svg", svg_path, "--json", json_path])
+    print("sweep: exit %d in %.1f s" % (r.returncode, time.time() - t0))
+    if not check(r.returncode == 0, "sweep: exit %d: %s" % (r.returncode, r.stderr)):
+        return
+    rows = list(csv.DictReader(open(csv_path)))
+    thresholds = frange(0.5, 0.99, 0.01)
+    check(len(rows) == 2 * len(thresholds) + 1, "sweep: %d CSV rows" % len(rows))
+    report = json.load(open(json_path))
+    t = {m["name"]: m["images_per_s"] for m in report["models"]}
+    check(report["images"] == N and all(m["throughput"] == "measured" for m in report["models"]),
+          "sweep: JSON images %r" % report["images"])
+    oracle = oracle_table(["lenet", "alexnet_shallower"], "resnet34", thresholds, range(N), t)
+    # the figure the issue names first
+    row = next(x for x in rows if x["cheap"] == "alexnet_shallower" and float(x["threshold"]) == 0.9)
+    o = next(x for x in oracle if x["cheap"] == "alexnet_shallower" and x["threshold"] == 0.9)
+    print("sweep: alexnet_shallower @ 0.9 on %d images: deferred %s, correct %s, agree %s; golden %d, %d, %d "
+          "(%d near 0.9)" % (N, row["deferred"], row["correct"], row["agree"], o["deferred"], o["correct"], o["agree"],
+                             o["near"]))
+    check(int(row["deferred"]) == o["deferred"] and int(row["correct"]) == o["correct"] and
+          int(row["agree"]) == o["agree"] and float(row["deferred_fraction"]) == round(o["deferred"] / N, 6) and
+          abs(float(row["accuracy"]) - o["correct"] / N) < 1e-6,
+          "sweep: (alexnet_shallower, 0.9) differs from the golden figures")
+    # every row
+    differ = 0
+    for x, o in zip(rows, oracle):
+        slack = o["near"]
+        same_key = (x["cheap"] == "none" and o["cheap"] is None) or \
+            (x["cheap"] == o["cheap"] and abs(float(x["threshold"]) - o["threshold"]) < 1e-9)
+        if not same_key or abs(int(x["deferred"]) - o["deferred"]) > slack or \
+                abs(int(x["correct"]) - o["correct"]) > slack or abs(int(x["agree"]) - o["agree"]) > slack:
+            differ += 1
+            if differ <= 3:
+                print("  row %r vs golden %r" % (x, o))
+        tc = float(x["cheap_images_per_s"]) if x["cheap"] != "none" else None
+        tf, pred = float(x["full_images_per_s"]), float(x["predicted_images_per_s"])
+        want = golden.predicted_throughput(tc, tf, float(x["deferred_fraction"])) if tc else tf
+        if abs(pred - want) > 2e-3 + 1e-5 * want:
+            differ += 1
+            print("  predicted %g, formula %g" % (pred, want))
+    check(differ == 0, "sweep: %d rows differ from the golden table or the formula" % differ)
+    # the frontier
+    pts = [(float(x["predicted_images_per_s"]), float(x["accuracy"])) for x in rows]
+    brute = []
+    for i, (s, a) in enumerate(pts):
+        dominated = any((s2 >= s and a2 >= a and (s2 > s or a2 > a)) or (j < i and s2 == s and a2 == a)
+                        for j, (s2, a2) in enumerate(pts) if j != i)
+        brute.append(0 if dominated else 1)
+    marks = [int(x["pareto"]) for x in rows]
+    check(marks == brute, "sweep: pareto column differs from brute force")
+    table = r.stdout.split("Pareto frontier", 1)[-1].splitlines()[2:]
+    table = [l for l in table if l.startswith("  ")]
+    check(len(table) == sum(marks), "sweep: printed frontier has %d lines, CSV %d points" % (len(table), sum(marks)))
+    print("sweep: %d rows match the golden table, %d on the frontier; printed:" % (len(rows), sum(marks)))
+    print("\n".join("  " + l for l in r.stdout.split("Pareto frontier", 1)[-1].splitlines()[1:4]))
+    check_svg(svg_path, rows)
+
+
+def check_svg(path, rows):
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, "svg: not well formed: %s" % e)
+        return
+    check(root.tag == "{http://www.w3.org/2000/svg}svg", "svg: root is %s" % root.tag)
+    w, h = float(root.get("width")), float(root.get("height"))
+    for c, name in enumerate(["lenet", "alexnet_shallower"]):
+        g = root.find(".//s:g[@id='cheap-%d']" % c, ns)
+        n_rows = sum(1 for x in rows if x["cheap"] == name)
+        if check(g is not None, "svg: no group for %s" % name):
+            circles = g.findall("s:circle", ns)
+            check(len(circles) == n_rows, "svg: %d points for %s, %d rows" % (len(circles), name, n_rows))
+            inside = all(0 <= float(e.get("cx")) <= w and 0 <= float(e.get("cy")) <= h for e in circles)
+            check(inside, "svg: %s points outside the picture" % name)
+            check(len({e.get("fill") for e in [g]}) == 1 and g.get("fill"), "svg: %s has no colour" % name)
+    line = root.find(".//s:polyline[@id='frontier']", ns)
+    if check(line is not None, "svg: no frontier polyline"):
+        n_pts = len(line.get("points").split())
+        check(n_pts == sum(int(x["pareto"]) for x in rows), "svg: frontier has %d points" % n_pts)
+    full = root.find(".//s:g[@id='full-alone']", ns)
+    if check(full is not None, "svg: expensive model alone not marked"):
+        check(full.find("s:polygon", ns) is not None, "svg: no marker for the expensive model")
+        check("resnet34 alone" in "".join(full.itertext()), "svg: no label for the expensive model")
+    texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for want in ("lenet", "alexnet_shallower", "Pareto frontier", "accuracy", "images/s"):
+        check(want in texts, "svg: no text %r" % want)
+    ticks = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "tick"]
+    check(len(ticks) >= 6, "svg: only %d tick labels" % len(ticks))
+    print("svg: well formed, %d elements, %d tick labels" % (sum(1 for _ in root.iter()), len(ticks)))
+
+
+def test_calibrate(tmp):
+    throughputs = ",".join("%s=%g" % kv for kv in PINNED.items())
+    thresholds = frange(0.5, 0.999, 0.001)
+    oracle = oracle_table(["lenet", "alexnet_shallower"], "resnet34", thresholds, range(N), PINNED)
+    for kind, level, test in (("accuracy", 0.9, True), ("agreement", 0.99, False)):
+        out = os.path.join(tmp, "cal-%s.json" % kind)
+        args = ["calibrate", "--cheap", "lenet,alexnet_shallower", "--full", "resnet34", "--val", golden.TEST_BATCH,
+                "--val-range", "0:%d" % N, "--target-" + kind, str(level), "--throughputs", throughputs,
+                "--device", "cpu", "--json", out, "--quiet"]
+        if test:
+            args += ["--test", golden.TEST_BATCH, "--test-limit", "100"]
+        t0 = time.time()
+        r = run(args)
+        if not check(r.returncode == 0, "calibrate %s: exit %d: %s" % (kind, r.returncode, r.stderr)):
+            continue
+        rep = json.load(open(out))
+        choice = rep["choice"]
+        want = oracle[oracle_choice(oracle, kind, level)]
+        near = sum(1 for rec in range(N) for c in ("lenet", "alexnet_shallower")
+                   if any(abs(G.decisions(c)[1][rec] - t) < 1e-5 for t in thresholds))
+        print("calibrate %s >= %g (%.1f s): chose %s @ %s, predicted %.0f images/s, %s %.4f; golden oracle: %s @ %s, "
+              "%.0f images/s, %.4f" % (kind, level, time.time() - t0, choice["cheap"], choice["threshold"],
+                                       choice["predicted_images_per_s"], kind, choice[kind], want["cheap"],
+                                       want["threshold"], want["predicted"], want[kind]))
+        check(choice["cheap"] == want["cheap"] and
+              (want["threshold"] is None or abs(choice["threshold"] - want["threshold"]) < 1e-9),
+              "calibrate %s: chose %s @ %s, the oracle %s @ %s (%d image confidences within 1e-5 of a grid threshold)"
+              % (kind, choice["cheap"], choice["threshold"], want["cheap"], want["threshold"], near))
+        check(choice["deferred"] == want["deferred"] and choice["correct"] == want["correct"] and
+              choice["agree"] == want["agree"], "calibrate %s: figures differ from the oracle's" % kind)
+        check(abs(choice["predicted_images_per_s"] - want["predicted"]) < 1e-3 * want["predicted"],
+              "calibrate %s: predicted %g vs %g" % (kind, choice["predicted_images_per_s"], want["predicted"]))
+        check(rep["validation"]["images"] == N and rep["validation"]["first"] == 0, "calibrate: validation range")
+        check(("choice      %s -> resnet34 at threshold %g" % (choice["cheap"], choice["threshold"])) in r.stdout,
+              "calibrate: summary %r" % r.stdout)
+        if test:
+            t = rep["test"]
+            rt = golden.cascade_point(G, choice["cheap"], "resnet34", choice["threshold"], range(100))
+            print("calibrate: on 100 test images the choice reached accuracy %.4f, deferred %.4f, %.1f images/s "
+                  "(golden: %.4f, %.4f)" % (t["accuracy"], t["deferred_fraction"], t["images_per_s"],
+                                            rt["correct"] / 100, rt["deferred"] / 100))
+            check(t["images"] == 100 and abs(t["accuracy"] - rt["correct"] / 100) <= rt["near"] / 100 + 1e-9 and
+                  abs(t["deferred_fraction"] - rt["deferred"] / 100) <= rt["near"] / 100 + 1e-9,
+                  "calibrate: test figures %r vs golden %r" % (t, rt))
+            check("realised    accuracy" in r.stdout, "calibrate: no realised line in %r" % r.stdout)
+
+
+def expect_error(name, args, code, want, tmp):
+    before = set(os.listdir(tmp))
+    r = run(args, timeout=120)
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:")]
+    ok = r.returncode == code and len(lines) == 1 and want.lower() in lines[0].lower()
+    left = set(os.listdir(tmp)) - before
+    check(ok and not left, "%s: exit %d (want %d), stderr %r, left %s" % (name, r.returncode, code, lines, left))
+    if ok:
+        print("ok   %-34s exit %d: %s" % (name, r.returncode, lines[0]))
+
+
+def test_errors(tmp):
+    o = os.path.join(tmp, "x")
+    quick = ["--cheap", "lenet", "--limit", "20", "--device", "cpu", "--quiet"]
+    expect_error("sweep: --full none", ["sweep", "--full", "none", "--csv", o], 2, "needs an expensive", tmp)
+    expect_error("sweep: model twice", ["sweep", "--cheap", "lenet,lenet", "--csv", o], 2, "listed twice", tmp)
+    expect_error("sweep: unknown model", ["sweep", "--cheap", "lenet,vgg", "--csv", o], 2, "unknown model", tmp)
+    expect_error("sweep: threshold range", ["sweep", "--thresholds", "0.5:1.5:0.1", "--csv", o], 2, "outside", tmp)
+    expect_error("sweep: bad throughputs", ["sweep", "--throughputs", "lenet=fast", "--csv", o], 2,
+                 "not a positive number", tmp)
+    expect_error("sweep: range past the end", ["sweep", "--range", "9990:10010", "--csv", o], 2, "not all in", tmp)
+    expect_error("sweep: missing data", ["sweep", "--data", os.path.join(tmp, "no.bin"), "--csv", o], 1,
+                 "cannot open", tmp)
+    expect_error("sweep: unwritable svg", ["sweep", "--svg", os.path.join(tmp, "no", "dir", "p.svg")], 1,
+                 "cannot write", tmp)
+    expect_error("sweep: unknown option", ["sweep", "--frobnicate"], 2, "unknown option", tmp)
+    expect_error("calibrate: no target", ["calibrate", "--json", o], 2, "--target-accuracy", tmp)
+    expect_error("calibrate: two targets", ["calibrate", "--target-accuracy", "0.9", "--target-agreement", "0.9"], 2,
+                 "one of", tmp)
+    expect_error("calibrate: target above 1", ["calibrate", "--target-accuracy", "1.2"], 2, "outside", tmp)
+    expect_error("calibrate: throughput file", ["calibrate", "--target-accuracy", "0.9", "--throughput-from",
+                                                os.path.join(tmp, "none.txt")], 1, "cannot open", tmp)
+    expect_error("calibrate: unreachable target", ["calibrate", "--target-accuracy", "0.999", "--json", o] + quick, 1,
+                 "no candidate reaches", tmp)
+    for cmd in ("sweep", "calibrate"):
+        r = run([cmd, "--help"])
+        check(r.returncode == 0 and r.stdout.startswith("usage: cascade " + cmd), "%s --help" % cmd)
+
+
+def test_sweep_sigint(tmp):
+    outs = [os.path.join(tmp, "int" + e) for e in (".csv", ".svg", ".json")]
+    p = subprocess.Popen([cascade, "sweep", "--cheap", "lenet", "--full", "resnet34", "--limit", "3000", "--device",
+                          "cpu", "--chunk", "64", "--csv", outs[0], "--svg", outs[1], "--json", outs[2]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(f.startswith("int") for f in os.listdir(tmp)):
+        time.sleep(0.02)  # the outputs' temporary files appear before the passes start
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    lines = [l for l in err.splitlines() if l.startswith("cascade sweep: interrupted")]
+    left = [f for f in os.listdir(tmp) if f.startswith("int")]
+    check(p.returncode == 130 and len(lines) == 1 and not left,
+          "sweep sigint: exit %d, stderr %r, left %s" % (p.returncode, err, left))
+    print("sweep sigint: exit %d, %r, nothing left behind" % (p.returncode, lines[0] if lines else None))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_sweep(tmp)
+        test_calibrate(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_errors(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_sweep_sigint(tmp)
+    print("sweep_calibrate: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

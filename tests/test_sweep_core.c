@@ -1,0 +1,240 @@
+// test_sweep_core.c: the evaluation behind `cascade sweep` and `cascade
+// calibrate`, fed the golden logits of all 10,000 test images.
+//  - every (cheap, threshold) point equals a direct recount from the golden
+//    decisions (deferred, correct, agree) and the throughput formula;
+//  - the points match the naive PyTorch cascade anchors in docs/TARGETS.md
+//    (deferred fraction and accuracy, e.g. alexnet_shallower @ 0.9: 0.240,
+//    0.9061), and alexnet @ 0.8 with the TARGETS alone throughputs predicts
+//    ~385k images/s;
+//  - the Pareto marks equal a brute-force dominance check;
+//  - calibrate_choose equals a brute-force argmax for many targets, returns
+//    -1 when nothing qualifies, and picks the expensive model alone when
+//    only it qualifies;
+//  - parsing of --throughputs text and of `cascade bench --json` files.
+#include "test_util.h"
+#include "host/sweep.h"
+#include "runtime/backend.h"
+#include "runtime/confidence.h"
+#include <math.h>
+#include <unistd.h>
+
+#define N_CHEAP 4
+static const char *cheap_names[N_CHEAP] = {"lenet", "alexnet_shallower", "alexnet_shallow", "alexnet"};
+// TARGETS.md: each model alone, PyTorch eager e2e on an H100 (images/s)
+static const double targets_alone[N_CHEAP + 1] = {2801683, 666063, 556487, 515763, 109826};
+
+static model_pass golden_pass(const char *name, double images_per_s) {
+    int n;
+    float *logits = load_golden_logits(name, &n);
+    model_pass m = {0};
+    snprintf(m.name, sizeof m.name, "%s", name);
+    snprintf(m.arch, sizeof m.arch, "%s", name);
+    m.prediction = malloc(n * sizeof(int32_t));
+    m.confidence = malloc(n * sizeof(float));
+    confidence_from_logits(logits, n, 10, m.prediction, m.confidence);
+    m.images_per_s = images_per_s;
+    free(logits);
+    return m;
+}
+
+static int dominates(const sweep_point *a, const sweep_point *b) {
+    return a->predicted_images_per_s >= b->predicted_images_per_s && a->accuracy >= b->accuracy &&
+           (a->predicted_images_per_s > b->predicted_images_per_s || a->accuracy > b->accuracy);
+}
+
+static void check_points(const sweep_input *in, const sweep_point *pts) {
+    int bad = 0;
+    for (int c = 0; c < in->n_cheap; c++)
+        for (int j = 0; j < in->n_thresholds; j++) {
+            const sweep_point *p = &pts[c * in->n_thresholds + j];
+            const model_pass *m = &in->cheap[c];
+            int64_t deferred = 0, correct = 0, agree = 0;
+            for (int64_t i = 0; i < in->n; i++) {
+                int d = m->confidence[i] < (float)in->thresholds[j] || in->thresholds[j] >= 1;
+                int answer = d ? in->full->prediction[i] : m->prediction[i];
+                deferred += d, correct += answer == in->labels[i], agree += answer == in->full->prediction[i];
+            }
+            double p_def = (double)deferred / in->n;
+            double predicted = 1.0 / (1.0 / m->images_per_s + p_def / in->full->images_per_s);
+            if (p->cheap != c || p->threshold != in->thresholds[j] || p->deferred != deferred ||
+                p->correct != correct || p->agree != agree || fabs(p->accuracy - (double)correct / in->n) > 1e-15 ||
+                fabs(p->predicted_images_per_s - predicted) > 1e-9 * predicted) {
+                if (bad++ < 5)
+                    CHECK(0, "%s @ %g: deferred %lld correct %lld agree %lld, recount %lld %lld %lld", m->name,
+                          in->thresholds[j], (long long)p->deferred, (long long)p->correct, (long long)p->agree,
+                          (long long)deferred, (long long)correct, (long long)agree);
+            }
+        }
+    const sweep_point *alone = &pts[sweep_point_count(in) - 1];
+    int64_t full_correct = 0;
+    for (int64_t i = 0; i < in->n; i++) full_correct += in->full->prediction[i] == in->labels[i];
+    CHECK(alone->cheap == -1 && alone->correct == full_correct && alone->deferred_fraction == 1 &&
+              alone->agreement == 1 && alone->predicted_images_per_s == in->full->images_per_s,
+          "the expensive model alone: correct %lld (want %lld)", (long long)alone->correct, (long long)full_correct);
+    printf("points: %d (cheap, threshold) points recounted, %d differ\n", in->n_cheap * in->n_thresholds, bad);
+}
+
+static const sweep_point *find(const sweep_input *in, const sweep_point *pts, int cheap, double threshold) {
+    for (int j = 0; j < in->n_thresholds; j++)
+        if (fabs(in->thresholds[j] - threshold) < 1e-9) return &pts[cheap * in->n_thresholds + j];
+    return NULL;
+}
+
+static void check_targets_anchors(const sweep_input *in, const sweep_point *pts) {
+    // TARGETS.md, naive PyTorch cascade (fp16 on an H100): cheap, threshold, deferred, accuracy
+    struct { int cheap; double thr, deferred, acc; } anchors[] = {
+        {0, 0.8, 0.569, 0.8905}, {1, 0.9, 0.240, 0.9061}, {1, 0.95, 0.301, 0.9076},
+        {2, 0.95, 0.164, 0.9045}, {2, 0.99, 0.244, 0.9086}, {3, 0.8, 0.074, 0.8946},
+    };
+    for (size_t k = 0; k < sizeof anchors / sizeof anchors[0]; k++) {
+        const sweep_point *p = find(in, pts, anchors[k].cheap, anchors[k].thr);
+        if (!p) { CHECK(0, "threshold %g not swept", anchors[k].thr); continue; }
+        printf("anchor %-18s @ %.2f: deferred %.4f (TARGETS %.3f), accuracy %.4f (TARGETS %.4f)\n",
+               cheap_names[anchors[k].cheap], anchors[k].thr, p->deferred_fraction, anchors[k].deferred, p->accuracy,
+               anchors[k].acc);
+        // fp32 golden vs fp16 PyTorch: a few images either way
+        CHECK(fabs(p->deferred_fraction - anchors[k].deferred) <= 0.0015, "deferred %.4f vs %.3f",
+              p->deferred_fraction, anchors[k].deferred);
+        CHECK(fabs(p->accuracy - anchors[k].acc) <= 0.0010, "accuracy %.4f vs %.4f", p->accuracy, anchors[k].acc);
+    }
+    const sweep_point *a08 = find(in, pts, 3, 0.8);
+    if (a08) {
+        printf("alexnet @ 0.8 predicted %.0f images/s with the TARGETS alone figures (TARGETS: ideal ~385k)\n",
+               a08->predicted_images_per_s);
+        CHECK(fabs(a08->predicted_images_per_s - 385000) < 5000, "predicted %.0f", a08->predicted_images_per_s);
+    }
+    CHECK(cascade_predicted_throughput(1000, 100, 0) == 1000, "p = 0 is the cheap model's throughput");
+    CHECK(fabs(cascade_predicted_throughput(1000, 100, 1) - 1.0 / (0.001 + 0.01)) < 1e-9, "p = 1");
+    CHECK(cascade_predicted_throughput(0, 100, 0.5) == 0, "unknown throughput gives 0");
+}
+
+static void check_pareto(const sweep_point *pts, int n) {
+    int marked = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        int dominated = 0, duplicate_before = 0;
+        for (int j = 0; j < n && !dominated; j++) {
+            if (j == i) continue;
+            dominated = dominates(&pts[j], &pts[i]);
+            duplicate_before |= j < i && pts[j].predicted_images_per_s == pts[i].predicted_images_per_s &&
+                                pts[j].accuracy == pts[i].accuracy;
+        }
+        int want = !dominated && !duplicate_before;
+        marked += pts[i].pareto;
+        if (pts[i].pareto != want && bad++ < 5) CHECK(0, "point %d: pareto %d, brute force %d", i, pts[i].pareto, want);
+    }
+    CHECK(marked > 1, "only %d frontier points", marked);
+    printf("pareto: %d of %d points on the frontier, brute force agrees (%d differ)\n", marked, n, bad);
+}
+
+static int brute_choose(const sweep_point *pts, int n, calibrate_target target, double level) {
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        double q = target == TARGET_ACCURACY ? pts[i].accuracy : pts[i].agreement;
+        if (q + 1e-12 < level) continue;
+        double qb = best < 0 ? 0 : target == TARGET_ACCURACY ? pts[best].accuracy : pts[best].agreement;
+        if (best < 0 || pts[i].predicted_images_per_s > pts[best].predicted_images_per_s ||
+            (pts[i].predicted_images_per_s == pts[best].predicted_images_per_s && q > qb))
+            best = i;
+    }
+    return best;
+}
+
+static void check_choose(const sweep_input *in, const sweep_point *pts, int n) {
+    double acc_levels[] = {0.7, 0.85, 0.88, 0.89, 0.9, 0.905, 0.906, 0.907, 0.908, 0.91};
+    double agree_levels[] = {0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0};
+    for (size_t k = 0; k < sizeof acc_levels / sizeof acc_levels[0]; k++) {
+        int got = calibrate_choose(pts, n, TARGET_ACCURACY, acc_levels[k]);
+        int want = brute_choose(pts, n, TARGET_ACCURACY, acc_levels[k]);
+        CHECK(got == want, "accuracy >= %g: chose %d, brute force %d", acc_levels[k], got, want);
+        if (got >= 0) {
+            char name[256];
+            sweep_point_name(in, &pts[got], name, sizeof name);
+            printf("accuracy >= %-6g -> %-26s %10.0f images/s, accuracy %.4f, deferred %.4f\n", acc_levels[k], name,
+                   pts[got].predicted_images_per_s, pts[got].accuracy, pts[got].deferred_fraction);
+            CHECK(pts[got].accuracy >= acc_levels[k] - 1e-12, "chosen accuracy below the target");
+        }
+    }
+    for (size_t k = 0; k < sizeof agree_levels / sizeof agree_levels[0]; k++) {
+        int got = calibrate_choose(pts, n, TARGET_AGREEMENT, agree_levels[k]);
+        CHECK(got == brute_choose(pts, n, TARGET_AGREEMENT, agree_levels[k]), "agreement >= %g", agree_levels[k]);
+        CHECK(got >= 0, "agreement >= %g: the expensive model alone always qualifies", agree_levels[k]);
+    }
+    CHECK(calibrate_choose(pts, n, TARGET_ACCURACY, 0.95) == -1, "nothing reaches accuracy 0.95");
+    // only the expensive model alone reaches its own accuracy when nothing else does
+    const sweep_point *alone = &pts[n - 1];
+    int only = 1;
+    for (int i = 0; i < n - 1; i++) only &= pts[i].accuracy < alone->accuracy;
+    if (only) CHECK(calibrate_choose(pts, n, TARGET_ACCURACY, alone->accuracy) == n - 1, "expensive alone");
+    int perfect = calibrate_choose(pts, n, TARGET_AGREEMENT, 1.0);
+    CHECK(pts[perfect].agreement == 1.0, "agreement 1 chose agreement %g", pts[perfect].agreement);
+}
+
+static void check_throughput_parsing(void) {
+    model_pass passes[3] = {0};
+    snprintf(passes[0].name, 128, "lenet"), snprintf(passes[0].arch, 32, "lenet");
+    snprintf(passes[1].name, 128, "/tmp/x/alexnet.safetensors"), snprintf(passes[1].arch, 32, "alexnet");
+    snprintf(passes[2].name, 128, "my.safetensors"), snprintf(passes[2].arch, 32, "resnet34");
+    cascade_error err;
+    CHECK(!apply_throughputs("t", "lenet=1e6, alexnet=5e5\n# comment resnet34=1\nresnet34=1.5e5", passes, 3, &err),
+          "%s", err.message);
+    CHECK(passes[0].images_per_s == 1e6 && passes[0].throughput_given, "lenet %g", passes[0].images_per_s);
+    CHECK(passes[1].images_per_s == 5e5, "path by file name: %g", passes[1].images_per_s);
+    CHECK(passes[2].images_per_s == 1.5e5, "by architecture (comment ignored): %g", passes[2].images_per_s);
+    const char *bad[] = {"lenet", "lenet=", "lenet=abc", "lenet=-5", "=5", "lenet=0", "lenet=1e999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(apply_throughputs("t", bad[i], passes, 3, &err) == CASCADE_EINVAL, "'%s' accepted", bad[i]);
+    char path[] = "/tmp/cascade-bench-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\n  \"device\": \"x\",\n  \"alone\": [\n"
+               "    {\"model\": \"lenet\", \"batch\": 512, \"images_per_s\": {\"median\": 2500.5, \"min\": 1, \"max\": 3}},\n"
+               "    {\"model\": \"lenet\", \"batch\": 8192, \"images_per_s\": {\"median\": 4000.0, \"min\": 1, \"max\": 3}},\n"
+               "    {\"model\": \"resnet34\", \"batch\": 512, \"images_per_s\": {\"median\": 99.5, \"min\": 1, \"max\": 3}}\n"
+               "  ],\n  \"cascades\": [\n    {\"cheap\": \"alexnet\", \"full\": \"resnet34\", \"images_per_s\": "
+               "{\"median\": 7}}\n  ]\n}\n");
+    fclose(f);
+    memset(passes, 0, sizeof passes);
+    snprintf(passes[0].name, 128, "lenet"), snprintf(passes[1].name, 128, "alexnet");
+    snprintf(passes[2].name, 128, "resnet34");
+    CHECK(!apply_throughput_file(path, passes, 3, &err), "%s", err.message);
+    CHECK(passes[0].images_per_s == 4000.0, "bench json: lenet best median %g", passes[0].images_per_s);
+    CHECK(passes[1].images_per_s == 0 && !passes[1].throughput_given, "alexnet only in cascades: %g",
+          passes[1].images_per_s);
+    CHECK(passes[2].images_per_s == 99.5, "bench json: resnet34 %g", passes[2].images_per_s);
+    unlink(path);
+    CHECK(apply_throughput_file("/nonexistent/t.txt", passes, 3, &err) == CASCADE_EIO, "missing file");
+}
+
+int main(void) {
+    static model_pass cheap[N_CHEAP];
+    for (int c = 0; c < N_CHEAP; c++) cheap[c] = golden_pass(cheap_names[c], targets_alone[c]);
+    model_pass full = golden_pass("resnet34", targets_alone[N_CHEAP]);
+    cifar_file data;
+    open_test_set(&data);
+    uint8_t *labels = malloc(data.count);
+    for (int i = 0; i < data.count; i++) labels[i] = (uint8_t)cifar_label(&data, i);
+    static double thresholds[500];
+    for (int j = 0; j < 500; j++) thresholds[j] = round((0.5 + 0.001 * j) * 1e9) / 1e9; // 0.5:0.999:0.001
+    sweep_input in = {data.count, labels, cheap, N_CHEAP, &full, thresholds, 500};
+    int n = sweep_point_count(&in);
+    sweep_point *pts = malloc(n * sizeof *pts);
+    cascade_error err;
+    CHECK(!sweep_evaluate(&in, pts, &err), "%s", err.message);
+    check_points(&in, pts);
+    check_targets_anchors(&in, pts);
+    check_pareto(pts, n);
+    check_choose(&in, pts, n);
+    check_throughput_parsing();
+    // bad input to the evaluation
+    double bad_threshold = 1.5;
+    sweep_input bad = in;
+    bad.thresholds = &bad_threshold, bad.n_thresholds = 1;
+    CHECK(sweep_evaluate(&bad, pts, &err) == CASCADE_EINVAL, "threshold 1.5 accepted");
+    bad = in, bad.n = 0;
+    CHECK(sweep_evaluate(&bad, pts, &err) == CASCADE_EINVAL, "no images accepted");
+    for (int c = 0; c < N_CHEAP; c++) model_pass_free(&cheap[c]);
+    model_pass_free(&full);
+    free(labels), free(pts);
+    cifar_close(&data);
+    return test_summary("sweep_core");
+}
