@@ -1,0 +1,232 @@
+// test_gpu_cascade.c: the whole cascade (runtime/pipeline.c cascade_run) on
+// the GPU backend, against the decisions derived from PyTorch's golden
+// logits on the CIFAR-10 test set (cheap alone, and cheap -> resnet34), and
+// against the CPU backend on a prefix. The GPU computes in fp16, so the
+// checks are statistical: final predictions agree on >= 99.8% of the images
+// and the deferred fraction is within 0.002 of the golden one. The queue's
+// order is checked directly: every image the expensive network decided must
+// carry that network's own prediction and confidence for that image (>= 99.8%
+// agreement with its golden argmax, confidence close to its golden one), which
+// fails at once if any batch took images out of order. Edge cases: N below
+// one chunk, N not a multiple of the chunk or batch, thresholds 0 and 1, a
+// single image, a backend reused for many runs, a ring that wraps many times.
+// Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
+#include "test_util.h"
+#include "runtime/confidence.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/gpu/gpu_backend.h"
+#include "runtime/gpu/gpu_probe.h"
+#include "runtime/pipeline.h"
+#include <math.h>
+#include <time.h>
+
+#define MAX_IMAGES 10000
+
+typedef struct {
+    const char *name;
+    model m;
+    float *golden; // (10000, 10) logits
+    int32_t prediction[MAX_IMAGES];
+    float confidence[MAX_IMAGES];
+} zoo_model;
+
+static cifar_file data;
+
+static void fill_in_file_order(void *ctx, int64_t first, int n, uint8_t *pixels) {
+    cifar_copy(ctx, (int)first, n, pixels, NULL);
+}
+
+static void load_zoo_model(zoo_model *z, const char *name) {
+    cascade_error err;
+    char path[1024];
+    z->name = name;
+    if (assets_model_path(name, path, sizeof path, &err) || model_load(&z->m, path, NULL, &err)) {
+        fprintf(stderr, "%s: %s\n", name, err.message);
+        exit(2);
+    }
+    int count;
+    z->golden = load_golden_logits(name, &count);
+    if (count < MAX_IMAGES) { fprintf(stderr, "golden %s: only %d images\n", name, count); exit(2); }
+    confidence_from_logits(z->golden, MAX_IMAGES, 10, z->prediction, z->confidence);
+}
+
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    cascade_results r;
+    cascade_summary summary;
+    double seconds;
+} run_output;
+
+static int run(cascade_backend *be, int has_expensive, float threshold, int n, run_output *out) {
+    out->r.prediction = malloc((size_t)n * sizeof(int32_t));
+    out->r.confidence = malloc((size_t)n * sizeof(float));
+    out->r.deferred = malloc((size_t)n);
+    memset(out->r.prediction, 0xff, (size_t)n * sizeof(int32_t)); // poison
+    memset(out->r.confidence, 0xff, (size_t)n * sizeof(float));
+    memset(out->r.deferred, 0xff, (size_t)n);
+    cascade_job job = {.backend = be, .threshold = threshold, .has_expensive = has_expensive, .total = n,
+                       .fill = fill_in_file_order, .fill_ctx = &data};
+    cascade_error err;
+    double t0 = seconds();
+    cascade_status s = cascade_run(&job, &out->r, &out->summary, &err);
+    out->seconds = seconds() - t0;
+    CHECK(!s, "%s: cascade_run: %s", be->name, err.message);
+    return s == CASCADE_OK;
+}
+
+// Mismatches allowed among `count` images: 0.2% (the brief's bar on the full
+// test set), at least one from 100 images up, none for a handful.
+static int slack(int count) { return count >= 100 ? (int)fmax(1.0, 0.002 * count) : count >= 10 ? 1 : 0; }
+
+static void free_output(run_output *o) { free(o->r.prediction), free(o->r.confidence), free(o->r.deferred); }
+
+// The GPU cascade vs the golden cascade on images 0..n-1.
+static void check_cascade(cascade_backend *be, const zoo_model *cheap, const zoo_model *expensive, float threshold,
+                          int n) {
+    run_output o;
+    if (!run(be, expensive != NULL, threshold, n, &o)) { free_output(&o); return; }
+    CHECK(o.summary.processed == n && o.summary.complete, "processed %lld of %d", (long long)o.summary.processed, n);
+    int agree = 0, deferred = 0, golden_deferred = 0, bad_flags = 0, kept_below = 0, correct = 0, golden_correct = 0;
+    int expensive_agree = 0, expensive_conf_close = 0, cheap_conf_close = 0;
+    for (int i = 0; i < n; i++) {
+        int gdefer = expensive && cascade_defers(cheap->confidence[i], threshold);
+        int gpred = gdefer ? expensive->prediction[i] : cheap->prediction[i];
+        int label = cifar_label(&data, i);
+        golden_deferred += gdefer;
+        golden_correct += gpred == label;
+        agree += o.r.prediction[i] == gpred;
+        correct += o.r.prediction[i] == label;
+        bad_flags += o.r.deferred[i] > 1 || (!expensive && o.r.deferred[i]);
+        if (o.r.deferred[i] == 1 && expensive) {
+            deferred++;
+            expensive_agree += o.r.prediction[i] == expensive->prediction[i];
+            expensive_conf_close += fabsf(o.r.confidence[i] - expensive->confidence[i]) <= 0.02f;
+        } else {
+            // Kept by the cheap network: its confidence must clear the threshold.
+            kept_below += expensive && cascade_defers(o.r.confidence[i], threshold);
+            cheap_conf_close += fabsf(o.r.confidence[i] - cheap->confidence[i]) <= 0.02f;
+        }
+    }
+    double frac = (double)deferred / n, gfrac = (double)golden_deferred / n;
+    printf("%-44s %-18s -> %-9s thr %.2f n %5d: agree %.4f, deferred %.4f (golden %.4f), acc %.4f (golden %.4f), "
+           "%lld batches, %.0f img/s\n",
+           be->name, cheap->name, expensive ? expensive->name : "-", threshold, n, (double)agree / n, frac, gfrac,
+           (double)correct / n, (double)golden_correct / n, (long long)o.summary.expensive_batches, n / o.seconds);
+    CHECK(bad_flags == 0, "%d deferred flags are not 0/1 (or set without an expensive network)", bad_flags);
+    CHECK(agree >= n - slack(n), "predictions agree with the golden cascade on %d of %d", agree, n);
+    CHECK(abs(deferred - golden_deferred) <= slack(n), "deferred fraction %.4f vs golden %.4f", frac, gfrac);
+    CHECK(o.summary.deferred == deferred, "summary says %lld deferred, results %d", (long long)o.summary.deferred,
+          deferred);
+    CHECK(kept_below == 0, "%d images kept by the cheap network have confidence below the threshold", kept_below);
+    CHECK(expensive_agree >= deferred - slack(deferred), "deferred images: the expensive network's golden argmax on %d of %d "
+          "(queue order broken?)", expensive_agree, deferred);
+    CHECK(expensive_conf_close >= deferred - fmax(slack(deferred), 0.01 * deferred), "deferred images: confidence near golden on %d of %d",
+          expensive_conf_close, deferred);
+    CHECK(cheap_conf_close >= (n - deferred) - fmax(slack(n - deferred), 0.01 * (n - deferred)), "kept images: confidence near golden on %d of %d",
+          cheap_conf_close, n - deferred);
+    if (expensive && threshold <= 0.0f) CHECK(deferred == 0, "threshold 0 deferred %d images", deferred);
+    if (expensive && threshold >= 1.0f) CHECK(deferred == n, "threshold 1 deferred %d of %d", deferred, n);
+    if (!expensive) CHECK(o.summary.expensive_batches == 0, "expensive batches without an expensive network");
+    if (expensive && deferred) {
+        long long want = (deferred + be->expensive_batch - 1) / be->expensive_batch;
+        CHECK(o.summary.expensive_batches >= want, "%lld expensive batches for %d deferred (batch %d)",
+              (long long)o.summary.expensive_batches, deferred, be->expensive_batch);
+    }
+    free_output(&o);
+}
+
+// GPU vs CPU backend on the same images: predictions and decisions.
+static void check_against_cpu(cascade_backend *gpu, const zoo_model *cheap, const zoo_model *expensive,
+                              float threshold, int n) {
+    cascade_backend cpu;
+    cascade_error err;
+    if (cpu_backend_create(&cpu, &cheap->m, &expensive->m, 128, 64, &err)) { CHECK(0, "%s", err.message); return; }
+    run_output g, c;
+    int ok = run(gpu, 1, threshold, n, &g) && run(&cpu, 1, threshold, n, &c);
+    if (ok) {
+        int agree = 0, same_decision = 0;
+        for (int i = 0; i < n; i++) {
+            agree += g.r.prediction[i] == c.r.prediction[i];
+            same_decision += g.r.deferred[i] == c.r.deferred[i];
+        }
+        printf("gpu vs cpu backend, %s -> %s thr %.2f n %d: predictions agree %.4f, decisions agree %.4f "
+               "(cpu %.0f img/s)\n", cheap->name, expensive->name, threshold, n, (double)agree / n,
+               (double)same_decision / n, n / c.seconds);
+        CHECK(agree >= n - slack(n), "GPU and CPU backends agree on %d of %d predictions", agree, n);
+        CHECK(same_decision >= n - slack(n), "GPU and CPU backends make the same decision on %d of %d", same_decision, n);
+    }
+    free_output(&g), free_output(&c);
+    cpu.destroy(cpu.impl);
+}
+
+static int open_gpu(cascade_backend *be, const zoo_model *cheap, const zoo_model *expensive, int chunk, int batch) {
+    cascade_error err;
+    double t0 = seconds();
+    cascade_status s = gpu_backend_create(be, &cheap->m, expensive ? &expensive->m : NULL, chunk, batch, &err);
+    CHECK(!s, "gpu_backend_create(%s, %s, chunk %d, batch %d): %s", cheap->name, expensive ? expensive->name : "-",
+          chunk, batch, err.message);
+    if (!s) printf("opened %s: %s -> %s, chunk %d, batch %d, %d slots (%.1f s)\n", be->name, cheap->name,
+                   expensive ? expensive->name : "-", chunk, batch, be->n_slots, seconds() - t0);
+    return s == CASCADE_OK;
+}
+
+int main(void) {
+    char name[256];
+    cascade_error err;
+    if (gpu_probe(name, sizeof name, &err)) {
+        printf("skipped: no CUDA device\n");
+        return 77;
+    }
+    open_test_set(&data);
+    if (data.count < MAX_IMAGES) { fprintf(stderr, "test set: %d images\n", data.count); return 2; }
+    static zoo_model lenet, alexnet, resnet34;
+    load_zoo_model(&lenet, "lenet");
+    load_zoo_model(&alexnet, "alexnet_shallower");
+    load_zoo_model(&resnet34, "resnet34");
+    cascade_backend be;
+
+    // The cheap networks alone: N a multiple of nothing, below one chunk, one image.
+    if (open_gpu(&be, &lenet, NULL, 4096, 0)) {
+        check_cascade(&be, &lenet, NULL, 0.0f, MAX_IMAGES);
+        check_cascade(&be, &lenet, NULL, 0.0f, 100);
+        check_cascade(&be, &lenet, NULL, 0.0f, 1);
+        be.destroy(be.impl);
+    }
+    if (open_gpu(&be, &alexnet, NULL, 4096, 0)) {
+        check_cascade(&be, &alexnet, NULL, 0.0f, MAX_IMAGES);
+        be.destroy(be.impl);
+    }
+
+    // alexnet_shallower -> resnet34 at the product's sizes (N not a multiple of chunk or batch).
+    if (open_gpu(&be, &alexnet, &resnet34, 4096, 1024)) {
+        float thresholds[] = {0.5f, 0.9f, 0.99f};
+        for (int t = 0; t < 3; t++) check_cascade(&be, &alexnet, &resnet34, thresholds[t], MAX_IMAGES);
+        check_cascade(&be, &alexnet, &resnet34, 0.9f, 100);  // below one chunk and one batch
+        check_cascade(&be, &alexnet, &resnet34, 1.0f, 1);    // a single image, deferred
+        check_cascade(&be, &alexnet, &resnet34, 0.0f, 1);    // a single image, kept
+        check_cascade(&be, &alexnet, &resnet34, 0.0f, 5000); // nothing deferred
+        check_cascade(&be, &alexnet, &resnet34, 1.0f, MAX_IMAGES); // everything deferred
+        be.destroy(be.impl);
+    }
+
+    // lenet -> resnet34 with small chunks and batches: many batches, a ring that wraps many times.
+    if (open_gpu(&be, &lenet, &resnet34, 1000, 256)) {
+        float thresholds[] = {0.5f, 0.9f, 0.99f};
+        for (int t = 0; t < 3; t++) check_cascade(&be, &lenet, &resnet34, thresholds[t], MAX_IMAGES);
+        check_cascade(&be, &lenet, &resnet34, 1.0f, MAX_IMAGES);
+        check_cascade(&be, &lenet, &resnet34, 0.0f, 2999);
+        check_cascade(&be, &lenet, &resnet34, 0.9f, 257);
+        check_against_cpu(&be, &lenet, &resnet34, 0.9f, 1000);
+        be.destroy(be.impl);
+    }
+
+    free(lenet.golden), free(alexnet.golden), free(resnet34.golden);
+    model_free(&lenet.m), model_free(&alexnet.m), model_free(&resnet34.m);
+    cifar_close(&data);
+    return test_summary("gpu_cascade");
+}
