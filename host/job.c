@@ -5,11 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #ifdef CASCADE_HAVE_CUDA
-#include "../runtime/gpu/gpu_probe.h"
-#if __has_include("../runtime/gpu/gpu_backend.h")
 #include "../runtime/gpu/gpu_backend.h"
-#define CASCADE_GPU_BACKEND 1
-#endif
+#include "../runtime/gpu/gpu_probe.h"
 #endif
 
 #define CPU_DEFAULT_CHUNK 512
@@ -50,7 +47,7 @@ cascade_status parse_device(const char *text, device_choice *out, cascade_error 
 
 // CASCADE_OK when the GPU backend can be used; the reason otherwise.
 static cascade_status gpu_usable(char *name, size_t cap, cascade_error *err) {
-#if defined(CASCADE_GPU_BACKEND)
+#ifdef CASCADE_HAVE_CUDA
     return gpu_probe(name, cap, err);
 #else
     (void)name, (void)cap;
@@ -67,7 +64,7 @@ cascade_status backend_open(cascade_backend *be, device_choice device, const mod
         cascade_status s = gpu_usable(name, sizeof name, &why);
         if (s && device == DEVICE_GPU) return cascade_fail(err, s, "--device gpu: %s", why.message);
         if (s) snprintf(notice, notice_cap, "notice: %s; running on the CPU backend", why.message);
-#if defined(CASCADE_GPU_BACKEND)
+#ifdef CASCADE_HAVE_CUDA
         if (!s)
             return gpu_backend_create(be, cheap, expensive, chunk > 0 ? chunk : GPU_DEFAULT_CHUNK,
                                       batch > 0 ? batch : GPU_DEFAULT_BATCH, err);
