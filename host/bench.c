@@ -15,7 +15,23 @@ typedef struct {
     bench_data data;
     cascade_results results;
     int on_gpu;
+    int in_place; // the backend reads chunks straight from data.pixels
 } bench_context;
+
+// Lets the backend read the benchmark images in place (pinned, on the GPU),
+// as a batch job reading from its own pinned buffers would.
+static cascade_status attach_images(bench_context *c, cascade_backend *be, cascade_error *err) {
+    c->in_place = 0;
+    if (!be->register_host || !be->set_chunk_source) return CASCADE_OK;
+    cascade_status s = be->register_host(be->impl, c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, err);
+    c->in_place = s == CASCADE_OK;
+    return s;
+}
+
+static void detach_images(bench_context *c, cascade_backend *be) {
+    if (c->in_place && be->unregister_host) be->unregister_host(be->impl, c->data.pixels);
+    c->in_place = 0;
+}
 
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -28,7 +44,8 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
                                 cascade_error *err) {
     double rates[1000];
     for (int run = 0; run < o->warmup + o->runs; run++) {
-        cascade_job job = {be, threshold, has_expensive, c->data.count, bench_data_fill, &c->data, NULL, NULL, NULL};
+        cascade_job job = {be, threshold, has_expensive, c->data.count, bench_data_fill, &c->data,
+                           NULL, NULL, NULL, c->in_place ? bench_data_chunk : NULL};
         cascade_summary sum;
         double start = now_seconds();
         cascade_status s = cascade_run(&job, &c->results, &sum, err);
@@ -56,7 +73,9 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     s = backend_open(&be, o->device_choice, &m, NULL, batch, 0, notice, sizeof notice, err);
     alone_figure *f = &r->alone[r->n_alone];
     double deferred;
+    if (!s) s = attach_images(c, &be, err);
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
+    detach_images(c, &be);
     if (!s) {
         snprintf(f->model, sizeof f->model, "%s", m.arch);
         f->batch = be.chunk_capacity;
@@ -87,6 +106,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
     if ((s = load_named_model(&full, full_name, err))) { model_free(&cheap); return s; }
     char notice[256];
     s = backend_open(&be, o->device_choice, &cheap, &full, (int)o->chunk, (int)o->batch, notice, sizeof notice, err);
+    if (!s) s = attach_images(c, &be, err);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];
         snprintf(f->cheap, sizeof f->cheap, "%s", cheap.arch);
@@ -102,6 +122,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         r->n_cascades++;
         fprintf(stderr, "  %s -> %s @ %.3f  %12.0f img/s\n", f->cheap, f->full, f->threshold, f->rate.median);
     }
+    detach_images(c, &be);
     backend_close(&be);
     model_free(&cheap), model_free(&full);
     return s;

@@ -40,3 +40,8 @@ void bench_data_fill(void *data, int64_t first, int n, uint8_t *pixels) {
     const bench_data *d = data;
     memcpy(pixels, d->pixels + first * CIFAR_PIXELS, (size_t)n * CIFAR_PIXELS);
 }
+
+const uint8_t *bench_data_chunk(void *data, int64_t first, int n) {
+    (void)n;
+    return ((const bench_data *)data)->pixels + first * CIFAR_PIXELS;
+}

@@ -20,6 +20,8 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
 void bench_data_free(bench_data *d);
 // pipeline fill callback: contiguous copy of positions [first, first + n).
 void bench_data_fill(void *data, int64_t first, int n, uint8_t *pixels);
+// pipeline chunk_pixels callback: positions [first, first + n) read in place.
+const uint8_t *bench_data_chunk(void *data, int64_t first, int n);
 
 #ifdef __cplusplus
 }

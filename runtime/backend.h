@@ -14,6 +14,7 @@
 //    expensive_batch + n_slots * chunk_capacity;
 //  - at most 2 expensive batches are submitted and not yet finished.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 #include "status.h"
 
@@ -51,6 +52,16 @@ typedef struct cascade_backend {
     // Waits for the oldest submitted expensive batch; out stays valid until the next call.
     cascade_status (*finish_expensive)(void *impl, expensive_result *out, cascade_error *err);
     void (*destroy)(void *impl);
+
+    // Optional (NULL where not supported): reading a chunk straight from the
+    // caller's memory instead of copying it into chunk_images(slot) first.
+    // register_host prepares [base, base + bytes) once (the GPU pins it);
+    // set_chunk_source(slot, pixels) makes the next submit_chunk of the slot
+    // read pixels (n x 3072 bytes inside registered memory, unchanged until
+    // finish_chunk of the slot); pixels NULL goes back to chunk_images.
+    cascade_status (*register_host)(void *impl, const void *base, size_t bytes, cascade_error *err);
+    void (*unregister_host)(void *impl, const void *base);
+    void (*set_chunk_source)(void *impl, int slot, const uint8_t *pixels);
 } cascade_backend;
 
 // The confidence rule, the same on every backend.

@@ -28,6 +28,10 @@ typedef struct {
     int (*progress)(void *ctx, int64_t done, const cascade_results *results);
     void *progress_ctx;
     volatile int *stop;       // optional: set asynchronously (e.g. by SIGINT) to stop early
+    // Optional: the pixels of positions first .. first+n-1 as one contiguous
+    // block in memory registered with the backend (backend.h register_host),
+    // read in place when the backend supports it; fill is used otherwise.
+    const uint8_t *(*chunk_pixels)(void *fill_ctx, int64_t first, int n);
 } cascade_job;
 
 typedef struct {
