@@ -35,19 +35,34 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     return CASCADE_OK;
 }
 
-cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
+cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err) {
     int failed = ferror(f->file) || fflush(f->file) != 0;
     int e = errno;
     if (!failed && f->temp_path[0] && fsync(fileno(f->file)) != 0) failed = 1, e = errno;
     if (fclose(f->file) != 0 && !failed) failed = 1, e = errno;
     f->file = NULL;
-    if (!failed && f->temp_path[0] && rename(f->temp_path, f->path) != 0) failed = 1, e = errno;
     if (failed) {
         if (f->temp_path[0]) unlink(f->temp_path);
+        f->temp_path[0] = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e ? e : EIO));
+    }
+    return CASCADE_OK;
+}
+
+cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
+    if (f->temp_path[0] && rename(f->temp_path, f->path) != 0) {
+        int e = errno;
+        unlink(f->temp_path);
+        f->temp_path[0] = 0;
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e));
     }
     f->temp_path[0] = 0;
     return CASCADE_OK;
+}
+
+cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
+    cascade_status s = atomic_file_prepare(f, err);
+    return s ? s : atomic_file_publish(f, err);
 }
 
 void atomic_file_abort(atomic_file *f) {

@@ -18,6 +18,11 @@ extern "C" {
 
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
 cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
+// The two halves of commit, for outputs that must appear together: prepare
+// flushes, syncs and closes (write errors such as a full disk show here, and
+// remove the temporary file); publish renames it over the target.
+cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err);
+cascade_status atomic_file_publish(atomic_file *f, cascade_error *err);
 void atomic_file_abort(atomic_file *f);
 // Async-signal-safe removal of the temporary file (for a second SIGINT).
 void atomic_file_abort_from_signal(const atomic_file *f);

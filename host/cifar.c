@@ -28,7 +28,7 @@ cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cas
 
 cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // O_NONBLOCK: a FIFO must not hang the open
     if (fd < 0) return cascade_fail(err, CASCADE_EIO, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

@@ -62,6 +62,19 @@ static void on_sigint(int sig) {
     interrupted = 1;
 }
 
+// A mapped input that shrinks under us (truncated by another process, a
+// vanished network file) raises SIGBUS on the next read: one line, no output.
+static void on_sigbus(int sig) {
+    (void)sig;
+    static const char msg[] = "cascade run: an input file was truncated or became unreadable while in use "
+                              "(SIGBUS); no output written\n";
+    for (int i = 0; i < 3; i++)
+        if (open_outputs[i]) atomic_file_abort_from_signal(open_outputs[i]);
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
 static cascade_status parse_run(int argc, char **argv, run_options *o, int *help, cascade_error *err) {
     *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = 0.9, .seed = 1,
                        .device = "auto", .order = "random", .progress_interval = -1};
@@ -129,7 +142,7 @@ static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
     return s;
 }
 
-static cascade_status write_predictions(run_state *r, int64_t processed, cascade_error *err) {
+static void write_predictions(run_state *r, int64_t processed) {
     FILE *f = r->output.file;
     fprintf(f, "index,prediction,confidence,deferred,label\n");
     for (int64_t pos = 0; pos < processed; pos++) {
@@ -137,8 +150,6 @@ static cascade_status write_predictions(run_state *r, int64_t processed, cascade
         fprintf(f, "%u,%d,%.6f,%d,%d\n", rec, r->results.prediction[pos], r->results.confidence[pos],
                 r->results.deferred[pos], cifar_label(&r->data, (int)rec));
     }
-    open_outputs[0] = NULL;
-    return atomic_file_commit(&r->output, err);
 }
 
 static void write_report(FILE *f, const run_state *r, const progress_state *p, const cascade_summary *sum,
@@ -183,19 +194,18 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     printf("images/s    %.1f (%.2f s)\n", elapsed > 0 ? sum->processed / elapsed : 0, elapsed);
 }
 
+// All outputs or none: every file is flushed and synced (where a full disk
+// shows) before the first is renamed into place.
 static int finish_outputs(run_state *r, progress_state *p, const cascade_summary *sum, double elapsed,
                           cascade_error *err) {
     cascade_status s = CASCADE_OK;
-    if (r->opt.output) s = write_predictions(r, sum->processed, err);
-    if (!s && r->opt.json) {
-        write_report(r->json.file, r, p, sum, elapsed);
-        open_outputs[1] = NULL;
-        s = atomic_file_commit(&r->json, err);
-    }
-    if (!s && r->opt.progress_json) {
-        open_outputs[2] = NULL;
-        s = atomic_file_commit(&r->progress_json, err);
-    }
+    if (r->opt.output) write_predictions(r, sum->processed);
+    if (r->opt.json) write_report(r->json.file, r, p, sum, elapsed);
+    for (int i = 0; i < 3 && !s; i++)
+        if (open_outputs[i]) s = atomic_file_prepare(open_outputs[i], err);
+    for (int i = 0; i < 3 && !s; i++)
+        if (open_outputs[i]) s = atomic_file_publish(open_outputs[i], err);
+    for (int i = 0; i < 3; i++) open_outputs[i] = NULL;
     return s;
 }
 
@@ -251,6 +261,9 @@ int cmd_run(int argc, char **argv) {
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_sigbus;
+    sigaction(SIGBUS, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN); // past a file-size limit, writes fail with EFBIG (a clean error) instead
     progress_state p;
     cascade_summary sum;
     double elapsed = 0;
@@ -259,6 +272,7 @@ int cmd_run(int argc, char **argv) {
     if (!s) print_summary(&r, &p, &sum, elapsed);
     release(&r);
     signal(SIGINT, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
     if (s) {
         fprintf(stderr, "cascade run: %s\n", err.message);
         return s == CASCADE_EINVAL ? EXIT_USAGE : 1;

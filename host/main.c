@@ -2,6 +2,7 @@
 //   cascade run | bench | sweep | calibrate | info   (each takes --help)
 #include "blas_tune.h"
 #include "commands.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +35,14 @@ int main(int argc, char **argv) {
         return argc < 2 ? EXIT_USAGE : 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int status = commands[i].run(argc - 2, argv + 2);
+            if (fflush(stdout) != 0 || ferror(stdout)) { // e.g. stdout on a full disk: say so, fail
+                fprintf(stderr, "cascade %s: cannot write standard output: %s\n", argv[1], strerror(errno));
+                return status ? status : 1;
+            }
+            return status;
+        }
     fprintf(stderr, "cascade: unknown command '%s' (see cascade --help)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -130,10 +130,19 @@ int build_conv_bn(model_builder *b, const char *conv, const char *bn, int input,
     }
     if (n && !b->status) {
         size_t per_out = (size_t)n->in_features * kernel * kernel;
-        for (int o = 0; o < out_channels; o++) {
+        for (int o = 0; o < out_channels && !b->status; o++) {
+            if (!(p[3][o] >= 0)) {
+                b->status = cascade_fail(b->err, CASCADE_EFORMAT, "tensor '%s.running_var' has a negative value (%g) at channel %d",
+                                         bn, p[3][o], o);
+                break;
+            }
             float s = p[0][o] / sqrtf(p[3][o] + BN_EPS);
-            for (size_t k = 0; k < per_out; k++) n->weight[o * per_out + k] *= s;
+            int finite = isfinite(s);
+            for (size_t k = 0; k < per_out; k++) finite &= isfinite(n->weight[o * per_out + k] *= s);
             n->bias[o] = (n->bias[o] - p[2][o]) * s + p[1][o];
+            if (!finite || !isfinite(n->bias[o]))
+                b->status = cascade_fail(b->err, CASCADE_EFORMAT, "folding %s into %s overflows at channel %d (non-finite weights)",
+                                         bn, conv, o);
         }
         n->residual = residual;
         n->relu = relu;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CPU_SLOTS 2
 #define CPU_BATCHES 2
@@ -105,7 +106,24 @@ static void cpu_destroy(void *impl) {
     free(cb);
 }
 
+// Bytes of the buffers below. Linux hands out more than it has and kills the
+// process when the pages are touched, so a size beyond physical memory is
+// refused up front with a clear message instead.
+static double buffer_bytes(const cpu_backend *cb, int chunk, int batch) {
+    double slot = (double)chunk * (3072 + cb->cheap->num_classes * sizeof(float) + sizeof(int32_t) + sizeof(float) + 1);
+    double expensive = cb->expensive ? ((double)batch + CPU_SLOTS * (double)chunk) * 3072 +
+                                           (double)batch * cb->expensive->num_classes * sizeof(float) +
+                                           CPU_BATCHES * (double)batch * (sizeof(int32_t) + sizeof(float))
+                                     : 0;
+    return CPU_SLOTS * slot + expensive;
+}
+
 static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_error *err) {
+    double need = buffer_bytes(cb, chunk, batch);
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > have)
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory: CPU buffers for chunk %d and batch %d need %.1f GB, "
+                            "this machine has %.1f GB (use a smaller --chunk/--batch)", chunk, batch, need / 1e9, have / 1e9);
     int ok = 1;
     for (int i = 0; i < CPU_SLOTS; i++) {
         cpu_slot *s = &cb->slots[i];

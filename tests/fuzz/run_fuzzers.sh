@@ -29,8 +29,10 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096
         -artifact_prefix="$build/fuzz-artifacts/$t-")
   [ -n "${dict[$t]:-}" ] && args+=(-dict="$here/${dict[$t]}")
+  seeds=()
+  for d in "$here/corpus/$t" "$here/regressions/$t" "$bin/corpus/$t"; do [ -d "$d" ] && seeds+=("$d"); done
   start=$(date +%s.%N)
-  "$bin/fuzz_$t" "${args[@]}" "$work" "$here/corpus/$t" "$here/regressions/$t" "$bin/corpus/$t" >"$log" 2>&1
+  "$bin/fuzz_$t" "${args[@]}" "$work" "${seeds[@]}" >"$log" 2>&1
   rc=$?
   wall=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)")
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)

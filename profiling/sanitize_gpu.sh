@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# sanitize_gpu.sh: compute-sanitizer over the GPU test suites.
+#   profiling/sanitize_gpu.sh [BUILD_DIR]      (default build-device; called by device_check.sh)
+# Runs each GPU ctest (its own command line and environment, read from
+# `ctest --show-only=json-v1`) under compute-sanitizer: memcheck (with the
+# device-memory leak check) on the suites matching $MEMCHECK_TESTS, racecheck
+# and synccheck on those matching $RACE_TESTS (kernel-level hazards: the
+# kernel suite covers them). Each run is limited to $SANITIZE_TIMEOUT seconds.
+# Exit: 0 every run clean; 1 a sanitizer reported an error or a test failed;
+# 2 nothing failed but a run timed out (incomplete); 77 no GPU / no tests.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-device}
+MEMCHECK_TESTS=${MEMCHECK_TESTS:-'^gpu_(kernels|cascade|network)$'}
+RACE_TESTS=${RACE_TESTS:-'^gpu_kernels$'}
+SANITIZE_TIMEOUT=${SANITIZE_TIMEOUT:-120}
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+[ -x "$sanitizer" ] || { echo "sanitize_gpu: skipped: compute-sanitizer not found"; exit 77; }
+nvidia-smi -L >/dev/null 2>&1 || { echo "sanitize_gpu: skipped: no CUDA device"; exit 77; }
+logs=${OUT:-/tmp}/sanitize
+mkdir -p "$logs"
+
+# "name<TAB>env assignments<TAB>command..." for each ctest whose name matches $1
+list_tests() {
+  ctest --test-dir "$build" --show-only=json-v1 | python3 -c '
+import json, re, shlex, sys
+pattern = re.compile(sys.argv[1])
+for t in json.load(sys.stdin)["tests"]:
+    if not pattern.search(t["name"]) or "command" not in t:
+        continue
+    env = [p["value"] for p in t.get("properties", []) if p["name"] == "ENVIRONMENT"]
+    env = [e for v in env for e in (v if isinstance(v, list) else [v])]
+    print("\t".join([t["name"], " ".join(shlex.quote(e) for e in env), " ".join(shlex.quote(c) for c in t["command"])]))
+' "$1"
+}
+
+status=0
+rows=()
+run_tool() { # tool regex extra-args...
+  local tool=$1 regex=$2; shift 2
+  while IFS=$'\t' read -r name env cmd; do
+    [ -n "$name" ] || continue
+    local log=$logs/$tool-$name.log
+    eval "env $env timeout $SANITIZE_TIMEOUT \"$sanitizer\" --tool $tool --error-exitcode 86 $* $cmd" >"$log" 2>&1
+    local rc=$? verdict
+    local summary_line; summary_line=$(grep -a -E "ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY" "$log" | tail -1)
+    case $rc in
+      0) verdict="clean" ;;
+      77) verdict="skipped (test says no device)" ;;
+      124) verdict="TIMED OUT after ${SANITIZE_TIMEOUT}s (incomplete)"; [ $status = 0 ] && status=2 ;;
+      86) verdict="ERRORS: ${summary_line:-see log}"; status=1 ;;
+      *) verdict="FAILED (test exit $rc) ${summary_line}"; status=1 ;;
+    esac
+    rows+=("$(printf '%-10s %-14s %s' "$tool" "$name" "$verdict")")
+    [ $rc = 86 ] && grep -a -m 8 -E "^========= (Invalid|Race|Barrier|Program hit|Leaked|.*error)" "$log" | sed 's/^/    /'
+  done < <(list_tests "$regex")
+}
+
+run_tool memcheck "$MEMCHECK_TESTS" --leak-check full
+run_tool racecheck "$RACE_TESTS"
+run_tool synccheck "$RACE_TESTS"
+[ ${#rows[@]} -gt 0 ] || { echo "sanitize_gpu: skipped: no GPU tests in $build"; exit 77; }
+echo "compute-sanitizer ($("$sanitizer" --version | grep -o 'Version [0-9.]*' | head -1)), logs in $logs:"
+printf '  %s\n' "${rows[@]}"
+exit $status

@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""resource_failures.py: the resource-failure matrix and the determinism check.
+
+usage: resource_failures.py CASCADE_BINARY [--sanitized]
+       (assets from $CASCADE_ASSETS, default ../shared; --sanitized: the binary is built
+       with ASan, so the address-space limit case is skipped)
+
+Each failure must give a non-zero exit, exactly one line on stderr, and leave no output
+file (nor a temporary one) behind:
+  unreadable input     a directory, a FIFO with no writer (must not hang), a path under a
+                       regular file, a chmod-000 file (as root: run as nobody, else skipped)
+  vanished input       a deleted path; the data file deleted mid-run (the mapping keeps it:
+                       the run completes); the data file truncated mid-run (SIGBUS: one line)
+  full disk            /dev/full as --output, --json, --progress-json and as stdout (and
+                       /dev/full is still the device afterwards); a regular output past a
+                       file-size limit (RLIMIT_FSIZE); all outputs or none
+  missing output dir   --output, --json, --progress-json in a directory that does not exist
+  batch too big        --device gpu with a batch no GPU holds; a batch beyond the option's
+                       range; CPU buffers larger than this machine's memory
+  weights > memory     a 100 GB sparse weights file runs (mapped, never read whole: small
+                       peak RSS); under a 4 GB address-space limit it fails cleanly; a tensor
+                       claimed past the end of the file
+Determinism: two CPU runs with the same seed write byte-identical prediction files.
+"""
+import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
+
+cascade = os.path.abspath(sys.argv[1])
+sanitized = "--sanitized" in sys.argv[2:]
+assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
+lenet = os.path.join(assets, "weights", "lenet.safetensors")
+test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
+
+
+def quick(cheap="lenet", limit=64, full="none"):
+    """A short CPU run; callers add the input or output under test."""
+    return ["run", "--cheap", cheap, "--full", full, "--limit", str(limit), "--device", "cpu", "--quiet"]
+
+failures = cases = skipped = 0
+
+
+def report(name, problems, detail):
+    global failures, cases
+    cases += 1
+    if problems:
+        failures += 1
+        print("FAIL %-44s %s" % (name, "; ".join(problems)))
+    else:
+        print("ok   %-44s %s" % (name, detail))
+
+
+def skip(name, why):
+    global skipped
+    skipped += 1
+    print("skip %-44s %s" % (name, why))
+
+
+def leftovers(directory):
+    """Output or temporary files in directory (inputs are named in.*)."""
+    return sorted(f for f in os.listdir(directory) if not f.startswith("in."))
+
+
+def run(args, timeout=120, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    try:
+        return subprocess.run([cascade] + args, stderr=subprocess.PIPE, text=True, errors="replace", timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def expect_failure(name, args, want, outdir, timeout=60, **kw):
+    start = time.time()
+    check_failure(name, run(args, timeout=timeout, **kw), want, outdir, start, timeout)
+
+
+def check_failure(name, r, want, outdir, start, timeout=60):
+    problems = []
+    if r is None:
+        report(name, ["hung: no exit within %d s" % timeout], "")
+        return
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    if r.returncode == 0:
+        problems.append("exit code 0")
+    if r.returncode < 0:
+        problems.append("killed by signal %d" % -r.returncode)
+    if len(lines) != 1:
+        problems.append("%d stderr lines: %r" % (len(lines), lines[:6]))
+    elif want.lower() not in lines[0].lower():
+        problems.append("message %r lacks %r" % (lines[0], want))
+    left = leftovers(outdir)
+    if left:
+        problems.append("left behind: %s" % left)
+        for f in left:
+            path = os.path.join(outdir, f)
+            shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+    report(name, problems, "exit %d in %.1fs: %s" % (r.returncode, time.time() - start, lines[0] if lines else ""))
+
+
+def write_safetensors(path, header, data=b""):
+    hb = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + data)
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def unreadable_inputs(tmp, out):
+    d = os.path.join(tmp, "in.dir.safetensors")
+    os.mkdir(d)
+    expect_failure("unreadable: weights path is a directory", quick(cheap=d) + ["--output", out + "/p.csv"],
+                   "not a regular file", out)
+    fifo = os.path.join(tmp, "in.fifo")
+    os.mkfifo(fifo)
+    expect_failure("unreadable: data is a FIFO with no writer", quick() + ["--data", fifo, "--output", out + "/p.csv"],
+                   "not a regular file", out, timeout=20)
+    expect_failure("unreadable: weights are a FIFO", ["info", fifo], "not a regular file", out, timeout=20)
+    plain = os.path.join(tmp, "in.plain")
+    open(plain, "wb").close()
+    expect_failure("unreadable: path under a regular file", quick() + ["--data", plain + "/x.bin", "--output", out + "/p.csv"],
+                   "not a directory", out)
+    locked = os.path.join(tmp, "in.locked.bin")
+    shutil.copyfile(test_batch, locked)
+    os.chmod(locked, 0)
+    name = "unreadable: chmod 000 data file"
+    if os.geteuid() != 0:
+        expect_failure(name, quick() + ["--data", locked, "--output", out + "/p.csv"], "permission denied", out)
+        return
+    # root reads chmod-000 files: run as nobody, when nobody can run the binary and read the assets
+    os.chmod(tmp, 0o755)
+    os.chmod(out, 0o777)
+    probe = run(["info", "lenet"], user=65534, group=65534)
+    try:
+        if probe is None or probe.returncode != 0:
+            skip(name, "as root, and user nobody cannot run %s or read the assets" % cascade)
+        else:
+            expect_failure(name + " (as nobody)", quick() + ["--data", locked, "--output", out + "/p.csv"],
+                           "permission denied", out, user=65534, group=65534)
+    finally:
+        os.chmod(tmp, 0o700)
+
+
+def stop_when_running(p, out, timeout=60):
+    """Waits until the run has written its first progress record, then stops it (SIGSTOP)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and p.poll() is None:
+        for f in os.listdir(out):
+            if f.startswith("progress.json.tmp") and os.path.getsize(os.path.join(out, f)) > 0:
+                p.send_signal(signal.SIGSTOP)
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def vanishing_inputs(tmp, out):
+    gone = os.path.join(tmp, "in.gone.bin")
+    open(gone, "wb").close()
+    os.unlink(gone)
+    expect_failure("vanished: data path deleted", quick() + ["--data", gone, "--output", out + "/p.csv"],
+                   "no such file", out)
+    expect_failure("vanished: weights path deleted", ["info", gone + ".safetensors"], "no such file", out)
+    for mode in ("deleted", "truncated"):
+        data = os.path.join(tmp, "in.%s.bin" % mode)
+        shutil.copyfile(test_batch, data)
+        args = [cascade, "run", "--cheap", "alexnet_shallower", "--full", "none", "--device", "cpu", "--quiet",
+                "--chunk", "32", "--limit", "1500" if mode == "deleted" else "10000", "--data", data,
+                "--output", out + "/p.csv", "--progress-json", out + "/progress.json", "--progress-interval", "0"]
+        name = "vanished: data file %s mid-run" % mode
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+        if not stop_when_running(p, out):
+            p.kill()
+            p.wait()
+            report(name, ["the run ended or stalled before its first progress record"], "")
+            for f in leftovers(out):
+                os.unlink(os.path.join(out, f))
+            continue
+        if mode == "deleted":
+            os.unlink(data)
+        else:
+            os.truncate(data, 0)
+        p.send_signal(signal.SIGCONT)
+        try:
+            _, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        lines = [l for l in err.splitlines() if l.strip()]
+        left, problems = leftovers(out), []
+        if mode == "deleted":  # the mapping holds the data: the run completes, outputs whole
+            rows = open(out + "/p.csv").read().count("\n") - 1 if os.path.exists(out + "/p.csv") else -1
+            if p.returncode != 0 or rows != 1500:
+                problems.append("exit %d, %d rows, stderr %r" % (p.returncode, rows, lines[:3]))
+            detail = "exit 0, all 1500 rows written from the mapping"
+        else:
+            if p.returncode <= 0:
+                problems.append("exit %d" % p.returncode)
+            if len(lines) != 1 or "truncated" not in lines[0]:
+                problems.append("stderr %r" % lines[:6])
+            if left:
+                problems.append("left behind: %s" % left)
+            detail = "exit %d: %s" % (p.returncode, lines[0] if lines else "")
+        report(name, problems, detail)
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
+
+
+def full_disk(tmp, out):
+    full = "/dev/full"
+    before = os.stat(full)
+    expect_failure("full disk: --output /dev/full", quick() + ["--output", full], "no space left", out)
+    expect_failure("full disk: --json /dev/full (with --output)", quick() + ["--output", out + "/p.csv", "--json", full],
+                   "no space left", out)
+    expect_failure("full disk: --progress-json /dev/full", quick() + ["--output", out + "/p.csv", "--progress-json", full],
+                   "no space left", out)
+    with open(full, "w") as devfull:
+        expect_failure("full disk: stdout is /dev/full", quick(), "standard output", out, stdout=devfull)
+    after = os.stat(full)
+    report("full disk: /dev/full is still the device", [] if stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+           else ["/dev/full was replaced: mode %o" % after.st_mode], "character device %d,%d" %
+           (os.major(after.st_rdev), os.minor(after.st_rdev)))
+
+    def small_file_limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    expect_failure("full disk: CSV past a 4 KB file-size limit",
+                   quick(limit=1000) + ["--output", out + "/p.csv", "--json", out + "/r.json"],
+                   "file too large", out, preexec_fn=small_file_limit)
+
+
+def missing_output_dir(tmp, out):
+    nowhere = os.path.join(out, "no", "such", "dir")
+    for flag, name in (("--output", "p.csv"), ("--json", "r.json"), ("--progress-json", "progress.json")):
+        expect_failure("missing output dir: %s" % flag, quick() + [flag, os.path.join(nowhere, name)], "no such file", out)
+    os.mkdir(os.path.join(tmp, "in.outdir"))
+    expect_failure("output path is a directory", quick() + ["--output", os.path.join(tmp, "in.outdir")], "is a directory", out)
+
+
+def batch_too_big(tmp, out):
+    big = quick(full="resnet34") + ["--output", out + "/p.csv"]
+    start = time.time()
+    r = run(big + ["--device", "gpu", "--batch", "1048576"], timeout=300)
+    no_gpu = r is not None and r.returncode != 0 and "--device gpu:" in r.stderr
+    check_failure("batch too big: GPU, batch 1048576 x resnet34" + (" (no GPU here)" if no_gpu else ""), r,
+                  "--device gpu:" if no_gpu else "out of memory", out, start, 300)
+    expect_failure("batch too big: --batch 100000000", big + ["--device", "gpu", "--batch", "100000000"], "outside", out)
+    mem_total = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
+    name = "batch too big: CPU chunk 4194304, batch 1048576"
+    if mem_total > 64 << 30:
+        skip(name, "this machine has %.0f GB, more than those buffers need" % (mem_total / 2**30))
+    else:
+        expect_failure(name, big + ["--chunk", "4194304", "--batch", "1048576"], "out of memory", out)
+
+
+def weights_larger_than_memory(tmp, out):
+    header, data = read_safetensors(lenet)
+    size = 100 << 30
+    big = os.path.join(tmp, "in.huge.safetensors")
+    # the real LeNet, then an unused tensor that fills a 100 GB sparse tail
+    header["padding"] = {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}
+    for _ in range(4):  # the header's length depends on the numbers in it
+        tail = size - 8 - len(json.dumps(header).encode()) - len(data)
+        header["padding"] = {"dtype": "U8", "shape": [tail], "data_offsets": [len(data), len(data) + tail]}
+    write_safetensors(big, header, data)
+    try:
+        os.truncate(big, size)
+    except OSError as e:
+        skip("weights > memory: 100 GB sparse file", "cannot make a sparse file here: %s" % e)
+        return
+    hb_len = len(json.dumps(header).encode())
+    if 8 + hb_len + header["padding"]["data_offsets"][1] != size:
+        report("weights > memory: build the 100 GB file", ["header size did not settle"], "")
+        return
+    name = "weights > memory: 100 GB sparse file runs"
+    with open(os.path.join(tmp, "in.stderr"), "w+") as err:
+        start = time.time()
+        p = subprocess.Popen([cascade] + quick(cheap=big) + ["--output", out + "/p.csv"],
+                             stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        err.seek(0)
+        message = err.read().strip()
+    rss_mb = usage.ru_maxrss / 1024
+    problems = []
+    if os.waitstatus_to_exitcode(status) != 0:
+        problems.append("exit %d: %s" % (os.waitstatus_to_exitcode(status), message))
+    if rss_mb > 1024:
+        problems.append("peak RSS %.0f MB: the file was read, not mapped" % rss_mb)
+    report(name, problems, "exit 0 in %.1fs, peak RSS %.0f MB for a %d GB file" % (time.time() - start, rss_mb, size >> 30))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
+    r = run(["info", big])
+    report("weights > memory: info on the 100 GB file",
+           [] if r and r.returncode == 0 and "lenet" in r.stdout else ["info failed: %r" % (r and r.stderr)],
+           "exit 0: %s" % (r.stdout.splitlines()[0] if r and r.stdout else ""))
+    if sanitized:
+        skip("weights > memory: 4 GB address-space limit", "ASan needs more address space than the limit")
+    else:
+        def address_space_limit():
+            resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        expect_failure("weights > memory: 4 GB address-space limit", quick(cheap=big) + ["--output", out + "/p.csv"],
+                       "cannot map", out, preexec_fn=address_space_limit)
+    os.unlink(big)
+    claim = os.path.join(tmp, "in.claim.safetensors")
+    header, data = read_safetensors(lenet)
+    header["huge"] = {"dtype": "F32", "shape": [1 << 38], "data_offsets": [len(data), len(data) + (1 << 40)]}
+    write_safetensors(claim, header, data)
+    expect_failure("weights > memory: 4 TB tensor claimed past EOF", quick(cheap=claim) + ["--output", out + "/p.csv"],
+                   "outside", out)
+
+
+def determinism(tmp, out):
+    runs = []
+    for seed, name in ((42, "a"), (42, "b"), (43, "c")):
+        path = os.path.join(out, name + ".csv")
+        r = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "300",
+                 "--seed", str(seed), "--quiet", "--output", path], timeout=300)
+        runs.append(open(path, "rb").read() if r is not None and r.returncode == 0 and os.path.exists(path) else None)
+    a, b, c = runs
+    problems = []
+    if a is None or b is None or c is None:
+        problems.append("a run failed")
+    else:
+        if a != b:
+            problems.append("seed 42 twice gave different prediction files")
+        if a == c:
+            problems.append("seeds 42 and 43 gave the same file: the seed is not used")
+    report("determinism: same seed, identical predictions", problems,
+           "%d bytes, byte-identical; seed 43 differs" % (len(a) if a else 0))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        os.mkdir(out)
+        for group in (unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, batch_too_big,
+                      weights_larger_than_memory, determinism):
+            group(tmp, out)
+    print("%d passed, %d failed, %d skipped" % (cases - failures, failures, skipped))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
