@@ -19,8 +19,8 @@ static __global__ void scatter_kernel(scatter_params p) {
 extern "C" cudaError_t scatter_launch(const scatter_params *p, cudaStream_t stream) {
     if (p->n < 0) return cudaErrorInvalidValue;
     if (p->n == 0) return cudaSuccess;
-    int blocks = (p->n + SCATTER_THREADS - 1) / SCATTER_THREADS;
-    if (blocks > 65535) blocks = 65535;
+    int blocks = p->n / SCATTER_THREADS + (p->n % SCATTER_THREADS != 0); // no overflow near INT_MAX
+    if (blocks > 65535) blocks = 65535; // grid-stride loop covers the rest
     scatter_kernel<<<blocks, SCATTER_THREADS, 0, stream>>>(*p);
     return cudaGetLastError();
 }
