@@ -11,7 +11,8 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
     int64_t replicated = copies * source->count;
     if (replicated > 0xffffffffll) return cascade_fail(err, CASCADE_EINVAL, "too many benchmark images");
     uint32_t *order = malloc((size_t)replicated * sizeof *order);
-    d->pixels = malloc((size_t)count * CIFAR_PIXELS);
+    size_t bytes = ((size_t)count * CIFAR_PIXELS + 4095) / 4096 * 4096; // whole pages: the GPU pins them
+    if (posix_memalign((void **)&d->pixels, 4096, bytes)) d->pixels = NULL;
     d->labels = malloc((size_t)count);
     if (!order || !d->pixels || !d->labels) {
         free(order);

@@ -49,6 +49,7 @@ typedef struct {
 
 typedef struct {
     uint8_t *pixels_host;  // pinned (chunk_capacity, 3072)
+    const uint8_t *source; // registered caller memory to upload from instead (set_chunk_source), or NULL
     uint8_t *pixels_dev;   // (chunk_capacity, 3072)
     uint8_t *results_host; // pinned, chunk_layout
     uint8_t *results_dev;  // chunk_layout
@@ -137,11 +138,29 @@ static uint8_t *gpu_chunk_images(void *impl, int slot) {
     return slot >= 0 && slot < GPU_SLOTS ? g->slots[slot].pixels_host : NULL;
 }
 
+// Caller memory that chunks are uploaded from in place (backend.h register_host): pinned once.
+static cascade_status gpu_register_host(void *impl, const void *base, size_t bytes, cascade_error *err) {
+    (void)impl;
+    CUDA_CHECK(cudaHostRegister((void *)base, bytes, cudaHostRegisterDefault));
+    return CASCADE_OK;
+}
+
+static void gpu_unregister_host(void *impl, const void *base) {
+    gpu_backend *g = impl;
+    for (int i = 0; i < GPU_SLOTS; i++) g->slots[i].source = NULL;
+    if (cudaHostUnregister((void *)base) != cudaSuccess) g->broken = 1; // the next primitive reports it
+}
+
+static void gpu_set_chunk_source(void *impl, int slot, const uint8_t *pixels) {
+    gpu_backend *g = impl;
+    if (slot >= 0 && slot < GPU_SLOTS) g->slots[slot].source = pixels;
+}
+
 static cascade_status enqueue_upload(gpu_backend *g, gpu_slot *slot, int n, cascade_error *err) {
     cudaStream_t copy = g->ctx.copy;
     CUDA_CHECK(cudaStreamWaitEvent(copy, slot->consumed, 0)); // the slot's previous chunk was preprocessed
-    CUDA_CHECK(cudaMemcpyAsync(slot->pixels_dev, slot->pixels_host, (size_t)n * IMAGE_PIXELS,
-                               cudaMemcpyHostToDevice, copy));
+    const uint8_t *pixels = slot->source ? slot->source : slot->pixels_host;
+    CUDA_CHECK(cudaMemcpyAsync(slot->pixels_dev, pixels, (size_t)n * IMAGE_PIXELS, cudaMemcpyHostToDevice, copy));
     CUDA_CHECK(cudaEventRecord(slot->uploaded, copy));
     return CASCADE_OK;
 }
@@ -594,5 +613,8 @@ cascade_status gpu_backend_create(cascade_backend *be, const model *cheap, const
     be->submit_expensive = gpu_submit_expensive;
     be->finish_expensive = gpu_finish_expensive;
     be->destroy = gpu_destroy;
+    be->register_host = gpu_register_host;
+    be->unregister_host = gpu_unregister_host;
+    be->set_chunk_source = gpu_set_chunk_source;
     return CASCADE_OK;
 }
