@@ -102,6 +102,7 @@ typedef struct {
     int n_thresholds;
     device_choice device;
     data_range val, test;
+    sweep_models models;
     model_pass cheap[SWEEP_MAX_MODELS], full;
     int have_passes;
     sweep_input input;
@@ -119,16 +120,14 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
     if (st) return st;
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: calibration needs an expensive model");
-    char path[1024];
-    for (int i = 0; i <= s->n_cheap && !st; i++)
-        st = assets_model_path(i < s->n_cheap ? s->cheap_names[i] : o->full, path, sizeof path, err);
-    if (!st) st = parse_device(o->device, &s->device, err);
+    st = parse_device(o->device, &s->device, err);
     s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
     if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
                                    &s->n_thresholds, err);
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
     if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
     if (st) return st;
     char val_path[1024];
     if (o->val) snprintf(val_path, sizeof val_path, "%s", o->val);
@@ -150,18 +149,12 @@ static int pipeline_stop(void *ctx, int64_t done, const cascade_results *results
 static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice, cascade_error *err) {
     test_result *t = &s->tested;
     const data_range *d = &s->test;
-    model cheap, full;
     int has_cheap = choice->cheap >= 0;
-    cascade_status st = load_named_model(&full, s->opt.full, err);
-    if (st) return st;
-    if (has_cheap && (st = load_named_model(&cheap, s->cheap_names[choice->cheap], err))) {
-        model_free(&full);
-        return st;
-    }
+    const model *full = &s->models.full, *cheap = has_cheap ? &s->models.cheap[choice->cheap] : NULL;
     cascade_backend be = {0};
     char notice[512];
-    st = backend_open(&be, s->device, has_cheap ? &cheap : &full, has_cheap ? &full : NULL, (int)s->opt.chunk,
-                      (int)s->opt.batch, notice, sizeof notice, err);
+    cascade_status st = backend_open(&be, s->device, has_cheap ? cheap : full, has_cheap ? full : NULL,
+                                     (int)s->opt.chunk, (int)s->opt.batch, notice, sizeof notice, err);
     cascade_results res = {malloc((size_t)d->n * sizeof(int32_t)), malloc((size_t)d->n * sizeof(float)),
                            malloc((size_t)d->n)};
     if (!st && (!res.prediction || !res.confidence || !res.deferred))
@@ -196,14 +189,12 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
                     (long long)d->n, t->images_per_s, t->seconds, be.name);
     }
     backend_close(&be);
-    if (has_cheap) model_free(&cheap);
-    model_free(&full);
     // agreement with the expensive model needs its answer on every image: one more pass
     if (!st && s->target == TARGET_AGREEMENT) {
         if (!has_cheap) t->agree = d->n;
         else {
             model_pass full_pass;
-            st = model_pass_run(&full_pass, s->opt.full, &d->file, d->order, d->n, &s->settings, err);
+            st = model_pass_run(&full_pass, s->opt.full, full, &d->file, d->order, d->n, &s->settings, err);
             if (!st) {
                 for (int64_t i = 0; i < d->n; i++) t->agree += res.prediction[i] == full_pass.prediction[i];
                 model_pass_free(&full_pass);
@@ -296,7 +287,7 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (st) return st;
     s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
                                   .quiet = s->opt.quiet, .command = "calibrate"};
-    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->val, &s->settings,
+    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, &s->val, &s->settings,
                           s->opt.throughput_from, s->opt.throughputs, err);
     if (st) return st;
     s->have_passes = 1;
@@ -334,6 +325,7 @@ static void release(calibrate_state *s) {
         for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
         model_pass_free(&s->full);
     }
+    sweep_models_free(&s->models);
     data_range_close(&s->val), data_range_close(&s->test);
     free(s->thresholds), free(s->points);
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -50,7 +52,21 @@ static const char run_usage[] =
     "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage, 130 interrupted.\n";
 
 static volatile int interrupted = 0;
+// The pipeline's stop flag: set by SIGINT and by the time budget's timer, so
+// that a stop takes effect at once, not at the next progress update (which
+// can be several expensive batches away while the final prefix waits for them).
+static volatile int stop_requested = 0;
+static volatile double stop_requested_at = 0; // CLOCK_MONOTONIC seconds of the first request
 static atomic_file *open_outputs[3];
+
+static void request_stop(void) {
+    if (!stop_requested) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
+        stop_requested_at = (double)t.tv_sec + t.tv_nsec * 1e-9;
+    }
+    stop_requested = 1;
+}
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -60,6 +76,28 @@ static void on_sigint(int sig) {
         _exit(EXIT_INTERRUPTED);
     }
     interrupted = 1;
+    request_stop();
+}
+
+static void on_time_budget(int sig) {
+    (void)sig;
+    request_stop();
+}
+
+// Arms (seconds > 0) or disarms (0) the one-shot timer of --time-budget.
+static void time_budget_timer(double seconds) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = seconds > 0 ? on_time_budget : SIG_DFL;
+    sa.sa_flags = SA_RESTART;
+    struct itimerval t;
+    memset(&t, 0, sizeof t);
+    t.it_value.tv_sec = (time_t)seconds;
+    t.it_value.tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
+    if (seconds > 0 && !t.it_value.tv_sec && !t.it_value.tv_usec) t.it_value.tv_usec = 1;
+    if (seconds > 0) sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &t, NULL);
+    if (seconds <= 0) sigaction(SIGALRM, &sa, NULL);
 }
 
 // A mapped input that shrinks under us (truncated by another process, a
@@ -160,6 +198,8 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
             (long long)r->total, (long long)sum->processed, sum->complete ? "true" : "false",
             stop_reason_name(p->stop));
+    if (p->stop) fprintf(f, "  \"stop_requested_s\": %.3f,\n", p->stop_elapsed);
+    else fprintf(f, "  \"stop_requested_s\": null,\n");
     interval d = wilson_interval(e->deferred, e->seen, e->population);
     interval a = wilson_interval(e->correct, e->labelled, e->population);
     fprintf(f, "  \"deferred\": {\"count\": %lld, \"fraction\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
@@ -182,7 +222,9 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     printf("backend     %s\n", r->backend.name);
     printf("images      %lld of %lld%s\n", (long long)sum->processed, (long long)r->total,
            sum->complete ? "" : " (complete: false)");
-    if (!sum->complete) printf("stopped by  %s\n", stop_reason_name(p->stop));
+    if (!sum->complete)
+        printf("stopped by  %s, requested at %.2f s (in-flight work drained by %.2f s)\n", stop_reason_name(p->stop),
+               p->stop_elapsed, elapsed);
     printf("deferred    %.4f (%lld images, %lld expensive batches)\n", e->seen ? (double)e->deferred / e->seen : 0,
            (long long)e->deferred, (long long)sum->expensive_batches);
     if (e->labelled) {
@@ -231,9 +273,17 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (r->opt.progress_interval >= 0) p->plain_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};
     cascade_job job = {&r->backend, (float)r->opt.threshold, r->has_full, r->total, image_source_fill, &src,
-                       progress_update, p, &interrupted};
+                       progress_update, p, &stop_requested};
+    if (r->opt.time_budget > 0) time_budget_timer(r->opt.time_budget - (now_seconds() - p->start));
     s = cascade_run(&job, &r->results, sum, err);
+    if (r->opt.time_budget > 0) time_budget_timer(0);
     *elapsed = now_seconds() - p->start;
+    if (!s && !sum->complete && stop_requested) {
+        // a stop requested between progress updates: name it and date it
+        if (p->stop == STOP_NONE) p->stop = interrupted ? STOP_INTERRUPT : STOP_TIME_BUDGET;
+        double at = stop_requested_at - p->start;
+        if (p->stop_elapsed <= 0 || at < p->stop_elapsed) p->stop_elapsed = at;
+    }
     if (!s) progress_finish(p);
     return s;
 }

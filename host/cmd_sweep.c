@@ -75,6 +75,7 @@ typedef struct {
     int n_thresholds;
     device_choice device;
     data_range data;
+    sweep_models models;
     model_pass cheap[SWEEP_MAX_MODELS], full;
     int have_passes;
     sweep_input input;
@@ -89,16 +90,14 @@ static cascade_status prepare(sweep_state *s, cascade_error *err) {
     cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
     if (st) return st;
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: a sweep needs an expensive model");
-    char path[1024];
-    for (int i = 0; i <= s->n_cheap && !st; i++)
-        st = assets_model_path(i < s->n_cheap ? s->cheap_names[i] : o->full, path, sizeof path, err);
-    if (!st) st = parse_device(o->device, &s->device, err);
+    st = parse_device(o->device, &s->device, err);
     s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
     if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
                                    &s->n_thresholds, err);
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
     if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
     if (st) return st;
     char data_path[1024];
     if (o->data) snprintf(data_path, sizeof data_path, "%s", o->data);
@@ -236,7 +235,7 @@ static cascade_status execute(sweep_state *s, cascade_error *err) {
     if (st) return st;
     s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
                                   .quiet = s->opt.quiet, .command = "sweep"};
-    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->data, &s->settings,
+    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, &s->data, &s->settings,
                           s->opt.throughput_from, s->opt.throughputs, err);
     if (st) return st;
     s->have_passes = 1;
@@ -256,6 +255,7 @@ static void release(sweep_state *s) {
         for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
         model_pass_free(&s->full);
     }
+    sweep_models_free(&s->models);
     data_range_close(&s->data);
     free(s->thresholds), free(s->points);
 }

@@ -92,6 +92,7 @@ static void check_stop_rules(progress_state *p, double elapsed) {
         interval w = progress_watched(p);
         if (w.high - w.low < p->target_ci) p->stop = STOP_TARGET_CI;
     }
+    if (p->stop && p->stop_elapsed <= 0) p->stop_elapsed = elapsed;
 }
 
 int progress_update(void *ctx, int64_t done, const cascade_results *results) {

@@ -28,6 +28,7 @@ typedef struct {
     double target_ci;                 // interval width, 0 = none
     int watch_class;                  // -1: watch accuracy
     stop_reason stop;
+    double stop_elapsed;              // seconds from start when the stop was requested (0: not yet)
     volatile int *interrupted;        // set by SIGINT
 } progress_state;
 

@@ -302,22 +302,16 @@ void model_pass_free(model_pass *pass) {
     pass->prediction = NULL, pass->confidence = NULL;
 }
 
-cascade_status model_pass_run(model_pass *pass, const char *name, const cifar_file *data, const uint32_t *order,
-                              int64_t n, pass_settings *ps, cascade_error *err) {
+cascade_status model_pass_run(model_pass *pass, const char *name, const model *m, const cifar_file *data,
+                              const uint32_t *order, int64_t n, pass_settings *ps, cascade_error *err) {
     memset(pass, 0, sizeof *pass);
     snprintf(pass->name, sizeof pass->name, "%s", name);
-    model m;
-    cascade_status s = load_named_model(&m, name, err);
-    if (s) return s;
-    snprintf(pass->arch, sizeof pass->arch, "%s", m.arch);
-    pass->num_classes = m.num_classes;
+    snprintf(pass->arch, sizeof pass->arch, "%s", m->arch);
+    pass->num_classes = m->num_classes;
     cascade_backend be = {0};
     char notice[512];
-    s = backend_open(&be, ps->device, &m, NULL, ps->chunk, 0, notice, sizeof notice, err);
-    if (s) {
-        model_free(&m);
-        return s;
-    }
+    cascade_status s = backend_open(&be, ps->device, m, NULL, ps->chunk, 0, notice, sizeof notice, err);
+    if (s) return s;
     if (notice[0] && !ps->notice_shown) fprintf(stderr, "%s\n", notice), ps->notice_shown = 1;
     snprintf(ps->backend, sizeof ps->backend, "%s", be.name);
     pass->prediction = malloc((size_t)n * sizeof(int32_t));
@@ -341,7 +335,6 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const cifar_fi
     if (!s && !sum.complete) s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
     free(deferred);
     backend_close(&be);
-    model_free(&m);
     if (s) {
         model_pass_free(pass);
         cascade_error_prefix(err, name);
@@ -405,19 +398,39 @@ void data_range_close(data_range *d) {
     d->order = NULL, d->labels = NULL;
 }
 
+cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap, const char *full_name,
+                                 cascade_error *err) {
+    memset(ms, 0, sizeof *ms);
+    ms->n_cheap = n_cheap;
+    cascade_status s = CASCADE_OK;
+    for (; ms->n_loaded < n_cheap && !s; ms->n_loaded += !s)
+        s = load_named_model(&ms->cheap[ms->n_loaded], names[ms->n_loaded], err);
+    if (!s && !(s = load_named_model(&ms->full, full_name, err))) ms->n_loaded++;
+    for (int i = 0; i < n_cheap && !s; i++)
+        if (ms->cheap[i].num_classes != ms->full.num_classes)
+            s = cascade_fail(err, CASCADE_EINVAL, "%s has %d classes but %s has %d", names[i],
+                             ms->cheap[i].num_classes, full_name, ms->full.num_classes);
+    if (s) sweep_models_free(ms);
+    return s;
+}
+
+void sweep_models_free(sweep_models *ms) {
+    for (int i = 0; i < ms->n_loaded && i < ms->n_cheap; i++) model_free(&ms->cheap[i]);
+    if (ms->n_loaded > ms->n_cheap) model_free(&ms->full);
+    ms->n_loaded = 0;
+}
+
 cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
-                                const char *full_name, const data_range *d, pass_settings *ps,
-                                const char *throughput_file, const char *throughputs, cascade_error *err) {
+                                const char *full_name, const sweep_models *ms, const data_range *d,
+                                pass_settings *ps, const char *throughput_file, const char *throughputs,
+                                cascade_error *err) {
     model_pass all[SWEEP_MAX_MODELS + 1];
     int done = 0;
     cascade_status s = CASCADE_OK;
     for (; done <= n_cheap && !s; done++)
-        s = model_pass_run(&all[done], done < n_cheap ? names[done] : full_name, &d->file, d->order, d->n, ps, err);
+        s = model_pass_run(&all[done], done < n_cheap ? names[done] : full_name,
+                           done < n_cheap ? &ms->cheap[done] : &ms->full, &d->file, d->order, d->n, ps, err);
     if (s) done--;
-    for (int i = 0; i < done && !s; i++)
-        if (all[i].num_classes != all[n_cheap].num_classes)
-            s = cascade_fail(err, CASCADE_EINVAL, "%s has %d classes but %s has %d", all[i].name, all[i].num_classes,
-                             all[n_cheap].name, all[n_cheap].num_classes);
     if (!s && throughput_file) s = apply_throughput_file(throughput_file, all, n_cheap + 1, err);
     if (!s && throughputs) s = apply_throughputs("--throughputs", throughputs, all, n_cheap + 1, err);
     if (s) {

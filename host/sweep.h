@@ -127,21 +127,36 @@ typedef struct {
     int notice_shown;
 } pass_settings;
 
-// Runs the model `name` alone over images order[0..n) of data on the chosen
-// backend (GPU backends get an untimed warm-up chunk first) and fills pass
-// (arrays malloc'd; free with model_pass_free) with its predictions,
+// Runs model m (called name) alone over images order[0..n) of data on the
+// chosen backend (GPU backends get an untimed warm-up chunk first) and fills
+// pass (arrays malloc'd; free with model_pass_free) with its predictions,
 // confidences, wall time and images/s. CASCADE_EINTERRUPTED when *stop was set.
-cascade_status model_pass_run(model_pass *pass, const char *name, const cifar_file *data, const uint32_t *order,
-                              int64_t n, pass_settings *ps, cascade_error *err);
+cascade_status model_pass_run(model_pass *pass, const char *name, const model *m, const cifar_file *data,
+                              const uint32_t *order, int64_t n, pass_settings *ps, cascade_error *err);
 void model_pass_free(model_pass *pass);
+
+// The cheap models and the expensive one, loaded before any pass so that a
+// bad file fails in a second, not after minutes of passes.
+typedef struct {
+    model cheap[SWEEP_MAX_MODELS];
+    model full;
+    int n_loaded; // cheap[0..n_loaded) loaded; full too when n_loaded > n_cheap
+    int n_cheap;
+} sweep_models;
+
+// Loads names[0..n_cheap) and full_name; checks every cheap model has as
+// many classes as the expensive one. On failure nothing stays loaded.
+cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap, const char *full_name,
+                                 cascade_error *err);
+void sweep_models_free(sweep_models *ms);
 
 // Runs each cheap model, then the expensive one, alone over d; then applies
 // the throughputs of throughput_file and of throughputs (either may be NULL;
-// the list wins over the file). Checks every model has as many classes as
-// the expensive one. On failure every pass is freed.
+// the list wins over the file). On failure every pass is freed.
 cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
-                                const char *full_name, const data_range *d, pass_settings *ps,
-                                const char *throughput_file, const char *throughputs, cascade_error *err);
+                                const char *full_name, const sweep_models *ms, const data_range *d,
+                                pass_settings *ps, const char *throughput_file, const char *throughputs,
+                                cascade_error *err);
 
 // One CSV row per point (header first): cheap,threshold,images,deferred,
 // deferred_fraction,correct,accuracy,agree,agreement,cheap_images_per_s,

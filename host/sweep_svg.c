@@ -79,7 +79,7 @@ static void y_axis(FILE *f, const axes *a) {
     if (range / step > 16) step *= 5;
     else if (range / step > 8) step *= 2;
     int decimals = step >= 0.1 ? 1 : step >= 0.01 ? 2 : step >= 0.001 ? 3 : 4;
-    for (double v = ceil(a->y_lo / step - 1e-9) * step; v <= a->y_hi + 1e-12; v += step) {
+    for (double v = ceil(a->y_lo / step - 1e-9) * step; v <= fmin(a->y_hi, 1) + 1e-12; v += step) {
         double y = py(a, v);
         fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, y, WIDTH - RIGHT, y);
         fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT - 5, y, LEFT, y);
@@ -113,8 +113,9 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
     double pad = fmax((a.x_hi - a.x_lo) * 0.06, 0.05);
     a.x_lo -= pad, a.x_hi += pad;
     pad = fmax((a.y_hi - a.y_lo) * 0.06, 0.002);
-    a.y_lo = fmax(a.y_lo - pad, 0), a.y_hi = fmin(a.y_hi + pad, 1);
+    a.y_lo = fmax(a.y_lo - pad, 0), a.y_hi = a.y_hi + pad;
     if (a.y_hi - a.y_lo < 0.004) a.y_lo = a.y_hi - 0.004;
+    a.y_hi += (a.y_hi - a.y_lo) * 0.06; // room above the best points for the expensive model's label
 
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -198,10 +199,9 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
         fprintf(f, "<text class=\"legend halo\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x + (right_side ? 12 : -12),
                 y + (y < TOP + 20 ? 16 : -8), right_side ? "start" : "end");
         put_escaped(f, plot->full_name);
-        fprintf(f, " alone (%.4f, ", quality(p));
         char rate[32];
         format_rate(rate, sizeof rate, p->predicted_images_per_s);
-        fprintf(f, "%s images/s)</text>\n</g>\n", rate);
+        fprintf(f, " alone<title>%.4f, %s images/s</title></text>\n</g>\n", quality(p), rate);
     }
 
     // legend

@@ -251,6 +251,13 @@ def test_errors(tmp):
     expect_error("sweep: unwritable svg", ["sweep", "--svg", os.path.join(tmp, "no", "dir", "p.svg")], 1,
                  "cannot write", tmp)
     expect_error("sweep: unknown option", ["sweep", "--frobnicate"], 2, "unknown option", tmp)
+    weights = open(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), "rb").read()
+    broken = os.path.join(tmp, "broken.safetensors")
+    open(broken, "wb").write(weights[:len(weights) // 2])
+    # every model is loaded before the first (long) pass: a bad file fails at once, with one line
+    expect_error("sweep: truncated weights", ["sweep", "--cheap", "lenet," + broken, "--csv", o], 1,
+                 "broken.safetensors", tmp)
+    os.unlink(broken)
     expect_error("calibrate: no target", ["calibrate", "--json", o], 2, "--target-accuracy", tmp)
     expect_error("calibrate: two targets", ["calibrate", "--target-accuracy", "0.9", "--target-agreement", "0.9"], 2,
                  "one of", tmp)
