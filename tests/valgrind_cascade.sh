@@ -10,7 +10,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # OpenBLAS: one thread (valgrind serialises threads anyway) and no AVX-512 re-exec (valgrind has no AVX-512)
 export OPENBLAS_NUM_THREADS=1 CASCADE_BLAS_TUNE=0
-memcheck=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+memcheck=(valgrind --error-exitcode=99 --suppressions="$(dirname "$0")/valgrind.supp" --leak-check=full --errors-for-leak-kinds=definite,indirect
           --show-leak-kinds=definite,indirect --track-origins=yes)
 status=0
 check() { # name, expected exit status, then the cascade arguments

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# check_cuda_calls.sh: every CUDA, cuDNN and cuBLAS status in runtime/ and kernels/ is checked.
+#   tests/check_cuda_calls.sh [SOURCE_DIR]      (default: the checkout holding this script)
+# A call of cuda*/cudnn*/cublas* (camelCase: cudaMalloc, cudnnCreate, cublasLtMatmul...)
+# counts as checked when it is
+#   - inside a checking macro (CUDA_CHECK, CUDNN_CHECK, CUBLAS_CHECK, GPU_CHECK_GEN, any *CHECK*),
+#   - compared in place (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`),
+#   - returned to the caller (`return cudaGetLastError();`), or
+#   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`) and that variable is tested on the
+#     next line (if/while/?:/a CHECK macro/return/compared to a status).
+# `(void)cudaFoo()`, or `(void)e;` right after `e = cudaFoo()`, marks a status ignored on purpose
+# (teardown, clearing a non-sticky error): listed, not failed.
+# Functions that return no status (cudaGetErrorString, cudnnGetVersion...) are exempt.
+# Kernel launches (`<<<...>>>`) must be followed within three lines by cudaGetLastError or
+# cudaPeekAtLastError. Exits 1 listing every unchecked call as file:line.
+# tests/cuda_calls_allowlist.txt holds calls known to be unchecked ("path: code", comments
+# stripped, whitespace squeezed): they are listed as known on every run but do not fail, so
+# that a new unchecked call fails at once while the known ones are fixed; remove an entry
+# once its call is checked (stale entries are reported).
+set -euo pipefail
+root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+exec python3 - "$root" <<'PY'
+import os, re, sys
+
+root = sys.argv[1]
+NO_STATUS = {
+    "cudaGetErrorString", "cudaGetErrorName", "cudnnGetErrorString", "cudnnGetVersion", "cudnnGetCudartVersion",
+    "cudnnGetMaxDeviceVersion", "cudnnGetLastErrorString", "cublasGetStatusString", "cublasGetStatusName", "cublasLtGetVersion",
+    "cublasLtGetCudartVersion", "cudaGetLastError_noop",
+}
+CALL = re.compile(r"\b((?:cuda|cudnn|cublas)(?:Lt)?[A-Z]\w*)\s*\(")
+STATUS_WORDS = re.compile(r"cudaSuccess|CUDNN_STATUS_SUCCESS|CUBLAS_STATUS_SUCCESS|cudaError|CUDNN_STATUS_|CUBLAS_STATUS_")
+
+
+def strip_comments_and_strings(text):
+    """Blanks comments and string/char literals, keeping offsets and newlines."""
+    out, i, n = list(text), 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out[i:j] = " " * (j - i)
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out[i:j] = [ch if ch == "\n" else " " for ch in text[i:j]]
+            i = j
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            out[i + 1:j] = [ch if ch == "\n" else " " for ch in text[i + 1:j]]
+            i = j + 1
+        else:
+            i += 1
+    return "".join(out)
+
+
+def enclosing_openers(code, pos):
+    """Identifiers in front of each unclosed '(' that encloses pos, innermost first."""
+    names, depth, i = [], 0, pos - 1
+    while i >= 0 and code[i] not in ";{}":
+        ch = code[i]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                m = re.search(r"(\w+)\s*$", code[:i])
+                names.append(m.group(1) if m else "")
+            else:
+                depth -= 1
+        i -= 1
+    return names, i + 1
+
+
+def statement_end(code, pos):
+    depth, i = 0, pos
+    while i < len(code):
+        ch = code[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch in ";{" and depth <= 0:
+            return i
+        i += 1
+    return len(code)
+
+
+def key(rel, code_line):
+    return "%s: %s" % (rel, " ".join(code_line.split()))
+
+
+def line_of(code, pos):
+    return code.count("\n", 0, pos) + 1
+
+
+def check_file(path, rel, problems, ignored):
+    text = open(path, encoding="utf-8", errors="replace").read()
+    code = strip_comments_and_strings(text)
+    lines = text.split("\n")
+    code_lines = code.split("\n")
+    for m in CALL.finditer(code):
+        name, pos = m.group(1), m.start()
+        line = line_of(code, pos)
+        src = lines[line - 1].strip()
+        if name in NO_STATUS or code_lines[line - 1].lstrip().startswith("#"):
+            continue
+        openers, start = enclosing_openers(code, pos)
+        if any("CHECK" in o for o in openers):
+            continue
+        stmt = code[start:statement_end(code, pos)]
+        before = code[start:pos]
+        if re.match(r"\s*return\b", stmt):
+            continue
+        if re.search(r"\(\s*void\s*\)\s*$", before):
+            ignored.append("%s:%d: %s" % (rel, line, src))
+            continue
+        if any(o in ("if", "while", "switch") for o in openers) or STATUS_WORDS.search(stmt) and re.search(r"[!=]=", stmt):
+            continue
+        a = re.match(r"\s*(?:[\w\s\*]+\s)?(\w+)\s*=\s*$", before)
+        if a:
+            var = a.group(1)
+            end_line = line_of(code, statement_end(code, pos))
+            following = " ".join(code_lines[end_line:end_line + 2])
+            if re.search(r"\(\s*void\s*\)\s*%s\s*;" % var, following):
+                ignored.append("%s:%d: %s" % (rel, line, src))
+                continue
+            if re.search(r"\b%s\b" % var, following) and re.search(r"\b(if|while|return)\b|CHECK|[!=]=|\?", following):
+                continue
+        problems.append((rel, line, src, "%s status not checked" % name, key(rel, code_lines[line - 1])))
+    for m in re.finditer(r">>>\s*\(", code):
+        line = line_of(code, m.start())
+        end_line = line_of(code, statement_end(code, m.start()))
+        window = " ".join(code_lines[end_line - 1:end_line + 3])
+        if not re.search(r"cuda(GetLastError|PeekAtLastError)\s*\(", window):
+            problems.append((rel, line, lines[line - 1].strip(), "kernel launch not followed by cudaGetLastError",
+                             key(rel, code_lines[line - 1])))
+
+
+problems, ignored, files = [], [], 0
+for top in ("runtime", "kernels"):
+    for dirpath, _, names in os.walk(os.path.join(root, top)):
+        for f in sorted(names):
+            if f.endswith((".c", ".cu", ".h", ".cuh", ".cpp")):
+                files += 1
+                path = os.path.join(dirpath, f)
+                check_file(path, os.path.relpath(path, root), problems, ignored)
+allow_path = os.path.join(root, "tests", "cuda_calls_allowlist.txt")
+allowed = set()
+if os.path.exists(allow_path):
+    for entry in open(allow_path):
+        entry = entry.strip()
+        if entry and not entry.startswith("#"):
+            allowed.add(" ".join(entry.split()))
+for p in ignored:
+    print("ignored on purpose (void): " + p)
+known = [p for p in problems if p[4] in allowed]
+new = [p for p in problems if p[4] not in allowed]
+for rel, line, src, why, _ in known:
+    print("known (allowlisted) %s:%d: %s  [%s]" % (rel, line, src, why))
+for rel, line, src, why, _ in new:
+    print("UNCHECKED %s:%d: %s  [%s]" % (rel, line, src, why))
+for entry in sorted(allowed - {p[4] for p in problems}):
+    print("stale allowlist entry (now checked or gone: remove it): " + entry)
+print("check_cuda_calls: %d files in runtime/ and kernels/: %d unchecked (%d new, %d known in the allowlist), "
+      "%d ignored on purpose" % (files, len(problems), len(new), len(known), len(ignored)))
+sys.exit(1 if new else 0)
+PY
