@@ -50,28 +50,34 @@ static void format_rate(char *out, size_t cap, double v) {
 }
 
 static void x_axis(FILE *f, const axes *a) {
-    // ticks at 1, 2, 5 x 10^k; every integer multiple when the range is under a decade
-    static const int coarse[] = {1, 2, 5}, fine[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    int use_fine = a->x_hi - a->x_lo < 1.2;
-    const int *mult = use_fine ? fine : coarse;
-    int n_mult = use_fine ? 9 : 3;
-    double last_label = -1e9; // labels at least 40 px apart; the ticks between stay unlabelled
-    for (int e = (int)floor(a->x_lo); e <= (int)ceil(a->x_hi); e++)
-        for (int m = 0; m < n_mult; m++) {
-            double v = mult[m] * pow(10, e), lv = log10(v);
-            if (lv < a->x_lo - 1e-9 || lv > a->x_hi + 1e-9) continue;
-            double x = px(a, v);
-            char label[32];
-            format_rate(label, sizeof label, v);
-            fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, TOP, x,
-                    HEIGHT - BOTTOM);
-            fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, HEIGHT - BOTTOM, x,
-                    HEIGHT - BOTTOM + 5);
-            if (x - last_label < 40) continue;
-            last_label = x;
-            fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
-                    HEIGHT - BOTTOM + 19, label);
-        }
+    // ticks at 1, 2, 5 x 10^k, or at every integer multiple when the range is
+    // short; labels at least 40 px apart, the 1, 2, 5 ones placed first
+    int use_fine = a->x_hi - a->x_lo < 1.6;
+    double labelled[64];
+    int n_labelled = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int e = (int)floor(a->x_lo); e <= (int)ceil(a->x_hi); e++)
+            for (int m = 1; m <= 9; m++) {
+                int coarse = m == 1 || m == 2 || m == 5;
+                if (!coarse && !use_fine) continue;
+                double v = m * pow(10, e), lv = log10(v), x = px(a, v);
+                if (lv < a->x_lo - 1e-9 || lv > a->x_hi + 1e-9) continue;
+                if (pass == 0) {
+                    fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x, TOP, x,
+                            HEIGHT - BOTTOM);
+                    fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", x,
+                            HEIGHT - BOTTOM, x, HEIGHT - BOTTOM + 5);
+                }
+                if (coarse != (pass == 0) || n_labelled == 64) continue;
+                int crowded = 0;
+                for (int k = 0; k < n_labelled; k++) crowded |= fabs(labelled[k] - x) < 40;
+                if (crowded) continue;
+                labelled[n_labelled++] = x;
+                char label[32];
+                format_rate(label, sizeof label, v);
+                fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
+                        HEIGHT - BOTTOM + 19, label);
+            }
 }
 
 static void y_axis(FILE *f, const axes *a) {
