@@ -9,8 +9,8 @@
 #include "../runtime/gpu/gpu_probe.h"
 #endif
 
-#define CPU_DEFAULT_CHUNK 512
-#define CPU_DEFAULT_BATCH 256
+#define CPU_DEFAULT_CHUNK 256
+#define CPU_DEFAULT_BATCH 64
 #define GPU_DEFAULT_CHUNK 8192
 #define GPU_DEFAULT_BATCH 1024
 

@@ -51,6 +51,9 @@ typedef struct cascade_backend {
     cascade_status (*submit_expensive)(void *impl, int n, cascade_error *err);
     // Waits for the oldest submitted expensive batch; out stays valid until the next call.
     cascade_status (*finish_expensive)(void *impl, expensive_result *out, cascade_error *err);
+    // Optional (NULL: always ready): 1 when the oldest submitted expensive batch
+    // has finished, so finish_expensive would not wait. Never blocks.
+    int (*expensive_ready)(void *impl);
     void (*destroy)(void *impl);
 
     // Optional (NULL where not supported): reading a chunk straight from the

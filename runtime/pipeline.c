@@ -65,6 +65,17 @@ static cascade_status finish_oldest_batch(pipeline *p, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// Takes in every expensive batch that has already finished, without waiting,
+// so the final prefix (and the progress shown) keeps up with the device.
+static cascade_status collect_ready_batches(pipeline *p, cascade_error *err) {
+    cascade_backend *be = p->job->backend;
+    while (p->batches_in_flight && (!be->expensive_ready || be->expensive_ready(be->impl))) {
+        cascade_status s = finish_oldest_batch(p, err);
+        if (s) return s;
+    }
+    return CASCADE_OK;
+}
+
 static cascade_status submit_batch(pipeline *p, int n, cascade_error *err) {
     cascade_backend *be = p->job->backend;
     if (p->batches_in_flight == MAX_EXPENSIVE_IN_FLIGHT) {
@@ -108,7 +119,7 @@ static cascade_status finish_oldest_chunk(pipeline *p, cascade_error *err) {
     p->finished_through = first + r.n;
     while (p->job->has_expensive && p->queue.count >= be->expensive_batch)
         if ((s = submit_batch(p, be->expensive_batch, err))) return s;
-    return CASCADE_OK;
+    return collect_ready_batches(p, err);
 }
 
 static cascade_status submit_next_chunk(pipeline *p, cascade_error *err) {

@@ -403,6 +403,13 @@ static cascade_status gpu_finish_expensive(void *impl, expensive_result *out, ca
     return s;
 }
 
+static int gpu_expensive_ready(void *impl) {
+    gpu_backend *g = impl;
+    if (g->broken || g->batches_finished == g->batches_submitted) return 0;
+    cudaError_t e = cudaEventQuery(g->batches[g->batches_finished % GPU_RESULT_BUFFERS].done);
+    return e != cudaErrorNotReady; // done, or failed: finish_expensive then reports the error
+}
+
 // ---- create / destroy ----------------------------------------------------------
 
 static void destroy_event(cudaEvent_t e) {
@@ -613,6 +620,7 @@ cascade_status gpu_backend_create(cascade_backend *be, const model *cheap, const
     be->submit_expensive = gpu_submit_expensive;
     be->finish_expensive = gpu_finish_expensive;
     be->destroy = gpu_destroy;
+    be->expensive_ready = gpu_expensive_ready;
     be->register_host = gpu_register_host;
     be->unregister_host = gpu_unregister_host;
     be->set_chunk_source = gpu_set_chunk_source;
