@@ -75,3 +75,17 @@ void atomic_file_abort(atomic_file *f) {
 void atomic_file_abort_from_signal(const atomic_file *f) {
     if (f->temp_path[0]) unlink(f->temp_path);
 }
+
+cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err) {
+    cascade_status s = atomic_file_open(f, path, err);
+    if (s || !f->temp_path[0]) return s; // a pipe or device is written directly anyway
+    unlink(f->temp_path);                // write the target itself: rename(path, path) is then a no-op
+    fclose(f->file);
+    snprintf(f->temp_path, sizeof f->temp_path, "%s", path);
+    f->file = fopen(path, "w");
+    if (!f->file) {
+        f->temp_path[0] = 0;
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    return CASCADE_OK;
+}

@@ -17,6 +17,9 @@ extern "C" {
 #endif
 
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
+// A log that others may follow while it grows (--progress-json): written in
+// place, yet still removed by abort, so a failed run leaves nothing behind.
+cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err);
 cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare
 // flushes, syncs and closes (write errors such as a full disk show here, and

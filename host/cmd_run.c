@@ -175,7 +175,7 @@ static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
     cascade_status s = CASCADE_OK;
     if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) open_outputs[0] = &r->output;
     if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) open_outputs[1] = &r->json;
-    if (!s && r->opt.progress_json && !(s = atomic_file_open(&r->progress_json, r->opt.progress_json, err)))
+    if (!s && r->opt.progress_json && !(s = atomic_file_open_live(&r->progress_json, r->opt.progress_json, err)))
         open_outputs[2] = &r->progress_json;
     return s;
 }
