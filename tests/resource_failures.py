@@ -147,7 +147,7 @@ def stop_when_running(p, out, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline and p.poll() is None:
         for f in os.listdir(out):
-            if f.startswith("progress.json.tmp") and os.path.getsize(os.path.join(out, f)) > 0:
+            if f.startswith("progress.json") and os.path.getsize(os.path.join(out, f)) > 0:
                 p.send_signal(signal.SIGSTOP)
                 return True
         time.sleep(0.002)
