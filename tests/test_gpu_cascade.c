@@ -12,6 +12,7 @@
 // single image, a backend reused for many runs, a ring that wraps many times.
 // Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
 #include "test_util.h"
+#include "runtime/gpu/gpu_check.h"
 #include "runtime/confidence.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/gpu/gpu_backend.h"
@@ -228,5 +229,6 @@ int main(void) {
     free(lenet.golden), free(alexnet.golden), free(resnet34.golden);
     model_free(&lenet.m), model_free(&alexnet.m), model_free(&resnet34.m);
     cifar_close(&data);
+    CHECK(gpu_teardown_error()[0] == 0, "a teardown call failed: %s", gpu_teardown_error());
     return test_summary("gpu_cascade");
 }

@@ -10,6 +10,7 @@
 // that cannot fit must fail with CASCADE_ENOMEM naming the batch size, and
 // give its memory back. Without a CUDA device: "skipped: no CUDA device", 77.
 #include "test_util.h"
+#include "runtime/gpu/gpu_check.h"
 #include <math.h>
 #include <cublas_v2.h>
 #include <cudnn.h>
@@ -346,5 +347,6 @@ int main(int argc, char **argv) {
     check_out_of_memory();
     cifar_close(&data);
     lane_destroy();
+    CHECK(gpu_teardown_error()[0] == 0, "a teardown call failed: %s", gpu_teardown_error());
     return test_summary("gpu_network");
 }

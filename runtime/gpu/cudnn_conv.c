@@ -213,7 +213,7 @@ static cascade_status query_configs(cudnn_conv *c, cascade_error *err) {
     CUDNN_CHECK(cudnnBackendGetAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
                                          available, &returned, filled));
     if (returned <= 0) return cascade_fail(err, CASCADE_EDEVICE, "cuDNN heuristics returned no engine config");
-    while (c->n_configs > returned) cudnnBackendDestroyDescriptor(c->configs[--c->n_configs]);
+    while (c->n_configs > returned) CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->configs[--c->n_configs]));
     return CASCADE_OK;
 }
 
@@ -256,7 +256,7 @@ static void config_engine(cudnnBackendDescriptor_t config, int *engine_id, int *
             for (int64_t i = 0; i < n && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
                 if (notes[i] == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION) *reduces_in_fp16 = 1;
     }
-    cudnnBackendDestroyDescriptor(created);
+    CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(created));
 }
 
 // Finalizes config i into a plan. A config the engine turns down is noted
@@ -283,7 +283,7 @@ static cascade_status try_plan(cudnn_conv *c, cudnnHandle_t handle, int i, int a
         char detail[200] = "";
         cudnnGetLastErrorString(detail, sizeof detail);
         snprintf(why, cap, "config %d (engine %d): %s %s", i, engine, cudnnGetErrorString(status), detail);
-        cudnnBackendDestroyDescriptor(plan);
+        CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(plan));
         return CASCADE_OK;
     }
     int k = c->n_plans++;
@@ -298,7 +298,7 @@ static cascade_status try_plan(cudnn_conv *c, cudnnHandle_t handle, int i, int a
 
 // Drops plan k, keeping the order of the others.
 static void drop_plan(cudnn_conv *c, int k) {
-    cudnnBackendDestroyDescriptor(c->plans[k]);
+    CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->plans[k]));
     for (int j = k + 1; j < c->n_plans; j++) {
         c->plans[j - 1] = c->plans[j], c->plan_config[j - 1] = c->plan_config[j];
         c->plan_engine[j - 1] = c->plan_engine[j], c->plan_workspace[j - 1] = c->plan_workspace[j];
@@ -422,11 +422,11 @@ cascade_status cudnn_conv_execute(const cudnn_conv *c, cudnnHandle_t handle, cas
 
 void cudnn_conv_destroy(cudnn_conv *c) {
     if (!c) return;
-    if (c->variant_pack) cudnnBackendDestroyDescriptor(c->variant_pack);
-    for (int k = 0; k < c->n_plans; k++) cudnnBackendDestroyDescriptor(c->plans[k]);
-    for (int i = 0; i < c->n_configs; i++) cudnnBackendDestroyDescriptor(c->configs[i]);
-    for (int i = c->n_descs - 1; i >= 0; i--) cudnnBackendDestroyDescriptor(c->descs[i]);
+    if (c->variant_pack) CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->variant_pack));
+    for (int k = 0; k < c->n_plans; k++) CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->plans[k]));
+    for (int i = 0; i < c->n_configs; i++) CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->configs[i]));
+    for (int i = c->n_descs - 1; i >= 0; i--) CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(c->descs[i]));
     for (int i = 0; i < 2; i++)
-        if (c->timing[i]) cudaEventDestroy(c->timing[i]);
+        if (c->timing[i]) CUDA_TEARDOWN_CHECK(cudaEventDestroy(c->timing[i]));
     free(c);
 }

@@ -413,7 +413,7 @@ static int gpu_expensive_ready(void *impl) {
 // ---- create / destroy ----------------------------------------------------------
 
 static void destroy_event(cudaEvent_t e) {
-    if (e) cudaEventDestroy(e);
+    if (e) CUDA_TEARDOWN_CHECK(cudaEventDestroy(e));
 }
 
 static void gpu_destroy(void *impl) {
@@ -421,9 +421,9 @@ static void gpu_destroy(void *impl) {
     if (!g) return;
     nvtxRangePushA("gpu_backend destroy");
     // Everything enqueued must be done before its buffers go.
-    if (g->ctx.copy) cudaStreamSynchronize(g->ctx.copy);
-    if (g->ctx.cheap.stream) cudaStreamSynchronize(g->ctx.cheap.stream);
-    if (g->ctx.expensive.stream) cudaStreamSynchronize(g->ctx.expensive.stream);
+    if (g->ctx.copy) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.copy));
+    if (g->ctx.cheap.stream) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.cheap.stream));
+    if (g->ctx.expensive.stream) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.expensive.stream));
     if (g->cheap_net) gpu_network_destroy(g->cheap_net);
     if (g->expensive_net) gpu_network_destroy(g->expensive_net);
     for (int i = 0; i < GPU_SLOTS; i++) {
@@ -435,8 +435,8 @@ static void gpu_destroy(void *impl) {
         destroy_event(g->batches[i].taken);
         destroy_event(g->batches[i].done);
     }
-    if (g->device_arena) cudaFree(g->device_arena);
-    if (g->host_arena) cudaFreeHost(g->host_arena);
+    if (g->device_arena) CUDA_TEARDOWN_CHECK(cudaFree(g->device_arena));
+    if (g->host_arena) CUDA_TEARDOWN_CHECK(cudaFreeHost(g->host_arena));
     gpu_context_destroy(&g->ctx);
     nvtxRangePop();
     free(g);
@@ -498,7 +498,7 @@ static cascade_status allocate_buffers(gpu_backend *g, cascade_error *err) {
     void *device_arena = NULL, *host_arena = NULL;
     cudaError_t e = cudaMalloc(&device_arena, dev);
     if (e != cudaSuccess) {
-        cudaGetLastError(); // not sticky: clear it so that later launch checks do not see it
+        (void)cudaGetLastError(); // not sticky: clear it so that later launch checks do not see it
         return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
                             "cannot allocate %.2f GiB of device memory for the pipeline buffers (chunk %d, "
                             "expensive batch %d, queue %lld images): %s",
@@ -507,7 +507,7 @@ static cascade_status allocate_buffers(gpu_backend *g, cascade_error *err) {
     g->device_arena = device_arena;
     e = cudaHostAlloc(&host_arena, host, cudaHostAllocDefault);
     if (e != cudaSuccess) {
-        cudaGetLastError();
+        (void)cudaGetLastError();
         return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
                             "cannot allocate %.2f GiB of pinned host memory (chunk %d, expensive batch %d): %s",
                             host / 1073741824.0, chunk, batch, cudaGetErrorString(e));

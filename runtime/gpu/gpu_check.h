@@ -44,3 +44,18 @@ static inline const char *cublas_status_string(cublasStatus_t s) {
     }
 }
 #define CUBLAS_CHECK(call) GPU_CHECK_GEN(call, CUBLAS_STATUS_SUCCESS, cublas_status_string, CASCADE_EDEVICE)
+
+// Teardown: destroy functions return nothing, so a failed release cannot be
+// returned to a caller; its status is still checked, and the first failure is
+// kept for gpu_teardown_error() (which the GPU tests assert is empty).
+#ifdef __cplusplus
+extern "C" {
+#endif
+void gpu_teardown_note(int ok, const char *call, const char *file, int line);
+const char *gpu_teardown_error(void); // "" when every teardown call succeeded
+#ifdef __cplusplus
+}
+#endif
+#define CUDA_TEARDOWN_CHECK(call) gpu_teardown_note((call) == cudaSuccess, #call, __FILE__, __LINE__)
+#define CUDNN_TEARDOWN_CHECK(call) gpu_teardown_note((call) == CUDNN_STATUS_SUCCESS, #call, __FILE__, __LINE__)
+#define CUBLAS_TEARDOWN_CHECK(call) gpu_teardown_note((call) == CUBLAS_STATUS_SUCCESS, #call, __FILE__, __LINE__)

@@ -51,17 +51,17 @@ cascade_status gpu_context_create(gpu_context *ctx, cascade_error *err) {
 }
 
 static void destroy_lane(gpu_lane *lane) {
-    if (lane->stream) cudaStreamSynchronize(lane->stream);
-    if (lane->cublas) cublasDestroy(lane->cublas);
-    if (lane->cudnn) cudnnDestroy(lane->cudnn);
-    if (lane->stream) cudaStreamDestroy(lane->stream);
+    if (lane->stream) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(lane->stream));
+    if (lane->cublas) CUBLAS_TEARDOWN_CHECK(cublasDestroy(lane->cublas));
+    if (lane->cudnn) CUDNN_TEARDOWN_CHECK(cudnnDestroy(lane->cudnn));
+    if (lane->stream) CUDA_TEARDOWN_CHECK(cudaStreamDestroy(lane->stream));
 }
 
 void gpu_context_destroy(gpu_context *ctx) {
     if (!ctx) return;
     if (ctx->copy) {
-        cudaStreamSynchronize(ctx->copy);
-        cudaStreamDestroy(ctx->copy);
+        CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(ctx->copy));
+        CUDA_TEARDOWN_CHECK(cudaStreamDestroy(ctx->copy));
     }
     destroy_lane(&ctx->cheap);
     destroy_lane(&ctx->expensive);

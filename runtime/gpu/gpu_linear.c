@@ -23,7 +23,7 @@ struct gpu_linear {
 static cascade_status describe_matmul(gpu_linear *l, cublasLtEpilogue_t epilogue, cascade_error *err) {
     cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
     const void *bias = l->buffers.bias;
-    if (l->matmul) cublasLtMatmulDescDestroy(l->matmul);
+    if (l->matmul) CUBLAS_TEARDOWN_CHECK(cublasLtMatmulDescDestroy(l->matmul));
     l->matmul = NULL;
     CUBLAS_CHECK(cublasLtMatmulDescCreate(&l->matmul, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(l->matmul, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof transa));
@@ -60,7 +60,7 @@ static cascade_status find_algo(gpu_linear *l, int *found, cascade_error *err) {
     if (status == CUBLAS_STATUS_SUCCESS)
         status = cublasLtMatmulAlgoGetHeuristic(l->lt, l->matmul, l->w_layout, l->x_layout, l->y_layout, l->y_layout,
                                                 preference, LINEAR_HEURISTIC_RESULTS, results, &returned);
-    cublasLtMatmulPreferenceDestroy(preference);
+    CUBLAS_TEARDOWN_CHECK(cublasLtMatmulPreferenceDestroy(preference));
     if (status == CUBLAS_STATUS_NOT_SUPPORTED) return CASCADE_OK;
     if (status != CUBLAS_STATUS_SUCCESS)
         return cascade_fail(err, CASCADE_EDEVICE, "cublasLtMatmulAlgoGetHeuristic failed: %s", cublas_status_string(status));
@@ -137,9 +137,9 @@ int gpu_linear_fused_epilogue(const gpu_linear *l) { return l ? l->fused_epilogu
 
 void gpu_linear_destroy(gpu_linear *l) {
     if (!l) return;
-    if (l->matmul) cublasLtMatmulDescDestroy(l->matmul);
-    if (l->w_layout) cublasLtMatrixLayoutDestroy(l->w_layout);
-    if (l->x_layout) cublasLtMatrixLayoutDestroy(l->x_layout);
-    if (l->y_layout) cublasLtMatrixLayoutDestroy(l->y_layout);
+    if (l->matmul) CUBLAS_TEARDOWN_CHECK(cublasLtMatmulDescDestroy(l->matmul));
+    if (l->w_layout) CUBLAS_TEARDOWN_CHECK(cublasLtMatrixLayoutDestroy(l->w_layout));
+    if (l->x_layout) CUBLAS_TEARDOWN_CHECK(cublasLtMatrixLayoutDestroy(l->x_layout));
+    if (l->y_layout) CUBLAS_TEARDOWN_CHECK(cublasLtMatrixLayoutDestroy(l->y_layout));
     free(l);
 }

@@ -493,7 +493,7 @@ static cascade_status capture_forward(gpu_network *net, cascade_error *err) {
     if (!s && e != cudaSuccess) s = cascade_fail(err, CASCADE_EDEVICE, "cudaStreamEndCapture failed: %s", cudaGetErrorString(e));
     if (!s && !graph) s = cascade_fail(err, CASCADE_EDEVICE, "cudaStreamEndCapture gave no graph");
     if (s) {
-        if (graph) cudaGraphDestroy(graph);
+        if (graph) CUDA_TEARDOWN_CHECK(cudaGraphDestroy(graph));
         return s;
     }
     net->graph = graph;
@@ -508,8 +508,8 @@ static cascade_status capture_or_run_eagerly(gpu_network *net, cascade_error *er
     cascade_error why = {""};
     if (!capture_forward(net, &why)) return CASCADE_OK;
     snprintf(net->capture_failure, sizeof net->capture_failure, "%s", why.message);
-    if (net->graph_exec) cudaGraphExecDestroy(net->graph_exec);
-    if (net->graph) cudaGraphDestroy(net->graph);
+    if (net->graph_exec) CUDA_TEARDOWN_CHECK(cudaGraphExecDestroy(net->graph_exec));
+    if (net->graph) CUDA_TEARDOWN_CHECK(cudaGraphDestroy(net->graph));
     net->graph_exec = NULL, net->graph = NULL;
     (void)cudaGetLastError(); // a failed capture leaves its error behind
     TRY(forward_eager(net, err));
@@ -568,15 +568,15 @@ cascade_status gpu_network_create(gpu_network **out, const model *m, int batch, 
 
 void gpu_network_destroy(gpu_network *net) {
     if (!net) return;
-    if (net->arena) (void)cudaStreamSynchronize(net->lane.stream); // nothing may still use the arena
-    if (net->graph_exec) cudaGraphExecDestroy(net->graph_exec);
-    if (net->graph) cudaGraphDestroy(net->graph);
+    if (net->arena) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(net->lane.stream)); // nothing may still use the arena
+    if (net->graph_exec) CUDA_TEARDOWN_CHECK(cudaGraphExecDestroy(net->graph_exec));
+    if (net->graph) CUDA_TEARDOWN_CHECK(cudaGraphDestroy(net->graph));
     for (int i = 0; i < net->n_nodes; i++) {
         cudnn_conv_destroy(net->nodes[i].conv);
         gpu_linear_destroy(net->nodes[i].linear);
     }
-    if (net->lt) cublasLtDestroy(net->lt);
-    if (net->arena) cudaFree(net->arena);
+    if (net->lt) CUBLAS_TEARDOWN_CHECK(cublasLtDestroy(net->lt));
+    if (net->arena) CUDA_TEARDOWN_CHECK(cudaFree(net->arena));
     free(net);
 }
 

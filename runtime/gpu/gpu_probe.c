@@ -1,5 +1,6 @@
 // gpu_probe.c: checks for a usable CUDA device (see gpu_probe.h).
 #include "gpu_probe.h"
+#include "gpu_check.h"
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
 #include <cudnn.h>
@@ -36,3 +37,11 @@ void gpu_versions(char *out, size_t cap) {
              driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, cudnn / 10000, cudnn % 10000 / 100, cudnn % 100,
              cublas / 10000, cublas % 10000 / 100, cublas % 100);
 }
+
+static char teardown_error[256];
+
+void gpu_teardown_note(int ok, const char *call, const char *file, int line) {
+    if (!ok && !teardown_error[0]) snprintf(teardown_error, sizeof teardown_error, "%s failed (%s:%d)", call, file, line);
+}
+
+const char *gpu_teardown_error(void) { return teardown_error; }
