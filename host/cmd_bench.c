@@ -8,6 +8,7 @@
 #include "assets.h"
 #include "atomic_file.h"
 #include "bench.h"
+#include "interrupt.h"
 #include "options.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,7 @@ int cmd_bench(int argc, char **argv) {
     if (help) { fputs(bench_usage, stdout); return 0; }
     atomic_file json = {0};
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
+    if (!s && o.json) interrupt_track(&json);
     bench_report report;
     if (!s) s = bench_execute(&o, &report, &err);
     if (!s) bench_print(&report, stdout);
@@ -79,6 +81,7 @@ int cmd_bench(int argc, char **argv) {
         bench_write_json(&report, json.file);
         s = atomic_file_commit(&json, &err);
     } else if (o.json) atomic_file_abort(&json);
+    interrupt_untrack_all();
     bench_report_free(&report);
     if (s) {
         fprintf(stderr, "cascade bench: %s\n", err.message);

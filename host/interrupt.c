@@ -20,6 +20,27 @@ static void on_sigint(int sig) {
     command_interrupted = 1;
 }
 
+// A mapped input that shrinks under us raises SIGBUS on the next read: one
+// line, the tracked outputs' temporary files removed, exit 1.
+static void on_sigbus(int sig) {
+    (void)sig;
+    static const char msg[] = "cascade: an input file was truncated or became unreadable while in use "
+                              "(SIGBUS); no output written\n";
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+void input_fault_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 void interrupt_install(void) {
     command_interrupted = 0;
     struct sigaction sa;

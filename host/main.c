@@ -2,6 +2,7 @@
 //   cascade run | bench | sweep | calibrate | info   (each takes --help)
 #include "blas_tune.h"
 #include "commands.h"
+#include "interrupt.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const command commands[] = {
 
 int main(int argc, char **argv) {
     blas_tune_reexec(argv);
+    input_fault_install(); // `run` installs its own, which also knows its outputs
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
