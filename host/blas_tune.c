@@ -6,16 +6,22 @@
 #include <string.h>
 #include <unistd.h>
 
-void blas_tune_reexec(char **argv) {
-    const char *off = getenv("CASCADE_BLAS_TUNE");
-    if ((off && !strcmp(off, "0")) || getenv("OPENBLAS_CORETYPE")) return;
+static int wants_skylakex(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f") || strcmp(openblas_get_corename(), "Prescott") != 0) return;
-    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0) return;
-    execv("/proc/self/exe", argv); // on failure: carry on with Prescott kernels
-    unsetenv("OPENBLAS_CORETYPE");
+    return !getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f") &&
+           strcmp(openblas_get_corename(), "Prescott") == 0;
 #else
-    (void)argv;
+    return 0;
 #endif
+}
+
+void blas_tune_reexec(char **argv) {
+    const char *off = getenv("CASCADE_BLAS_TUNE");
+    if ((off && !strcmp(off, "0")) || getenv("CASCADE_BLAS_TUNED")) return;
+    int changed = 0;
+    if (wants_skylakex()) changed |= setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0;
+    if (!getenv("OMP_WAIT_POLICY")) changed |= setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0;
+    if (!changed || setenv("CASCADE_BLAS_TUNED", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv); // on failure: carry on as we are
 }

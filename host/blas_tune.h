@@ -1,10 +1,13 @@
-// blas_tune.h: choosing OpenBLAS's kernels on CPUs its build does not know.
+// blas_tune.h: the CPU backend's threading and BLAS kernels, chosen before
+// the libraries read their environment (they do so only at load time).
 #pragma once
 
-// Debian's OpenBLAS 0.3.21 does not recognise newer Xeons and falls back to
-// its Prescott (SSE3) kernels, about 7x slower than its SkylakeX (AVX-512)
-// kernels on the same CPU. When OPENBLAS_CORETYPE is unset, the CPU has
-// AVX-512 and OpenBLAS chose Prescott, this re-executes the program with
-// OPENBLAS_CORETYPE=SkylakeX (OpenBLAS reads it only at load time).
-// CASCADE_BLAS_TUNE=0 turns this off. Returns only when nothing is done.
+// Re-executes the program once, with the environment below, when it needs
+// changing; returns only when nothing is done. CASCADE_BLAS_TUNE=0 turns it off.
+//  - OPENBLAS_CORETYPE=SkylakeX when unset, the CPU has AVX-512 and OpenBLAS
+//    chose Prescott: Debian's OpenBLAS 0.3.21 does not recognise newer Xeons
+//    and its SSE3 kernels are about 7x slower than its AVX-512 ones there.
+//  - OMP_WAIT_POLICY=PASSIVE when unset: OpenMP's spinning workers (im2col,
+//    epilogues) otherwise steal the cores from OpenBLAS's sgemm threads
+//    (alexnet_shallower on 2 cores: 312 img/s spinning, 1400 passive).
 void blas_tune_reexec(char **argv);

@@ -1,6 +1,8 @@
 // cpu_network.c: fp32 NHWC execution of the model IR with OpenBLAS sgemm.
 // Works through the batch in micro-batches of CPU_MICRO_BATCH images so that
-// activations and the im2col matrix stay a few tens of MB.
+// activations and the im2col matrix stay a few tens of MB. im2col, the
+// epilogue and pooling are split over the cores with OpenMP (sgemm has its
+// own OpenBLAS threads).
 #include "cpu_network.h"
 #include <cblas.h>
 #include <float.h>
@@ -97,6 +99,7 @@ void cpu_preprocess(const uint8_t *images, int n, const float mean[3], const flo
 // im2col for NHWC: row (image, oy, ox), column (ky, kx, c); zero padding.
 static void im2col(const float *x, tensor_shape in, tensor_shape out, int k, int stride, int pad, int n, float *col) {
     size_t row_len = (size_t)k * k * in.channels;
+    #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++)
         for (int oy = 0; oy < out.height; oy++)
             for (int ox = 0; ox < out.width; ox++) {
@@ -120,6 +123,7 @@ static void im2col(const float *x, tensor_shape in, tensor_shape out, int k, int
 static void gemm_epilogue(const float *x, const float *w, const float *bias, const float *residual, int relu,
                           int rows, int in, int out, float *y) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+    #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
         float *yr = y + (size_t)r * out;
         const float *res = residual ? residual + (size_t)r * out : NULL;
@@ -146,6 +150,7 @@ static void run_conv(cpu_network *net, int i, int n) {
 }
 
 static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape out, const float *x, float *y, int n) {
+    #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++)
         for (int oy = 0; oy < out.height; oy++)
             for (int ox = 0; ox < out.width; ox++) {
@@ -162,6 +167,7 @@ static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape ou
 
 static void run_avgpool(tensor_shape in, const float *x, float *y, int n) {
     int hw = in.height * in.width;
+    #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++)
         for (int c = 0; c < in.channels; c++) {
             float sum = 0;
