@@ -1,5 +1,6 @@
 // cifar.c: CIFAR-10 binary reader (see cifar.h).
 #include "cifar.h"
+#include "../runtime/mapped_file.h"
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -27,26 +28,16 @@ cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cas
 }
 
 cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err) {
-    memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // O_NONBLOCK: a FIFO must not hang the open
-    if (fd < 0) return cascade_fail(err, CASCADE_EIO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return cascade_fail(err, CASCADE_EIO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    close(fd);
-    if (size && map == MAP_FAILED) return cascade_fail(err, CASCADE_EIO, "cannot map %s: %s", path, strerror(errno));
-    cascade_status s = cifar_parse(f, map, size, err);
-    if (s) {
-        if (map) munmap(map, size);
+    mapped_file m;
+    cascade_status s = mapped_file_open(&m, path, err);
+    if (s) return s;
+    if ((s = cifar_parse(f, m.data, m.size, err))) {
+        mapped_file_close(&m);
         cascade_error_prefix(err, path);
         return s;
     }
-    f->map = map;
-    f->map_size = size;
+    f->map = m.data;
+    f->map_size = m.size;
     return CASCADE_OK;
 }
 
