@@ -83,9 +83,5 @@ int cmd_bench(int argc, char **argv) {
     } else if (o.json) atomic_file_abort(&json);
     interrupt_untrack_all();
     bench_report_free(&report);
-    if (s) {
-        fprintf(stderr, "cascade bench: %s\n", err.message);
-        return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
-    }
-    return 0;
+    return command_exit("bench", s, &err);
 }

@@ -343,13 +343,5 @@ int cmd_calibrate(int argc, char **argv) {
     interrupt_install();
     cascade_status st = execute(&s, &err);
     release(&s);
-    if (st == CASCADE_EINTERRUPTED) {
-        fprintf(stderr, "cascade calibrate: interrupted; no output written\n");
-        return EXIT_INTERRUPTED;
-    }
-    if (st) {
-        fprintf(stderr, "cascade calibrate: %s\n", err.message);
-        return st == CASCADE_EINVAL ? EXIT_USAGE : 1;
-    }
-    return 0;
+    return command_exit("calibrate", st, &err);
 }

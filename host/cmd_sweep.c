@@ -274,13 +274,5 @@ int cmd_sweep(int argc, char **argv) {
     interrupt_install();
     cascade_status st = execute(&s, &err);
     release(&s);
-    if (st == CASCADE_EINTERRUPTED) {
-        fprintf(stderr, "cascade sweep: interrupted; no output written\n");
-        return EXIT_INTERRUPTED;
-    }
-    if (st) {
-        fprintf(stderr, "cascade sweep: %s\n", err.message);
-        return st == CASCADE_EINVAL ? EXIT_USAGE : 1;
-    }
-    return 0;
+    return command_exit("sweep", st, &err);
 }
