@@ -25,7 +25,20 @@ if [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ] && [ ! -e /usr/local/cuda/incl
   pip_cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null)
   [ -n "$pip_cudnn" ] && cudnn_args=(-DCUDNN_ROOT="$pip_cudnn") && export LD_LIBRARY_PATH="$pip_cudnn/lib:${LD_LIBRARY_PATH:-}"
 fi
-if ! { cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "${cudnn_args[@]}" \
+# OpenBLAS (CPU backend): the system's, else Debian's packages unpacked by the staging call into /tmp/blas
+blas_args=()
+if [ ! -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] && [ ! -e /usr/include/openblas/cblas.h ]; then
+  if [ ! -d /tmp/blas/usr ] && ls .device-stage/blas/*.deb >/dev/null 2>&1; then
+    mkdir -p /tmp/blas && for f in .device-stage/blas/*.deb; do dpkg -x "$f" /tmp/blas; done
+  fi
+  if [ -d /tmp/blas/usr ]; then
+    blas_args=(-DOPENBLAS_ROOT=/tmp/blas)
+    export LD_LIBRARY_PATH="/tmp/blas/usr/lib/x86_64-linux-gnu/openblas-pthread:/tmp/blas/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  else
+    echo "device_check: no OpenBLAS here; stage it first (profiling/stage_blas.sh, see profiling/README.md)"
+  fi
+fi
+if ! { cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "${cudnn_args[@]}" "${blas_args[@]}" \
        && cmake --build $BUILD -j "$(nproc)"; } > "$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"; echo "device_check: build failed"; exit 1
 fi
