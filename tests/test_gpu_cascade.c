@@ -12,6 +12,7 @@
 // single image, a backend reused for many runs, a ring that wraps many times.
 // Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
 #include "test_util.h"
+#include "gpu_test_util.h"
 #include "runtime/gpu/gpu_check.h"
 #include "runtime/confidence.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -177,12 +178,7 @@ static int open_gpu(cascade_backend *be, const zoo_model *cheap, const zoo_model
 }
 
 int main(void) {
-    char name[256];
-    cascade_error err;
-    if (gpu_probe(name, sizeof name, &err)) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
+    require_gpu_or_skip();
     open_test_set(&data);
     if (data.count < MAX_IMAGES) { fprintf(stderr, "test set: %d images\n", data.count); return 2; }
     static zoo_model lenet, alexnet, resnet34;

@@ -8,6 +8,7 @@
 // buffer is poisoned (0xff) before each run.
 // Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
 #include "test_util.h"
+#include "gpu_test_util.h"
 #include "kernels/confidence.cuh"
 #include "kernels/gather.cuh"
 #include "kernels/preprocess.cuh"
@@ -419,13 +420,7 @@ done:
 }
 
 int main(void) {
-    char name[256];
-    cascade_error err;
-    if (gpu_probe(name, sizeof name, &err)) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
-    printf("device: %s\n", name);
+    printf("device: %s\n", require_gpu_or_skip());
     TCUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
 
     const float zoo_mean[3] = {0.4914f, 0.4822f, 0.4465f}, zoo_std[3] = {0.2470f, 0.2435f, 0.2616f};

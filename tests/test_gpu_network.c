@@ -10,6 +10,7 @@
 // that cannot fit must fail with CASCADE_ENOMEM naming the batch size, and
 // give its memory back. Without a CUDA device: "skipped: no CUDA device", 77.
 #include "test_util.h"
+#include "gpu_test_util.h"
 #include "runtime/gpu/gpu_check.h"
 #include <math.h>
 #include <cublas_v2.h>
@@ -329,12 +330,7 @@ static void check_out_of_memory(void) {
 }
 
 int main(int argc, char **argv) {
-    char device[256];
-    cascade_error err;
-    if (gpu_probe(device, sizeof device, &err)) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
+    const char *device = require_gpu_or_skip();
     printf("device: %s, cuDNN %zu, assets %s\n", device, cudnnGetVersion(), assets_dir());
     lane_create();
     check_kernels();
