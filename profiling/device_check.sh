@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
-# device_check.sh: the whole GPU check, one call on the lent machine.
-# Configures and builds with CMake, runs the GPU tests against the golden
-# logits, compute-sanitizer on the GPU tests, `cascade bench` and the PyTorch
-# peers on the same card, and prints a short table last. Full logs go to
-# $OUT (the device tool brings them back).
-#   CASCADE_ASSETS=/tmp/assets profiling/device_check.sh
-# Knobs: STAGES (default "tests sanitize bench torch"; the build always runs and is
-# incremental: build-device/ and /tmp stay while the machine is warm, so a 10-minute
-# call limit is met by splitting, e.g. STAGES="tests" then STAGES="bench torch"),
-# BENCH_IMAGES (500000), BENCH_RUNS (5), TORCH_IMAGES (200000).
+# device_check.sh: the GPU check on the lent machine, in one or two calls.
+# Unpacks the carried assets (profiling/stage_device.sh), configures and
+# builds with CMake, then runs the stages named in STAGES:
+#   tests     the GPU ctest suites (golden logits, kernels, cascade, no-device)
+#   sanitize  compute-sanitizer memcheck/racecheck/synccheck (sanitize_gpu.sh)
+#   bench     `cascade bench` on the GPU
+#   torch     the PyTorch peers on the same card, ours beside them as ratios
+# and prints a short summary last. Every stage is bounded so the script ends
+# by DEADLINE_S (default 540) seconds after it starts; logs go to $OUT/logs.tgz,
+# the bench and torch tables also to $OUT/*.txt.
+#   call 1 (carry .device-stage/a):  STAGES="tests sanitize" CASCADE_TEST_MODELS=lenet,alexnet_shallower,resnet34
+#   call 2 (carry .device-stage/b):  STAGES="tests bench torch"
+# (both with CASCADE_ASSETS=/tmp/assets; /tmp and build-device/ stay while the machine is warm).
+# Knobs: BENCH_IMAGES (300000), BENCH_RUNS (5), BENCH_BATCHES (8192), BENCH_CASCADES,
+# BENCH_THRESHOLDS, TORCH_IMAGES (100000), TORCH_RUNS (5), TORCH_ARGS, TEST_FILTER, DEADLINE_S.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+START=$(date +%s)
 OUT=${OUT:-/tmp/device-check}
-mkdir -p "$OUT"
-export CASCADE_ASSETS=${CASCADE_ASSETS:-../shared}
+LOG=/tmp/device-check-logs
+mkdir -p "$OUT" "$LOG"
+export CASCADE_ASSETS=${CASCADE_ASSETS:-/tmp/assets}
 export PATH=/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 BUILD=build-device
-stage() { echo "== $1 ($(date +%T))"; }
-summary=()
 STAGES=" ${STAGES:-tests sanitize bench torch} "
 want() { [[ "$STAGES" == *" $1 "* ]]; }
+stage() { echo "== $1 ($(( $(date +%s) - START )) s)"; }
+summary=()
+# seconds a stage may take: its own cap, or what is left before the deadline
+budget() { local left=$(( ${DEADLINE_S:-540} - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
+finish() {
+  cp "$LOG"/bench.txt "$LOG"/bench.json "$LOG"/torch.txt "$OUT"/ 2>/dev/null
+  printf '%s\n' "${summary[@]}" > "$OUT/summary.txt"
+  tar -czf "$OUT/logs.tgz" -C "$LOG" . 2>/dev/null
+}
+trap finish EXIT
 
 stage "device"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/gpu.txt"
+
+stage "unpack assets"
+for s in a b; do
+  d=.device-stage/$s
+  [ -d "$d" ] || continue
+  mkdir -p "$CASCADE_ASSETS/data/cifar10"
+  (cd "$d" && find . -type f ! -name '*.xz' -exec cp --parents {} "$CASCADE_ASSETS/" \;)
+  [ -f "$d/data/cifar10/test_batch.bin.xz" ] && xz -dc "$d/data/cifar10/test_batch.bin.xz" > "$CASCADE_ASSETS/data/cifar10/test_batch.bin"
+  [ -f "$d/blas.tar.xz" ] && mkdir -p /tmp/blas && tar -xJf "$d/blas.tar.xz" -C /tmp/blas
+  echo "stage $s unpacked"
+done
+ls "$CASCADE_ASSETS"/weights; echo "test images: $(( $(stat -c %s "$CASCADE_ASSETS/data/cifar10/test_batch.bin") / 3073 ))"
 
 stage "configure + build"
 cudnn_args=()
@@ -30,57 +57,60 @@ if [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ] && [ ! -e /usr/local/cuda/incl
   pip_cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null)
   [ -n "$pip_cudnn" ] && cudnn_args=(-DCUDNN_ROOT="$pip_cudnn") && export LD_LIBRARY_PATH="$pip_cudnn/lib:${LD_LIBRARY_PATH:-}"
 fi
-# OpenBLAS (CPU backend): the system's, else Debian's packages unpacked by the staging call into /tmp/blas
-blas_args=()
+blas_args=() # OpenBLAS (CPU backend): the system's, else the staged one in /tmp/blas
 if [ ! -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] && [ ! -e /usr/include/openblas/cblas.h ]; then
-  if [ ! -d /tmp/blas/usr ] && ls .device-stage/blas/*.deb >/dev/null 2>&1; then
-    mkdir -p /tmp/blas && for f in .device-stage/blas/*.deb; do dpkg -x "$f" /tmp/blas; done
-  fi
   if [ -d /tmp/blas/usr ]; then
     blas_args=(-DOPENBLAS_ROOT=/tmp/blas)
     export LD_LIBRARY_PATH="/tmp/blas/usr/lib/x86_64-linux-gnu/openblas-pthread:/tmp/blas/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
   else
-    echo "device_check: no OpenBLAS here; stage it first (profiling/stage_blas.sh, see profiling/README.md)"
+    echo "device_check: no OpenBLAS here: carry .device-stage/a (profiling/stage_device.sh)"
   fi
 fi
 if ! { cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "${cudnn_args[@]}" "${blas_args[@]}" \
-       && cmake --build $BUILD -j "$(nproc)"; } > "$OUT/build.log" 2>&1; then
-  tail -40 "$OUT/build.log"; echo "device_check: build failed"; exit 1
+       && timeout "$(budget 300)" cmake --build $BUILD -j "$(nproc)"; } > "$LOG/build.log" 2>&1; then
+  tail -40 "$LOG/build.log"; summary+=("build: FAILED"); echo "device_check: build failed"; exit 1
 fi
-grep -E "cuDNN:|OpenBLAS:" "$OUT/build.log"
+grep -E "cuDNN|OpenBLAS|CUDA" "$LOG/build.log" | grep -v "^\[" | head -5
 
 if want tests; then
   stage "GPU tests"
-  ctest --test-dir $BUILD -R 'gpu' --output-on-failure --timeout 300 > "$OUT/ctest.log" 2>&1
-  rc=$?; grep -E "Test +#|tests passed|skipped" "$OUT/ctest.log"
-  skipped=$(grep -c '\*\*\*Skipped' "$OUT/ctest.log")
-  summary+=("GPU tests: $( [ $rc = 0 ] && echo passed || echo FAILED) (ctest rc $rc, $skipped skipped)")
+  timeout "$(budget 400)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
+  rc=$?
+  grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90
+  summary+=("GPU tests: $( [ $rc = 0 ] && echo passed || echo "FAILED (ctest rc $rc)") $(grep -a 'tests passed' "$LOG/ctest.log")")
+  stage "cascade run (the README's main job on the GPU, and twice more for determinism)"
+  for k in 1 2; do
+    timeout "$(budget 60)" ./$BUILD/cascade run --device gpu --quiet --output "$LOG/run$k.csv" --json "$LOG/run$k.json" > "$LOG/run$k.txt" 2>&1
+    echo "run $k: rc $? $(tail -2 "$LOG/run$k.txt" | tr '\n' ' ')"
+  done
+  cmp -s "$LOG/run1.csv" "$LOG/run2.csv" && summary+=("cascade run --device gpu: two runs byte-identical") \
+    || summary+=("cascade run --device gpu: the two runs' CSVs DIFFER (or a run failed)")
 fi
 
-if want sanitize && [ -x profiling/sanitize_gpu.sh ]; then
+if want sanitize; then
   stage "compute-sanitizer"
-  timeout 300 profiling/sanitize_gpu.sh $BUILD > "$OUT/sanitize.log" 2>&1
-  rc=$?; tail -12 "$OUT/sanitize.log"
+  SANITIZE_TIMEOUT=$(budget 90) timeout "$(budget 300)" profiling/sanitize_gpu.sh $BUILD "$LOG/sanitize" > "$LOG/sanitize.log" 2>&1
+  rc=$?; tail -12 "$LOG/sanitize.log"
   summary+=("compute-sanitizer: $( [ $rc = 0 ] && echo clean || echo "FAILED (rc $rc)")")
 fi
 
 if want bench; then
-stage "cascade bench"
-./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-500000}" --runs "${BENCH_RUNS:-5}" \
-  --cascades lenet:resnet34,alexnet_shallower:resnet34,alexnet_shallow:resnet34,alexnet:resnet34 \
-  --thresholds 0.8,0.9,0.95,0.99 --json "$OUT/bench.json" > "$OUT/bench.txt" 2> "$OUT/bench.err"
-rc=$?; [ $rc = 0 ] || { tail -5 "$OUT/bench.err"; summary+=("bench: FAILED (rc $rc)"); }
-cp "$OUT/bench.json" /tmp/device-bench.json 2>/dev/null # for a later torch-only call
+  stage "cascade bench"
+  timeout "$(budget 240)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-300000}" --runs "${BENCH_RUNS:-5}" \
+    --batches "${BENCH_BATCHES:-8192}" \
+    --cascades "${BENCH_CASCADES:-lenet:resnet34,alexnet_shallower:resnet34,alexnet:resnet34}" \
+    --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.95,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
+  rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }
 fi
 
 if want torch; then
   stage "PyTorch peers"
-  timeout 420 python3 profiling/torch_peer.py --assets "$CASCADE_ASSETS" --ours /tmp/device-bench.json \
-    --images "${TORCH_IMAGES:-200000}" > "$OUT/torch.txt" 2> "$OUT/torch.err"
-  rc=$?; [ $rc = 0 ] || { tail -5 "$OUT/torch.err"; summary+=("torch peers: FAILED (rc $rc)"); }
+  timeout "$(budget 240)" python3 profiling/torch_peer.py --assets "$CASCADE_ASSETS" --ours "$LOG/bench.json" \
+    --images "${TORCH_IMAGES:-100000}" --runs "${TORCH_RUNS:-5}" \
+    ${TORCH_ARGS:---models lenet,alexnet_shallower,resnet34 --compile alexnet_shallower,resnet34} > "$LOG/torch.txt" 2> "$LOG/torch.err"
+  rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/torch.err"; summary+=("torch peers: FAILED (rc $rc)"); }
 fi
 
 stage "results"
-cat "$OUT/bench.txt" 2>/dev/null
-cat "$OUT/torch.txt" 2>/dev/null
+cat "$LOG/bench.txt" "$LOG/torch.txt" 2>/dev/null
 printf '%s\n' "${summary[@]}"

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # sanitize_gpu.sh: compute-sanitizer over the GPU test suites.
-#   profiling/sanitize_gpu.sh [BUILD_DIR]      (default build-device; called by device_check.sh)
+#   profiling/sanitize_gpu.sh [BUILD_DIR [LOG_DIR]]   (default build-device, $OUT/sanitize; called by device_check.sh)
 # Runs each GPU ctest (its own command line and environment, read from
 # `ctest --show-only=json-v1`) under compute-sanitizer: memcheck (with the
 # device-memory leak check) on the suites matching $MEMCHECK_TESTS, racecheck
 # and synccheck on those matching $RACE_TESTS (kernel-level hazards: the
 # kernel suite covers them). Each run is limited to $SANITIZE_TIMEOUT seconds.
+# Under the sanitizers the suites run small: the first $SANITIZE_IMAGES test
+# images, the networks in $SANITIZE_MODELS, one cuDNN plan per conv (no timing).
 # Exit: 0 every run clean; 1 a sanitizer reported an error or a test failed;
 # 2 nothing failed but a run timed out (incomplete); 77 no GPU / no tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-device}
-MEMCHECK_TESTS=${MEMCHECK_TESTS:-'^gpu_(kernels|cascade|network)$'}
+MEMCHECK_TESTS=${MEMCHECK_TESTS:-'^gpu_(network|cascade)$'}
 RACE_TESTS=${RACE_TESTS:-'^gpu_kernels$'}
-SANITIZE_TIMEOUT=${SANITIZE_TIMEOUT:-120}
+SANITIZE_TIMEOUT=${SANITIZE_TIMEOUT:-90}
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 [ -x "$sanitizer" ] || { echo "sanitize_gpu: skipped: compute-sanitizer not found"; exit 77; }
 nvidia-smi -L >/dev/null 2>&1 || { echo "sanitize_gpu: skipped: no CUDA device"; exit 77; }
-logs=${OUT:-/tmp}/sanitize
+logs=${2:-${OUT:-/tmp}/sanitize}
 mkdir -p "$logs"
+export CASCADE_TEST_IMAGES=${SANITIZE_IMAGES:-300} CASCADE_CUDNN_PLANS=1
+export CASCADE_TEST_MODELS=${SANITIZE_MODELS:-lenet,alexnet_shallower,resnet34}
 
 # "name<TAB>env assignments<TAB>command..." for each ctest whose name matches $1
 list_tests() {
@@ -56,9 +60,10 @@ run_tool() { # tool regex extra-args...
   done < <(list_tests "$regex")
 }
 
-run_tool memcheck "$MEMCHECK_TESTS" --leak-check full
+run_tool memcheck "$RACE_TESTS" --leak-check full
 run_tool racecheck "$RACE_TESTS"
 run_tool synccheck "$RACE_TESTS"
+run_tool memcheck "$MEMCHECK_TESTS" --leak-check full
 [ ${#rows[@]} -gt 0 ] || { echo "sanitize_gpu: skipped: no GPU tests in $build"; exit 77; }
 echo "compute-sanitizer ($("$sanitizer" --version | grep -o 'Version [0-9.]*' | head -1)), logs in $logs:"
 printf '  %s\n' "${rows[@]}"

@@ -1,6 +1,7 @@
 // gpu_test_util.h: the GPU suites' common start: without a usable CUDA
 // device they print "skipped: no CUDA device" and exit 77 (ctest's
-// SKIP_RETURN_CODE), never a pass.
+// SKIP_RETURN_CODE), never a pass. CASCADE_TEST_IMAGES=N runs a suite on the
+// first N test images only (compute-sanitizer runs, a quick device check).
 #pragma once
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,4 +16,12 @@ static inline const char *require_gpu_or_skip(void) {
         exit(77);
     }
     return name;
+}
+
+// How many of `available` test images a suite uses: all of them, or the
+// first CASCADE_TEST_IMAGES when that is set and smaller.
+static inline int test_image_limit(int available) {
+    const char *env = getenv("CASCADE_TEST_IMAGES");
+    int limit = env ? atoi(env) : 0;
+    return limit > 0 && limit < available ? limit : available;
 }

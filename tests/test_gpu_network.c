@@ -1,6 +1,6 @@
 // test_gpu_network.c: the GPU backend's networks against PyTorch's golden
 // logits, and its pooling/epilogue kernels against CPU references.
-//   test_gpu_network [model ...]     (default: the six zoo models)
+//   test_gpu_network [model ...]     (default: the six zoo models, or CASCADE_TEST_MODELS=a,b)
 // Per model: built at batch 1024, the whole 10,000-image test set runs batch
 // by batch (logits poisoned with NaN bytes before each run); per image the
 // relative L2 error must be <= 1e-2 on average and <= 5e-2 at worst, and the
@@ -281,7 +281,7 @@ static void check_model(const char *name, const cifar_file *data) {
     }
     int golden_n, classes = m.num_classes;
     float *golden = load_golden_logits(name, &golden_n);
-    int count = data->count < golden_n ? data->count : golden_n;
+    int count = test_image_limit(data->count < golden_n ? data->count : golden_n);
     uint16_t *input = preprocess(data, &m);
     float *logits = malloc((size_t)count * classes * sizeof(float));
     gpu_network *net;
@@ -336,8 +336,12 @@ int main(int argc, char **argv) {
     check_kernels();
     cifar_file data;
     open_test_set(&data);
+    static char names[256];
+    const char *env = getenv("CASCADE_TEST_MODELS"); // e.g. "lenet,resnet18" (compute-sanitizer runs)
     if (argc > 1)
         for (int i = 1; i < argc; i++) check_model(argv[i], &data);
+    else if (env && snprintf(names, sizeof names, "%s", env) < (int)sizeof names)
+        for (char *name = strtok(names, ","); name; name = strtok(NULL, ",")) check_model(name, &data);
     else
         for (int i = 0; model_arch_names[i]; i++) check_model(model_arch_names[i], &data);
     check_out_of_memory();

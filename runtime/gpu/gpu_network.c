@@ -225,6 +225,15 @@ static int find_leader(const gpu_network *net, int i, const cudnn_conv_shape *sh
     return -1;
 }
 
+// How many cuDNN plans per conv are finalized and timed: CUDNN_CONV_MAX_PLANS,
+// or CASCADE_CUDNN_PLANS (1 = the heuristic's first, untimed choice; for
+// compute-sanitizer runs and for measuring what the timing buys).
+static int plan_limit(void) {
+    const char *env = getenv("CASCADE_CUDNN_PLANS");
+    int limit = env ? atoi(env) : 0;
+    return limit >= 1 && limit < CUDNN_CONV_MAX_PLANS ? limit : CUDNN_CONV_MAX_PLANS;
+}
+
 // Builds node i's cuDNN graph in the first form that gets a plan. A node
 // with a leader only builds its graph here; its plan comes once the leader
 // has chosen (choose_plans).
@@ -240,7 +249,7 @@ static cascade_status plan_conv(gpu_network *net, int i, cascade_error *err) {
         cascade_error attempt = {""};
         cascade_status s = cudnn_conv_create(&n->conv, net->lane.cudnn, &shape, &attempt);
         if (!s && leader < 0)
-            s = cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, CUDNN_CONV_MAX_PLANS, CONV_WORKSPACE_CAP, &attempt);
+            s = cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, &attempt);
         if (!s) {
             n->form = form, n->conv_shape = shape, n->leader = leader;
             return CASCADE_OK;
@@ -377,7 +386,7 @@ static cascade_status finalize_follower(gpu_network *net, gpu_node *n, cascade_e
                                                                net->workspace_bytes, &attempt)
                                    : CASCADE_EDEVICE;
     if (s || cudnn_conv_workspace_max(n->conv) > net->workspace_bytes)
-        return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, CUDNN_CONV_MAX_PLANS, net->workspace_bytes, err);
+        return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err);
     return CASCADE_OK;
 }
 
