@@ -211,6 +211,21 @@ static cascade_status describe_device(bench_context *c, const bench_options *o, 
     return CASCADE_OK;
 }
 
+// The host->device ceiling of this run: from a cudaHostAlloc buffer, and
+// from the benchmark's own images (pinned in place, as the runs use them).
+static cascade_status measure_upload(bench_context *c, bench_report *r, cascade_error *err) {
+#ifdef CASCADE_HAVE_CUDA
+    size_t bytes = (size_t)c->data.count * CIFAR_PIXELS / 4096 * 4096, cap = (size_t)256 << 20;
+    if (bytes > cap) bytes = cap;
+    cascade_status s = gpu_upload_rate(NULL, cap, &r->upload_pinned_gbps, err);
+    if (!s && bytes >= 4096) s = gpu_upload_rate(c->data.pixels, bytes, &r->upload_data_gbps, err);
+    return s;
+#else
+    (void)c, (void)r, (void)err;
+    return CASCADE_OK;
+#endif
+}
+
 cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err) {
     memset(r, 0, sizeof *r);
     bench_context c = {0};
@@ -228,6 +243,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     c.results.prediction = malloc((size_t)r->images * sizeof(int32_t));
     c.results.confidence = malloc((size_t)r->images * sizeof(float));
     c.results.deferred = malloc((size_t)r->images);
+    if (!s && c.on_gpu) s = measure_upload(&c, r, err);
     if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
     bench_walk w = {&c, o, r};

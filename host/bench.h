@@ -43,6 +43,7 @@ typedef struct {
     int64_t images;
     int runs, warmup;
     double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
+    double upload_pinned_gbps, upload_data_gbps; // GPU only: host->device copy rates, same run
     int n_alone, n_cascades;
     alone_figure alone[BENCH_MAX];
     cascade_figure cascades[BENCH_MAX * 4];

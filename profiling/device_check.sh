@@ -12,7 +12,7 @@
 #   call 1 (carry .device-stage/a):  STAGES="tests sanitize" CASCADE_TEST_MODELS=lenet,alexnet_shallower,resnet34
 #   call 2 (carry .device-stage/b):  STAGES="tests bench torch"
 # (both with CASCADE_ASSETS=/tmp/assets; /tmp and build-device/ stay while the machine is warm).
-# Knobs: BENCH_IMAGES (300000), BENCH_RUNS (5), BENCH_BATCHES (8192), BENCH_CASCADES,
+# Knobs: BENCH_IMAGES (300000), BENCH_RUNS (5), BENCH_BATCHES (8192), BENCH_MODELS, BENCH_CASCADES,
 # BENCH_THRESHOLDS, TORCH_IMAGES (100000), TORCH_RUNS (5), TORCH_ARGS, TEST_FILTER, DEADLINE_S.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -76,6 +76,7 @@ if want tests; then
   stage "GPU tests"
   timeout "$(budget 400)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
   rc=$?
+  cp $BUILD/Testing/Temporary/LastTest.log "$LOG/ctest-full.log" 2>/dev/null # the passing suites' figures too
   grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90
   summary+=("GPU tests: $( [ $rc = 0 ] && echo passed || echo "FAILED (ctest rc $rc)") $(grep -a 'tests passed' "$LOG/ctest.log")")
   stage "cascade run (the README's main job on the GPU, and twice more for determinism)"
@@ -97,7 +98,7 @@ fi
 if want bench; then
   stage "cascade bench"
   timeout "$(budget 240)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-300000}" --runs "${BENCH_RUNS:-5}" \
-    --batches "${BENCH_BATCHES:-8192}" \
+    --batches "${BENCH_BATCHES:-8192}" --models "${BENCH_MODELS:-lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34}" \
     --cascades "${BENCH_CASCADES:-lenet:resnet34,alexnet_shallower:resnet34,alexnet:resnet34}" \
     --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.95,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
   rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }

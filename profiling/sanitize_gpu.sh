@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-device}
-MEMCHECK_TESTS=${MEMCHECK_TESTS:-'^gpu_(network|cascade)$'}
+MEMCHECK_TESTS=${MEMCHECK_TESTS:-'^gpu_cascade$'}
 RACE_TESTS=${RACE_TESTS:-'^gpu_kernels$'}
 SANITIZE_TIMEOUT=${SANITIZE_TIMEOUT:-90}
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -45,7 +45,7 @@ run_tool() { # tool regex extra-args...
   while IFS=$'\t' read -r name env cmd; do
     [ -n "$name" ] || continue
     local log=$logs/$tool-$name.log
-    eval "env $env timeout $SANITIZE_TIMEOUT \"$sanitizer\" --tool $tool --error-exitcode 86 $* $cmd" >"$log" 2>&1
+    eval "env $env ${RUN_ENV:-} timeout $SANITIZE_TIMEOUT \"$sanitizer\" --tool $tool --error-exitcode 86 $* $cmd" >"$log" 2>&1
     local rc=$? verdict
     local summary_line; summary_line=$(grep -a -E "ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY" "$log" | tail -1)
     case $rc in
@@ -63,7 +63,14 @@ run_tool() { # tool regex extra-args...
 run_tool memcheck "$RACE_TESTS" --leak-check full
 run_tool racecheck "$RACE_TESTS"
 run_tool synccheck "$RACE_TESTS"
+# the network suite's own kernels (conv_small's shared-memory staging, pooling): no networks
+RUN_ENV="CASCADE_TEST_MODELS=" run_tool racecheck '^gpu_network$' --report-api-errors no
+RUN_ENV="CASCADE_TEST_MODELS=" run_tool synccheck '^gpu_network$' --report-api-errors no
 run_tool memcheck "$MEMCHECK_TESTS" --leak-check full
+# gpu_network provokes cudaErrorMemoryAllocation on purpose (its out-of-memory
+# check), which memcheck would count as an error: API errors are left to the
+# code's own checks there (every call is checked; a failing one fails the test).
+run_tool memcheck '^gpu_network$' --leak-check full --report-api-errors no
 [ ${#rows[@]} -gt 0 ] || { echo "sanitize_gpu: skipped: no GPU tests in $build"; exit 77; }
 echo "compute-sanitizer ($("$sanitizer" --version | grep -o 'Version [0-9.]*' | head -1)), logs in $logs:"
 printf '  %s\n' "${rows[@]}"

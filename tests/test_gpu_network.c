@@ -19,6 +19,7 @@
 #include "kernels/avgpool.cuh"
 #include "kernels/bias_act.cuh"
 #include "kernels/channel_pad.cuh"
+#include "kernels/conv_small.cuh"
 #include "kernels/maxpool.cuh"
 #include "models/model.h"
 #include "runtime/gpu/gpu_network.h"
@@ -161,7 +162,54 @@ static void check_bias_act_and_pad(size_t rows, int c) {
     free(y), free(res), free(bias), free(got), free(padded);
 }
 
+// conv_small against a direct fp32 convolution of the same fp16 values; the
+// output is fp16, so agreement is to half a unit in its last place or so.
+static void check_conv_small(int batch, int h, int w, int oc, int k, int pad, int relu) {
+    conv_small_shape s = {batch, h, w, 3, oc, k, pad, h + 2 * pad - k + 1, w + 2 * pad - k + 1, relu};
+    size_t n_in = (size_t)batch * h * w * 3, n_w = (size_t)oc * k * k * 3;
+    size_t n_out = (size_t)batch * s.out_height * s.out_width * oc;
+    uint16_t *x = random_halves(n_in, -2, 2), *wt = random_halves(n_w, -0.3f, 0.3f), *bias = random_halves(oc, -1, 1);
+    uint16_t *y = malloc(n_out * 2);
+    CHECK(conv_small_supports(s), "conv_small refuses %dx%d k%d pad %d -> %d channels", h, w, k, pad, oc);
+    void *dx = device_copy(x, n_in * 2), *dw = device_copy(wt, n_w * 2), *db = device_copy(bias, oc * 2), *dy;
+    DEVICE_OK(cudaMalloc(&dy, n_out * 2));
+    DEVICE_OK(cudaMemsetAsync(dy, 0xFF, n_out * 2, lane.stream)); // NaN poison
+    DEVICE_OK(conv_small_launch(dx, dw, db, dy, s, lane.stream));
+    DEVICE_OK(cudaStreamSynchronize(lane.stream));
+    DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
+    double worst = 0;
+    for (int b = 0; b < batch; b++)
+        for (int oy = 0; oy < s.out_height; oy++)
+            for (int ox = 0; ox < s.out_width; ox++)
+                for (int o = 0; o < oc; o++) {
+                    double ref = half_to_float(bias[o]);
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy + ky - pad, ix = ox + kx - pad;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            for (int c = 0; c < 3; c++)
+                                ref += (double)half_to_float(x[(((size_t)b * h + iy) * w + ix) * 3 + c]) *
+                                       half_to_float(wt[(((size_t)o * k + ky) * k + kx) * 3 + c]);
+                        }
+                    if (relu && ref < 0) ref = 0;
+                    double got = half_to_float(y[(((size_t)b * s.out_height + oy) * s.out_width + ox) * oc + o]);
+                    double e = fabs(got - ref) / (fabs(ref) + 1e-1);
+                    if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;
+                }
+    printf("conv_small %dx%dx%dx3 k%d pad %d -> %d channels%s: worst relative error %.2e\n", batch, h, w, k, pad, oc,
+           relu ? " + ReLU" : "", worst);
+    CHECK(worst <= 2e-3, "conv_small %dx%d k%d pad %d -> %d: worst relative error %.3g", h, w, k, pad, oc, worst);
+    DEVICE_OK(cudaFree(dx));
+    DEVICE_OK(cudaFree(dw));
+    DEVICE_OK(cudaFree(db));
+    DEVICE_OK(cudaFree(dy));
+    free(x), free(wt), free(bias), free(y);
+}
+
 static void check_kernels(void) {
+    check_conv_small(5, 32, 32, 8, 5, 0, 1);  // LeNet's first layer (6 channels stored as 8)
+    check_conv_small(3, 32, 32, 16, 3, 1, 0); // 3x3 with padding, 16 channels
+    check_conv_small(2, 13, 11, 8, 5, 2, 1);  // odd sizes: a last group of fewer than 4 pixels
     check_maxpool(3, 8, 8, 64, 2, 2);   // vectorised path
     check_maxpool(2, 28, 28, 8, 2, 2);  // LeNet's first pool, padded channels
     check_maxpool(2, 5, 7, 3, 2, 2);    // odd sizes (floor), scalar path
@@ -170,7 +218,7 @@ static void check_kernels(void) {
     check_global_avgpool(3, 49, 6);
     check_bias_act_and_pad(1000, 24);
     check_bias_act_and_pad(77, 3);
-    printf("kernels: maxpool, global avgpool, bias_act, channel_pad checked\n");
+    printf("kernels: conv_small, maxpool, global avgpool, bias_act, channel_pad checked\n");
 }
 
 // --- networks against the golden logits ----------------------------------

@@ -35,6 +35,7 @@
 #include "../../kernels/avgpool.cuh"
 #include "../../kernels/bias_act.cuh"
 #include "../../kernels/channel_pad.cuh"
+#include "../../kernels/conv_small.cuh"
 #include "../../kernels/maxpool.cuh"
 
 #define ARENA_ALIGN 256
@@ -73,6 +74,8 @@ typedef struct {
     cudnn_conv_shape conv_shape;
     cudnn_conv *conv;
     int leader;                            // earlier node whose plan choice this one reuses, -1 if none
+    int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
+    float direct_ms;                       // conv_small's time when it was tried, else 0
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
     void *padded_input;
     // linear
@@ -437,9 +440,22 @@ static cascade_status create_linears(gpu_network *net, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// The conv_small form of node n (its input as stored: never a padded form).
+static conv_small_shape small_shape(const gpu_network *net, const gpu_node *n) {
+    const cudnn_conv_shape *s = &n->conv_shape;
+    conv_small_shape c = {net->batch, s->in_height, s->in_width, s->in_channels, s->out_channels, s->kernel, s->pad,
+                          s->out_height, s->out_width, n->relu};
+    return c;
+}
+
 static cascade_status run_conv(gpu_network *net, const gpu_node *n, cascade_error *err) {
     const cudnn_conv_shape *s = &n->conv_shape;
     cudaStream_t stream = net->lane.stream;
+    if (n->direct) {
+        CUDA_CHECK(conv_small_launch(net->tensor[n->input], n->weight, n->bias, net->tensor[n->output],
+                                     small_shape(net, n), stream));
+        return CASCADE_OK;
+    }
     if (n->padded_input)
         CUDA_CHECK(channel_pad_launch(net->tensor[n->input], n->padded_input,
                                       (size_t)net->batch * s->in_height * s->in_width, net->stored[n->input],
@@ -450,6 +466,44 @@ static cascade_status run_conv(gpu_network *net, const gpu_node *n, cascade_erro
                                        n->residual != NO_TENSOR ? net->tensor[n->residual] : NULL,
                                        (size_t)net->batch * s->out_height * s->out_width, s->out_channels, n->relu,
                                        stream));
+    return CASCADE_OK;
+}
+
+// Milliseconds per launch of conv_small for node n: mean of 5 after a warm-up.
+static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, cascade_error *err) {
+    cudaEvent_t start, stop;
+    cudaStream_t stream = net->lane.stream;
+    CUDA_CHECK(cudaEventCreate(&start));
+    CUDA_CHECK(cudaEventCreate(&stop));
+    n->direct = 1; // run_conv takes the kernel while it is timed
+    cascade_status s = run_conv(net, n, err);
+    if (!s) CUDA_CHECK(cudaEventRecord(start, stream));
+    for (int r = 0; r < 5 && !s; r++) s = run_conv(net, n, err);
+    n->direct = 0;
+    if (!s) CUDA_CHECK(cudaEventRecord(stop, stream));
+    if (!s) CUDA_CHECK(cudaEventSynchronize(stop));
+    float total = 0;
+    if (!s) CUDA_CHECK(cudaEventElapsedTime(&total, start, stop));
+    CUDA_TEARDOWN_CHECK(cudaEventDestroy(start));
+    CUDA_TEARDOWN_CHECK(cudaEventDestroy(stop));
+    *ms = total / 5;
+    return s;
+}
+
+// Convs that conv_small can run (few channels: LeNet's first layer) run
+// there when it beats cuDNN's chosen plan, timed on the same buffers.
+// CASCADE_CONV_SMALL=0 keeps cuDNN everywhere (for measuring the difference).
+static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) {
+    const char *env = getenv("CASCADE_CONV_SMALL");
+    if (env && !strcmp(env, "0")) return CASCADE_OK;
+    for (int i = 0; i < net->n_nodes; i++) {
+        gpu_node *n = &net->nodes[i];
+        if (n->kind != NODE_CONV || n->form->pad_input || n->residual != NO_TENSOR ||
+            !conv_small_supports(small_shape(net, n)))
+            continue;
+        TRY(time_conv_small(net, n, &n->direct_ms, err));
+        n->direct = n->direct_ms > 0 && n->direct_ms < cudnn_conv_chosen_ms(n->conv);
+    }
     return CASCADE_OK;
 }
 
@@ -540,6 +594,7 @@ static cascade_status build_network(gpu_network *net, const model *m, cascade_er
     TRY(allocate_arena(net, err));
     TRY(upload_weights(net, m, err));
     TRY(choose_plans(net, err));
+    TRY(choose_direct_convs(net, err));
     TRY(create_linears(net, err));
     TRY(forward_eager(net, err)); // warm-up: libraries may allocate lazily on first use
     CUDA_CHECK(cudaStreamSynchronize(net->lane.stream));
@@ -621,6 +676,9 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                cudnn_conv_config_count(n->conv), n->leader >= 0 ? ", as an earlier node" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
                cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");
+        if (n->direct_ms > 0)
+            append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s\n", "", (double)n->direct_ms,
+                   n->direct ? "conv_small" : "cuDNN");
     } else if (n->kind == NODE_LINEAR) {
         const gpu_linear_shape *s = &n->linear_shape;
         append(out, cap, len, "  %-20s linear %d->%d (%s): cuBLASLt, %s\n", n->name, s->in_features, s->out_features,

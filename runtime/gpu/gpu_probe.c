@@ -38,6 +38,54 @@ void gpu_versions(char *out, size_t cap) {
              cublas / 10000, cublas % 10000 / 100, cublas % 100);
 }
 
+// Milliseconds of one copy host -> dev, timed with events on the default stream.
+static cascade_status time_copy(void *dev, const void *host, size_t bytes, cudaEvent_t start, cudaEvent_t stop,
+                                float *ms, cascade_error *err) {
+    CUDA_CHECK(cudaEventRecord(start, 0));
+    CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, 0));
+    CUDA_CHECK(cudaEventRecord(stop, 0));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    CUDA_CHECK(cudaEventElapsedTime(ms, start, stop));
+    return CASCADE_OK;
+}
+
+// Median milliseconds of 5 copies host -> dev after a warm-up.
+static cascade_status time_copies(void *dev, const void *host, size_t bytes, float *ms, cascade_error *err) {
+    cudaEvent_t start, stop;
+    float t[6];
+    CUDA_CHECK(cudaEventCreate(&start));
+    cascade_status s = CASCADE_OK;
+    int have_stop = cudaEventCreate(&stop) == cudaSuccess;
+    if (!have_stop) s = cascade_fail(err, CASCADE_EDEVICE, "cudaEventCreate failed");
+    for (int r = 0; r < 6 && !s; r++) s = time_copy(dev, host, bytes, start, stop, &t[r], err); // t[0]: warm-up
+    if (have_stop) CUDA_TEARDOWN_CHECK(cudaEventDestroy(stop));
+    CUDA_TEARDOWN_CHECK(cudaEventDestroy(start));
+    for (int i = 2; i < 6; i++) // insertion sort of t[1..5]; t[3] is the median
+        for (int j = i; j > 1 && t[j] < t[j - 1]; j--) { float x = t[j]; t[j] = t[j - 1], t[j - 1] = x; }
+    *ms = s ? 0 : t[3];
+    return s;
+}
+
+cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err) {
+    void *dev = NULL, *pinned = NULL;
+    float ms = 0;
+    *gb_per_s = 0;
+    CUDA_CHECK(cudaMalloc(&dev, bytes));
+    cascade_status s = CASCADE_OK;
+    if (!host && cudaHostAlloc(&pinned, bytes, cudaHostAllocDefault) != cudaSuccess)
+        s = cascade_fail(err, CASCADE_ENOMEM, "cannot pin %zu host bytes", bytes);
+    else if (host && cudaHostRegister((void *)host, bytes, cudaHostRegisterDefault) != cudaSuccess)
+        s = cascade_fail(err, CASCADE_EDEVICE, "cannot pin the host range: %s", cudaGetErrorString(cudaGetLastError()));
+    if (!s) {
+        s = time_copies(dev, host ? host : pinned, bytes, &ms, err);
+        if (host) CUDA_TEARDOWN_CHECK(cudaHostUnregister((void *)host));
+        else CUDA_TEARDOWN_CHECK(cudaFreeHost(pinned));
+    }
+    CUDA_TEARDOWN_CHECK(cudaFree(dev));
+    if (!s && ms > 0) *gb_per_s = bytes / (ms * 1e-3) / 1e9;
+    return s;
+}
+
 static char teardown_error[256];
 
 void gpu_teardown_note(int ok, const char *call, const char *file, int line) {

@@ -24,3 +24,15 @@ void gpu_versions(char *out, size_t cap);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+// Host-to-device copy rate in GB/s, the ceiling of the cheapest models: the
+// median of 5 timed copies of `bytes` (after one warm-up) from `host` (pinned
+// here for the measure, then unpinned) or, when host is NULL, from a
+// cudaHostAlloc buffer. For `cascade bench`.
+cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err);
+#ifdef __cplusplus
+}
+#endif
