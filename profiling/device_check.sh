@@ -74,7 +74,7 @@ grep -E "cuDNN|OpenBLAS|CUDA" "$LOG/build.log" | grep -v "^\[" | head -5
 
 if want tests; then
   stage "GPU tests"
-  timeout "$(budget 400)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
+  timeout "$(budget 400)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
   rc=$?
   cp $BUILD/Testing/Temporary/LastTest.log "$LOG/ctest-full.log" 2>/dev/null # the passing suites' figures too
   grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90

@@ -63,9 +63,11 @@ run_tool() { # tool regex extra-args...
 run_tool memcheck "$RACE_TESTS" --leak-check full
 run_tool racecheck "$RACE_TESTS"
 run_tool synccheck "$RACE_TESTS"
-# the network suite's own kernels (conv_small's shared-memory staging, pooling): no networks
-RUN_ENV="CASCADE_TEST_MODELS=" run_tool racecheck '^gpu_network$' --report-api-errors no
-RUN_ENV="CASCADE_TEST_MODELS=" run_tool synccheck '^gpu_network$' --report-api-errors no
+# the network suite's own kernels (conv_small's shared-memory staging, pooling), no
+# networks: cuDNN's Hopper engines overflow synccheck's barrier tracking and then fail
+# under it (seen on the H100, 2026-11-26), and racecheck over whole networks outruns any budget
+RUN_ENV="CASCADE_TEST_MODELS=none" run_tool racecheck '^gpu_network$' --report-api-errors no
+RUN_ENV="CASCADE_TEST_MODELS=none" run_tool synccheck '^gpu_network$' --report-api-errors no
 run_tool memcheck "$MEMCHECK_TESTS" --leak-check full
 # gpu_network provokes cudaErrorMemoryAllocation on purpose (its out-of-memory
 # check), which memcheck would count as an error: API errors are left to the

@@ -179,6 +179,7 @@ static int open_gpu(cascade_backend *be, const zoo_model *cheap, const zoo_model
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); // a run killed by a time limit still shows how far it got
     require_gpu_or_skip();
     open_test_set(&data);
     n_test = test_image_limit(data.count < MAX_IMAGES ? data.count : MAX_IMAGES);

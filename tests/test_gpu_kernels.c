@@ -420,6 +420,7 @@ done:
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); // a run killed by a time limit still shows how far it got
     printf("device: %s\n", require_gpu_or_skip());
     TCUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
 
