@@ -96,15 +96,8 @@ typedef struct {
     calibrate_options opt;
     calibrate_target target;
     double level;
-    char cheap_names[SWEEP_MAX_MODELS][128];
-    int n_cheap;
-    double *thresholds;
-    int n_thresholds;
-    device_choice device;
+    sweep_setup setup;
     data_range val, test;
-    sweep_models models;
-    model_pass cheap[SWEEP_MAX_MODELS], full;
-    int have_passes;
     sweep_input input;
     sweep_point *points;
     int choice;
@@ -117,17 +110,9 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     const calibrate_options *o = &s->opt;
     s->target = o->target_accuracy >= 0 ? TARGET_ACCURACY : TARGET_AGREEMENT;
     s->level = o->target_accuracy >= 0 ? o->target_accuracy : o->target_agreement;
-    cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
-    if (st) return st;
-    if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: calibration needs an expensive model");
-    st = parse_device(o->device, &s->device, err);
-    s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
-    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
-                                   &s->n_thresholds, err);
-    if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
-    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
-    if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
+    sweep_setup_options so = {o->cheap, o->full, o->device, o->thresholds, o->throughputs, o->throughput_from,
+                              "calibration needs an expensive model"};
+    cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char val_path[1024];
     if (o->val) snprintf(val_path, sizeof val_path, "%s", o->val);
@@ -150,10 +135,10 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
     test_result *t = &s->tested;
     const data_range *d = &s->test;
     int has_cheap = choice->cheap >= 0;
-    const model *full = &s->models.full, *cheap = has_cheap ? &s->models.cheap[choice->cheap] : NULL;
+    const model *full = &s->setup.models.full, *cheap = has_cheap ? &s->setup.models.cheap[choice->cheap] : NULL;
     cascade_backend be = {0};
     char notice[512];
-    cascade_status st = backend_open(&be, s->device, has_cheap ? cheap : full, has_cheap ? full : NULL,
+    cascade_status st = backend_open(&be, s->setup.device, has_cheap ? cheap : full, has_cheap ? full : NULL,
                                      (int)s->opt.chunk, (int)s->opt.batch, notice, sizeof notice, err);
     cascade_results res = {malloc((size_t)d->n * sizeof(int32_t)), malloc((size_t)d->n * sizeof(float)),
                            malloc((size_t)d->n)};
@@ -180,10 +165,10 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
             t->deferred += has_cheap ? res.deferred[i] != 0 : 1;
             t->correct += res.prediction[i] == d->labels[i];
         }
-        const model_pass *mc = has_cheap ? &s->cheap[choice->cheap] : NULL;
-        t->predicted_images_per_s = has_cheap ? cascade_predicted_throughput(mc->images_per_s, s->full.images_per_s,
+        const model_pass *mc = has_cheap ? &s->setup.cheap[choice->cheap] : NULL, *full = &s->setup.full;
+        t->predicted_images_per_s = has_cheap ? cascade_predicted_throughput(mc->images_per_s, full->images_per_s,
                                                                              (double)t->deferred / d->n)
-                                              : s->full.images_per_s;
+                                              : full->images_per_s;
         if (!s->opt.quiet)
             fprintf(stderr, "cascade calibrate: the choice on %lld test images: %.1f images/s (%.2f s, %s)\n",
                     (long long)d->n, t->images_per_s, t->seconds, be.name);
@@ -218,19 +203,20 @@ static void print_report(const calibrate_state *s) {
     printf("validation  %s records %d..%lld (%lld images)\n", file_name(s->val.path), s->val.first,
            (long long)(s->val.first + s->val.n - 1), (long long)s->val.n);
     printf("backend     %s\n", s->settings.backend);
-    for (int i = 0; i <= s->n_cheap; i++) {
-        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+    for (int i = 0; i <= s->setup.n_cheap; i++) {
+        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->val.n; k++) correct += m->prediction[k] == s->val.labels[k];
         printf("%-12s%-22s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", m->name, m->images_per_s,
                m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
     }
+    const model_pass *full = &s->setup.full;
     if (c->cheap >= 0)
-        printf("choice      %s -> %s at threshold %g\n", s->cheap[c->cheap].name, s->full.name, c->threshold);
-    else printf("choice      %s alone (no cascade reaches the target faster)\n", s->full.name);
+        printf("choice      %s -> %s at threshold %g\n", s->setup.cheap[c->cheap].name, full->name, c->threshold);
+    else printf("choice      %s alone (no cascade reaches the target faster)\n", full->name);
     printf("predicted   %.1f images/s (%.2fx %s alone), accuracy %.4f, agreement %.4f, deferred %.4f\n",
-           c->predicted_images_per_s, s->full.images_per_s > 0 ? c->predicted_images_per_s / s->full.images_per_s : 0,
-           s->full.name, c->accuracy, c->agreement, c->deferred_fraction);
+           c->predicted_images_per_s, full->images_per_s > 0 ? c->predicted_images_per_s / full->images_per_s : 0,
+           full->name, c->accuracy, c->agreement, c->deferred_fraction);
     if (!s->opt.test) return;
     const test_result *t = &s->tested;
     printf("test        %s records %d..%lld (%lld images), run as a cascade on %s\n", file_name(s->test.path),
@@ -250,17 +236,17 @@ static void write_json(FILE *f, const calibrate_state *s) {
     fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
     json_string(f, s->settings.backend);
     fprintf(f, ",\n  \"throughputs\": {");
-    for (int i = 0; i <= s->n_cheap; i++) {
-        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+    for (int i = 0; i <= s->setup.n_cheap; i++) {
+        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         fprintf(f, "%s", i ? ", " : "");
         json_string(f, m->name);
         fprintf(f, ": %.3f", m->images_per_s);
     }
     fprintf(f, "},\n  \"choice\": {\"cheap\": ");
-    if (c->cheap >= 0) json_string(f, s->cheap[c->cheap].name);
+    if (c->cheap >= 0) json_string(f, s->setup.cheap[c->cheap].name);
     else fprintf(f, "null");
     fprintf(f, ", \"full\": ");
-    json_string(f, s->full.name);
+    json_string(f, s->setup.full.name);
     if (c->cheap >= 0) fprintf(f, ", \"threshold\": %.6g", c->threshold);
     else fprintf(f, ", \"threshold\": null");
     fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
@@ -285,13 +271,11 @@ static void write_json(FILE *f, const calibrate_state *s) {
 static cascade_status execute(calibrate_state *s, cascade_error *err) {
     cascade_status st = prepare(s, err);
     if (st) return st;
-    s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
                                   .quiet = s->opt.quiet, .command = "calibrate"};
-    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, &s->val, &s->settings,
-                          s->opt.throughput_from, s->opt.throughputs, err);
+    st = sweep_setup_run(&s->setup, s->opt.full, &s->val, &s->settings, s->opt.throughput_from, s->opt.throughputs,
+                         &s->input, err);
     if (st) return st;
-    s->have_passes = 1;
-    s->input = (sweep_input){s->val.n, s->val.labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
     int n = sweep_point_count(&s->input);
     s->points = malloc((size_t)n * sizeof *s->points);
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
@@ -321,13 +305,9 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
 static void release(calibrate_state *s) {
     interrupt_restore();
     atomic_file_abort(&s->csv), atomic_file_abort(&s->json);
-    if (s->have_passes) {
-        for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
-        model_pass_free(&s->full);
-    }
-    sweep_models_free(&s->models);
+    sweep_setup_free(&s->setup);
     data_range_close(&s->val), data_range_close(&s->test);
-    free(s->thresholds), free(s->points);
+    free(s->points);
 }
 
 int cmd_calibrate(int argc, char **argv) {

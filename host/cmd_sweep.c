@@ -70,15 +70,8 @@ static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *
 
 typedef struct {
     sweep_options opt;
-    char cheap_names[SWEEP_MAX_MODELS][128];
-    int n_cheap;
-    double *thresholds;
-    int n_thresholds;
-    device_choice device;
+    sweep_setup setup;
     data_range data;
-    sweep_models models;
-    model_pass cheap[SWEEP_MAX_MODELS], full;
-    int have_passes;
     sweep_input input;
     sweep_point *points;
     atomic_file csv, svg, json;
@@ -88,17 +81,9 @@ typedef struct {
 // Everything that can be checked before the (long) passes is checked here.
 static cascade_status prepare(sweep_state *s, cascade_error *err) {
     const sweep_options *o = &s->opt;
-    cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
-    if (st) return st;
-    if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: a sweep needs an expensive model");
-    st = parse_device(o->device, &s->device, err);
-    s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
-    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
-                                   &s->n_thresholds, err);
-    if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
-    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
-    if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
+    sweep_setup_options so = {o->cheap, o->full, o->device, o->thresholds, o->throughputs, o->throughput_from,
+                              "a sweep needs an expensive model"};
+    cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char data_path[1024];
     if (o->data) snprintf(data_path, sizeof data_path, "%s", o->data);
@@ -132,13 +117,14 @@ static void print_point_row(const sweep_input *in, const sweep_point *p) {
 static void print_report(const sweep_state *s) {
     const sweep_input *in = &s->input;
     int n = sweep_point_count(in), n_front = 0;
-    printf("sweep       %d cheap model(s) x %d threshold(s) -> %s\n", s->n_cheap, s->n_thresholds, s->opt.full);
+    printf("sweep       %d cheap model(s) x %d threshold(s) -> %s\n", s->setup.n_cheap, s->setup.n_thresholds,
+           s->opt.full);
     printf("data        %s records %d..%lld (%lld images)\n", data_name(&s->data), s->data.first,
            (long long)(s->data.first + s->data.n - 1), (long long)s->data.n);
     printf("backend     %s\n", s->settings.backend);
     printf("alone       model                   images/s    accuracy\n");
-    for (int i = 0; i <= s->n_cheap; i++) {
-        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+    for (int i = 0; i <= s->setup.n_cheap; i++) {
+        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
         printf("            %-22s %10.1f    %.4f  (%s)\n", m->name, m->images_per_s, (double)correct / s->data.n,
@@ -170,18 +156,19 @@ static void write_json(FILE *f, const sweep_state *s) {
     fprintf(f, ",\n  \"first\": %d,\n  \"images\": %lld,\n  \"backend\": ", s->data.first, (long long)s->data.n);
     json_string(f, s->settings.backend);
     fprintf(f, ",\n  \"models\": [\n");
-    for (int i = 0; i <= s->n_cheap; i++) {
-        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+    for (int i = 0; i <= s->setup.n_cheap; i++) {
+        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
         fprintf(f, "    {\"name\": ");
         json_string(f, m->name);
         fprintf(f, ", \"role\": \"%s\", \"arch\": \"%s\", \"images_per_s\": %.3f, \"throughput\": \"%s\", "
                    "\"seconds\": %.3f, \"accuracy\": %.6f}%s\n",
-                i < s->n_cheap ? "cheap" : "full", m->arch, m->images_per_s, m->throughput_given ? "given" : "measured",
-                m->seconds, (double)correct / s->data.n, i < s->n_cheap ? "," : "");
+                i < s->setup.n_cheap ? "cheap" : "full", m->arch, m->images_per_s,
+                m->throughput_given ? "given" : "measured",
+                m->seconds, (double)correct / s->data.n, i < s->setup.n_cheap ? "," : "");
     }
-    fprintf(f, "  ],\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->n_thresholds);
+    fprintf(f, "  ],\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->setup.n_thresholds);
     int n = sweep_point_count(in), first = 1;
     for (int i = 0; i < n; i++) {
         const sweep_point *p = &s->points[i];
@@ -199,17 +186,17 @@ static void write_json(FILE *f, const sweep_state *s) {
 
 static void write_svg(FILE *f, const sweep_state *s) {
     const char *names[SWEEP_MAX_MODELS];
-    for (int i = 0; i < s->n_cheap; i++) names[i] = s->cheap_names[i];
-    int given = s->full.throughput_given;
-    for (int i = 0; i < s->n_cheap; i++) given += s->cheap[i].throughput_given;
+    for (int i = 0; i < s->setup.n_cheap; i++) names[i] = s->setup.cheap_names[i];
+    int given = s->setup.full.throughput_given;
+    for (int i = 0; i < s->setup.n_cheap; i++) given += s->setup.cheap[i].throughput_given;
     char subtitle[2048];
     snprintf(subtitle, sizeof subtitle, "%s, %lld images; thresholds %s; throughputs %s%s", data_name(&s->data),
              (long long)s->data.n, s->opt.thresholds,
-             given == s->n_cheap + 1 ? "given" : given ? "partly given, partly measured on " : "measured on ",
-             given == s->n_cheap + 1 ? "" : s->settings.backend);
+             given == s->setup.n_cheap + 1 ? "given" : given ? "partly given, partly measured on " : "measured on ",
+             given == s->setup.n_cheap + 1 ? "" : s->settings.backend);
     char title[256];
     snprintf(title, sizeof title, "Cascades in front of %s: accuracy vs predicted throughput", s->opt.full);
-    sweep_plot plot = {s->points, sweep_point_count(&s->input), names, s->n_cheap, s->opt.full, title, subtitle};
+    sweep_plot plot = {s->points, sweep_point_count(&s->input), names, s->setup.n_cheap, s->opt.full, title, subtitle};
     sweep_write_svg(f, &plot);
 }
 
@@ -234,13 +221,11 @@ static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
 static cascade_status execute(sweep_state *s, cascade_error *err) {
     cascade_status st = prepare(s, err);
     if (st) return st;
-    s->settings = (pass_settings){.device = s->device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
                                   .quiet = s->opt.quiet, .command = "sweep"};
-    st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, &s->data, &s->settings,
-                          s->opt.throughput_from, s->opt.throughputs, err);
+    st = sweep_setup_run(&s->setup, s->opt.full, &s->data, &s->settings, s->opt.throughput_from, s->opt.throughputs,
+                         &s->input, err);
     if (st) return st;
-    s->have_passes = 1;
-    s->input = (sweep_input){s->data.n, s->data.labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
     s->points = malloc((size_t)sweep_point_count(&s->input) * sizeof *s->points);
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the sweep's points");
     st = sweep_evaluate(&s->input, s->points, err);
@@ -252,13 +237,9 @@ static cascade_status execute(sweep_state *s, cascade_error *err) {
 static void release(sweep_state *s) {
     interrupt_restore();
     atomic_file_abort(&s->csv), atomic_file_abort(&s->svg), atomic_file_abort(&s->json);
-    if (s->have_passes) {
-        for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
-        model_pass_free(&s->full);
-    }
-    sweep_models_free(&s->models);
+    sweep_setup_free(&s->setup);
     data_range_close(&s->data);
-    free(s->thresholds), free(s->points);
+    free(s->points);
 }
 
 int cmd_sweep(int argc, char **argv) {

@@ -33,21 +33,19 @@ static void on_sigbus(int sig) {
     _exit(1);
 }
 
-void input_fault_install(void) {
+static void install_handler(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigbus;
+    sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
+    sigaction(sig, &sa, NULL);
 }
+
+void input_fault_install(void) { install_handler(SIGBUS, on_sigbus); }
 
 void interrupt_install(void) {
     command_interrupted = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    install_handler(SIGINT, on_sigint);
 }
 
 void interrupt_restore(void) {

@@ -441,3 +441,40 @@ cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_chea
     *full = all[n_cheap];
     return CASCADE_OK;
 }
+
+cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err) {
+    cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
+    if (st) return st;
+    if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: %s", o->needs_full);
+    st = parse_device(o->device, &s->device, err);
+    s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
+    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
+                                   &s->n_thresholds, err);
+    if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
+    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
+    return st;
+}
+
+cascade_status sweep_setup_run(sweep_setup *s, const char *full_name, const data_range *d, pass_settings *ps,
+                               const char *throughput_file, const char *throughputs, sweep_input *in,
+                               cascade_error *err) {
+    cascade_status st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, full_name, &s->models, d, ps,
+                                         throughput_file, throughputs, err);
+    if (st) return st;
+    s->have_passes = 1;
+    *in = (sweep_input){d->n, d->labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
+    return CASCADE_OK;
+}
+
+void sweep_setup_free(sweep_setup *s) {
+    if (s->have_passes) {
+        for (int i = 0; i < s->n_cheap; i++) model_pass_free(&s->cheap[i]);
+        model_pass_free(&s->full);
+    }
+    s->have_passes = 0;
+    sweep_models_free(&s->models);
+    free(s->thresholds);
+    s->thresholds = NULL;
+}

@@ -442,28 +442,27 @@ static void gpu_destroy(void *impl) {
     free(g);
 }
 
+// One network at `batch` on `lane`; *net stays NULL on failure.
+static cascade_status create_network(gpu_network **net, const model *m, int batch, const gpu_lane *lane,
+                                     const char *role, cascade_error *err) {
+    cascade_status s = gpu_network_create(net, m, batch, lane, err);
+    if (s) {
+        *net = NULL;
+        cascade_error_prefix(err, role);
+        return s;
+    }
+    if (gpu_network_batch(*net) != batch)
+        return cascade_fail(err, CASCADE_EINVAL, "internal: %s built for %d images, not %d", role,
+                            gpu_network_batch(*net), batch);
+    return CASCADE_OK;
+}
+
 static cascade_status create_networks(gpu_backend *g, const model *cheap, const model *expensive,
                                       cascade_error *err) {
-    cascade_status s = gpu_network_create(&g->cheap_net, cheap, g->chunk_capacity, &g->ctx.cheap, err);
-    if (s) {
-        g->cheap_net = NULL;
-        cascade_error_prefix(err, "cheap network");
-        return s;
-    }
-    if (gpu_network_batch(g->cheap_net) != g->chunk_capacity)
-        return cascade_fail(err, CASCADE_EINVAL, "internal: cheap network built for %d images, not %d",
-                            gpu_network_batch(g->cheap_net), g->chunk_capacity);
-    if (!expensive) return CASCADE_OK;
-    s = gpu_network_create(&g->expensive_net, expensive, g->expensive_batch, &g->ctx.expensive, err);
-    if (s) {
-        g->expensive_net = NULL;
-        cascade_error_prefix(err, "expensive network");
-        return s;
-    }
-    if (gpu_network_batch(g->expensive_net) != g->expensive_batch)
-        return cascade_fail(err, CASCADE_EINVAL, "internal: expensive network built for %d images, not %d",
-                            gpu_network_batch(g->expensive_net), g->expensive_batch);
-    return CASCADE_OK;
+    cascade_status s = create_network(&g->cheap_net, cheap, g->chunk_capacity, &g->ctx.cheap, "cheap network", err);
+    if (s || !expensive) return s;
+    return create_network(&g->expensive_net, expensive, g->expensive_batch, &g->ctx.expensive, "expensive network",
+                          err);
 }
 
 // One device arena and one pinned host block for every pipeline buffer.
