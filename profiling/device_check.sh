@@ -8,7 +8,8 @@
 #   torch     the PyTorch peers on the same card, ours beside them as ratios
 # and prints a short summary last. Every stage is bounded so the script ends
 # by DEADLINE_S (default 540) seconds after it starts; logs go to $OUT/logs.tgz,
-# the bench and torch tables also to $OUT/*.txt.
+# the bench and torch tables and the TARGETS.md verdicts (profiling/targets.py)
+# also to $OUT/*.txt, *.json.
 #   call 1 (carry .device-stage/a):  STAGES="tests sanitize" CASCADE_TEST_MODELS=lenet,alexnet_shallower,resnet34
 #   call 2 (carry .device-stage/b):  STAGES="tests bench torch"
 # (both with CASCADE_ASSETS=/tmp/assets; /tmp and build-device/ stay while the machine is warm).
@@ -30,7 +31,7 @@ summary=()
 # seconds a stage may take: its own cap, or what is left before the deadline
 budget() { local left=$(( ${DEADLINE_S:-540} - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
 finish() {
-  cp "$LOG"/bench.txt "$LOG"/bench.json "$LOG"/torch.txt "$OUT"/ 2>/dev/null
+  cp "$LOG"/bench.txt "$LOG"/bench.json "$LOG"/torch.txt "$LOG"/torch.json "$LOG"/targets.txt "$OUT"/ 2>/dev/null
   printf '%s\n' "${summary[@]}" > "$OUT/summary.txt"
   tar -czf "$OUT/logs.tgz" -C "$LOG" . 2>/dev/null
 }
@@ -99,7 +100,7 @@ if want bench; then
   stage "cascade bench"
   timeout "$(budget 240)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-300000}" --runs "${BENCH_RUNS:-5}" \
     --batches "${BENCH_BATCHES:-8192}" --models "${BENCH_MODELS:-lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34}" \
-    --cascades "${BENCH_CASCADES:-lenet:resnet34,alexnet_shallower:resnet34,alexnet:resnet34}" \
+    --cascades "${BENCH_CASCADES:-lenet:resnet34,alexnet_shallower:resnet34,alexnet_shallow:resnet34,alexnet:resnet34,resnet18:resnet34}" \
     --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.95,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
   rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }
 fi
@@ -107,11 +108,16 @@ fi
 if want torch; then
   stage "PyTorch peers"
   timeout "$(budget 240)" python3 profiling/torch_peer.py --assets "$CASCADE_ASSETS" --ours "$LOG/bench.json" \
-    --images "${TORCH_IMAGES:-100000}" --runs "${TORCH_RUNS:-5}" \
+    --images "${TORCH_IMAGES:-100000}" --runs "${TORCH_RUNS:-5}" --json "$LOG/torch.json" \
     ${TORCH_ARGS:---models lenet,alexnet_shallower,resnet34 --compile alexnet_shallower,resnet34} > "$LOG/torch.txt" 2> "$LOG/torch.err"
   rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/torch.err"; summary+=("torch peers: FAILED (rc $rc)"); }
 fi
 
 stage "results"
 cat "$LOG/bench.txt" "$LOG/torch.txt" 2>/dev/null
+if [ -s "$LOG/bench.json" ]; then # the TARGETS.md verdicts, with this call's PyTorch figures when it has them
+  torch_json=(); [ -s "$LOG/torch.json" ] && torch_json=(--torch "$LOG/torch.json")
+  python3 profiling/targets.py "$LOG/bench.json" "${torch_json[@]}" > "$LOG/targets.txt" 2>&1
+  cat "$LOG/targets.txt"
+fi
 printf '%s\n' "${summary[@]}"

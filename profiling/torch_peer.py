@@ -10,7 +10,8 @@ Modes for the models alone: eager, CUDA graph, torch.compile; and the naive
 cascade (cheap -> softmax -> mask -> index_select -> full).
 
 usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R]
-                     [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...]
+                     [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...] [--json FILE]
+--json writes the PyTorch figures (medians, img/s) for profiling/targets.py.
 Needs torch, numpy, safetensors (present on the device machine).
 """
 import argparse, json, os, statistics, sys, time
@@ -207,6 +208,7 @@ def main():
     ap.add_argument("--models", default="lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34")
     ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile")
     ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8")
+    ap.add_argument("--json", help="write the PyTorch figures to this file")
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), torch.cuda.get_device_name()))
@@ -215,6 +217,9 @@ def main():
     norm = Normalise()
     ours_alone, ours_cascades = ours_figures(args.ours)
     models, eager = {}, {}
+    figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
+               "device": torch.cuda.get_device_name(), "images": args.images, "runs": args.runs,
+               "batch": 1024, "alone": {}, "cascades": []}
     print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
                                                  "ours/best"))
     with torch.inference_mode():
@@ -233,6 +238,7 @@ def main():
                 except Exception as e:
                     print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
             eager[name] = row["eager"]
+            figures["alone"][name] = dict(row, accuracy=acc)
             ours = ours_alone.get(name, 0)
             best = max(row.values())
             print("%-18s %12.0f %12s %12s %12s %8.4f %12s" % (
@@ -248,12 +254,19 @@ def main():
                 models.setdefault(m, load_model(args.assets, m))
             rate = timed(naive_cascade(models[cheap], models[full], images, out, norm, float(thr)), args.runs)[0]
             acc = (out == labels).float().mean().item()
+            figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr),
+                                        "images_per_s": rate, "accuracy": acc})
             o = ours_cascades.get((cheap, full, round(float(thr), 4)))
             print("%-34s %12.0f %8.4f %12s %12s %10s" % (
                 "%s -> %s @ %s" % (cheap, full, thr), rate, acc,
                 "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["accuracy"] if o else "-",
                 "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
     speedup_summary(args.ours, eager.get("resnet34"))
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(figures, f, indent=1)
+        os.replace(tmp, args.json)
     return 0
 
 

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""targets_verdicts.py: profiling/targets.py's verdicts on bench files made here.
+
+usage: targets_verdicts.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
+
+- a bench file where every target holds: every line "met", exit 0;
+- each target broken in turn (a slow model, a cascade that loses accuracy, a
+  low efficiency, a cheap model never benchmarked, a slow best cascade):
+  that line alone says GAP / not measured, exit 1;
+- with a PyTorch peers file the ratios use its figures ("same call"), without
+  it the TARGETS.md anchors, marked as such;
+- a real `cascade bench --json` (CPU, a few images) is read without error and
+  its unmeasured targets are reported, not invented;
+- a missing or malformed file: one line on stderr, exit 2.
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+TARGETS = os.path.join(here, "..", "profiling", "targets.py")
+cascade = os.path.abspath(sys.argv[1])
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+
+
+def rate(x):
+    return {"median": x, "min": x * 0.99, "max": x * 1.01}
+
+
+def cascade_row(cheap, thr, img_s, acc, eff):
+    return {"cheap": cheap, "full": "resnet34", "threshold": thr, "images_per_s": rate(img_s),
+            "deferred": 0.2, "accuracy": acc, "ideal_images_per_s": img_s / eff, "efficiency": eff}
+
+
+def passing_bench():
+    alone = {"lenet": 13e6, "alexnet_shallower": 2.2e6, "alexnet_shallow": 1.5e6, "alexnet": 1.3e6,
+             "resnet18": 4.2e5, "resnet34": 2.2e5}
+    bench = {"device": "gpu (test card)", "versions": "test", "images": 1000000,
+             "alone": [{"model": m, "batch": 8192, "images_per_s": rate(r), "accuracy": 0.9067 if m == "resnet34"
+                        else 0.8} for m, r in alone.items()],
+             "cascades": []}
+    for cheap in ("lenet", "alexnet_shallower", "alexnet_shallow", "alexnet", "resnet18"):
+        for thr in (0.8, 0.9, 0.95, 0.99):
+            bench["cascades"].append(cascade_row(cheap, thr, 6e5, 0.9063 if thr >= 0.9 else 0.90, 0.95))
+    return bench
+
+
+def run(bench, torch=None, raw=None):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bench.json")
+        with open(path, "w") as f:
+            f.write(raw if raw is not None else json.dumps(bench))
+        args = [sys.executable, TARGETS, path]
+        if torch is not None:
+            args += ["--torch", os.path.join(d, "torch.json")]
+            with open(args[-1], "w") as f:
+                json.dump(torch, f)
+        p = subprocess.run(args, capture_output=True, text=True)
+    lines = {}
+    for line in p.stdout.splitlines()[1:]:
+        target = line[:69].strip()
+        lines[target] = line[69:].strip()
+    return p.returncode, lines, p
+
+
+def line_of(lines, start):
+    hits = [v for k, v in lines.items() if k.startswith(start)]
+    return hits[0] if hits else ""
+
+
+def only_this_fails(bench, start, expect):
+    rc, lines, p = run(bench)
+    bad = [k for k, v in lines.items() if not v.startswith("met")]
+    check(rc == 1 and bad and all(k.startswith(start) for k in bad) and line_of(lines, start).startswith(expect),
+          "%s -> %s (rc %d, lines not met: %s)" % (start, expect, rc, bad))
+
+
+def main():
+    rc, lines, p = run(passing_bench())
+    check(rc == 0 and len(lines) == 10 and all(v.startswith("met") for v in lines.values()),
+          "every target met: rc %d, %d lines, %s" % (rc, len(lines), p.stdout[-300:] + p.stderr))
+    check("TARGETS.md anchor, not this call" in line_of(lines, "resnet34 alone"),
+          "without peers the anchor is used and marked: " + line_of(lines, "resnet34 alone"))
+
+    b = passing_bench()
+    b["alone"][0]["images_per_s"] = rate(8e6)
+    only_this_fails(b, "lenet alone", "GAP: 33.3% short")
+    b = passing_bench()
+    for c in b["cascades"]:
+        if c["cheap"] == "alexnet_shallower" and c["threshold"] == 0.9:
+            c["accuracy"] = 0.9055
+    only_this_fails(b, "alexnet_shallower -> resnet34 @ 0.9", "GAP: accuracy 0.9055 < 0.906")
+    b = passing_bench()
+    b["cascades"][5]["efficiency"] = 0.85  # alexnet_shallower at 0.9
+    only_this_fails(b, "efficiency alexnet_shallower", "GAP: 5.6% short")
+    b = passing_bench()
+    b["cascades"] = [c for c in b["cascades"] if c["cheap"] != "alexnet_shallow"]
+    only_this_fails(b, "efficiency alexnet_shallow ", "not measured")
+    b = passing_bench()
+    for c in b["cascades"]:
+        c["images_per_s"] = rate(4.9e5 if c["accuracy"] >= 0.9037 else 9e5)
+        if c["cheap"] == "alexnet_shallower" and c["threshold"] == 0.9:
+            c["images_per_s"] = rate(5.02e5)  # 4.57x the eager anchor 109,826
+    only_this_fails(b, "best cascade", "GAP")
+
+    peers = {"alone": {"resnet34": {"eager": 1e5, "graph": 1.1e5, "compile": 1.1e5 * 1.5},
+                       "lenet": {"eager": 2e6, "graph": 4e6}},
+             "cascades": [{"cheap": "alexnet_shallower", "full": "resnet34", "threshold": 0.9,
+                           "images_per_s": 1.5e5, "accuracy": 0.906}]}
+    rc, lines, p = run(passing_bench(), torch=peers)
+    check("1.33x 165000 (PyTorch compile, the best of compile/eager/graph, same call)"
+          in line_of(lines, "resnet34 alone"), "resnet34 vs the best peer: " + line_of(lines, "resnet34 alone"))
+    check("3.25x 4000000 (PyTorch graph" in line_of(lines, "lenet alone"), "lenet: " + line_of(lines, "lenet alone"))
+    check("4.00x 150000 (naive PyTorch, same call)" in line_of(lines, "alexnet_shallower -> resnet34"),
+          "naive cascade peer: " + line_of(lines, "alexnet_shallower -> resnet34"))
+    check("6.00x 100000 (PyTorch eager, same call)" in line_of(lines, "best cascade"),
+          "speed-up vs eager resnet34 of the same call: " + line_of(lines, "best cascade"))
+    check("TARGETS.md anchor" in line_of(lines, "alexnet_shallower alone"),
+          "a model the peers did not run falls back to the anchor: " + line_of(lines, "alexnet_shallower alone"))
+
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cpu.json")
+        r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
+                            "--models", "lenet,alexnet_shallower", "--cascades", "lenet:alexnet_shallower",
+                            "--thresholds", "0.9", "--batches", "32", "--json", out], capture_output=True, text=True)
+        check(r.returncode == 0, "cascade bench --device cpu --json: rc %d %s" % (r.returncode, r.stderr[-200:]))
+        rc, lines, p = run(None, raw=open(out).read() if os.path.exists(out) else "{}")
+    lenet = line_of(lines, "lenet alone")
+    check(rc == 1 and not p.stderr and line_of(lines, "resnet34 alone").startswith("not measured")
+          and lenet.startswith("GAP") and "no PyTorch peer for a CPU run" in lenet and "x " not in lenet
+          and "full alexnet_shallower" in line_of(lines, "efficiency lenet")
+          and line_of(lines, "efficiency alexnet ").startswith("not measured"),
+          "a real CPU bench file: rc %d\n%s%s" % (rc, p.stdout, p.stderr))
+
+    rc, lines, p = run(None, raw="{not json")
+    check(rc == 2 and p.stderr.startswith("targets: cannot read") and p.stderr.count("\n") == 1,
+          "malformed file: rc %d, %r" % (rc, p.stderr))
+    rc, lines, p = run(None, raw="[1, 2]")
+    check(rc == 2 and "not a cascade bench --json file" in p.stderr, "wrong JSON: rc %d, %r" % (rc, p.stderr))
+    print("targets_verdicts: %d failures" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
