@@ -13,6 +13,7 @@
 #include "gpu_test_util.h"
 #include "runtime/gpu/gpu_check.h"
 #include <math.h>
+#include <time.h>
 #include <cublas_v2.h>
 #include <cudnn.h>
 #include <cuda_runtime.h>
@@ -369,11 +370,41 @@ static void check_out_of_memory(void) {
     printf("out of memory: %s: %s\n", cascade_status_name(s), err.message);
     CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
     CHECK(strstr(err.message, "batch 65536") != NULL, "the message does not name the batch size");
+    CHECK(strstr(err.message, "device arena") != NULL, "not the arena's allocation failing: %s", err.message);
     if (net) gpu_network_destroy(net);
     if (hog) DEVICE_OK(cudaFree(hog));
     DEVICE_OK(cudaMemGetInfo(&free_after, &total));
     CHECK(free_after + ((size_t)256 << 20) >= free_before, "%.0f MiB not given back",
           ((double)free_before - (double)free_after) / 1048576.0);
+    model_free(&m);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+// A batch whose activations exceed the whole card fails at once, before any
+// convolution is planned at that size (ResNet-34 at 2^20 images: ~2 TB).
+static void check_never_fits(void) {
+    char path[1024];
+    cascade_error err = {""};
+    model m;
+    if (assets_model_path("resnet34", path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
+        CHECK(0, "resnet34: %s", err.message);
+        return;
+    }
+    gpu_network *net = NULL;
+    double start = now_seconds();
+    cascade_status s = gpu_network_create(&net, &m, 1 << 20, &lane, &err);
+    double took = now_seconds() - start;
+    printf("never fits: %s in %.3f s: %s\n", cascade_status_name(s), took, err.message);
+    CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
+    CHECK(strstr(err.message, "batch 1048576") && strstr(err.message, "more than the device's"),
+          "the message does not say the batch can never fit: %s", err.message);
+    CHECK(took < 5.0, "%.1f s to refuse it: it planned first", took);
+    if (net) gpu_network_destroy(net);
     model_free(&m);
 }
 
@@ -396,6 +427,7 @@ int main(int argc, char **argv) {
     else
         for (int i = 0; model_arch_names[i]; i++) check_model(model_arch_names[i], &data);
     check_out_of_memory();
+    check_never_fits();
     cifar_close(&data);
     lane_destroy();
     CHECK(gpu_teardown_error()[0] == 0, "a teardown call failed: %s", gpu_teardown_error());

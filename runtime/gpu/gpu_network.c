@@ -307,6 +307,22 @@ static void plan_arena(gpu_network *net) {
     net->arena_bytes = cursor;
 }
 
+// A batch whose activations alone exceed the card's memory can never run:
+// say so before planning any convolution at that size (cuDNN's planning of
+// an absurd batch is slow and fails with its own, less useful, status).
+static cascade_status check_batch_fits(const gpu_network *net, cascade_error *err) {
+    double need = 0;
+    for (int t = 0; t < net->n_tensors; t++)
+        if (net->alias[t] == t) need += (double)net->batch * stored_numel(net, t) * (t == last_tensor(net) ? 4 : 2);
+    size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (need > (double)total_bytes)
+        return cascade_fail(err, CASCADE_ENOMEM,
+                            "%s at batch %d: its activations alone need %.0f MiB, more than the device's %.0f MiB: "
+                            "out of memory", net->arch, net->batch, need / 1048576.0, (double)total_bytes / 1048576.0);
+    return CASCADE_OK;
+}
+
 // Every buffer's address from the arena's base (plan_arena gave the offsets).
 static void point_into_arena(gpu_network *net, void *arena) {
     char *base = arena;
@@ -582,6 +598,7 @@ static cascade_status capture_or_run_eagerly(gpu_network *net, cascade_error *er
 
 static cascade_status build_network(gpu_network *net, const model *m, cascade_error *err) {
     TRY(plan_layout(net, m, err));
+    TRY(check_batch_fits(net, err));
     CUDNN_CHECK(cudnnSetStream(net->lane.cudnn, net->lane.stream));
     if (net->lane.cublas) CUBLAS_CHECK(cublasSetStream(net->lane.cublas, net->lane.stream));
     CUBLAS_CHECK(cublasLtCreate(&net->lt));
