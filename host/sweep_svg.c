@@ -105,9 +105,10 @@ static int cmp_rate(const void *a, const void *b) {
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
-void sweep_write_svg(FILE *f, const sweep_plot *plot) {
+// Axes that hold every point with a margin, and room above the best points
+// for the expensive model's label; log scale in images/s.
+static axes fit_axes(const sweep_plot *plot) {
     const sweep_point *pts = plot->points;
-    int labelled = plot->n_points > 0 && pts[0].accuracy >= 0;
     double rmin = INFINITY, rmax = 0, qmin = INFINITY, qmax = -INFINITY;
     for (int i = 0; i < plot->n_points; i++) {
         if (!(pts[i].predicted_images_per_s > 0)) continue;
@@ -121,8 +122,11 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
     pad = fmax((a.y_hi - a.y_lo) * 0.06, 0.002);
     a.y_lo = fmax(a.y_lo - pad, 0), a.y_hi = a.y_hi + pad;
     if (a.y_hi - a.y_lo < 0.004) a.y_lo = a.y_hi - 0.004;
-    a.y_hi += (a.y_hi - a.y_lo) * 0.06; // room above the best points for the expensive model's label
+    a.y_hi += (a.y_hi - a.y_lo) * 0.06;
+    return a;
+}
 
+static void write_header(FILE *f, const sweep_plot *plot) {
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", WIDTH, HEIGHT, WIDTH, HEIGHT);
@@ -147,10 +151,12 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
         put_escaped(f, plot->subtitle);
         fprintf(f, "</text>\n");
     }
+}
 
+static void write_frame(FILE *f, const axes *a, int labelled) {
     fprintf(f, "<g id=\"axes\">\n");
-    x_axis(f, &a);
-    y_axis(f, &a);
+    x_axis(f, a);
+    y_axis(f, a);
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n", LEFT, TOP,
             WIDTH - RIGHT - LEFT, HEIGHT - BOTTOM - TOP);
     fprintf(f, "<text class=\"label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">predicted images/s (log scale)</text>\n",
@@ -159,46 +165,51 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
             22, (TOP + HEIGHT - BOTTOM) / 2, 22, (TOP + HEIGHT - BOTTOM) / 2,
             labelled ? "accuracy" : "agreement with the expensive model");
     fprintf(f, "</g>\n");
+}
 
-    // points, one group per cheap model
+// The points, one group per cheap model.
+static void write_points(FILE *f, const axes *a, const sweep_plot *plot) {
     for (int c = 0; c < plot->n_cheap; c++) {
         fprintf(f, "<g id=\"cheap-%d\" class=\"points\" fill=\"%s\" fill-opacity=\"0.55\">\n", c, palette[c % 8]);
         for (int i = 0; i < plot->n_points; i++) {
-            const sweep_point *p = &pts[i];
+            const sweep_point *p = &plot->points[i];
             if (p->cheap != c || !(p->predicted_images_per_s > 0)) continue;
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", px(&a, p->predicted_images_per_s),
-                    py(&a, quality(p)));
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", px(a, p->predicted_images_per_s),
+                    py(a, quality(p)));
             put_escaped(f, plot->cheap_names[c]);
             fprintf(f, " @ %g: %.4f, %.0f images/s, deferred %.4f</title></circle>\n", p->threshold, quality(p),
                     p->predicted_images_per_s, p->deferred_fraction);
         }
         fprintf(f, "</g>\n");
     }
+}
 
-    // the frontier, slowest to fastest
+// The Pareto frontier, slowest to fastest.
+static void write_frontier(FILE *f, const axes *a, const sweep_plot *plot) {
+    const sweep_point *pts = plot->points;
     int *idx = malloc((size_t)(plot->n_points + 1) * sizeof *idx), n_front = 0;
-    if (idx) {
-        for (int i = 0; i < plot->n_points; i++)
-            if (pts[i].pareto && pts[i].predicted_images_per_s > 0) idx[n_front++] = i;
-        sort_points = pts;
-        qsort(idx, (size_t)n_front, sizeof *idx, cmp_rate);
-        fprintf(f, "<polyline id=\"frontier\" class=\"frontier\" points=\"");
-        for (int k = 0; k < n_front; k++)
-            fprintf(f, "%s%.1f,%.1f", k ? " " : "", px(&a, pts[idx[k]].predicted_images_per_s),
-                    py(&a, quality(&pts[idx[k]])));
-        fprintf(f, "\"/>\n<g id=\"frontier-points\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.2\">\n");
-        for (int k = 0; k < n_front; k++)
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\"/>\n", px(&a, pts[idx[k]].predicted_images_per_s),
-                    py(&a, quality(&pts[idx[k]])));
-        fprintf(f, "</g>\n");
-        free(idx);
-    }
+    if (!idx) return;
+    for (int i = 0; i < plot->n_points; i++)
+        if (pts[i].pareto && pts[i].predicted_images_per_s > 0) idx[n_front++] = i;
+    sort_points = pts;
+    qsort(idx, (size_t)n_front, sizeof *idx, cmp_rate);
+    fprintf(f, "<polyline id=\"frontier\" class=\"frontier\" points=\"");
+    for (int k = 0; k < n_front; k++)
+        fprintf(f, "%s%.1f,%.1f", k ? " " : "", px(a, pts[idx[k]].predicted_images_per_s), py(a, quality(&pts[idx[k]])));
+    fprintf(f, "\"/>\n<g id=\"frontier-points\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.2\">\n");
+    for (int k = 0; k < n_front; k++)
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\"/>\n", px(a, pts[idx[k]].predicted_images_per_s),
+                py(a, quality(&pts[idx[k]])));
+    fprintf(f, "</g>\n");
+    free(idx);
+}
 
-    // the expensive model alone
+// The expensive model alone: a labelled diamond.
+static void write_full_alone(FILE *f, const axes *a, const sweep_plot *plot) {
     for (int i = 0; i < plot->n_points; i++) {
-        const sweep_point *p = &pts[i];
+        const sweep_point *p = &plot->points[i];
         if (p->cheap >= 0 || !(p->predicted_images_per_s > 0)) continue;
-        double x = px(&a, p->predicted_images_per_s), y = py(&a, quality(p));
+        double x = px(a, p->predicted_images_per_s), y = py(a, quality(p));
         fprintf(f, "<g id=\"full-alone\">\n");
         diamond(f, x, y, 8, "");
         int right_side = x < (LEFT + WIDTH - RIGHT) / 2.0;
@@ -209,8 +220,9 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
         format_rate(rate, sizeof rate, p->predicted_images_per_s);
         fprintf(f, " alone<title>%.4f, %s images/s</title></text>\n</g>\n", quality(p), rate);
     }
+}
 
-    // legend
+static void write_legend(FILE *f, const sweep_plot *plot) {
     int lx = WIDTH - RIGHT + 20, ly = TOP + 12;
     fprintf(f, "<g id=\"legend\">\n");
     fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\" font-weight=\"bold\">cheap model</text>\n", lx, ly);
@@ -231,5 +243,16 @@ void sweep_write_svg(FILE *f, const sweep_plot *plot) {
     fprintf(f, "<text class=\"legend\" x=\"%d\" y=\"%d\">", lx + 18, ly);
     put_escaped(f, plot->full_name);
     fprintf(f, " alone</text>\n");
-    fprintf(f, "</g>\n</svg>\n");
+    fprintf(f, "</g>\n");
+}
+
+void sweep_write_svg(FILE *f, const sweep_plot *plot) {
+    axes a = fit_axes(plot);
+    write_header(f, plot);
+    write_frame(f, &a, plot->n_points > 0 && plot->points[0].accuracy >= 0);
+    write_points(f, &a, plot);
+    write_frontier(f, &a, plot);
+    write_full_alone(f, &a, plot);
+    write_legend(f, plot);
+    fprintf(f, "</svg>\n");
 }
