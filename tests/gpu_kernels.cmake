@@ -16,3 +16,7 @@ add_executable(test_gpu_nodevice test_gpu_nodevice.c)
 target_link_libraries(test_gpu_nodevice cascade_gpu)
 add_test(NAME gpu_nodevice COMMAND test_gpu_nodevice)
 set_tests_properties(gpu_nodevice PROPERTIES ENVIRONMENT "${TEST_ENV}")
+
+# the cascade commands themselves (run, sweep, calibrate, bench) on the GPU backend vs the golden logits
+add_test(NAME gpu_commands COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu_commands.py $<TARGET_FILE:cascade>)
+set_tests_properties(gpu_commands PROPERTIES ENVIRONMENT "${TEST_ENV}" SKIP_RETURN_CODE 77 TIMEOUT 600)
