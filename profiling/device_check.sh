@@ -119,5 +119,6 @@ if [ -s "$LOG/bench.json" ]; then # the TARGETS.md verdicts, with this call's Py
   torch_json=(); [ -s "$LOG/torch.json" ] && torch_json=(--torch "$LOG/torch.json")
   python3 profiling/targets.py "$LOG/bench.json" "${torch_json[@]}" > "$LOG/targets.txt" 2>&1
   cat "$LOG/targets.txt"
+  summary+=("targets: $(grep -c '  met  ' "$LOG/targets.txt") met, $(grep -c '  GAP' "$LOG/targets.txt") short, $(grep -c '  not measured' "$LOG/targets.txt") not measured")
 fi
 printf '%s\n' "${summary[@]}"
