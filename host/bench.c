@@ -44,13 +44,15 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
                                 cascade_error *err) {
     double rates[1000];
     for (int run = 0; run < o->warmup + o->runs; run++) {
+        if (o->stop && *o->stop) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
         cascade_job job = {be, threshold, has_expensive, c->data.count, bench_data_fill, &c->data,
-                           NULL, NULL, NULL, c->in_place ? bench_data_chunk : NULL};
+                           NULL, NULL, o->stop, c->in_place ? bench_data_chunk : NULL};
         cascade_summary sum;
         double start = now_seconds();
         cascade_status s = cascade_run(&job, &c->results, &sum, err);
         double seconds = now_seconds() - start;
         if (s) return s;
+        if (!sum.complete) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted"); // a run cut short
         if (run >= o->warmup) rates[run - o->warmup] = c->data.count / seconds;
         *deferred = (double)sum.deferred / c->data.count;
     }
@@ -249,6 +251,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     bench_walk w = {&c, o, r};
     if (!s && !o->no_alone) s = for_each_item(o->models, each_model, &w, err);
     if (!s && !o->no_cascades) s = for_each_item(o->cascades, each_pair, &w, err);
+    r->complete = s == CASCADE_OK;
     free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
     bench_data_free(&c.data);
     return s;

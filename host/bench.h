@@ -14,6 +14,7 @@ typedef struct {
     int n_thresholds, n_batches;
     double threshold_values[BENCH_MAX];
     int batch_values[BENCH_MAX];
+    volatile int *stop;  // when set (SIGINT / SIGTERM), no further run starts; NULL: never
 } bench_options;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     int runs, warmup;
     double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
     double upload_pinned_gbps, upload_data_gbps; // GPU only: host->device copy rates, same run
+    int complete;        // 0 when a stop request ended it early: the figures so far
     int n_alone, n_cascades;
     alone_figure alone[BENCH_MAX];
     cascade_figure cascades[BENCH_MAX * 4];
@@ -53,6 +55,8 @@ typedef struct {
 extern "C" {
 #endif
 
+// Fills r; CASCADE_EINTERRUPTED when o->stop ended it, with r holding every
+// figure completed before (r->complete 0).
 cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err);
 void bench_print(const bench_report *r, FILE *out);
 void bench_write_json(const bench_report *r, FILE *out);

@@ -5,6 +5,7 @@ void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
     fprintf(out, "images    %lld per run, median of %d runs after %d warm-up\n", (long long)r->images, r->runs,
             r->warmup);
+    if (!r->complete) fprintf(out, "stopped   early on request: the figures measured before it\n");
     if (r->sgemm_gflops > 0) fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run)\n", r->sgemm_gflops);
     if (r->upload_pinned_gbps > 0)
         fprintf(out, "upload    host->device %.1f GB/s pinned, %.1f GB/s from the bench images: at most %.1fM images/s\n",
@@ -40,11 +41,11 @@ static void json_rate(FILE *out, const rate_stats *s) {
 }
 
 void bench_write_json(const bench_report *r, FILE *out) {
-    fprintf(out, "{\n  \"device\": \"%s\",\n  \"versions\": \"%s\",\n  \"images\": %lld,\n  \"runs\": %d,\n"
-                 "  \"warmup\": %d,\n  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n"
+    fprintf(out, "{\n  \"device\": \"%s\",\n  \"versions\": \"%s\",\n  \"complete\": %s,\n  \"images\": %lld,\n"
+                 "  \"runs\": %d,\n  \"warmup\": %d,\n  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n"
                  "  \"upload_data_gbps\": %.2f,\n  \"alone\": [",
-            r->backend, r->versions, (long long)r->images, r->runs, r->warmup, r->sgemm_gflops, r->upload_pinned_gbps,
-            r->upload_data_gbps);
+            r->backend, r->versions, r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup,
+            r->sgemm_gflops, r->upload_pinned_gbps, r->upload_data_gbps);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
         fprintf(out, "%s\n    {\"model\": \"%s\", \"batch\": %d, ", i ? "," : "", f->model, f->batch);

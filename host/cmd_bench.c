@@ -31,8 +31,11 @@ static const char bench_usage[] =
     "  --data FILE          CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
     "  --seed S             order of the replicated images   [1]\n"
     "  --device auto|cpu|gpu   [auto]\n"
-    "  --json FILE          everything measured, as JSON\n"
-    "  --no-alone / --no-cascades   skip a part (efficiency needs the alone figures)\n";
+    "  --json FILE          everything measured, as JSON (\"complete\": false when stopped early)\n"
+    "  --no-alone / --no-cascades   skip a part (efficiency needs the alone figures)\n\n"
+    "SIGINT or SIGTERM stops it early: the run in progress is dropped, the figures measured\n"
+    "before it are printed and written; a second one exits at once, writing nothing.\n"
+    "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
 
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
     *o = (bench_options){.models = "lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34",
@@ -73,15 +76,24 @@ int cmd_bench(int argc, char **argv) {
     if (help) { fputs(bench_usage, stdout); return 0; }
     atomic_file json = {0};
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
+    interrupt_install();
     if (!s && o.json) interrupt_track(&json);
+    o.stop = &command_interrupted;
     bench_report report;
     if (!s) s = bench_execute(&o, &report, &err);
-    if (!s) bench_print(&report, stdout);
-    if (!s && o.json) {
+    int stopped = s == CASCADE_EINTERRUPTED; // what was measured before the stop is still reported
+    if (!s || stopped) bench_print(&report, stdout);
+    if ((!s || stopped) && o.json) { // still tracked: a second signal, even mid-commit, leaves no temporary file
         bench_write_json(&report, json.file);
-        s = atomic_file_commit(&json, &err);
+        cascade_status w = atomic_file_commit(&json, &err);
+        if (w) s = w;
     } else if (o.json) atomic_file_abort(&json);
-    interrupt_untrack_all();
+    interrupt_restore(); // forgets the tracked output too
     bench_report_free(&report);
+    if (s == CASCADE_EINTERRUPTED) {
+        fprintf(stderr, "cascade bench: stopped by signal %d; the figures measured before it are reported\n",
+                command_signal);
+        return interrupted_exit_code();
+    }
     return command_exit("bench", s, &err);
 }

@@ -57,7 +57,7 @@ static const char calibrate_usage[] =
     "Ties in predicted throughput go to the higher accuracy (agreement), then to the\n"
     "earlier cheap model and the lower threshold. Outputs appear whole or not at all.\n"
     "Exit status: 0 done, 1 error (or no candidate reaches the target), 2 bad usage,\n"
-    "130 interrupted (no output is written).\n";
+    "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
     *o = (calibrate_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",

@@ -47,12 +47,14 @@ static const char run_usage[] =
     "                         --watch-class's share) is narrower than W\n"
     "  --watch-class NAME     class whose share --target-ci watches\n"
     "  --quiet                no progress display\n\n"
-    "SIGINT stops early (drains in-flight work, then reports); a second SIGINT exits at once.\n"
+    "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
+    "a second one exits at once, writing nothing.\n"
     "Outputs cover exactly the images processed and appear whole or not at all.\n"
-    "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage, 130 interrupted.\n";
+    "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage,\n"
+    "130 / 143 stopped by SIGINT / SIGTERM (the outputs are written).\n";
 
-static volatile int interrupted = 0;
-// The pipeline's stop flag: set by SIGINT and by the time budget's timer, so
+static volatile int interrupted = 0; // the stopping signal (SIGINT or SIGTERM), 0 before one
+// The pipeline's stop flag: set by SIGINT / SIGTERM and by the time budget's timer, so
 // that a stop takes effect at once, not at the next progress update (which
 // can be several expensive batches away while the final prefix waits for them).
 static volatile int stop_requested = 0;
@@ -68,14 +70,13 @@ static void request_stop(void) {
     stop_requested = 1;
 }
 
-static void on_sigint(int sig) {
-    (void)sig;
-    if (interrupted) { // the second SIGINT: leave at once, no partial file
+static void on_stop_signal(int sig) {
+    if (interrupted) { // the second one: leave at once, no partial file
         for (int i = 0; i < 3; i++)
             if (open_outputs[i]) atomic_file_abort_from_signal(open_outputs[i]);
-        _exit(EXIT_INTERRUPTED);
+        _exit(128 + sig);
     }
-    interrupted = 1;
+    interrupted = sig;
     request_stop();
 }
 
@@ -309,8 +310,9 @@ int cmd_run(int argc, char **argv) {
     }
     if (help) { fputs(run_usage, stdout); return 0; }
     struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_sigbus;
     sigaction(SIGBUS, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN); // past a file-size limit, writes fail with EFBIG (a clean error) instead
@@ -322,10 +324,11 @@ int cmd_run(int argc, char **argv) {
     if (!s) print_summary(&r, &p, &sum, elapsed);
     release(&r);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     signal(SIGBUS, SIG_DFL);
     if (s) {
         fprintf(stderr, "cascade run: %s\n", err.message);
         return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
     }
-    return p.stop == STOP_INTERRUPT ? EXIT_INTERRUPTED : 0;
+    return p.stop == STOP_INTERRUPT ? 128 + (interrupted ? interrupted : SIGINT) : 0;
 }

@@ -51,7 +51,7 @@ static const char sweep_usage[] =
     "Throughputs are measured as wall time of each model alone through the pipeline\n"
     "(after an untimed warm-up chunk on the GPU); on the CPU backend they describe the\n"
     "CPU. Outputs appear whole or not at all. Exit status: 0 done, 1 error, 2 bad\n"
-    "usage, 130 interrupted (no output is written).\n";
+    "usage, 130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
 static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *help, cascade_error *err) {
     *o = (sweep_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",

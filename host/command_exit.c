@@ -2,12 +2,13 @@
 // the exit code for the status (see commands.h).
 #include "commands.h"
 #include <stdio.h>
+#include "interrupt.h"
 
 int command_exit(const char *command, cascade_status s, const cascade_error *err) {
     if (s == CASCADE_OK) return 0;
     if (s == CASCADE_EINTERRUPTED) {
         fprintf(stderr, "cascade %s: interrupted; no output written\n", command);
-        return EXIT_INTERRUPTED;
+        return interrupted_exit_code();
     }
     fprintf(stderr, "cascade %s: %s\n", command, err->message);
     return s == CASCADE_EINVAL ? EXIT_USAGE : 1;

@@ -1,5 +1,6 @@
 // commands.h: the subcommands of `cascade`; each returns the process exit code
-// (0 done, 1 error, 2 bad usage, 130 interrupted) and prints its own errors.
+// (0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM) and
+// prints its own errors.
 #pragma once
 #include "../runtime/status.h"
 
@@ -14,5 +15,5 @@ int cmd_calibrate(int argc, char **argv);
 
 // Prints "cascade COMMAND: message" for a failure (or that it was interrupted)
 // and returns the exit code for the status: 0, 1, EXIT_USAGE for CASCADE_EINVAL,
-// EXIT_INTERRUPTED for CASCADE_EINTERRUPTED.
+// 128 + the stopping signal for CASCADE_EINTERRUPTED (EXIT_INTERRUPTED for SIGINT).
 int command_exit(const char *command, cascade_status s, const cascade_error *err);

@@ -1,4 +1,4 @@
-// interrupt.c: two-stage SIGINT (see interrupt.h).
+// interrupt.c: two-stage SIGINT / SIGTERM (see interrupt.h).
 #include "interrupt.h"
 #include "commands.h"
 #include <signal.h>
@@ -8,17 +8,20 @@
 #define MAX_TRACKED 8
 
 volatile int command_interrupted = 0;
+volatile int command_signal = 0;
 static const atomic_file *volatile tracked[MAX_TRACKED];
 
-static void on_sigint(int sig) {
-    (void)sig;
+static void on_stop_signal(int sig) {
     if (command_interrupted) {
         for (int i = 0; i < MAX_TRACKED; i++)
             if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
-        _exit(EXIT_INTERRUPTED);
+        _exit(128 + sig);
     }
+    command_signal = sig;
     command_interrupted = 1;
 }
+
+int interrupted_exit_code(void) { return 128 + (command_signal ? command_signal : SIGINT); }
 
 // A mapped input that shrinks under us raises SIGBUS on the next read: one
 // line, the tracked outputs' temporary files removed, exit 1.
@@ -44,12 +47,14 @@ static void install_handler(int sig, void (*handler)(int)) {
 void input_fault_install(void) { install_handler(SIGBUS, on_sigbus); }
 
 void interrupt_install(void) {
-    command_interrupted = 0;
-    install_handler(SIGINT, on_sigint);
+    command_interrupted = 0, command_signal = 0;
+    install_handler(SIGINT, on_stop_signal);
+    install_handler(SIGTERM, on_stop_signal);
 }
 
 void interrupt_restore(void) {
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     interrupt_untrack_all();
 }
 

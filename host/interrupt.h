@@ -1,11 +1,16 @@
-// interrupt.h: SIGINT for the commands that write their outputs only at the
-// end (sweep, calibrate). The first SIGINT sets command_interrupted (the
-// pipeline's stop flag: the current pass drains and stops); a second one
-// removes the tracked outputs' temporary files and exits at once with 130.
+// interrupt.h: SIGINT and SIGTERM (a scheduler's stop) for sweep, calibrate
+// and bench. The first one sets command_interrupted (the pipeline's stop
+// flag: the current pass drains and stops) and command_signal; a second one
+// removes the tracked outputs' temporary files and exits at once with
+// 128 + the signal (130 for SIGINT, 143 for SIGTERM).
 #pragma once
 #include "atomic_file.h"
 
 extern volatile int command_interrupted;
+extern volatile int command_signal; // the signal that set command_interrupted
+
+// 128 + the stopping signal: the exit code of an interrupted command.
+int interrupted_exit_code(void);
 
 void interrupt_install(void);
 // SIGBUS (a mapped input truncated while in use) as one clear line and exit 1,

@@ -8,7 +8,11 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   the CSV has exactly `processed` rows, each equal to the row of an
   uninterrupted run with the same seed over that many images, and each
   matching the golden cascade's decision; a second SIGINT during the drain
-  exits at once and leaves no file at all.
+  exits at once and leaves no file at all. The same with SIGTERM (a batch
+  scheduler's stop), exit 143.
+- `cascade bench` stopped by SIGTERM once its first figure is out: exit 143,
+  the figures finished before it in the table and in a whole JSON marked
+  "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file.
 - --time-budget (the cheap model alone, and a cascade) and --target-ci
   (accuracy, and a --watch-class share) stop early and report consistently:
   the reason, the time the stop was requested (the budget itself, even
@@ -126,35 +130,36 @@ def check_rows_against_golden(rows, cheap, full, threshold, what):
     return near
 
 
-def test_sigint(tmp):
-    out, rep = os.path.join(tmp, "sigint.csv"), os.path.join(tmp, "sigint.json")
+def test_sigint(tmp, sig=signal.SIGINT):
+    name = {signal.SIGINT: "sigint", signal.SIGTERM: "sigterm"}[sig]
+    out, rep = os.path.join(tmp, name + ".csv"), os.path.join(tmp, name + ".json")
     common = ["run", "--cheap", "alexnet_shallower", "--full", "resnet34", "--threshold", "0.9", "--seed", "7",
               "--chunk", "64", "--batch", "16", "--device", "cpu", "--quiet"]
     p, fd = start_with_progress_pipe(common + ["--limit", "2000", "--output", out, "--json", rep])
     seen, buf = wait_for_progress(p, fd, 1)
-    started = check(seen and seen[-1]["processed"] >= 1, "sigint: no progress before the process ended")
-    p.send_signal(signal.SIGINT)
+    started = check(seen and seen[-1]["processed"] >= 1, name + ": no progress before the process ended")
+    p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=120)
     progress = seen + drain(fd, buf)
     if not started:
         return
-    check(p.returncode == 130, "sigint: exit %d, want 130 (stderr %r)" % (p.returncode, stderr))
+    check(p.returncode == 128 + sig, name + ": exit %d, want %d (stderr %r)" % (p.returncode, 128 + sig, stderr))
     report = json.load(open(rep))
     n = report["processed"]
     rows = read_rows(out)
-    print("sigint: interrupted after %d of 2000 images (progress had shown %d); exit %d"
+    print(name + ": interrupted after %d of 2000 images (progress had shown %d); exit %d"
           % (n, seen[-1]["processed"], p.returncode))
     check(report["complete"] is False and report["stopped_by"] == "interrupted",
-          "sigint: report says complete %r, stopped_by %r" % (report["complete"], report["stopped_by"]))
-    check(0 < n < 2000, "sigint: processed %d" % n)
-    check(len(rows) - 1 == n, "sigint: %d CSV rows for %d processed" % (len(rows) - 1, n))
-    check("complete: false" in stdout and "stopped by  interrupted" in stdout, "sigint: summary %r" % stdout)
+          name + ": report says complete %r, stopped_by %r" % (report["complete"], report["stopped_by"]))
+    check(0 < n < 2000, name + ": processed %d" % n)
+    check(len(rows) - 1 == n, name + ": %d CSV rows for %d processed" % (len(rows) - 1, n))
+    check("complete: false" in stdout and "stopped by  interrupted" in stdout, name + ": summary %r" % stdout)
     check(progress[-1]["processed"] == n and progress[-1]["stopping"] == "interrupted",
-          "sigint: last progress line %r" % progress[-1])
+          name + ": last progress line %r" % progress[-1])
     check(report["stop_requested_s"] is not None and 0 < report["stop_requested_s"] <= report["elapsed_s"],
-          "sigint: stop requested at %r, elapsed %r" % (report["stop_requested_s"], report["elapsed_s"]))
+          name + ": stop requested at %r, elapsed %r" % (report["stop_requested_s"], report["elapsed_s"]))
     check(all(a["processed"] <= b["processed"] for a, b in zip(progress, progress[1:])),
-          "sigint: progress went backwards")
+          name + ": progress went backwards")
     # the same seed, uninterrupted, over exactly that many images
     ref = os.path.join(tmp, "uninterrupted.csv")
     r = subprocess.run([cascade] + common + ["--limit", str(n), "--output", ref], capture_output=True, text=True,
@@ -163,35 +168,84 @@ def test_sigint(tmp):
     ref_rows = read_rows(ref)
     same = sum(a == b for a, b in zip(rows, ref_rows))
     check(len(ref_rows) == len(rows) and same == len(rows),
-          "sigint: %d of %d rows equal the uninterrupted run's (%d rows)" % (same, len(rows), len(ref_rows)))
+          name + ": %d of %d rows equal the uninterrupted run's (%d rows)" % (same, len(rows), len(ref_rows)))
     order = shuffled_order(10000, 7)
-    check([int(row[0]) for row in rows[1:]] == order[:n], "sigint: rows are not the seed-7 order's prefix")
+    check([int(row[0]) for row in rows[1:]] == order[:n], name + ": rows are not the seed-7 order's prefix")
     deferred = sum(int(row[3]) for row in rows[1:])
     correct = sum(row[1] == row[4] for row in rows[1:])
     check(report["deferred"]["count"] == deferred and report["accuracy"]["correct"] == correct,
-          "sigint: report counts %r/%r vs CSV %d/%d" % (report["deferred"]["count"], report["accuracy"]["correct"],
+          name + ": report counts %r/%r vs CSV %d/%d" % (report["deferred"]["count"], report["accuracy"]["correct"],
                                                         deferred, correct))
-    near = check_rows_against_golden(rows, "alexnet_shallower", "resnet34", 0.9, "sigint")
-    print("sigint: %d rows equal the uninterrupted run's and the golden cascade's (%d near 0.9)"
+    near = check_rows_against_golden(rows, "alexnet_shallower", "resnet34", 0.9, name)
+    print(name + ": %d rows equal the uninterrupted run's and the golden cascade's (%d near 0.9)"
           % (n, near))
 
 
-def test_double_sigint(tmp):
+def test_double_sigint(tmp, sig=signal.SIGINT):
     out, rep = os.path.join(tmp, "twice.csv"), os.path.join(tmp, "twice.json")
     p, fd = start_with_progress_pipe(["run", "--cheap", "alexnet_shallower", "--full", "resnet34", "--limit", "2000",
                                       "--chunk", "64", "--batch", "16", "--device", "cpu", "--quiet",
                                       "--output", out, "--json", rep])
     seen, buf = wait_for_progress(p, fd, 1)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     t0 = time.time()
     p.communicate(timeout=60)
     drain(fd, buf)
     left = [f for f in os.listdir(tmp) if f.startswith("twice")]
-    print("double sigint: exit %d after %.2f s, files left: %s" % (p.returncode, time.time() - t0, left))
-    check(p.returncode == 130, "double sigint: exit %d" % p.returncode)
+    print("double signal %d: exit %d after %.2f s, files left: %s" % (sig, p.returncode, time.time() - t0, left))
+    check(p.returncode == 128 + sig, "double signal %d: exit %d" % (sig, p.returncode))
     check(not left, "double sigint left %s" % left)
+
+
+def wait_for_stderr(p, text, timeout=120):
+    """Reads p's stderr until a line contains text; returns the lines read."""
+    lines, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([p.stderr], [], [], 0.5)
+        if ready:
+            line = p.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if text in line:
+                break
+        elif p.poll() is not None:
+            break
+    return lines
+
+
+def test_bench_stop(tmp):
+    for twice in (False, True):
+        out = os.path.join(tmp, "bench-stop%d.json" % twice)
+        p = subprocess.Popen([cascade, "bench", "--device", "cpu", "--models", "lenet,resnet34", "--images", "256",
+                              "--runs", "3", "--cascades", "lenet:resnet34", "--json", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = wait_for_stderr(p, "lenet ")  # the first figure (lenet alone) is done
+        p.send_signal(signal.SIGTERM)
+        if twice:
+            time.sleep(0.02)
+            p.send_signal(signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=300)
+        left = [f for f in os.listdir(tmp) if f.startswith("bench-stop%d" % twice)]
+        what = "bench, %s SIGTERM" % ("two" if twice else "one")
+        if not check(any("lenet " in l for l in seen), what + ": no figure before the stop: %r" % seen):
+            continue
+        if twice:
+            check(p.returncode == 143 and not left, what + ": exit %d, left %s" % (p.returncode, left))
+            continue
+        report = json.load(open(out)) if os.path.exists(out) else {}
+        print("%s: exit %d, JSON complete %r with %d alone and %d cascade figures; %s" % (
+            what, p.returncode, report.get("complete"), len(report.get("alone", [])),
+            len(report.get("cascades", [])), stderr.strip().splitlines()[-1:]))
+        check(p.returncode == 143 and left == [os.path.basename(out)], what + ": exit %d, files %s" %
+              (p.returncode, left))
+        check(report.get("complete") is False and [f["model"] for f in report.get("alone", [])][:1] == ["lenet"]
+              and len(report["alone"]) + len(report["cascades"]) < 3, what + ": JSON %r" % report)
+        check("stopped   early" in stdout and "lenet" in stdout, what + ": table %r" % stdout)
+        check(stderr.strip().splitlines()[-1].startswith("cascade bench: stopped by signal 15"),
+              what + ": stderr %r" % stderr)
 
 
 def run_stopped(tmp, name, args, total):
@@ -297,7 +351,10 @@ def test_target_ci(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_sigint(tmp)
+        test_sigint(tmp, signal.SIGTERM)  # a scheduler's stop: the same drain, exit 143
         test_double_sigint(tmp)
+        test_double_sigint(tmp, signal.SIGTERM)
+        test_bench_stop(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
     print("run_early_stop: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))

@@ -14,7 +14,7 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
   --throughputs: for a target accuracy and a target agreement, the choice is
   the one the golden-derived table picks under the same rule, with the same
   figures; --test runs the choice and reports what it achieves.
-- bad usage and SIGINT: one line on stderr, the documented exit code, no output file.
+- bad usage, SIGINT and SIGTERM: one line on stderr, the documented exit code, no output file.
 """
 import csv
 import json
@@ -271,7 +271,7 @@ def test_errors(tmp):
         check(r.returncode == 0 and r.stdout.startswith("usage: cascade " + cmd), "%s --help" % cmd)
 
 
-def test_sweep_sigint(tmp):
+def test_sweep_sigint(tmp, sig=signal.SIGINT):
     outs = [os.path.join(tmp, "int" + e) for e in (".csv", ".svg", ".json")]
     p = subprocess.Popen([cascade, "sweep", "--cheap", "lenet", "--full", "resnet34", "--limit", "3000", "--device",
                           "cpu", "--chunk", "64", "--csv", outs[0], "--svg", outs[1], "--json", outs[2]],
@@ -280,13 +280,13 @@ def test_sweep_sigint(tmp):
     while time.time() < deadline and not any(f.startswith("int") for f in os.listdir(tmp)):
         time.sleep(0.02)  # the outputs' temporary files appear before the passes start
     time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     out, err = p.communicate(timeout=120)
     lines = [l for l in err.splitlines() if l.startswith("cascade sweep: interrupted")]
     left = [f for f in os.listdir(tmp) if f.startswith("int")]
-    check(p.returncode == 130 and len(lines) == 1 and not left,
-          "sweep sigint: exit %d, stderr %r, left %s" % (p.returncode, err, left))
-    print("sweep sigint: exit %d, %r, nothing left behind" % (p.returncode, lines[0] if lines else None))
+    check(p.returncode == 128 + sig and len(lines) == 1 and not left,
+          "sweep signal %d: exit %d, stderr %r, left %s" % (sig, p.returncode, err, left))
+    print("sweep signal %d: exit %d, %r, nothing left behind" % (sig, p.returncode, lines[0] if lines else None))
 
 
 def main():
@@ -297,6 +297,7 @@ def main():
         test_errors(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep_sigint(tmp)
+        test_sweep_sigint(tmp, signal.SIGTERM)
     print("sweep_calibrate: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))
     return 1 if failures else 0
 
