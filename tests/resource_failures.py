@@ -147,7 +147,11 @@ def stop_when_running(p, out, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline and p.poll() is None:
         for f in os.listdir(out):
-            if f.startswith("progress.json") and os.path.getsize(os.path.join(out, f)) > 0:
+            try:
+                size = os.path.getsize(os.path.join(out, f))
+            except FileNotFoundError:  # a temporary file renamed between listdir and here
+                continue
+            if f.startswith("progress.json") and size > 0:
                 p.send_signal(signal.SIGSTOP)
                 return True
         time.sleep(0.002)
