@@ -289,8 +289,7 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
                             s->level, (long long)s->val.n, best);
     }
     if (s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
-    interrupt_untrack_all();
-    if (s->opt.csv) {
+    if (s->opt.csv) { // still tracked (until release): a second signal removes what is not yet published
         sweep_write_csv(s->csv.file, &s->input, s->points);
         st = atomic_file_commit(&s->csv, err);
     }
@@ -303,8 +302,8 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
 }
 
 static void release(calibrate_state *s) {
+    atomic_file_abort(&s->csv), atomic_file_abort(&s->json); // the unpublished ones
     interrupt_restore();
-    atomic_file_abort(&s->csv), atomic_file_abort(&s->json);
     sweep_setup_free(&s->setup);
     data_range_close(&s->val), data_range_close(&s->test);
     free(s->points);

@@ -200,8 +200,9 @@ static void write_svg(FILE *f, const sweep_state *s) {
     sweep_write_svg(f, &plot);
 }
 
+// The outputs stay tracked until release(): a second signal while they are
+// written removes those not yet published.
 static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
-    interrupt_untrack_all();
     cascade_status st = CASCADE_OK;
     if (s->opt.csv) {
         sweep_write_csv(s->csv.file, &s->input, s->points);
@@ -235,8 +236,8 @@ static cascade_status execute(sweep_state *s, cascade_error *err) {
 }
 
 static void release(sweep_state *s) {
+    atomic_file_abort(&s->csv), atomic_file_abort(&s->svg), atomic_file_abort(&s->json); // the unpublished ones
     interrupt_restore();
-    atomic_file_abort(&s->csv), atomic_file_abort(&s->svg), atomic_file_abort(&s->json);
     sweep_setup_free(&s->setup);
     data_range_close(&s->data);
     free(s->points);

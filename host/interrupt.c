@@ -55,7 +55,7 @@ void interrupt_install(void) {
 void interrupt_restore(void) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    interrupt_untrack_all();
+    for (int i = 0; i < MAX_TRACKED; i++) tracked[i] = NULL;
 }
 
 void interrupt_track(const atomic_file *f) {
@@ -63,6 +63,3 @@ void interrupt_track(const atomic_file *f) {
         if (!tracked[i]) { tracked[i] = f; return; }
 }
 
-void interrupt_untrack_all(void) {
-    for (int i = 0; i < MAX_TRACKED; i++) tracked[i] = NULL;
-}

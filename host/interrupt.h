@@ -16,8 +16,7 @@ void interrupt_install(void);
 // SIGBUS (a mapped input truncated while in use) as one clear line and exit 1,
 // removing the tracked outputs' temporary files; main() installs it for every command.
 void input_fault_install(void);
+// Default SIGINT / SIGTERM again, and forgets the tracked outputs.
 void interrupt_restore(void);
 // Registers an open output whose temporary file a second SIGINT removes (at most 8).
 void interrupt_track(const atomic_file *f);
-// Forgets every tracked output (call before committing or aborting them).
-void interrupt_untrack_all(void);
