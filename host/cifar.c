@@ -17,13 +17,18 @@ cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cas
                             "size %zu is not a whole number of %d-byte records (record %zu is truncated)", size,
                             CIFAR_RECORD, size / CIFAR_RECORD);
     if (size / CIFAR_RECORD > 0x7fffffff) return cascade_fail(err, CASCADE_EFORMAT, "too many records");
-    int count = (int)(size / CIFAR_RECORD);
-    for (int i = 0; i < count; i++)
-        if (bytes[(size_t)i * CIFAR_RECORD] > 9)
-            return cascade_fail(err, CASCADE_EFORMAT, "record %d has label %d (labels are 0..9)", i,
-                                bytes[(size_t)i * CIFAR_RECORD]);
     f->records = bytes;
-    f->count = count;
+    f->count = (int)(size / CIFAR_RECORD);
+    return CASCADE_OK;
+}
+
+cascade_status cifar_bad_label(int record, int label, cascade_error *err) {
+    return cascade_fail(err, CASCADE_EFORMAT, "record %d has label %d (labels are 0..9)", record, label);
+}
+
+cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade_error *err) {
+    for (int i = first; i < first + n; i++)
+        if (!cifar_label_ok(cifar_label(f, i))) return cifar_bad_label(i, cifar_label(f, i), err);
     return CASCADE_OK;
 }
 

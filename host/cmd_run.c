@@ -149,14 +149,26 @@ typedef struct {
     char notice[512];
 } run_state;
 
+#define EAGER_LABEL_CHECK ((size_t)256 << 20)
+
+static void data_path(const run_state *r, char *path, size_t cap) {
+    if (r->opt.data) snprintf(path, cap, "%s", r->opt.data);
+    else assets_path("data/cifar10/test_batch.bin", path, cap);
+}
+
 static cascade_status open_inputs(run_state *r, cascade_error *err) {
-    char data_path[1024];
-    if (r->opt.data) snprintf(data_path, sizeof data_path, "%s", r->opt.data);
-    else assets_path("data/cifar10/test_batch.bin", data_path, sizeof data_path);
+    char path[1024];
+    data_path(r, path, sizeof path);
     cascade_status s = load_named_model(&r->cheap, r->opt.cheap, err);
     r->has_full = strcmp(r->opt.full, "none") != 0;
     if (!s && r->has_full) s = load_named_model(&r->full, r->opt.full, err);
-    if (!s) s = cifar_open(&r->data, data_path, err);
+    if (!s) s = cifar_open(&r->data, path, err);
+    // a file up to EAGER_LABEL_CHECK is checked whole now (fails before any work); a
+    // larger one as its images are aggregated (progress_update): a run over part of
+    // it, or stopped early, reads only the records it uses
+    if (!s && (size_t)r->data.count * CIFAR_RECORD <= EAGER_LABEL_CHECK &&
+        (s = cifar_check_labels(&r->data, 0, r->data.count, err)))
+        cascade_error_prefix(err, path);
     if (s) return s;
     r->total = r->opt.limit && r->opt.limit < r->data.count ? r->opt.limit : r->data.count;
     r->order = malloc((size_t)r->data.count * sizeof(uint32_t));
@@ -279,6 +291,13 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     s = cascade_run(&job, &r->results, sum, err);
     if (r->opt.time_budget > 0) time_budget_timer(0);
     *elapsed = now_seconds() - p->start;
+    if (!s && p->bad_record >= 0) { // found as its image was aggregated: an error, no output
+        char path[1024];
+        data_path(r, path, sizeof path);
+        s = cifar_bad_label((int)p->bad_record, cifar_label(&r->data, (int)p->bad_record), err);
+        cascade_error_prefix(err, path);
+        return s;
+    }
     if (!s && !sum->complete && stop_requested) {
         // a stop requested between progress updates: name it and date it
         if (p->stop == STOP_NONE) p->stop = interrupted ? STOP_INTERRUPT : STOP_TIME_BUDGET;

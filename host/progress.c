@@ -21,6 +21,7 @@ void progress_init(progress_state *p, const cifar_file *data, const uint32_t *or
     p->plain_interval = 5.0;
     p->json_interval = 0.25;
     p->watch_class = -1;
+    p->bad_record = -1;
 }
 
 const char *stop_reason_name(stop_reason r) {
@@ -97,9 +98,14 @@ static void check_stop_rules(progress_state *p, double elapsed) {
 
 int progress_update(void *ctx, int64_t done, const cascade_results *results) {
     progress_state *p = ctx;
-    for (int64_t pos = p->aggregated; pos < done; pos++)
-        estimate_add(&p->estimate, results->prediction[pos], results->deferred[pos],
-                     cifar_label(p->data, (int)p->order[pos]));
+    for (int64_t pos = p->aggregated; pos < done; pos++) {
+        int label = cifar_label(p->data, (int)p->order[pos]); // checked here: opening the file did not read it
+        if (!cifar_label_ok(label)) {
+            p->bad_record = p->order[pos];
+            return 1;
+        }
+        estimate_add(&p->estimate, results->prediction[pos], results->deferred[pos], label);
+    }
     p->aggregated = done;
     double t = now_seconds(), elapsed = t - p->start;
     check_stop_rules(p, elapsed);

@@ -28,6 +28,7 @@ typedef struct {
     double target_ci;                 // interval width, 0 = none
     int watch_class;                  // -1: watch accuracy
     stop_reason stop;
+    int64_t bad_record;               // a record whose label is not 0..9 (stops the run: an error), else -1
     double stop_elapsed;              // seconds from start when the stop was requested (0: not yet)
     volatile int *interrupted;        // set by SIGINT
 } progress_state;

@@ -379,6 +379,11 @@ cascade_status data_range_open(data_range *d, const char *path, const char *flag
     d->first = (int)first;
     d->n = end - first;
     if (limit > 0 && limit < d->n) d->n = limit;
+    if ((s = cifar_check_labels(&d->file, d->first, (int)d->n, err))) {
+        cifar_close(&d->file);
+        cascade_error_prefix(err, path);
+        return s;
+    }
     d->order = malloc((size_t)d->n * sizeof *d->order);
     d->labels = malloc((size_t)d->n);
     if (!d->order || !d->labels) {

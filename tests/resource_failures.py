@@ -20,6 +20,9 @@ file (nor a temporary one) behind:
   weights > memory     a 100 GB sparse weights file runs (mapped, never read whole: small
                        peak RSS); under a 4 GB address-space limit it fails cleanly; a tensor
                        claimed past the end of the file
+  data > 2 GiB         a 2.2 GB sparse data file: records past 2^31 bytes give the figures
+                       of the same images in the original file, mapped (small peak RSS); a
+                       bad label among the records a run reads fails it, one elsewhere does not
 Determinism: two CPU runs with the same seed write byte-identical prediction files.
 """
 import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
@@ -334,12 +337,102 @@ def determinism(tmp, out):
         os.unlink(os.path.join(out, f))
 
 
+def data_past_2gib(tmp, out):
+    """Records past 2 GiB of a data file read right: 710,000 empty records
+    (a sparse hole), then the first 300 test images; a sweep over those 300
+    gives the figures of the same sweep on the original file, and maps the
+    file rather than reading it (small peak RSS)."""
+    name = "large data: records past 2 GiB of a 2.2 GB file"
+    first, n = 710000, 300
+    big = os.path.join(tmp, "in.big.bin")
+    with open(test_batch, "rb") as f:
+        images = f.read(n * 3073)
+    try:
+        with open(big, "wb") as f:
+            f.truncate(first * 3073)
+            f.seek(first * 3073)
+            f.write(images)
+    except OSError as e:
+        skip(name, "cannot make a sparse file here: %s" % e)
+        return
+    common = ["sweep", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--thresholds",
+              "0.5,0.9", "--throughputs", "lenet=2801683,alexnet_shallower=666063", "--quiet"]
+    ref, got = os.path.join(out, "ref.csv"), os.path.join(out, "big.csv")
+    r = run(common + ["--data", test_batch, "--limit", str(n), "--csv", ref], timeout=300)
+    with open(os.path.join(tmp, "in.stderr"), "w+") as err:
+        p = subprocess.Popen([cascade] + common + ["--data", big, "--range", "%d:%d" % (first, first + n), "--csv", got],
+                             stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        err.seek(0)
+        message = err.read().strip()
+    problems = []
+    if r is None or r.returncode != 0:
+        problems.append("the sweep on the original file failed: %r" % (r and r.stderr))
+    if os.waitstatus_to_exitcode(status) != 0:
+        problems.append("exit %d: %s" % (os.waitstatus_to_exitcode(status), message))
+    elif not problems:
+        cols = lambda path: [line.split(",")[:9] for line in open(path).read().splitlines()]
+        if cols(ref) != cols(got):
+            problems.append("figures differ: %r vs %r" % (cols(got)[1:3], cols(ref)[1:3]))
+    rss_mb = usage.ru_maxrss / 1024
+    if rss_mb > 1024:
+        problems.append("peak RSS %.0f MB: the file was read, not mapped" % rss_mb)
+    report(name, problems, "records %d..%d at byte %d: the same CSV figures, peak RSS %.0f MB" % (
+        first, first + n - 1, first * 3073, rss_mb))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
+    bad_label_in_use(big, first + n, out)
+    os.unlink(big)
+
+
+def shuffled_order(n, seed):
+    """host/job.c shuffled_order: Fisher-Yates over a splitmix64 stream."""
+    mask, state, order = (1 << 64) - 1, seed, list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def bad_label_in_use(big, count, out):
+    """A file this large is not scanned at open: `run --limit 40` (seed 5) reads
+    only its 40 records; a bad label among them fails the run (one line, no
+    output), found as that image is aggregated; the same label elsewhere in
+    the file does not stop a run that never reads it."""
+    order = shuffled_order(count, 5)
+    victim, elsewhere = order[20], order[1000]
+    with open(big, "r+b") as f:
+        for record in (victim, elsewhere):
+            f.seek(record * 3073)
+            f.write(b"\x0c")
+    args = ["run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--quiet", "--data", big,
+            "--seed", "5", "--output", out + "/p.csv"]
+    start = time.time()
+    expect_failure("large data: a bad label in the records a run reads", args + ["--limit", "40"],
+                   "record %d has label 12" % victim, out)
+    took = time.time() - start
+    with open(big, "r+b") as f:
+        f.seek(victim * 3073)
+        f.write(b"\x00")
+    r = run(args + ["--limit", "40"])
+    report("large data: a bad label the run never reads", [] if r is not None and r.returncode == 0 else
+           ["exit %r: %s" % (r and r.returncode, r and r.stderr.strip())], "exit 0 (record %d, label 12, unread); "
+           "the failing run took %.1f s" % (elsewhere, took))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
         os.mkdir(out)
         for group in (unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, batch_too_big,
-                      weights_larger_than_memory, determinism):
+                      weights_larger_than_memory, data_past_2gib, determinism):
             group(tmp, out)
     print("%d passed, %d failed, %d skipped" % (cases - failures, failures, skipped))
     return 1 if failures else 0

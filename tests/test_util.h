@@ -52,5 +52,8 @@ static inline void open_test_set(cifar_file *f) {
     char path[1024];
     cascade_error err;
     assets_path("data/cifar10/test_batch.bin", path, sizeof path);
-    if (cifar_open(f, path, &err)) { fprintf(stderr, "test set: %s\n", err.message); exit(2); }
+    if (cifar_open(f, path, &err) || cifar_check_labels(f, 0, f->count, &err)) {
+        fprintf(stderr, "test set: %s\n", err.message);
+        exit(2);
+    }
 }
