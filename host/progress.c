@@ -99,7 +99,7 @@ static void check_stop_rules(progress_state *p, double elapsed) {
 int progress_update(void *ctx, int64_t done, const cascade_results *results) {
     progress_state *p = ctx;
     for (int64_t pos = p->aggregated; pos < done; pos++) {
-        int label = cifar_label(p->data, (int)p->order[pos]); // checked here: opening the file did not read it
+        int label = cifar_label(p->data, (int)p->order[pos]); // checked here: a large file is not read at open
         if (!cifar_label_ok(label)) {
             p->bad_record = p->order[pos];
             return 1;
