@@ -50,7 +50,14 @@ for s in a b; do
   [ -f "$d/blas.tar.xz" ] && mkdir -p /tmp/blas && tar -xJf "$d/blas.tar.xz" -C /tmp/blas
   echo "stage $s unpacked"
 done
-ls "$CASCADE_ASSETS"/weights; echo "test images: $(( $(stat -c %s "$CASCADE_ASSETS/data/cifar10/test_batch.bin") / 3073 ))"
+ls "$CASCADE_ASSETS"/weights; echo "test images: $(( $(stat -c %s "$CASCADE_ASSETS/data/cifar10/test_batch.bin" 2>/dev/null || echo 0) / 3073 ))"
+for need in weights/lenet.safetensors weights/alexnet_shallower.safetensors weights/resnet34.safetensors \
+            golden/test_logits.safetensors data/cifar10/test_batch.bin; do
+  if [ ! -s "$CASCADE_ASSETS/$need" ]; then # stage b alone on a fresh machine: stage a's files are gone
+    summary+=("assets: $need missing: carry .device-stage/a (the machine went cold between the two calls?)")
+    echo "device_check: $CASCADE_ASSETS/$need missing: carry .device-stage/a first (profiling/stage_device.sh)"; exit 2
+  fi
+done
 
 stage "configure + build"
 cudnn_args=()
