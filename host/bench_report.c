@@ -1,5 +1,6 @@
 // bench_report.c: the table and the JSON of `cascade bench`.
 #include "bench.h"
+#include "sweep.h" // json_string
 
 void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
@@ -41,11 +42,15 @@ static void json_rate(FILE *out, const rate_stats *s) {
 }
 
 void bench_write_json(const bench_report *r, FILE *out) {
-    fprintf(out, "{\n  \"device\": \"%s\",\n  \"versions\": \"%s\",\n  \"complete\": %s,\n  \"images\": %lld,\n"
-                 "  \"runs\": %d,\n  \"warmup\": %d,\n  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n"
-                 "  \"upload_data_gbps\": %.2f,\n  \"alone\": [",
-            r->backend, r->versions, r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup,
-            r->sgemm_gflops, r->upload_pinned_gbps, r->upload_data_gbps);
+    fprintf(out, "{\n  \"device\": ");
+    json_string(out, r->backend); // names from the driver and the libraries: escaped
+    fprintf(out, ",\n  \"versions\": ");
+    json_string(out, r->versions);
+    fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n"
+                 "  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
+                 "  \"alone\": [",
+            r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, r->sgemm_gflops,
+            r->upload_pinned_gbps, r->upload_data_gbps);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
         fprintf(out, "%s\n    {\"model\": \"%s\", \"batch\": %d, ", i ? "," : "", f->model, f->batch);
