@@ -30,6 +30,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden  # noqa: E402
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
 N = int(os.environ.get("CASCADE_TEST_IMAGES", "2000"))
@@ -39,15 +41,7 @@ FP16_WINDOW = 2e-3  # |confidence - threshold| below which fp16 may decide the o
 FLIP_RATE = 0.005   # share of images whose answer may differ from the golden one
 PINNED = {"lenet": 2801683.0, "alexnet_shallower": 666063.0, "resnet34": 109826.0}  # docs/TARGETS.md
 G = None
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-    print("%s %s" % ("ok  " if cond else "FAIL", what))
-    return cond
+checks.verbose = True
 
 
 def run(args, timeout=600):
@@ -184,8 +178,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for test in (test_run, test_sweep, test_calibrate, test_bench):
             test(tmp)
-    print("gpu_commands: %d failures" % failures)
-    return 1 if failures else 0
+    return checks.finish("gpu_commands")
 
 
 if __name__ == "__main__":

@@ -34,17 +34,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden  # noqa: E402
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL " + what)
-    return cond
 
 
 def shuffled_order(n, seed):
@@ -357,8 +350,7 @@ def main():
         test_bench_stop(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
-    print("run_early_stop: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))
-    return 1 if failures else 0
+    return checks.finish("run_early_stop")
 
 
 if __name__ == "__main__":

@@ -28,20 +28,13 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden  # noqa: E402
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
 N = 300
 G = golden.Golden()
-failures = 0
 PINNED = {"lenet": 2801683.0, "alexnet_shallower": 666063.0, "resnet34": 109826.0}  # docs/TARGETS.md
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL " + what)
-    return cond
 
 
 def run(args, timeout=600):
@@ -298,8 +291,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep_sigint(tmp)
         test_sweep_sigint(tmp, signal.SIGTERM)
-    print("sweep_calibrate: %s" % ("all checks passed" if not failures else "%d check(s) failed" % failures))
-    return 1 if failures else 0
+    return checks.finish("sweep_calibrate")
 
 
 if __name__ == "__main__":

@@ -21,16 +21,13 @@ import sys
 import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
+
+checks.verbose = True
 TARGETS = os.path.join(here, "..", "profiling", "targets.py")
 cascade = os.path.abspath(sys.argv[1])
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
 
 
 def rate(x):
@@ -147,8 +144,7 @@ def main():
           "malformed file: rc %d, %r" % (rc, p.stderr))
     rc, lines, p = run(None, raw="[1, 2]")
     check(rc == 2 and "not a cascade bench --json file" in p.stderr, "wrong JSON: rc %d, %r" % (rc, p.stderr))
-    print("targets_verdicts: %d failures" % failures)
-    return 1 if failures else 0
+    return checks.finish("targets_verdicts")
 
 
 if __name__ == "__main__":

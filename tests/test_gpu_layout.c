@@ -111,14 +111,9 @@ static gpu_network *plan_on_host(const model *m, int pad_input, void **arena) {
 }
 
 static void check_layout(const char *name, int images, int pad_input, const cifar_file *data) {
-    char path[1024];
-    cascade_error err;
     model m;
     void *arena = NULL;
-    if (assets_model_path(name, path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
-        CHECK(0, "%s: %s", name, err.message);
-        return;
-    }
+    if (!load_test_model(name, &m)) return;
     gpu_network *net = plan_on_host(&m, pad_input, &arena);
     int golden_n;
     float *golden = load_golden_logits(name, &golden_n);

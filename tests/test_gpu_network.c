@@ -320,14 +320,10 @@ static void compare_with_golden(const char *name, const float *logits, const flo
 }
 
 static void check_model(const char *name, const cifar_file *data) {
-    char path[1024];
     static char description[16384];
     cascade_error err;
     model m;
-    if (assets_model_path(name, path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
-        CHECK(0, "%s: %s", name, err.message);
-        return;
-    }
+    if (!load_test_model(name, &m)) return;
     int golden_n, classes = m.num_classes;
     float *golden = load_golden_logits(name, &golden_n);
     int count = test_image_limit(data->count < golden_n ? data->count : golden_n);
@@ -354,13 +350,9 @@ static void check_model(const char *name, const cifar_file *data) {
 // Building a network that cannot fit fails with CASCADE_ENOMEM naming the
 // batch size, and gives back what it took.
 static void check_out_of_memory(void) {
-    char path[1024];
     cascade_error err = {""};
     model m;
-    if (assets_model_path("lenet", path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
-        CHECK(0, "lenet: %s", err.message);
-        return;
-    }
+    if (!load_test_model("lenet", &m)) return;
     size_t free_before, free_after, total, headroom = (size_t)512 << 20;
     DEVICE_OK(cudaMemGetInfo(&free_before, &total));
     void *hog = NULL; // leaves 512 MiB: LeNet's arena at batch 65536 needs ~1.6 GiB
@@ -388,13 +380,9 @@ static double now_seconds(void) {
 // A batch whose activations exceed the whole card fails at once, before any
 // convolution is planned at that size (ResNet-34 at 2^20 images: ~2 TB).
 static void check_never_fits(void) {
-    char path[1024];
     cascade_error err = {""};
     model m;
-    if (assets_model_path("resnet34", path, sizeof path, &err) || model_load(&m, path, NULL, &err)) {
-        CHECK(0, "resnet34: %s", err.message);
-        return;
-    }
+    if (!load_test_model("resnet34", &m)) return;
     gpu_network *net = NULL;
     double start = now_seconds();
     cascade_status s = gpu_network_create(&net, &m, 1 << 20, &lane, &err);

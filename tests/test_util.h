@@ -6,6 +6,7 @@
 #include <string.h>
 #include "host/assets.h"
 #include "host/cifar.h"
+#include "models/model.h"
 #include "models/safetensors.h"
 
 static int test_failures = 0;
@@ -18,6 +19,17 @@ static int test_failures = 0;
             fprintf(stderr, "\n");                                            \
         }                                                                     \
     } while (0)
+
+// Loads the zoo model `name` from the assets: 1, or 0 with a failed check.
+static inline int load_test_model(const char *name, model *m) {
+    char path[1024];
+    cascade_error err;
+    if (assets_model_path(name, path, sizeof path, &err) || model_load(m, path, NULL, &err)) {
+        CHECK(0, "%s: %s", name, err.message);
+        return 0;
+    }
+    return 1;
+}
 
 static inline int test_summary(const char *name) {
     if (test_failures) fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);
