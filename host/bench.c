@@ -241,6 +241,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);
     r->runs = (int)o->runs, r->warmup = (int)o->warmup;
     s = bench_data_make(&c.data, &source, r->images, (uint64_t)o->seed, err);
+    if (s) cascade_error_prefix(err, path);
     cifar_close(&source);
     c.results.prediction = malloc((size_t)r->images * sizeof(int32_t));
     c.results.confidence = malloc((size_t)r->images * sizeof(float));

@@ -20,14 +20,15 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
         return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld benchmark images (%.1f GB)",
                             (long long)count, count * 3072.0 / 1e9);
     }
+    cascade_status s = cifar_check_labels(source, 0, source->count, err); // the whole source: it is replicated
+    if (s) {
+        free(order);
+        bench_data_free(d);
+        return s;
+    }
     shuffled_order(order, replicated, seed); // a permutation of the replicated set
     for (int64_t i = 0; i < count; i++) {
         int record = (int)(order[i] % (uint32_t)source->count);
-        if (!cifar_label_ok(cifar_label(source, record))) {
-            free(order);
-            bench_data_free(d);
-            return cifar_bad_label(record, cifar_label(source, record), err);
-        }
         memcpy(d->pixels + i * CIFAR_PIXELS, cifar_pixels(source, record), CIFAR_PIXELS);
         d->labels[i] = (uint8_t)cifar_label(source, record);
     }
