@@ -8,7 +8,7 @@
 
 typedef struct {
     const char *models, *cascades, *thresholds, *batches, *data, *device, *json;
-    long long chunk, batch, images, runs, warmup, seed;
+    long long chunk, batch, images, runs, warmup, warmup_images, seed;
     int no_alone, no_cascades;
     device_choice device_choice;
     int n_thresholds, n_batches;
@@ -43,6 +43,7 @@ typedef struct {
     char backend[256], versions[256];
     int64_t images;
     int runs, warmup;
+    int64_t warmup_images; // images in each warm-up run (at most images)
     double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
     double upload_pinned_gbps, upload_data_gbps; // GPU only: host->device copy rates, same run
     int complete;        // 0 when a stop request ended it early: the figures so far

@@ -4,8 +4,9 @@
 
 void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
-    fprintf(out, "images    %lld per run, median of %d runs after %d warm-up\n", (long long)r->images, r->runs,
-            r->warmup);
+    fprintf(out, "images    %lld per run, median of %d runs after %d warm-up", (long long)r->images, r->runs, r->warmup);
+    if (r->warmup && r->warmup_images < r->images) fprintf(out, " (%lld images each)", (long long)r->warmup_images);
+    fprintf(out, "\n");
     if (!r->complete) fprintf(out, "stopped   early on request: the figures measured before it\n");
     if (r->sgemm_gflops > 0) fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run)\n", r->sgemm_gflops);
     if (r->upload_pinned_gbps > 0)
@@ -46,10 +47,11 @@ void bench_write_json(const bench_report *r, FILE *out) {
     json_string(out, r->backend); // names from the driver and the libraries: escaped
     fprintf(out, ",\n  \"versions\": ");
     json_string(out, r->versions);
-    fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n"
+    fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"warmup_images\": %lld,\n"
                  "  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
                  "  \"alone\": [",
-            r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, r->sgemm_gflops,
+            r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, (long long)r->warmup_images,
+            r->sgemm_gflops,
             r->upload_pinned_gbps, r->upload_data_gbps);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];

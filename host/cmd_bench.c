@@ -28,6 +28,7 @@ static const char bench_usage[] =
     "  --images N           images per run   [GPU 1000000, CPU 2000]\n"
     "  --runs R             timed runs   [5]\n"
     "  --warmup W           untimed runs first   [1]\n"
+    "  --warmup-images N    images in each warm-up run   [all of --images]\n"
     "  --data FILE          CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
     "  --seed S             order of the replicated images   [1]\n"
     "  --device auto|cpu|gpu   [auto]\n"
@@ -48,6 +49,7 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
         {"--json", OPT_STRING, &o->json, 0, 0},           {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
         {"--batch", OPT_INT, &o->batch, 1, 1 << 20},      {"--images", OPT_INT, &o->images, 1, 4e9},
         {"--runs", OPT_INT, &o->runs, 1, 1000},           {"--warmup", OPT_INT, &o->warmup, 0, 1000},
+        {"--warmup-images", OPT_INT, &o->warmup_images, 1, 4e9},
         {"--seed", OPT_INT, &o->seed, 0, 9e18},           {"--no-alone", OPT_FLAG, &o->no_alone, 0, 0},
         {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};
     cascade_status s = parse_options("bench", argc, argv, specs, help, err);

@@ -2,19 +2,25 @@
 # device_check.sh: the GPU check on the lent machine, in one or two calls.
 # Unpacks the carried assets (profiling/stage_device.sh), configures and
 # builds with CMake, then runs the stages named in STAGES:
-#   tests     the GPU ctest suites (golden logits, kernels, cascade, no-device)
+#   tests     the GPU ctest suites (golden logits, kernels, cascade, no-device,
+#             the commands on the GPU, resource failures) and `cascade run` twice
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck (sanitize_gpu.sh)
 #   bench     `cascade bench` on the GPU
 #   torch     the PyTorch peers on the same card, ours beside them as ratios
 # and prints a short summary last. Every stage is bounded so the script ends
-# by DEADLINE_S (default 540) seconds after it starts; logs go to $OUT/logs.tgz,
-# the bench and torch tables and the TARGETS.md verdicts (profiling/targets.py)
-# also to $OUT/*.txt, *.json.
-#   call 1 (carry .device-stage/a):  STAGES="tests sanitize" CASCADE_TEST_MODELS=lenet,alexnet_shallower,resnet34
-#   call 2 (carry .device-stage/b):  STAGES="tests bench torch"
+# by DEADLINE_S (default 540) seconds after it starts, and a stage leaves the
+# time the later ones reserve (tests: SANITIZE_RESERVE_S, bench:
+# TORCH_RESERVE_S). After each stage what exists so far is copied to $OUT
+# (logs.tgz, bench/torch tables and JSON, the TARGETS.md verdicts of
+# profiling/targets.py, summary.txt with each stage's seconds), so a call cut
+# off by the device budget still brings back every finished stage.
+# The session's device time (15 min, the machine's start included) fits two calls:
+#   call 1 (carry .device-stage/a):  STAGES="tests sanitize" CASCADE_TEST_MODELS=lenet,alexnet_shallower,resnet34 DEADLINE_S=300
+#   call 2 (carry .device-stage/b):  STAGES="bench torch" DEADLINE_S=<device budget left - 50, at most 540>
 # (both with CASCADE_ASSETS=/tmp/assets; /tmp and build-device/ stay while the machine is warm).
-# Knobs: BENCH_IMAGES (300000), BENCH_RUNS (5), BENCH_BATCHES (8192), BENCH_MODELS, BENCH_CASCADES,
-# BENCH_THRESHOLDS, TORCH_IMAGES (100000), TORCH_RUNS (5), TORCH_ARGS, TEST_FILTER, DEADLINE_S.
+# Knobs: BENCH_IMAGES (1000000), BENCH_WARMUP_IMAGES (200000), BENCH_RUNS (5), BENCH_BATCHES (8192), BENCH_MODELS, BENCH_CASCADES,
+# BENCH_THRESHOLDS (0.8,0.9,0.99), TORCH_IMAGES (100000), TORCH_RUNS (5), TORCH_ARGS, TEST_FILTER,
+# DEADLINE_S, SANITIZE_RESERVE_S (120), TORCH_RESERVE_S (150).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 START=$(date +%s)
@@ -23,25 +29,39 @@ LOG=/tmp/device-check-logs
 mkdir -p "$OUT" "$LOG"
 export CASCADE_ASSETS=${CASCADE_ASSETS:-/tmp/assets}
 export PATH=/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
+# the CPU references inside the GPU tests: what `cascade` sets for itself (host/blas_tune.c),
+# since the test programs do not re-execute themselves
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+grep -qw avx512f /proc/cpuinfo 2>/dev/null && export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 BUILD=build-device
 STAGES=" ${STAGES:-tests sanitize bench torch} "
 want() { [[ "$STAGES" == *" $1 "* ]]; }
-stage() { echo "== $1 ($(( $(date +%s) - START )) s)"; }
-summary=()
-# seconds a stage may take: its own cap, or what is left before the deadline
-budget() { local left=$(( ${DEADLINE_S:-540} - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
+summary=() times=() stage_name="" stage_start=$START
+# each stage's seconds, for the summary (so the next call can be sized)
+stage_done() { [ -n "$stage_name" ] && times+=("$stage_name $(( $(date +%s) - stage_start )) s"); stage_name=""; }
+stage() { stage_done; finish; stage_name=$1 stage_start=$(date +%s); echo "== $1 ($(( stage_start - START )) s)"; }
+# seconds a stage may take: its own cap ($1), or what is left before the deadline
+# once the later stages' reserve ($2) is set aside; at least 5
+budget() {
+  local left=$(( ${DEADLINE_S:-540} - ($(date +%s) - START) - 15 - ${2:-0} ))
+  (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"
+}
+# what exists so far to $OUT: called after every stage and at exit
 finish() {
   cp "$LOG"/bench.txt "$LOG"/bench.json "$LOG"/torch.txt "$LOG"/torch.json "$LOG"/targets.txt "$OUT"/ 2>/dev/null
-  printf '%s\n' "${summary[@]}" > "$OUT/summary.txt"
+  { printf '%s\n' "${summary[@]}"; [ ${#times[@]} -gt 0 ] && echo "stage seconds: $(printf '%s, ' "${times[@]}" | sed 's/, $//')"; } > "$OUT/summary.txt"
   tar -czf "$OUT/logs.tgz" -C "$LOG" . 2>/dev/null
 }
-trap finish EXIT
+trap 'stage_done; finish' EXIT
 
 stage "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/gpu.txt"
 
 stage "unpack assets"
+# a full asset tree (../shared, with its checksums) is used as it is, never unpacked over
+[ -f "$CASCADE_ASSETS/weights/SHA256SUMS" ] && echo "assets: $CASCADE_ASSETS is a full asset tree: the carried stages are not unpacked over it"
 for s in a b; do
+  [ -f "$CASCADE_ASSETS/weights/SHA256SUMS" ] && break
   d=.device-stage/$s
   [ -d "$d" ] || continue
   mkdir -p "$CASCADE_ASSETS/data/cifar10"
@@ -82,14 +102,15 @@ grep -E "cuDNN|OpenBLAS|CUDA" "$LOG/build.log" | grep -v "^\[" | head -5
 
 if want tests; then
   stage "GPU tests"
-  timeout "$(budget 400)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
+  reserve=0; want sanitize && reserve=${SANITIZE_RESERVE_S:-120}
+  timeout -k 10 "$(budget 400 $reserve)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
   rc=$?
   cp $BUILD/Testing/Temporary/LastTest.log "$LOG/ctest-full.log" 2>/dev/null # the passing suites' figures too
   grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90
   summary+=("GPU tests: $( [ $rc = 0 ] && echo passed || echo "FAILED (ctest rc $rc)") $(grep -a 'tests passed' "$LOG/ctest.log")")
   stage "cascade run (the README's main job on the GPU, and twice more for determinism)"
   for k in 1 2; do
-    timeout "$(budget 60)" ./$BUILD/cascade run --device gpu --quiet --output "$LOG/run$k.csv" --json "$LOG/run$k.json" > "$LOG/run$k.txt" 2>&1
+    timeout -k 5 "$(budget 60 $reserve)" ./$BUILD/cascade run --device gpu --quiet --output "$LOG/run$k.csv" --json "$LOG/run$k.json" > "$LOG/run$k.txt" 2>&1
     echo "run $k: rc $? $(tail -2 "$LOG/run$k.txt" | tr '\n' ' ')"
   done
   cmp -s "$LOG/run1.csv" "$LOG/run2.csv" && summary+=("cascade run --device gpu: two runs byte-identical") \
@@ -98,27 +119,33 @@ fi
 
 if want sanitize; then
   stage "compute-sanitizer"
-  SANITIZE_TIMEOUT=$(budget 90) timeout "$(budget 300)" profiling/sanitize_gpu.sh $BUILD "$LOG/sanitize" > "$LOG/sanitize.log" 2>&1
+  SANITIZE_TIMEOUT=$(budget 90) timeout -k 10 "$(budget 300)" profiling/sanitize_gpu.sh $BUILD "$LOG/sanitize" > "$LOG/sanitize.log" 2>&1
   rc=$?; tail -12 "$LOG/sanitize.log"
   summary+=("compute-sanitizer: $( [ $rc = 0 ] && echo clean || echo "FAILED (rc $rc)")")
 fi
 
 if want bench; then
   stage "cascade bench"
-  timeout "$(budget 240)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-300000}" --runs "${BENCH_RUNS:-5}" \
+  rm -f "$LOG"/bench.* "$LOG"/targets.txt
+  reserve=0; want torch && reserve=${TORCH_RESERVE_S:-150}
+  # a bench cut by its timeout (SIGTERM) drops the run in progress and writes what it finished
+  timeout -k 20 "$(budget 420 $reserve)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-1000000}" --runs "${BENCH_RUNS:-5}" \
+    --warmup-images "${BENCH_WARMUP_IMAGES:-200000}" \
     --batches "${BENCH_BATCHES:-8192}" --models "${BENCH_MODELS:-lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34}" \
-    --cascades "${BENCH_CASCADES:-lenet:resnet34,alexnet_shallower:resnet34,alexnet_shallow:resnet34,alexnet:resnet34,resnet18:resnet34}" \
-    --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.95,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
+    --cascades "${BENCH_CASCADES:-alexnet_shallow:resnet34,resnet18:resnet34,alexnet_shallower:resnet34,lenet:resnet34,alexnet:resnet34}" \
+    --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
   rc=$?; [ $rc = 124 ] && summary+=("bench: cut short by its time budget (SIGTERM: the figures finished before it are in bench.json)")
   [ $rc = 0 ] || [ $rc = 124 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }
 fi
 
 if want torch; then
   stage "PyTorch peers"
-  timeout "$(budget 240)" python3 profiling/torch_peer.py --assets "$CASCADE_ASSETS" --ours "$LOG/bench.json" \
+  rm -f "$LOG"/torch.*
+  timeout -k 10 "$(budget 240)" python3 profiling/torch_peer.py --assets "$CASCADE_ASSETS" --ours "$LOG/bench.json" \
     --images "${TORCH_IMAGES:-100000}" --runs "${TORCH_RUNS:-5}" --json "$LOG/torch.json" \
-    ${TORCH_ARGS:---models lenet,alexnet_shallower,resnet34 --compile alexnet_shallower,resnet34} > "$LOG/torch.txt" 2> "$LOG/torch.err"
-  rc=$?; [ $rc = 0 ] || { tail -5 "$LOG/torch.err"; summary+=("torch peers: FAILED (rc $rc)"); }
+    ${TORCH_ARGS:---models resnet34,alexnet_shallower,lenet --compile resnet34,alexnet_shallower} > "$LOG/torch.txt" 2> "$LOG/torch.err"
+  rc=$?; [ $rc = 124 ] && summary+=("torch peers: cut short by the time budget (the peers finished before it are in torch.json)")
+  [ $rc = 0 ] || [ $rc = 124 ] || { tail -5 "$LOG/torch.err"; summary+=("torch peers: FAILED (rc $rc)"); }
 fi
 
 stage "results"

@@ -5,7 +5,10 @@ when given, the PyTorch peers' figures from the same call (torch_peer.py --json)
 usage: targets.py BENCH_JSON [--torch TORCH_JSON] [--json FILE]
 
 Prints one line per target: the figure measured, the target, and "met", "GAP"
-(with how far short) or "not measured" (what the bench did not run). Where the
+(with how far short) or "not measured" (what the bench did not run). The
+first line is the measurement itself: TARGETS.md asks for at least 1,000,000
+images per run and a median of several (>= 5) runs, and a bench cut short
+("complete": false) is said to be. Where the
 PyTorch peers of the same call are missing, the anchors of TARGETS.md are used
 and marked "(TARGETS.md anchor, not this call)": such a ratio is not a claim.
 Exit: 0 every target met; 1 a gap or something not measured; 2 bad input.
@@ -72,6 +75,15 @@ def verdict(value, target):
     return "met" if value >= target else "GAP: %.1f%% short" % (100.0 * (1 - value / target))
 
 
+def setup_rows(bench):
+    images, runs = bench.get("images") or 0, bench.get("runs") or 0
+    shown = "%d images per run, median of %d runs%s" % (
+        images, runs, "" if bench.get("complete", True) else ", cut short: the figures finished before the stop")
+    short = [what for what, ok in (("images", images >= 1000000), ("runs", runs >= 5)) if not ok]
+    return [("bench: >= 1000000 images per run, median of >= 5 runs", shown,
+             "met" if not short else "GAP: too few %s" % " and ".join(short))]
+
+
 def alone_rows(bench, torch):
     rows = []
     for model, target in (("resnet34", 200000), ("alexnet_shallower", 1500000), ("lenet", 12000000)):
@@ -134,7 +146,7 @@ def main():
     torch = load(args.torch) if args.torch else None
     global ON_GPU
     ON_GPU = str(bench.get("device", "")).startswith("gpu")
-    rows = alone_rows(bench, torch) + efficiency_rows(bench) + cascade_rows(bench, torch)
+    rows = setup_rows(bench) + alone_rows(bench, torch) + efficiency_rows(bench) + cascade_rows(bench, torch)
     print("targets (TARGETS.md) for %s, %s; %s images per run" % (
         bench.get("device", "?"), bench.get("versions", "?"), bench.get("images", "?")))
     for target, shown, ok in rows:

@@ -200,6 +200,17 @@ def ours_figures(path):
     return alone, cascades
 
 
+def write_json(path, figures):
+    """The figures so far, replacing the file whole: a run stopped by its time
+    limit still leaves every model and cascade it finished ("complete": false)."""
+    if not path:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(figures, f, indent=1)
+    os.replace(tmp, path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", default=os.environ.get("CASCADE_ASSETS", "../shared"))
@@ -220,7 +231,7 @@ def main():
     models = {}
     figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
                "device": torch.cuda.get_device_name(), "images": args.images, "runs": args.runs,
-               "batch": 1024, "alone": {}, "cascades": []}
+               "batch": 1024, "complete": False, "alone": {}, "cascades": []}
     print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
                                                  "ours/best"))
     with torch.inference_mode():
@@ -239,6 +250,7 @@ def main():
                 except Exception as e:
                     print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
             figures["alone"][name] = dict(row, accuracy=acc)
+            write_json(args.json, figures)
             ours = ours_alone.get(name, 0)
             best = max(row.values())
             print("%-18s %12.0f %12s %12s %12s %8.4f %12s" % (
@@ -256,16 +268,14 @@ def main():
             acc = (out == labels).float().mean().item()
             figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr),
                                         "images_per_s": rate, "accuracy": acc})
+            write_json(args.json, figures)
             o = ours_cascades.get((cheap, full, round(float(thr), 4)))
             print("%-34s %12.0f %8.4f %12s %12s %10s" % (
                 "%s -> %s @ %s" % (cheap, full, thr), rate, acc,
                 "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["accuracy"] if o else "-",
                 "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
-    if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(figures, f, indent=1)
-        os.replace(tmp, args.json)
+    figures["complete"] = True
+    write_json(args.json, figures)
     return 0
 
 

@@ -3,14 +3,16 @@
 
 usage: targets_verdicts.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
 
+- the measurement itself: too few images or runs is a GAP, a bench cut short
+  is said to be;
 - a bench file where every target holds: every line "met", exit 0;
 - each target broken in turn (a slow model, a cascade that loses accuracy, a
   low efficiency, a cheap model never benchmarked, a slow best cascade):
   that line alone says GAP / not measured, exit 1;
 - with a PyTorch peers file the ratios use its figures ("same call"), without
   it the TARGETS.md anchors, marked as such;
-- a real `cascade bench --json` (CPU, a few images) is read without error and
-  its unmeasured targets are reported, not invented;
+- a real `cascade bench --json` (CPU, a few images, a shorter warm-up) is read
+  without error and its unmeasured targets are reported, not invented;
 - a missing or malformed file: one line on stderr, exit 2.
 """
 import copy
@@ -42,7 +44,7 @@ def cascade_row(cheap, thr, img_s, acc, eff):
 def passing_bench():
     alone = {"lenet": 13e6, "alexnet_shallower": 2.2e6, "alexnet_shallow": 1.5e6, "alexnet": 1.3e6,
              "resnet18": 4.2e5, "resnet34": 2.2e5}
-    bench = {"device": "gpu (test card)", "versions": "test", "images": 1000000,
+    bench = {"device": "gpu (test card)", "versions": "test", "images": 1000000, "runs": 5,
              "alone": [{"model": m, "batch": 8192, "images_per_s": rate(r), "accuracy": 0.9067 if m == "resnet34"
                         else 0.8} for m, r in alone.items()],
              "cascades": []}
@@ -84,11 +86,21 @@ def only_this_fails(bench, start, expect):
 
 def main():
     rc, lines, p = run(passing_bench())
-    check(rc == 0 and len(lines) == 10 and all(v.startswith("met") for v in lines.values()),
+    check(rc == 0 and len(lines) == 11 and all(v.startswith("met") for v in lines.values()),
           "every target met: rc %d, %d lines, %s" % (rc, len(lines), p.stdout[-300:] + p.stderr))
     check("TARGETS.md anchor, not this call" in line_of(lines, "resnet34 alone"),
           "without peers the anchor is used and marked: " + line_of(lines, "resnet34 alone"))
 
+    b = passing_bench()
+    b["images"] = 300000
+    only_this_fails(b, "bench: >= 1000000 images", "GAP: too few images")
+    b["runs"] = 3
+    only_this_fails(b, "bench: >= 1000000 images", "GAP: too few images and runs")
+    b = passing_bench()
+    b["complete"] = False
+    rc, lines, p = run(b)
+    check("cut short" in line_of(lines, "bench: >= 1000000 images"), "a bench cut short is said to be: %s" % (
+        line_of(lines, "bench: >= 1000000 images")))
     b = passing_bench()
     b["alone"][0]["images_per_s"] = rate(8e6)
     only_this_fails(b, "lenet alone", "GAP: 33.3% short")
@@ -127,11 +139,15 @@ def main():
 
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "cpu.json")
-        r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
+        r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "1",
+                            "--warmup-images", "16",
                             "--models", "lenet,alexnet_shallower", "--cascades", "lenet:alexnet_shallower",
                             "--thresholds", "0.9", "--batches", "32", "--json", out], capture_output=True, text=True)
         check(r.returncode == 0, "cascade bench --device cpu --json: rc %d %s" % (r.returncode, r.stderr[-200:]))
-        rc, lines, p = run(None, raw=open(out).read() if os.path.exists(out) else "{}")
+        raw = open(out).read() if os.path.exists(out) else "{}"
+        check(json.loads(raw).get("warmup_images") == 16 and "after 1 warm-up (16 images each)" in r.stdout,
+              "bench --warmup-images 16 is reported: %s" % r.stdout.splitlines()[2:3])
+        rc, lines, p = run(None, raw=raw)
     lenet = line_of(lines, "lenet alone")
     check(rc == 1 and not p.stderr and line_of(lines, "resnet34 alone").startswith("not measured")
           and lenet.startswith("GAP") and "no PyTorch peer for a CPU run" in lenet and "x " not in lenet
