@@ -38,7 +38,7 @@ for t in json.load(sys.stdin)["tests"]:
 ' "$1"
 }
 
-status=0
+status=0 ran=0
 rows=()
 run_tool() { # tool regex extra-args...
   local tool=$1 regex=$2; shift 2
@@ -49,11 +49,11 @@ run_tool() { # tool regex extra-args...
     local rc=$? verdict
     local summary_line; summary_line=$(grep -a -E "ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY" "$log" | tail -1)
     case $rc in
-      0) verdict="clean" ;;
+      0) verdict="clean"; ran=$((ran + 1)) ;;
       77) verdict="skipped (test says no device)" ;;
       124) verdict="TIMED OUT after ${SANITIZE_TIMEOUT}s (incomplete)"; [ $status = 0 ] && status=2 ;;
-      86) verdict="ERRORS: ${summary_line:-see log}"; status=1 ;;
-      *) verdict="FAILED (test exit $rc) ${summary_line}"; status=1 ;;
+      86) verdict="ERRORS: ${summary_line:-see log}"; status=1; ran=$((ran + 1)) ;;
+      *) verdict="FAILED (test exit $rc) ${summary_line}"; status=1; ran=$((ran + 1)) ;;
     esac
     rows+=("$(printf '%-10s %-14s %s' "$tool" "$name" "$verdict")")
     [ $rc = 86 ] && grep -a -m 8 -E "^========= (Invalid|Race|Barrier|Program hit|Leaked|.*error)" "$log" | sed 's/^/    /'
@@ -76,4 +76,5 @@ run_tool memcheck '^gpu_network$' --leak-check full --report-api-errors no
 [ ${#rows[@]} -gt 0 ] || { echo "sanitize_gpu: skipped: no GPU tests in $build"; exit 77; }
 echo "compute-sanitizer ($("$sanitizer" --version | grep -o 'Version [0-9.]*' | head -1)), logs in $logs:"
 printf '  %s\n' "${rows[@]}"
+[ $status = 0 ] && [ $ran = 0 ] && { echo "sanitize_gpu: every run skipped"; exit 77; }
 exit $status
