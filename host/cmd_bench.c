@@ -80,7 +80,7 @@ int cmd_bench(int argc, char **argv) {
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
     interrupt_install();
     if (!s && o.json) interrupt_track(&json);
-    o.stop = &command_interrupted;
+    o.stop = &command_stop;
     bench_report report;
     if (!s) s = bench_execute(&o, &report, &err);
     int stopped = s == CASCADE_EINTERRUPTED; // what was measured before the stop is still reported

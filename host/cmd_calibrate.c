@@ -146,7 +146,7 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
         st = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)d->n);
     image_source src = {&d->file, d->order};
     cascade_job job = {&be, (float)choice->threshold, has_cheap, d->n, image_source_fill, &src, pipeline_stop,
-                       (void *)&command_interrupted, &command_interrupted};
+                       (void *)&command_stop, &command_stop};
     cascade_summary sum;
     if (!st && strncmp(be.name, "cpu", 3)) { // untimed warm-up chunk on the GPU
         cascade_job warm = job;
@@ -271,7 +271,7 @@ static void write_json(FILE *f, const calibrate_state *s) {
 static cascade_status execute(calibrate_state *s, cascade_error *err) {
     cascade_status st = prepare(s, err);
     if (st) return st;
-    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_stop,
                                   .quiet = s->opt.quiet, .command = "calibrate"};
     st = sweep_setup_run(&s->setup, s->opt.full, &s->val, &s->settings, s->opt.throughput_from, s->opt.throughputs,
                          &s->input, err);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
+#include "interrupt.h"
 #include "job.h"
 #include "options.h"
 #include "progress.h"
@@ -53,36 +54,12 @@ static const char run_usage[] =
     "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (the outputs are written).\n";
 
-static volatile int interrupted = 0; // the stopping signal (SIGINT or SIGTERM), 0 before one
-// The pipeline's stop flag: set by SIGINT / SIGTERM and by the time budget's timer, so
-// that a stop takes effect at once, not at the next progress update (which
-// can be several expensive batches away while the final prefix waits for them).
-static volatile int stop_requested = 0;
-static volatile double stop_requested_at = 0; // CLOCK_MONOTONIC seconds of the first request
-static atomic_file *open_outputs[3];
-
-static void request_stop(void) {
-    if (!stop_requested) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
-        stop_requested_at = (double)t.tv_sec + t.tv_nsec * 1e-9;
-    }
-    stop_requested = 1;
-}
-
-static void on_stop_signal(int sig) {
-    if (interrupted) { // the second one: leave at once, no partial file
-        for (int i = 0; i < 3; i++)
-            if (open_outputs[i]) atomic_file_abort_from_signal(open_outputs[i]);
-        _exit(128 + sig);
-    }
-    interrupted = sig;
-    request_stop();
-}
-
+// The time budget's timer stops the pipeline like a signal does (interrupt.h's
+// stop flag), so that a stop takes effect at once, not at the next progress
+// update (which can be several expensive batches away).
 static void on_time_budget(int sig) {
     (void)sig;
-    request_stop();
+    command_request_stop();
 }
 
 // Arms (seconds > 0) or disarms (0) the one-shot timer of --time-budget.
@@ -99,19 +76,6 @@ static void time_budget_timer(double seconds) {
     if (seconds > 0) sigaction(SIGALRM, &sa, NULL);
     setitimer(ITIMER_REAL, &t, NULL);
     if (seconds <= 0) sigaction(SIGALRM, &sa, NULL);
-}
-
-// A mapped input that shrinks under us (truncated by another process, a
-// vanished network file) raises SIGBUS on the next read: one line, no output.
-static void on_sigbus(int sig) {
-    (void)sig;
-    static const char msg[] = "cascade run: an input file was truncated or became unreadable while in use "
-                              "(SIGBUS); no output written\n";
-    for (int i = 0; i < 3; i++)
-        if (open_outputs[i]) atomic_file_abort_from_signal(open_outputs[i]);
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
-    _exit(1);
 }
 
 static cascade_status parse_run(int argc, char **argv, run_options *o, int *help, cascade_error *err) {
@@ -198,10 +162,10 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
 // Outputs are opened before the run, so a bad path fails in a second, not after the job.
 static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
     cascade_status s = CASCADE_OK;
-    if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) open_outputs[0] = &r->output;
-    if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) open_outputs[1] = &r->json;
+    if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) interrupt_track(&r->output);
+    if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) interrupt_track(&r->json);
     if (!s && r->opt.progress_json && !(s = atomic_file_open_live(&r->progress_json, r->opt.progress_json, err)))
-        open_outputs[2] = &r->progress_json;
+        interrupt_track(&r->progress_json);
     return s;
 }
 
@@ -268,11 +232,12 @@ static int finish_outputs(run_state *r, progress_state *p, const cascade_summary
     cascade_status s = CASCADE_OK;
     if (r->opt.output) write_predictions(r, sum->processed);
     if (r->opt.json) write_report(r->json.file, r, p, sum, elapsed);
+    atomic_file *outputs[3] = {r->opt.output ? &r->output : NULL, r->opt.json ? &r->json : NULL,
+                               r->opt.progress_json ? &r->progress_json : NULL};
     for (int i = 0; i < 3 && !s; i++)
-        if (open_outputs[i]) s = atomic_file_prepare(open_outputs[i], err);
-    for (int i = 0; i < 3 && !s; i++)
-        if (open_outputs[i]) s = atomic_file_publish(open_outputs[i], err);
-    for (int i = 0; i < 3; i++) open_outputs[i] = NULL;
+        if (outputs[i]) s = atomic_file_prepare(outputs[i], err);
+    for (int i = 0; i < 3 && !s; i++) // still tracked: a second signal now leaves no temporary file
+        if (outputs[i]) s = atomic_file_publish(outputs[i], err);
     return s;
 }
 
@@ -294,11 +259,11 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (r->notice[0]) fprintf(stderr, "%s\n", r->notice);
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
-    p->watch_class = watch, p->interrupted = &interrupted, p->json = r->progress_json.file;
+    p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;
     if (r->opt.progress_interval >= 0) p->plain_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};
     cascade_job job = {&r->backend, (float)r->opt.threshold, r->has_full, r->total, image_source_fill, &src,
-                       progress_update, p, &stop_requested};
+                       progress_update, p, &command_stop};
     if (r->opt.time_budget > 0) time_budget_timer(r->opt.time_budget - (now_seconds() - p->start));
     s = cascade_run(&job, &r->results, sum, err);
     if (r->opt.time_budget > 0) time_budget_timer(0);
@@ -310,10 +275,10 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
         cascade_error_prefix(err, path);
         return s;
     }
-    if (!s && !sum->complete && stop_requested) {
+    if (!s && !sum->complete && command_stop) {
         // a stop requested between progress updates: name it and date it
-        if (p->stop == STOP_NONE) p->stop = interrupted ? STOP_INTERRUPT : STOP_TIME_BUDGET;
-        double at = stop_requested_at - p->start;
+        if (p->stop == STOP_NONE) p->stop = command_signal ? STOP_INTERRUPT : STOP_TIME_BUDGET;
+        double at = command_stop_at - p->start;
         if (p->stop_elapsed <= 0 || at < p->stop_elapsed) p->stop_elapsed = at;
     }
     if (!s) progress_finish(p);
@@ -321,7 +286,6 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
 }
 
 static void release(run_state *r) {
-    for (int i = 0; i < 3; i++) open_outputs[i] = NULL;
     atomic_file_abort(&r->output), atomic_file_abort(&r->json), atomic_file_abort(&r->progress_json);
     backend_close(&r->backend);
     model_free(&r->cheap);
@@ -340,12 +304,7 @@ int cmd_run(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (help) { fputs(run_usage, stdout); return 0; }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_sigbus;
-    sigaction(SIGBUS, &sa, NULL);
+    interrupt_install();
     signal(SIGXFSZ, SIG_IGN); // past a file-size limit, writes fail with EFBIG (a clean error) instead
     progress_state p;
     cascade_summary sum;
@@ -354,12 +313,10 @@ int cmd_run(int argc, char **argv) {
     if (!s) s = finish_outputs(&r, &p, &sum, elapsed, &err);
     if (!s) print_summary(&r, &p, &sum, elapsed);
     release(&r);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGBUS, SIG_DFL);
+    interrupt_restore(); // forgets the tracked outputs too
     if (s) {
         fprintf(stderr, "cascade run: %s\n", err.message);
         return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
     }
-    return p.stop == STOP_INTERRUPT ? 128 + (interrupted ? interrupted : SIGINT) : 0;
+    return p.stop == STOP_INTERRUPT ? interrupted_exit_code() : 0;
 }

@@ -222,7 +222,7 @@ static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
 static cascade_status execute(sweep_state *s, cascade_error *err) {
     cascade_status st = prepare(s, err);
     if (st) return st;
-    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_interrupted,
+    s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_stop,
                                   .quiet = s->opt.quiet, .command = "sweep"};
     st = sweep_setup_run(&s->setup, s->opt.full, &s->data, &s->settings, s->opt.throughput_from, s->opt.throughputs,
                          &s->input, err);

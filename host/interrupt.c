@@ -2,36 +2,48 @@
 #include "interrupt.h"
 #include "commands.h"
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_TRACKED 8
 
-volatile int command_interrupted = 0;
 volatile int command_signal = 0;
+volatile int command_stop = 0;
+volatile double command_stop_at = 0;
 static const atomic_file *volatile tracked[MAX_TRACKED];
 
+void command_request_stop(void) {
+    if (!command_stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
+        command_stop_at = (double)t.tv_sec + t.tv_nsec * 1e-9;
+    }
+    command_stop = 1;
+}
+
 static void on_stop_signal(int sig) {
-    if (command_interrupted) {
+    if (command_signal) { // the second one: leave at once, no partial file
         for (int i = 0; i < MAX_TRACKED; i++)
             if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
         _exit(128 + sig);
     }
     command_signal = sig;
-    command_interrupted = 1;
+    command_request_stop();
 }
 
 int interrupted_exit_code(void) { return 128 + (command_signal ? command_signal : SIGINT); }
 
 // A mapped input that shrinks under us raises SIGBUS on the next read: one
 // line, the tracked outputs' temporary files removed, exit 1.
+static char sigbus_message[160];
+
 static void on_sigbus(int sig) {
     (void)sig;
-    static const char msg[] = "cascade: an input file was truncated or became unreadable while in use "
-                              "(SIGBUS); no output written\n";
     for (int i = 0; i < MAX_TRACKED; i++)
         if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t ignored = write(STDERR_FILENO, sigbus_message, strlen(sigbus_message));
     (void)ignored;
     _exit(1);
 }
@@ -44,10 +56,14 @@ static void install_handler(int sig, void (*handler)(int)) {
     sigaction(sig, &sa, NULL);
 }
 
-void input_fault_install(void) { install_handler(SIGBUS, on_sigbus); }
+void input_fault_install(const char *command) {
+    snprintf(sigbus_message, sizeof sigbus_message, "cascade%s%s: an input file was truncated or became unreadable "
+             "while in use (SIGBUS); no output written\n", command ? " " : "", command ? command : "");
+    install_handler(SIGBUS, on_sigbus);
+}
 
 void interrupt_install(void) {
-    command_interrupted = 0, command_signal = 0;
+    command_signal = 0, command_stop = 0, command_stop_at = 0;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);
 }

@@ -1,22 +1,29 @@
-// interrupt.h: SIGINT and SIGTERM (a scheduler's stop) for sweep, calibrate
-// and bench. The first one sets command_interrupted (the pipeline's stop
-// flag: the current pass drains and stops) and command_signal; a second one
-// removes the tracked outputs' temporary files and exits at once with
-// 128 + the signal (130 for SIGINT, 143 for SIGTERM).
+// interrupt.h: SIGINT and SIGTERM (a scheduler's stop) for every command. The
+// first one sets command_signal and the stop flag command_stop (the pipeline
+// drains the work in flight and stops); a second one removes the tracked
+// outputs' temporary files and exits at once with 128 + the signal (130 for
+// SIGINT, 143 for SIGTERM). `run`'s time budget sets the same stop flag
+// through command_request_stop(), without a signal.
 #pragma once
 #include "atomic_file.h"
 
-extern volatile int command_interrupted;
-extern volatile int command_signal; // the signal that set command_interrupted
+extern volatile int command_signal;     // the stopping signal, 0 before one
+extern volatile int command_stop;       // the pipeline's stop flag: a stop signal or command_request_stop()
+extern volatile double command_stop_at; // CLOCK_MONOTONIC seconds of the first stop request
 
+// Sets command_stop (and dates the first request); async-signal-safe, for a timer's handler.
+void command_request_stop(void);
 // 128 + the stopping signal: the exit code of an interrupted command.
 int interrupted_exit_code(void);
 
+// The two-stage handler for SIGINT and SIGTERM; clears the stop state.
 void interrupt_install(void);
-// SIGBUS (a mapped input truncated while in use) as one clear line and exit 1,
-// removing the tracked outputs' temporary files; main() installs it for every command.
-void input_fault_install(void);
+// SIGBUS (a mapped input truncated while in use) as one clear line naming the
+// command (NULL: none yet) and exit 1, removing the tracked outputs' temporary
+// files; main() installs it for every command.
+void input_fault_install(const char *command);
 // Default SIGINT / SIGTERM again, and forgets the tracked outputs.
 void interrupt_restore(void);
-// Registers an open output whose temporary file a second SIGINT removes (at most 8).
+// Registers an open output whose temporary file a second SIGINT (or a SIGBUS)
+// removes, until it is published or interrupt_restore() forgets it (at most 8).
 void interrupt_track(const atomic_file *f);

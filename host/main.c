@@ -31,13 +31,14 @@ static const command commands[] = {
 
 int main(int argc, char **argv) {
     blas_tune_reexec(argv);
-    input_fault_install(); // `run` installs its own, which also knows its outputs
+    input_fault_install(NULL);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
+            input_fault_install(commands[i].name);
             int status = commands[i].run(argc - 2, argv + 2);
             if (fflush(stdout) != 0 || ferror(stdout)) { // e.g. stdout on a full disk: say so, fail
                 fprintf(stderr, "cascade %s: cannot write standard output: %s\n", argv[1], strerror(errno));

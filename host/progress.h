@@ -30,7 +30,7 @@ typedef struct {
     stop_reason stop;
     int64_t bad_record;               // a record whose label is not 0..9 (stops the run: an error), else -1
     double stop_elapsed;              // seconds from start when the stop was requested (0: not yet)
-    volatile int *interrupted;        // set by SIGINT
+    volatile int *interrupted;        // the stopping signal (SIGINT / SIGTERM), 0 before one
 } progress_state;
 
 #ifdef __cplusplus
