@@ -34,4 +34,10 @@ lib=usr/lib/x86_64-linux-gnu inc=usr/include/x86_64-linux-gnu/openblas-pthread
     $lib/openblas-pthread/libopenblas.so $lib/openblas-pthread/libopenblas.so.0 $lib/openblas-pthread/libopenblasp-r*.so \
     $lib/libgfortran.so.5* $lib/libquadmath.so.0*)
 rm -rf "$debs" "$tree"
-du -sh .device-stage/a .device-stage/b
+# each call sends the working tree (tracked files and untracked ones git does not ignore) plus one stage
+tree_bytes=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r stat -c %s 2>/dev/null | awk '{n += $1} END {print n + 0}')
+for s in a b; do
+  bytes=$(( $(du -sb .device-stage/$s | cut -f1) + tree_bytes ))
+  echo "call with .device-stage/$s: $(( bytes / 1048576 )) MiB of the 64 MiB a call may send"
+  [ $bytes -le $((64 * 1048576)) ] || { echo "stage_device: .device-stage/$s and the working tree exceed 64 MiB" >&2; exit 1; }
+done
