@@ -16,6 +16,7 @@ typedef struct {
     cascade_results results;
     int on_gpu;
     int in_place; // the backend reads chunks straight from data.pixels
+    int64_t warmup_images; // images in each warm-up run (at most data.count)
 } bench_context;
 
 // Lets the backend read the benchmark images in place (pinned, on the GPU),
@@ -45,9 +46,7 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
     double rates[1000];
     for (int run = 0; run < o->warmup + o->runs; run++) {
         if (o->stop && *o->stop) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
-        int64_t count = run < o->warmup && o->warmup_images && o->warmup_images < c->data.count ? o->warmup_images
-                                                                                                 : c->data.count;
-        cascade_job job = {be, threshold, has_expensive, count, bench_data_fill, &c->data,
+        cascade_job job = {be, threshold, has_expensive, run < o->warmup ? c->warmup_images : c->data.count, bench_data_fill, &c->data,
                            NULL, NULL, o->stop, c->in_place ? bench_data_chunk : NULL};
         cascade_summary sum;
         double start = now_seconds();
@@ -242,7 +241,8 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if ((s = cifar_open(&source, path, err))) return s;
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);
     r->runs = (int)o->runs, r->warmup = (int)o->warmup;
-    r->warmup_images = o->warmup_images && o->warmup_images < r->images ? o->warmup_images : r->images;
+    r->warmup_images = c.warmup_images = o->warmup_images && o->warmup_images < r->images ? o->warmup_images
+                                                                                          : r->images;
     s = bench_data_make(&c.data, &source, r->images, (uint64_t)o->seed, err);
     if (s) cascade_error_prefix(err, path);
     cifar_close(&source);

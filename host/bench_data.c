@@ -7,6 +7,8 @@
 cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t count, uint64_t seed,
                                cascade_error *err) {
     memset(d, 0, sizeof *d);
+    cascade_status s = cifar_check_labels(source, 0, source->count, err); // the whole source: it is replicated
+    if (s) return s;
     int64_t copies = (count + source->count - 1) / source->count;
     int64_t replicated = copies * source->count;
     if (replicated > 0xffffffffll) return cascade_fail(err, CASCADE_EINVAL, "too many benchmark images");
@@ -19,12 +21,6 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
         bench_data_free(d);
         return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld benchmark images (%.1f GB)",
                             (long long)count, count * 3072.0 / 1e9);
-    }
-    cascade_status s = cifar_check_labels(source, 0, source->count, err); // the whole source: it is replicated
-    if (s) {
-        free(order);
-        bench_data_free(d);
-        return s;
     }
     shuffled_order(order, replicated, seed); // a permutation of the replicated set
     for (int64_t i = 0; i < count; i++) {

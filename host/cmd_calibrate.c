@@ -273,8 +273,7 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (st) return st;
     s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_stop,
                                   .quiet = s->opt.quiet, .command = "calibrate"};
-    st = sweep_setup_run(&s->setup, s->opt.full, &s->val, &s->settings, s->opt.throughput_from, s->opt.throughputs,
-                         &s->input, err);
+    st = sweep_setup_run(&s->setup, &s->val, &s->settings, &s->input, err);
     if (st) return st;
     int n = sweep_point_count(&s->input);
     s->points = malloc((size_t)n * sizeof *s->points);

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
 typedef struct {
     const char *cheap, *full, *data, *output, *json, *progress_json, *watch_class, *device, *order;

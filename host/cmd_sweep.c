@@ -224,8 +224,7 @@ static cascade_status execute(sweep_state *s, cascade_error *err) {
     if (st) return st;
     s->settings = (pass_settings){.device = s->setup.device, .chunk = (int)s->opt.chunk, .stop = &command_stop,
                                   .quiet = s->opt.quiet, .command = "sweep"};
-    st = sweep_setup_run(&s->setup, s->opt.full, &s->data, &s->settings, s->opt.throughput_from, s->opt.throughputs,
-                         &s->input, err);
+    st = sweep_setup_run(&s->setup, &s->data, &s->settings, &s->input, err);
     if (st) return st;
     s->points = malloc((size_t)sweep_point_count(&s->input) * sizeof *s->points);
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the sweep's points");

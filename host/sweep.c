@@ -448,6 +448,7 @@ cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_chea
 }
 
 cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err) {
+    s->opt = *o;
     cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
     if (st) return st;
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: %s", o->needs_full);
@@ -462,11 +463,10 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     return st;
 }
 
-cascade_status sweep_setup_run(sweep_setup *s, const char *full_name, const data_range *d, pass_settings *ps,
-                               const char *throughput_file, const char *throughputs, sweep_input *in,
+cascade_status sweep_setup_run(sweep_setup *s, const data_range *d, pass_settings *ps, sweep_input *in,
                                cascade_error *err) {
-    cascade_status st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, full_name, &s->models, d, ps,
-                                         throughput_file, throughputs, err);
+    cascade_status st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, d, ps,
+                                         s->opt.throughput_from, s->opt.throughputs, err);
     if (st) return st;
     s->have_passes = 1;
     *in = (sweep_input){d->n, d->labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};

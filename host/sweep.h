@@ -166,9 +166,15 @@ void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points);
 // The point's name for people: "lenet @ 0.9" or "resnet34 alone".
 void sweep_point_name(const sweep_input *in, const sweep_point *p, char *out, size_t cap);
 
+typedef struct {
+    const char *cheap, *full, *device, *thresholds, *throughputs, *throughput_from;
+    const char *needs_full; // the error when --full is none, e.g. "a sweep needs an expensive model"
+} sweep_setup_options;
+
 // What both commands set up from --cheap, --full, --device, --thresholds and
 // --throughputs/--throughput-from before any pass, and the passes once run.
 typedef struct {
+    sweep_setup_options opt; // the option strings (owned by the command)
     char cheap_names[SWEEP_MAX_MODELS][128];
     int n_cheap;
     double *thresholds;
@@ -179,17 +185,11 @@ typedef struct {
     int have_passes;
 } sweep_setup;
 
-typedef struct {
-    const char *cheap, *full, *device, *thresholds, *throughputs, *throughput_from;
-    const char *needs_full; // the error when --full is none, e.g. "a sweep needs an expensive model"
-} sweep_setup_options;
-
 // Parses and checks the options and loads the models (a bad file fails here,
 // in a second). sweep_setup_free releases what it holds, also after a failure.
 cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err);
 // Runs the passes over d (sweep_run_passes) and describes them in *in.
-cascade_status sweep_setup_run(sweep_setup *s, const char *full_name, const data_range *d, pass_settings *ps,
-                               const char *throughput_file, const char *throughputs, sweep_input *in,
+cascade_status sweep_setup_run(sweep_setup *s, const data_range *d, pass_settings *ps, sweep_input *in,
                                cascade_error *err);
 void sweep_setup_free(sweep_setup *s);
 

@@ -1,5 +1,5 @@
 // gpu_probe.h: is a usable CUDA device here? Used by host/ to pick the
-// backend (GPU when usable, else the CPU with a notice).
+// backend (GPU when usable, else the CPU with a notice), and to describe it.
 #pragma once
 #include <stddef.h>
 #include "../status.h"
@@ -12,27 +12,15 @@ extern "C" {
 // when device 0 is usable; CASCADE_ENODEV with the reason otherwise.
 cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
 
-#ifdef __cplusplus
-}
-#endif
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 // "driver 13.0, runtime 13.0, cuDNN 9.19.0, cuBLAS 13.1.0" for reports.
 void gpu_versions(char *out, size_t cap);
-#ifdef __cplusplus
-}
-#endif
 
-#ifdef __cplusplus
-extern "C" {
-#endif
 // Host-to-device copy rate in GB/s, the ceiling of the cheapest models: the
 // median of 5 timed copies of `bytes` (after one warm-up) from `host` (pinned
 // here for the measure, then unpinned) or, when host is NULL, from a
 // cudaHostAlloc buffer. For `cascade bench`.
 cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err);
+
 #ifdef __cplusplus
 }
 #endif
