@@ -73,8 +73,11 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     cascade_status s = load_named_model(&m, name, err);
     if (s) return s;
     char notice[256];
+    double start = now_seconds();
     s = backend_open(&be, o->device_choice, &m, NULL, batch, 0, notice, sizeof notice, err);
     alone_figure *f = &r->alone[r->n_alone];
+    f->build_seconds = now_seconds() - start;
+    r->build_seconds += f->build_seconds;
     double deferred;
     if (!s) s = attach_images(c, &be, err);
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
@@ -108,7 +111,10 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
     if (s) return s;
     if ((s = load_named_model(&full, full_name, err))) { model_free(&cheap); return s; }
     char notice[256];
+    double start = now_seconds();
     s = backend_open(&be, o->device_choice, &cheap, &full, (int)o->chunk, (int)o->batch, notice, sizeof notice, err);
+    double build_seconds = now_seconds() - start;
+    r->build_seconds += build_seconds;
     if (!s) s = attach_images(c, &be, err);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];
@@ -116,6 +122,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         snprintf(f->full, sizeof f->full, "%s", full.arch);
         f->threshold = o->threshold_values[t];
         f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
+        f->build_seconds = build_seconds;
         s = time_runs(c, &be, o, 1, (float)f->threshold, &f->rate, &f->deferred, &f->accuracy, err);
         if (s) break;
         double tc = alone_rate(r, f->cheap), tf = alone_rate(r, f->full);
@@ -231,6 +238,7 @@ static cascade_status measure_upload(bench_context *c, bench_report *r, cascade_
 
 cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err) {
     memset(r, 0, sizeof *r);
+    double start = now_seconds();
     bench_context c = {0};
     cascade_status s = describe_device(&c, o, r, err);
     if (s) return s;
@@ -256,6 +264,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s && !o->no_alone) s = for_each_item(o->models, each_model, &w, err);
     if (!s && !o->no_cascades) s = for_each_item(o->cascades, each_pair, &w, err);
     r->complete = s == CASCADE_OK;
+    r->seconds = now_seconds() - start;
     free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
     bench_data_free(&c.data);
     return s;

@@ -27,6 +27,7 @@ typedef struct {
     rate_stats rate;
     double gflops;       // 2 x MACs x median images/s
     double accuracy;
+    double build_seconds; // opening the backend: the network built, its cuDNN plans timed
 } alone_figure;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     double deferred, accuracy;
     double ideal;        // 1 / (1/T_cheap + p/T_full), 0 when an alone figure is missing
     double efficiency;   // median / ideal
+    double build_seconds; // opening the backend (both networks), shared by the pair's thresholds
 } cascade_figure;
 
 typedef struct {
@@ -47,6 +49,7 @@ typedef struct {
     double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
     double upload_pinned_gbps, upload_data_gbps; // GPU only: host->device copy rates, same run
     int complete;        // 0 when a stop request ended it early: the figures so far
+    double build_seconds, seconds; // backends opened (networks built), and the whole bench
     int n_alone, n_cascades;
     alone_figure alone[BENCH_MAX];
     cascade_figure cascades[BENCH_MAX * 4];

@@ -8,33 +8,38 @@ void bench_print(const bench_report *r, FILE *out) {
     if (r->warmup && r->warmup_images < r->images) fprintf(out, " (%lld images each)", (long long)r->warmup_images);
     fprintf(out, "\n");
     if (!r->complete) fprintf(out, "stopped   early on request: the figures measured before it\n");
+    if (r->seconds > 0)
+        fprintf(out, "time      %.1f s in all, %.1f s of it opening backends"
+                     " (building the networks; on a GPU, timing cuDNN plans)\n", r->seconds, r->build_seconds);
     if (r->sgemm_gflops > 0) fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run)\n", r->sgemm_gflops);
     if (r->upload_pinned_gbps > 0)
         fprintf(out, "upload    host->device %.1f GB/s pinned, %.1f GB/s from the bench images: at most %.1fM images/s\n",
                 r->upload_pinned_gbps, r->upload_data_gbps, r->upload_data_gbps * 1e9 / 3072 / 1e6);
     if (r->n_alone) {
-        fprintf(out, "\n%-18s %7s %13s %13s %13s %9s %8s", "model alone", "batch", "img/s median", "min", "max",
-                "GFLOP/s", "acc");
+        fprintf(out, "\n%-18s %7s %13s %13s %13s %9s %8s %8s", "model alone", "batch", "img/s median", "min", "max",
+                "GFLOP/s", "acc", "build s");
         fprintf(out, r->sgemm_gflops > 0 ? " %9s\n" : "\n", "of sgemm");
         for (int i = 0; i < r->n_alone; i++) {
             const alone_figure *f = &r->alone[i];
-            fprintf(out, "%-18s %7d %13.0f %13.0f %13.0f %9.1f %8.4f", f->model, f->batch, f->rate.median,
-                    f->rate.min, f->rate.max, f->gflops, f->accuracy);
+            fprintf(out, "%-18s %7d %13.0f %13.0f %13.0f %9.1f %8.4f %8.1f", f->model, f->batch, f->rate.median,
+                    f->rate.min, f->rate.max, f->gflops, f->accuracy, f->build_seconds);
             if (r->sgemm_gflops > 0) fprintf(out, " %8.0f%%", 100.0 * f->gflops / r->sgemm_gflops);
             fprintf(out, "\n");
         }
     }
     if (r->n_cascades) {
-        fprintf(out, "\n%-30s %6s %12s %12s %12s %8s %8s %12s %6s\n", "cascade", "thr", "img/s median", "min", "max",
-                "deferred", "acc", "ideal img/s", "eff");
+        fprintf(out, "\n%-30s %6s %12s %12s %12s %8s %8s %12s %6s %8s\n", "cascade", "thr", "img/s median", "min", "max",
+                "deferred", "acc", "ideal img/s", "eff", "build s");
         for (int i = 0; i < r->n_cascades; i++) {
             const cascade_figure *f = &r->cascades[i];
             char name[160];
             snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
-            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12.0f %6.3f\n", name, f->threshold,
-                    f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, f->ideal, f->efficiency);
+            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12.0f %6.3f %8.1f\n", name, f->threshold,
+                    f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, f->ideal, f->efficiency,
+                    f->build_seconds);
         }
-        fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal)\n");
+        fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal;\n"
+                     " build s = opening the pair's backend, once for all its thresholds)\n");
     }
 }
 
@@ -49,15 +54,15 @@ void bench_write_json(const bench_report *r, FILE *out) {
     json_string(out, r->versions);
     fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"warmup_images\": %lld,\n"
                  "  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
-                 "  \"alone\": [",
+                 "  \"seconds\": %.2f,\n  \"build_seconds\": %.2f,\n  \"alone\": [",
             r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, (long long)r->warmup_images,
-            r->sgemm_gflops,
-            r->upload_pinned_gbps, r->upload_data_gbps);
+            r->sgemm_gflops, r->upload_pinned_gbps, r->upload_data_gbps, r->seconds, r->build_seconds);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
         fprintf(out, "%s\n    {\"model\": \"%s\", \"batch\": %d, ", i ? "," : "", f->model, f->batch);
         json_rate(out, &f->rate);
-        fprintf(out, ", \"gflops\": %.2f, \"accuracy\": %.6f}", f->gflops, f->accuracy);
+        fprintf(out, ", \"gflops\": %.2f, \"accuracy\": %.6f, \"build_seconds\": %.3f}", f->gflops, f->accuracy,
+                f->build_seconds);
     }
     fprintf(out, "\n  ],\n  \"cascades\": [");
     for (int i = 0; i < r->n_cascades; i++) {
@@ -65,8 +70,8 @@ void bench_write_json(const bench_report *r, FILE *out) {
         fprintf(out, "%s\n    {\"cheap\": \"%s\", \"full\": \"%s\", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ",
                 i ? "," : "", f->cheap, f->full, f->threshold, f->chunk, f->batch);
         json_rate(out, &f->rate);
-        fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, \"ideal_images_per_s\": %.1f, \"efficiency\": %.4f}",
-                f->deferred, f->accuracy, f->ideal, f->efficiency);
+        fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, \"ideal_images_per_s\": %.1f, \"efficiency\": %.4f, "
+                     "\"build_seconds\": %.3f}", f->deferred, f->accuracy, f->ideal, f->efficiency, f->build_seconds);
     }
     fprintf(out, "\n  ]\n}\n");
 }

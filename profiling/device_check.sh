@@ -80,10 +80,20 @@ for need in weights/lenet.safetensors weights/alexnet_shallower.safetensors weig
 done
 
 stage "configure + build"
+# cuDNN: the system's when its headers are there, else PyTorch's pip wheel
+# (nvidia/cudnn/{include,lib}, versioned library names only; CMake finds those)
+pip_cudnn() {
+  local d
+  for d in $(python3 -c 'import nvidia.cudnn as c; print(" ".join(c.__path__))' 2>/dev/null) \
+           /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn; do
+    [ -e "$d/include/cudnn.h" ] && [ -e "$d/lib/libcudnn.so.9" ] && { echo "$d"; return; }
+  done
+}
 cudnn_args=()
-if [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ] && [ ! -e /usr/local/cuda/include/cudnn.h ]; then
-  pip_cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null)
-  [ -n "$pip_cudnn" ] && cudnn_args=(-DCUDNN_ROOT="$pip_cudnn") && export LD_LIBRARY_PATH="$pip_cudnn/lib:${LD_LIBRARY_PATH:-}"
+if [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ] && [ ! -e /usr/include/cudnn.h ] && [ ! -e /usr/local/cuda/include/cudnn.h ]; then
+  d=$(pip_cudnn)
+  [ -n "$d" ] && cudnn_args=(-DCUDNN_ROOT="$d") && export LD_LIBRARY_PATH="$d/lib:${LD_LIBRARY_PATH:-}"
+  echo "cuDNN: no system headers; ${d:-no pip wheel found either}"
 fi
 blas_args=() # OpenBLAS (CPU backend): the system's, else the staged one in /tmp/blas
 if [ ! -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] && [ ! -e /usr/include/openblas/cblas.h ]; then
@@ -94,11 +104,15 @@ if [ ! -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] && [ ! -e /us
     echo "device_check: no OpenBLAS here: carry .device-stage/a (profiling/stage_device.sh)"
   fi
 fi
-if ! { cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "${cudnn_args[@]}" "${blas_args[@]}" \
+# CASCADE_REQUIRE_GPU: a build without the GPU backend fails here, not as skipped suites later
+if ! { cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DCASCADE_REQUIRE_GPU=ON \
+         "${cudnn_args[@]}" "${blas_args[@]}" \
        && timeout "$(budget 300)" cmake --build $BUILD -j "$(nproc)"; } > "$LOG/build.log" 2>&1; then
-  tail -40 "$LOG/build.log"; summary+=("build: FAILED"); echo "device_check: build failed"; exit 1
+  tail -40 "$LOG/build.log"; summary+=("build: FAILED ($(grep -a -m1 -E 'CMake Error|error:|FATAL' -A2 "$LOG/build.log" | tr -s ' \n' ' ' | cut -c1-200))")
+  echo "device_check: build failed"; exit 1
 fi
 grep -E "cuDNN|OpenBLAS|CUDA" "$LOG/build.log" | grep -v "^\[" | head -5
+summary+=("build: $(grep -a -m1 -o 'cuDNN: [^ ]*' "$LOG/build.log")")
 
 if want tests; then
   stage "GPU tests"
@@ -136,6 +150,7 @@ if want bench; then
     --cascades "${BENCH_CASCADES:-alexnet_shallow:resnet34,resnet18:resnet34,alexnet_shallower:resnet34,lenet:resnet34,alexnet:resnet34}" \
     --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
   rc=$?; [ $rc = 124 ] && summary+=("bench: cut short by its time budget (SIGTERM: the figures finished before it are in bench.json)")
+  grep -q '^time ' "$LOG/bench.txt" && summary+=("bench $(grep -m1 '^time ' "$LOG/bench.txt" | tr -s ' ')")
   [ $rc = 0 ] || [ $rc = 124 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }
 fi
 

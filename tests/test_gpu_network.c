@@ -6,9 +6,11 @@
 // relative L2 error must be <= 1e-2 on average and <= 5e-2 at worst, and the
 // argmax must agree on >= 99.8% of images. For lenet and resnet18, a network
 // built at batch 1 must give row 0 of the batch run within fp16 tolerance
-// (a few of them: each build times cuDNN plans). Last, building a network
-// that cannot fit must fail with CASCADE_ENOMEM naming the batch size, and
-// give its memory back. Without a CUDA device: "skipped: no CUDA device", 77.
+// (a few of them: each build times cuDNN plans). The last model is built a
+// second time: every cuDNN conv must take its plan from the first build
+// (plan_memo) and the logits must still match golden. Last, building a
+// network that cannot fit must fail with CASCADE_ENOMEM naming the batch
+// size, and give its memory back. Without a CUDA device: "skipped: no CUDA device", 77.
 #include "test_util.h"
 #include "gpu_test_util.h"
 #include "runtime/gpu/gpu_check.h"
@@ -26,6 +28,7 @@
 #include "runtime/gpu/gpu_network.h"
 #include "runtime/gpu/gpu_probe.h"
 #include "runtime/gpu/half_host.h"
+#include "runtime/gpu/plan_memo.h"
 
 #define TEST_BATCH 1024
 #define IMAGE_VALUES 3072 // 32 x 32 x 3
@@ -54,6 +57,12 @@ static void lane_destroy(void) {
     DEVICE_OK(cublasDestroy(lane.cublas));
     DEVICE_OK(cudnnDestroy(lane.cudnn));
     DEVICE_OK(cudaStreamDestroy(lane.stream));
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static uint32_t rng_state = 12345;
@@ -319,7 +328,23 @@ static void compare_with_golden(const char *name, const float *logits, const flo
     CHECK(same >= 0.998 * count, "%s: argmax agrees on %d of %d images", name, same, count);
 }
 
-static void check_model(const char *name, const cifar_file *data) {
+// In a build report, the cuDNN conv lines ("engine ...") and how many of
+// them took an earlier choice (their own network's or an earlier network's).
+static void count_conv_plans(const char *description, int *convs, int *reused) {
+    *convs = *reused = 0;
+    for (const char *line = description; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        size_t len = strcspn(line, "\n");
+        char text[512];
+        snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text ? len : sizeof text - 1), line);
+        if (!strstr(text, " conv ") || !strstr(text, "engine ")) continue;
+        (*convs)++;
+        *reused += strstr(text, "as an earlier node") || strstr(text, "remembered from an earlier network");
+    }
+}
+
+// again: this model was built before in this process, so every cuDNN conv
+// must reuse a choice (plan_memo), not time plans of its own.
+static void check_model_build(const char *name, const cifar_file *data, int again) {
     static char description[16384];
     cascade_error err;
     model m;
@@ -330,21 +355,41 @@ static void check_model(const char *name, const cifar_file *data) {
     uint16_t *input = preprocess(data, &m);
     float *logits = malloc((size_t)count * classes * sizeof(float));
     gpu_network *net;
+    double start = now_seconds();
     if (gpu_network_create(&net, &m, TEST_BATCH, &lane, &err)) {
         CHECK(0, "%s at batch %d: %s", name, TEST_BATCH, err.message);
     } else {
+        double built = now_seconds() - start;
         gpu_network_describe(net, description, sizeof description);
         printf("%s", description);
+        int convs, reused;
+        count_conv_plans(description, &convs, &reused);
+        printf("%-18s built in %.2f s%s: %d cuDNN convs, %d reuse an earlier choice\n", name, built,
+               again ? " (again)" : "", convs, reused);
+        if (again) CHECK(convs > 0 && reused == convs, "%s built again: %d of its %d cuDNN convs timed their own plans",
+                         name, convs - reused, convs);
         CHECK(gpu_network_captured(net), "%s: the forward is not a CUDA graph", name);
         run_images(net, input, count, classes, logits);
         compare_with_golden(name, logits, golden, count, classes);
         printf("%-18s %.0f images/s (batch %d, CUDA graph replay)\n", name, throughput(net), TEST_BATCH);
         gpu_network_destroy(net);
-        if (!strcmp(name, "lenet") || !strcmp(name, "resnet18")) // odd channel counts; residual blocks
+        if (!again && (!strcmp(name, "lenet") || !strcmp(name, "resnet18"))) // odd channel counts; residual blocks
             check_batch_one(name, &m, input, logits, golden);
     }
     free(golden), free(input), free(logits);
     model_free(&m);
+}
+
+static void check_model(const char *name, const cifar_file *data) { check_model_build(name, data, 0); }
+
+// The last model checked, built again in the same process (plan_memo).
+static void check_plan_memo(const char *name, const cifar_file *data) {
+    if (!name) return;
+    if (!plan_memo_enabled()) {
+        printf("plan memo: off (CASCADE_PLAN_MEMO=0): %s not built again\n", name);
+        return;
+    }
+    check_model_build(name, data, 1);
 }
 
 // Building a network that cannot fit fails with CASCADE_ENOMEM naming the
@@ -369,12 +414,6 @@ static void check_out_of_memory(void) {
     CHECK(free_after + ((size_t)256 << 20) >= free_before, "%.0f MiB not given back",
           ((double)free_before - (double)free_after) / 1048576.0);
     model_free(&m);
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 // A batch whose activations exceed the whole card fails at once, before any
@@ -406,14 +445,16 @@ int main(int argc, char **argv) {
     open_test_set(&data);
     static char names[256];
     const char *env = getenv("CASCADE_TEST_MODELS"); // e.g. "lenet,resnet18", or "none": kernels only
+    const char *last = NULL;
     if (env && !strcmp(env, "none"))
         printf("networks skipped (CASCADE_TEST_MODELS=none)\n");
     else if (argc > 1)
-        for (int i = 1; i < argc; i++) check_model(argv[i], &data);
+        for (int i = 1; i < argc; i++) check_model(last = argv[i], &data);
     else if (env && snprintf(names, sizeof names, "%s", env) < (int)sizeof names)
-        for (char *name = strtok(names, ","); name; name = strtok(NULL, ",")) check_model(name, &data);
+        for (char *name = strtok(names, ","); name; name = strtok(NULL, ",")) check_model(last = name, &data);
     else
-        for (int i = 0; model_arch_names[i]; i++) check_model(model_arch_names[i], &data);
+        for (int i = 0; model_arch_names[i]; i++) check_model(last = model_arch_names[i], &data);
+    check_plan_memo(last, &data);
     check_out_of_memory();
     check_never_fits();
     cifar_close(&data);

@@ -2,10 +2,57 @@
 // Runs everywhere. Bad sizes are CASCADE_EINVAL before any device call.
 // Without a usable CUDA device (CI): CASCADE_ENODEV (or EDEVICE) with a
 // message, the backend struct untouched, no crash. With one: the backend
-// opens (named "gpu (<device>)") and closes.
+// opens (named "gpu (<device>)") and closes. Also the plan memo's table
+// (runtime/gpu/plan_memo.c), which needs no device.
 #include "test_util.h"
 #include "runtime/gpu/gpu_backend.h"
 #include "runtime/gpu/gpu_probe.h"
+#include "runtime/gpu/plan_memo.h"
+#include <stdlib.h>
+
+static cudnn_conv_shape memo_shape(int batch, int channels, int residual) {
+    cudnn_conv_shape s;
+    memset(&s, 0, sizeof s); // compared as bytes, as gpu_network fills them
+    s.batch = batch, s.in_channels = s.out_channels = channels;
+    s.in_height = s.in_width = s.out_height = s.out_width = 8;
+    s.kernel = 3, s.stride = 1, s.pad = 1, s.fused = 1, s.residual = residual, s.relu = 1;
+    s.heur_mode = CUDNN_HEUR_MODE_A;
+    return s;
+}
+
+// Kept choices come back for exactly their shape; the first one stays; off
+// with CASCADE_PLAN_MEMO=0; a full memo keeps what it has; clear forgets.
+static void check_plan_memo(void) {
+    cudnn_conv_shape a = memo_shape(7777, 24, 0), a_residual = memo_shape(7777, 24, 1), b = memo_shape(7776, 24, 0);
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a) == -1, "an empty memo found a config");
+    plan_memo_keep(&a, 3);
+    plan_memo_keep(&a, 5);
+    CHECK(plan_memo_find(&a) == 3, "kept config 3, found %d", plan_memo_find(&a));
+    CHECK(plan_memo_find(&a_residual) == -1 && plan_memo_find(&b) == -1, "another shape found a's config");
+    plan_memo_keep(&b, -1);
+    CHECK(plan_memo_find(&b) == -1, "a negative config was kept");
+    setenv("CASCADE_PLAN_MEMO", "0", 1);
+    CHECK(!plan_memo_enabled() && plan_memo_find(&a) == -1, "CASCADE_PLAN_MEMO=0 still finds");
+    plan_memo_keep(&b, 1);
+    unsetenv("CASCADE_PLAN_MEMO");
+    CHECK(plan_memo_enabled() && plan_memo_find(&b) == -1, "kept while CASCADE_PLAN_MEMO=0");
+    CHECK(plan_memo_find(&a) == 3, "lost a's config");
+    for (int i = 1; i <= PLAN_MEMO_MAX; i++) {
+        cudnn_conv_shape s = memo_shape(i, 40, 0);
+        plan_memo_keep(&s, i % 7);
+    }
+    // a and shapes 1..PLAN_MEMO_MAX-1 fill it (a kept once, though kept twice); the next one is not kept
+    cudnn_conv_shape first = memo_shape(1, 40, 0), fills = memo_shape(PLAN_MEMO_MAX - 1, 40, 0),
+                     past = memo_shape(PLAN_MEMO_MAX, 40, 0);
+    CHECK(plan_memo_find(&first) == 1 && plan_memo_find(&fills) == (PLAN_MEMO_MAX - 1) % 7 &&
+              plan_memo_find(&past) == -1 && plan_memo_find(&a) == 3,
+          "a full memo: first %d, last to fit %d, one past full %d, a %d", plan_memo_find(&first),
+          plan_memo_find(&fills), plan_memo_find(&past), plan_memo_find(&a));
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a) == -1 && plan_memo_find(&first) == -1, "clear kept a config");
+    printf("plan memo: keep, find, off, full and clear checked\n");
+}
 
 static void load(model *m, const char *name) {
     char path[1024];
@@ -53,5 +100,6 @@ int main(void) {
         }
     }
     model_free(&cheap), model_free(&expensive);
+    check_plan_memo();
     return test_summary("gpu_nodevice");
 }

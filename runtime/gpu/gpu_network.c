@@ -15,7 +15,8 @@
 // channel_pad; last, fallback-mode heuristics (timed like the others). Up to
 // 8 mode-A plans are finalized per graph and timed on the real buffers; the
 // fastest is kept. A conv whose graph equals an earlier one's (ResNet's
-// repeated blocks) finalizes only that one's winning config.
+// repeated blocks) finalizes only that one's winning config; so does one
+// whose graph an earlier network in this process chose for (plan_memo).
 //
 // Arena, one cudaMalloc zeroed once: weights and biases | one buffer per
 // IR tensor (flatten outputs alias) | 8-channel input copies | one workspace
@@ -32,6 +33,7 @@
 #include "gpu_check.h"
 #include "gpu_linear.h"
 #include "half_host.h"
+#include "plan_memo.h"
 #include "../../kernels/avgpool.cuh"
 #include "../../kernels/bias_act.cuh"
 #include "../../kernels/channel_pad.cuh"
@@ -74,6 +76,7 @@ typedef struct {
     cudnn_conv_shape conv_shape;
     cudnn_conv *conv;
     int leader;                            // earlier node whose plan choice this one reuses, -1 if none
+    int remembered;                        // 1: its plan is the one an earlier network chose (plan_memo)
     int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
     float direct_ms;                       // conv_small's time when it was tried, else 0
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
@@ -237,6 +240,19 @@ static int plan_limit(void) {
     return limit >= 1 && limit < CUDNN_CONV_MAX_PLANS ? limit : CUDNN_CONV_MAX_PLANS;
 }
 
+// Finalizes a leader's plans: the config an earlier network chose for this
+// very graph alone (plan_memo), else the heuristic's top few, to be timed.
+static cascade_status finalize_leader(gpu_network *net, gpu_node *n, const cudnn_conv_shape *shape,
+                                      cascade_error *err) {
+    int config = plan_memo_find(shape);
+    cascade_error attempt = {""};
+    n->remembered = config >= 0 &&
+                    !cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, config, 1, CONV_WORKSPACE_CAP, &attempt) &&
+                    cudnn_conv_plan_count(n->conv) == 1;
+    if (n->remembered) return CASCADE_OK;
+    return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, err);
+}
+
 // Builds node i's cuDNN graph in the first form that gets a plan. A node
 // with a leader only builds its graph here; its plan comes once the leader
 // has chosen (choose_plans).
@@ -251,8 +267,7 @@ static cascade_status plan_conv(gpu_network *net, int i, cascade_error *err) {
         int leader = find_leader(net, i, &shape);
         cascade_error attempt = {""};
         cascade_status s = cudnn_conv_create(&n->conv, net->lane.cudnn, &shape, &attempt);
-        if (!s && leader < 0)
-            s = cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, &attempt);
+        if (!s && leader < 0) s = finalize_leader(net, n, &shape, &attempt);
         if (!s) {
             n->form = form, n->conv_shape = shape, n->leader = leader;
             return CASCADE_OK;
@@ -435,6 +450,7 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
                 cascade_error_prefix(err, n->name);
                 return s;
             }
+            if (!followers && !n->remembered) plan_memo_keep(&n->conv_shape, cudnn_conv_chosen_config(n->conv));
         }
     return CASCADE_OK;
 }
@@ -690,7 +706,8 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
         append(out, cap, len, "  %-20s conv %dx%d/%d %3d->%-3d %-30s engine %d (config %d of %d%s), %.3f ms, workspace %zu B%s\n",
                n->name, s->kernel, s->kernel, s->stride, s->in_channels, s->out_channels, n->form->what,
                cudnn_conv_chosen_engine(n->conv), cudnn_conv_chosen_config(n->conv),
-               cudnn_conv_config_count(n->conv), n->leader >= 0 ? ", as an earlier node" : "",
+               cudnn_conv_config_count(n->conv),
+               n->leader >= 0 ? ", as an earlier node" : n->remembered ? ", remembered from an earlier network" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
                cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");
         if (n->direct_ms > 0)
