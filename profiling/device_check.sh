@@ -56,6 +56,13 @@ trap 'stage_done; finish' EXIT
 
 stage "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/gpu.txt"
+# the toolchain this machine offers (the H100 and H200 images may differ): into the summary
+{ echo "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo none)"
+  echo "compute-sanitizer: $(command -v compute-sanitizer >/dev/null && compute-sanitizer --version | grep -o -m1 'Version [0-9.]*' || echo none)"
+  echo "cuDNN headers: $(ls /usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h 2>/dev/null | tr '\n' ' ')"
+  echo "python3: $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__)' 2>/dev/null || echo "no torch")"
+} | tee -a "$LOG/gpu.txt"
+summary+=("machine: $(head -1 "$LOG/gpu.txt"); $(tail -n +2 "$LOG/gpu.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /g')")
 
 stage "unpack assets"
 # a full asset tree (../shared, with its checksums) is used as it is, never unpacked over
