@@ -34,6 +34,18 @@ static void detach_images(bench_context *c, cascade_backend *be) {
     c->in_place = 0;
 }
 
+// backend_open, its seconds (building the networks; on a GPU, timing cuDNN
+// plans) in *seconds and added to the report's total.
+static cascade_status open_timed(cascade_backend *be, const bench_options *o, const model *cheap, const model *full,
+                                 int chunk, int batch, bench_report *r, double *seconds, cascade_error *err) {
+    char notice[256];
+    double start = now_seconds();
+    cascade_status s = backend_open(be, o->device_choice, cheap, full, chunk, batch, notice, sizeof notice, err);
+    *seconds = now_seconds() - start;
+    r->build_seconds += *seconds;
+    return s;
+}
+
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -72,12 +84,8 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     cascade_backend be = {0};
     cascade_status s = load_named_model(&m, name, err);
     if (s) return s;
-    char notice[256];
-    double start = now_seconds();
-    s = backend_open(&be, o->device_choice, &m, NULL, batch, 0, notice, sizeof notice, err);
     alone_figure *f = &r->alone[r->n_alone];
-    f->build_seconds = now_seconds() - start;
-    r->build_seconds += f->build_seconds;
+    s = open_timed(&be, o, &m, NULL, batch, 0, r, &f->build_seconds, err);
     double deferred;
     if (!s) s = attach_images(c, &be, err);
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
@@ -110,11 +118,8 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
     cascade_status s = load_named_model(&cheap, cheap_name, err);
     if (s) return s;
     if ((s = load_named_model(&full, full_name, err))) { model_free(&cheap); return s; }
-    char notice[256];
-    double start = now_seconds();
-    s = backend_open(&be, o->device_choice, &cheap, &full, (int)o->chunk, (int)o->batch, notice, sizeof notice, err);
-    double build_seconds = now_seconds() - start;
-    r->build_seconds += build_seconds;
+    double build_seconds;
+    s = open_timed(&be, o, &cheap, &full, (int)o->chunk, (int)o->batch, r, &build_seconds, err);
     if (!s) s = attach_images(c, &be, err);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];

@@ -328,18 +328,18 @@ static void compare_with_golden(const char *name, const float *logits, const flo
     CHECK(same >= 0.998 * count, "%s: argmax agrees on %d of %d images", name, same, count);
 }
 
-// In a build report, the cuDNN conv lines ("engine ...") and how many of
-// them took an earlier choice (their own network's or an earlier network's).
+static int occurrences(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *at = strstr(text, needle); at; at = strstr(at + 1, needle)) n++;
+    return n;
+}
+
+// In a build report, the cuDNN conv lines (one "engine " each) and how many
+// of them took an earlier choice (their own network's or an earlier network's).
 static void count_conv_plans(const char *description, int *convs, int *reused) {
-    *convs = *reused = 0;
-    for (const char *line = description; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        size_t len = strcspn(line, "\n");
-        char text[512];
-        snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text ? len : sizeof text - 1), line);
-        if (!strstr(text, " conv ") || !strstr(text, "engine ")) continue;
-        (*convs)++;
-        *reused += strstr(text, "as an earlier node") || strstr(text, "remembered from an earlier network");
-    }
+    *convs = occurrences(description, "engine ");
+    *reused = occurrences(description, ", as an earlier node") +
+              occurrences(description, ", remembered from an earlier network");
 }
 
 // again: this model was built before in this process, so every cuDNN conv

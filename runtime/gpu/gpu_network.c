@@ -247,8 +247,7 @@ static cascade_status finalize_leader(gpu_network *net, gpu_node *n, const cudnn
     int config = plan_memo_find(shape);
     cascade_error attempt = {""};
     n->remembered = config >= 0 &&
-                    !cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, config, 1, CONV_WORKSPACE_CAP, &attempt) &&
-                    cudnn_conv_plan_count(n->conv) == 1;
+                    !cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, config, 1, CONV_WORKSPACE_CAP, &attempt);
     if (n->remembered) return CASCADE_OK;
     return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, err);
 }

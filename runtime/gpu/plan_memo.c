@@ -39,8 +39,8 @@ static int find_locked(const cudnn_conv_shape *shape, int device) {
 }
 
 int plan_memo_find(const cudnn_conv_shape *shape) {
-    int device = current_device();
     if (!shape || !plan_memo_enabled()) return -1;
+    int device = current_device();
     pthread_mutex_lock(&memo_lock);
     int i = find_locked(shape, device), config = i >= 0 ? memo[i].config : -1;
     pthread_mutex_unlock(&memo_lock);
@@ -48,8 +48,8 @@ int plan_memo_find(const cudnn_conv_shape *shape) {
 }
 
 void plan_memo_keep(const cudnn_conv_shape *shape, int config) {
-    int device = current_device();
     if (!shape || config < 0 || !plan_memo_enabled()) return;
+    int device = current_device();
     pthread_mutex_lock(&memo_lock);
     if (find_locked(shape, device) < 0 && memo_count < PLAN_MEMO_MAX)
         memo[memo_count++] = (memo_entry){*shape, device, config};
