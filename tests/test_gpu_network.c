@@ -342,10 +342,44 @@ static void count_conv_plans(const char *description, int *convs, int *reused) {
               occurrences(description, ", remembered from an earlier network");
 }
 
+// The "engine E (config C" of the conv named `node` in a build report, or "".
+static void conv_engine_of(const char *description, const char *node, char *out, size_t cap) {
+    out[0] = 0;
+    for (const char *line = description; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        char name[64];
+        const char *engine = strstr(line, "engine ");
+        const char *end = strchr(line, '\n');
+        if (!engine || (end && engine > end) || sscanf(line, " %63s", name) != 1 || strcmp(name, node)) continue;
+        const char *close = strstr(engine, " of ");
+        size_t len = close && (!end || close < end) ? (size_t)(close - engine) : 0;
+        snprintf(out, cap, "%.*s", (int)len, engine);
+        return;
+    }
+}
+
+// Each cuDNN conv of the second build runs the engine and config the first
+// build chose for it: the memo's config index still names the same engine.
+static void check_same_engines(const char *name, const char *first, const char *again) {
+    int convs = 0, same = 0;
+    for (const char *line = again; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        char node[64], was[64], now[64];
+        const char *end = strchr(line, '\n'), *engine = strstr(line, "engine ");
+        if (!engine || (end && engine > end) || sscanf(line, " %63s", node) != 1) continue;
+        conv_engine_of(first, node, was, sizeof was);
+        conv_engine_of(again, node, now, sizeof now);
+        convs++;
+        same += was[0] && !strcmp(was, now);
+        CHECK(was[0] && !strcmp(was, now), "%s %s built again: %s, first build %s", name, node, now,
+              was[0] ? was : "(not found)");
+    }
+    printf("%-18s built again: %d of %d cuDNN convs on the engine and config of the first build\n", name, same, convs);
+}
+
 // again: this model was built before in this process, so every cuDNN conv
-// must reuse a choice (plan_memo), not time plans of its own.
+// must reuse a choice (plan_memo), not time plans of its own, and get the
+// engine the first build chose.
 static void check_model_build(const char *name, const cifar_file *data, int again) {
-    static char description[16384];
+    static char description[16384], first_description[16384];
     cascade_error err;
     model m;
     if (!load_test_model(name, &m)) return;
@@ -368,6 +402,8 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
                again ? " (again)" : "", convs, reused);
         if (again) CHECK(convs > 0 && reused == convs, "%s built again: %d of its %d cuDNN convs timed their own plans",
                          name, convs - reused, convs);
+        if (again) check_same_engines(name, first_description, description);
+        else snprintf(first_description, sizeof first_description, "%s", description);
         CHECK(gpu_network_captured(net), "%s: the forward is not a CUDA graph", name);
         run_images(net, input, count, classes, logits);
         compare_with_golden(name, logits, golden, count, classes);

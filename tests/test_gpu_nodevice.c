@@ -20,38 +20,48 @@ static cudnn_conv_shape memo_shape(int batch, int channels, int residual) {
     return s;
 }
 
-// Kept choices come back for exactly their shape; the first one stays; off
-// with CASCADE_PLAN_MEMO=0; a full memo keeps what it has; clear forgets.
+// Kept choices come back for exactly their shape, with their engine; a later
+// choice replaces an earlier one; off with CASCADE_PLAN_MEMO=0; a full memo
+// takes no new shapes but still replaces; clear forgets. Runs with the memo
+// on whatever the caller's CASCADE_PLAN_MEMO, which is put back after.
 static void check_plan_memo(void) {
-    cudnn_conv_shape a = memo_shape(7777, 24, 0), a_residual = memo_shape(7777, 24, 1), b = memo_shape(7776, 24, 0);
-    plan_memo_clear();
-    CHECK(plan_memo_find(&a) == -1, "an empty memo found a config");
-    plan_memo_keep(&a, 3);
-    plan_memo_keep(&a, 5);
-    CHECK(plan_memo_find(&a) == 3, "kept config 3, found %d", plan_memo_find(&a));
-    CHECK(plan_memo_find(&a_residual) == -1 && plan_memo_find(&b) == -1, "another shape found a's config");
-    plan_memo_keep(&b, -1);
-    CHECK(plan_memo_find(&b) == -1, "a negative config was kept");
-    setenv("CASCADE_PLAN_MEMO", "0", 1);
-    CHECK(!plan_memo_enabled() && plan_memo_find(&a) == -1, "CASCADE_PLAN_MEMO=0 still finds");
-    plan_memo_keep(&b, 1);
+    const char *caller = getenv("CASCADE_PLAN_MEMO");
+    char *saved = caller ? strdup(caller) : NULL;
     unsetenv("CASCADE_PLAN_MEMO");
-    CHECK(plan_memo_enabled() && plan_memo_find(&b) == -1, "kept while CASCADE_PLAN_MEMO=0");
-    CHECK(plan_memo_find(&a) == 3, "lost a's config");
+    cudnn_conv_shape a = memo_shape(7777, 24, 0), a_residual = memo_shape(7777, 24, 1), b = memo_shape(7776, 24, 0);
+    int engine = 0;
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a, &engine) == -1 && engine == -1, "an empty memo found a config (engine %d)", engine);
+    plan_memo_keep(&a, 5, 41);
+    plan_memo_keep(&a, 3, 42);
+    CHECK(plan_memo_find(&a, &engine) == 3 && engine == 42, "kept config 3 engine 42, found %d engine %d",
+          plan_memo_find(&a, NULL), engine);
+    CHECK(plan_memo_find(&a_residual, NULL) == -1 && plan_memo_find(&b, NULL) == -1, "another shape found a's config");
+    plan_memo_keep(&b, -1, 7);
+    CHECK(plan_memo_find(&b, NULL) == -1, "a negative config was kept");
+    setenv("CASCADE_PLAN_MEMO", "0", 1);
+    CHECK(!plan_memo_enabled() && plan_memo_find(&a, NULL) == -1, "CASCADE_PLAN_MEMO=0 still finds");
+    plan_memo_keep(&b, 1, 7);
+    unsetenv("CASCADE_PLAN_MEMO");
+    CHECK(plan_memo_enabled() && plan_memo_find(&b, NULL) == -1, "kept while CASCADE_PLAN_MEMO=0");
+    CHECK(plan_memo_find(&a, NULL) == 3, "lost a's config");
     for (int i = 1; i <= PLAN_MEMO_MAX; i++) {
         cudnn_conv_shape s = memo_shape(i, 40, 0);
-        plan_memo_keep(&s, i % 7);
+        plan_memo_keep(&s, i % 7, i);
     }
-    // a and shapes 1..PLAN_MEMO_MAX-1 fill it (a kept once, though kept twice); the next one is not kept
+    // a and shapes 1..PLAN_MEMO_MAX-1 fill it; the next one is not kept, a known one is still replaced
     cudnn_conv_shape first = memo_shape(1, 40, 0), fills = memo_shape(PLAN_MEMO_MAX - 1, 40, 0),
                      past = memo_shape(PLAN_MEMO_MAX, 40, 0);
-    CHECK(plan_memo_find(&first) == 1 && plan_memo_find(&fills) == (PLAN_MEMO_MAX - 1) % 7 &&
-              plan_memo_find(&past) == -1 && plan_memo_find(&a) == 3,
-          "a full memo: first %d, last to fit %d, one past full %d, a %d", plan_memo_find(&first),
-          plan_memo_find(&fills), plan_memo_find(&past), plan_memo_find(&a));
+    plan_memo_keep(&first, 6, 99);
+    CHECK(plan_memo_find(&first, &engine) == 6 && engine == 99 && plan_memo_find(&fills, NULL) == (PLAN_MEMO_MAX - 1) % 7 &&
+              plan_memo_find(&past, NULL) == -1 && plan_memo_find(&a, NULL) == 3,
+          "a full memo: first %d (engine %d), last to fit %d, one past full %d, a %d", plan_memo_find(&first, NULL),
+          engine, plan_memo_find(&fills, NULL), plan_memo_find(&past, NULL), plan_memo_find(&a, NULL));
     plan_memo_clear();
-    CHECK(plan_memo_find(&a) == -1 && plan_memo_find(&first) == -1, "clear kept a config");
-    printf("plan memo: keep, find, off, full and clear checked\n");
+    CHECK(plan_memo_find(&a, NULL) == -1 && plan_memo_find(&first, NULL) == -1, "clear kept a config");
+    if (saved) setenv("CASCADE_PLAN_MEMO", saved, 1);
+    free(saved);
+    printf("plan memo: keep, replace, find, off, full and clear checked\n");
 }
 
 static void load(model *m, const char *name) {

@@ -332,6 +332,24 @@ cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, in
     return CASCADE_OK;
 }
 
+cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config, int engine,
+                                          cascade_error *err) {
+    if (!c || !handle || config < 0 || c->chosen || c->n_plans)
+        return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_finalize_config: bad arguments");
+    if (config >= c->n_configs)
+        return cascade_fail(err, CASCADE_EDEVICE, "config %d not offered (%d configs)", config, c->n_configs);
+    char why[300] = "";
+    int passed_over = 0;
+    cascade_status s = try_plan(c, handle, config, 1, &passed_over, why, sizeof why, err);
+    if (!s && c->n_plans == 1 && (engine < 0 || c->plan_engine[0] == engine)) return CASCADE_OK;
+    if (!s && c->n_plans == 1)
+        s = cascade_fail(err, CASCADE_EDEVICE, "config %d is now engine %d, not %d", config, c->plan_engine[0], engine);
+    else if (!s)
+        s = cascade_fail(err, CASCADE_EDEVICE, "config %d did not finalize: %s", config, why);
+    while (c->n_plans) drop_plan(c, c->n_plans - 1);
+    return s;
+}
+
 int cudnn_conv_plan_count(const cudnn_conv *c) { return c ? c->n_plans : 0; }
 int cudnn_conv_config_count(const cudnn_conv *c) { return c ? c->n_configs : 0; }
 

@@ -56,6 +56,13 @@ cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle, const c
 // no plan finalized.
 cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config, int max_plans,
                                          size_t workspace_cap, cascade_error *err);
+// Finalizes heuristic config `config` alone (engines reducing in fp16 and
+// any workspace admitted: it was chosen before), and only if its engine id
+// is `engine` (-1: any): the way to reuse a choice made for the same graph,
+// in this network or an earlier one. Fails, holding no plan, when it does
+// not finalize or is another engine; the caller then finalizes the top few.
+cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config, int engine,
+                                          cascade_error *err);
 int cudnn_conv_plan_count(const cudnn_conv *c);
 size_t cudnn_conv_workspace_max(const cudnn_conv *c); // over the plans held
 // Builds the variant pack over fixed device pointers (call once).

@@ -77,6 +77,7 @@ typedef struct {
     cudnn_conv *conv;
     int leader;                            // earlier node whose plan choice this one reuses, -1 if none
     int remembered;                        // 1: its plan is the one an earlier network chose (plan_memo)
+    int copied;                            // follower: 1 if it finalized its leader's choice, 0 if its own plans
     int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
     float direct_ms;                       // conv_small's time when it was tried, else 0
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
@@ -244,10 +245,9 @@ static int plan_limit(void) {
 // very graph alone (plan_memo), else the heuristic's top few, to be timed.
 static cascade_status finalize_leader(gpu_network *net, gpu_node *n, const cudnn_conv_shape *shape,
                                       cascade_error *err) {
-    int config = plan_memo_find(shape);
+    int engine = -1, config = plan_memo_find(shape, &engine);
     cascade_error attempt = {""};
-    n->remembered = config >= 0 &&
-                    !cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, config, 1, CONV_WORKSPACE_CAP, &attempt);
+    n->remembered = config >= 0 && !cudnn_conv_finalize_config(n->conv, net->lane.cudnn, config, engine, &attempt);
     if (n->remembered) return CASCADE_OK;
     return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, err);
 }
@@ -410,17 +410,18 @@ static cascade_status upload_weights(gpu_network *net, const model *m, cascade_e
     return CASCADE_OK;
 }
 
-// A follower finalizes its leader's winning config; should that fail or not
-// fit the workspace, it falls back to finalizing the top configs itself.
+// A follower finalizes its leader's winning config (the same engine); should
+// that fail or not fit the workspace, it finalizes the top configs itself
+// (a copy too big is then dropped, or passed over when timing).
 static cascade_status finalize_follower(gpu_network *net, gpu_node *n, cascade_error *err) {
-    int config = cudnn_conv_chosen_config(net->nodes[n->leader].conv);
+    const cudnn_conv *leader = net->nodes[n->leader].conv;
+    int config = cudnn_conv_chosen_config(leader);
     cascade_error attempt = {""};
-    cascade_status s = config >= 0 ? cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, config, 1,
-                                                               net->workspace_bytes, &attempt)
-                                   : CASCADE_EDEVICE;
-    if (s || cudnn_conv_workspace_max(n->conv) > net->workspace_bytes)
-        return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err);
-    return CASCADE_OK;
+    n->copied = config >= 0 && !cudnn_conv_finalize_config(n->conv, net->lane.cudnn, config,
+                                                           cudnn_conv_chosen_engine(leader), &attempt);
+    if (n->copied && cudnn_conv_workspace_max(n->conv) <= net->workspace_bytes) return CASCADE_OK;
+    n->copied = 0;
+    return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err);
 }
 
 static cascade_status bind_conv(gpu_network *net, gpu_node *n, cascade_error *err) {
@@ -449,7 +450,8 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
                 cascade_error_prefix(err, n->name);
                 return s;
             }
-            if (!followers && !n->remembered) plan_memo_keep(&n->conv_shape, cudnn_conv_chosen_config(n->conv));
+            if (!followers && !n->remembered)
+                plan_memo_keep(&n->conv_shape, cudnn_conv_chosen_config(n->conv), cudnn_conv_chosen_engine(n->conv));
         }
     return CASCADE_OK;
 }
@@ -706,7 +708,8 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                n->name, s->kernel, s->kernel, s->stride, s->in_channels, s->out_channels, n->form->what,
                cudnn_conv_chosen_engine(n->conv), cudnn_conv_chosen_config(n->conv),
                cudnn_conv_config_count(n->conv),
-               n->leader >= 0 ? ", as an earlier node" : n->remembered ? ", remembered from an earlier network" : "",
+               n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize")
+               : n->remembered ? ", remembered from an earlier network" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
                cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");
         if (n->direct_ms > 0)

@@ -32,10 +32,10 @@ void gpu_versions(char *out, size_t cap) {
         if (cublasGetVersion(h, &cublas) != CUBLAS_STATUS_SUCCESS) cublas = 0;
         if (cublasDestroy(h) != CUBLAS_STATUS_SUCCESS) cublas = 0;
     }
-    size_t cudnn = cudnnGetVersion();
-    snprintf(out, cap, "driver %d.%d, runtime %d.%d, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d", driver / 1000,
-             driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, cudnn / 10000, cudnn % 10000 / 100, cudnn % 100,
-             cublas / 10000, cublas % 10000 / 100, cublas % 100);
+    size_t cudnn = cudnnGetVersion(), cudnn_cuda = cudnnGetCudartVersion(); // the CUDA cuDNN was built for
+    snprintf(out, cap, "driver %d.%d, runtime %d.%d, cuDNN %zu.%zu.%zu (for CUDA %zu.%zu), cuBLAS %d.%d.%d",
+             driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, cudnn / 10000, cudnn % 10000 / 100,
+             cudnn % 100, cudnn_cuda / 1000, cudnn_cuda % 1000 / 10, cublas / 10000, cublas % 10000 / 100, cublas % 100);
 }
 
 // Milliseconds of one copy host -> dev, timed with events on the default stream.
@@ -73,7 +73,8 @@ cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s,
     CUDA_CHECK(cudaMalloc(&dev, bytes));
     cascade_status s = CASCADE_OK;
     if (!host && cudaHostAlloc(&pinned, bytes, cudaHostAllocDefault) != cudaSuccess)
-        s = cascade_fail(err, CASCADE_ENOMEM, "cannot pin %zu host bytes", bytes);
+        s = cascade_fail(err, CASCADE_ENOMEM, "cannot pin %zu host bytes: %s", bytes,
+                         cudaGetErrorString(cudaGetLastError())); // taken, so no later check sees it
     else if (host && cudaHostRegister((void *)host, bytes, cudaHostRegisterDefault) != cudaSuccess)
         s = cascade_fail(err, CASCADE_EDEVICE, "cannot pin the host range: %s", cudaGetErrorString(cudaGetLastError()));
     if (!s) {

@@ -12,7 +12,7 @@ extern "C" {
 // when device 0 is usable; CASCADE_ENODEV with the reason otherwise.
 cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
 
-// "driver 13.0, runtime 13.0, cuDNN 9.19.0, cuBLAS 13.1.0" for reports.
+// "driver 13.0, runtime 13.0, cuDNN 9.19.0 (for CUDA 13.0), cuBLAS 13.1.0" for reports.
 void gpu_versions(char *out, size_t cap);
 
 // Host-to-device copy rate in GB/s, the ceiling of the cheapest models: the

@@ -9,7 +9,7 @@
 
 typedef struct {
     cudnn_conv_shape shape;
-    int device, config;
+    int device, config, engine;
 } memo_entry;
 
 static memo_entry memo[PLAN_MEMO_MAX];
@@ -38,21 +38,24 @@ static int find_locked(const cudnn_conv_shape *shape, int device) {
     return -1;
 }
 
-int plan_memo_find(const cudnn_conv_shape *shape) {
+int plan_memo_find(const cudnn_conv_shape *shape, int *engine) {
+    if (engine) *engine = -1;
     if (!shape || !plan_memo_enabled()) return -1;
     int device = current_device();
     pthread_mutex_lock(&memo_lock);
     int i = find_locked(shape, device), config = i >= 0 ? memo[i].config : -1;
+    if (i >= 0 && engine) *engine = memo[i].engine;
     pthread_mutex_unlock(&memo_lock);
     return config;
 }
 
-void plan_memo_keep(const cudnn_conv_shape *shape, int config) {
+void plan_memo_keep(const cudnn_conv_shape *shape, int config, int engine) {
     if (!shape || config < 0 || !plan_memo_enabled()) return;
     int device = current_device();
     pthread_mutex_lock(&memo_lock);
-    if (find_locked(shape, device) < 0 && memo_count < PLAN_MEMO_MAX)
-        memo[memo_count++] = (memo_entry){*shape, device, config};
+    int i = find_locked(shape, device);
+    if (i < 0 && memo_count < PLAN_MEMO_MAX) i = memo_count++;
+    if (i >= 0) memo[i] = (memo_entry){*shape, device, config, engine};
     pthread_mutex_unlock(&memo_lock);
 }
 
