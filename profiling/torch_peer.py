@@ -11,9 +11,12 @@ cascade (cheap -> softmax -> mask -> index_select -> full).
 
 usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R]
                      [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...] [--json FILE]
+                     [--device cuda|cpu] [--threads N]
 --json writes the PyTorch figures (medians, img/s) for profiling/targets.py, which
 gives the TARGETS.md verdicts (the best cascade's speed-up over eager resnet34 among them).
-Needs torch, numpy, safetensors (present on the device machine).
+--device cpu runs the same peers on the CPU in fp32 (no CUDA graph), over --threads
+threads (all cores by default): the anchor for `cascade bench --device cpu`.
+Needs torch and numpy; safetensors when importable, else a numpy reader of the format.
 """
 import argparse, json, os, statistics, sys, time
 
@@ -21,10 +24,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import load_file
+
+try:
+    from safetensors.torch import load_file
+except ImportError:  # e.g. Debian's torch, which has no safetensors package
+    load_file = None
 
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
+DEVICE = "cuda"  # --device
+DTYPE = torch.float16  # fp32 on the CPU
 
 
 class LeNet(nn.Module):
@@ -104,42 +113,70 @@ ARCHS = {
 }
 
 
+def read_safetensors(path):
+    """The tensors of a safetensors file: the safetensors package's reader when
+    present, else this one (an 8-byte header length, a JSON header, raw data)."""
+    if load_file:
+        return load_file(path)
+    kinds = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_len))
+        data = f.read()
+    tensors = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if kinds.get(t["dtype"]) is None:
+            raise SystemExit("%s: tensor %s has dtype %s, which this reader does not know" % (path, name, t["dtype"]))
+        start, end = t["data_offsets"]
+        array = np.frombuffer(data[start:end], dtype=kinds[t["dtype"]]).reshape(t["shape"])
+        tensors[name] = torch.from_numpy(array.copy())
+    return tensors
+
+
 def load_model(assets, name):
     model = ARCHS[name]()
-    state = {k: v.float() for k, v in load_file(os.path.join(assets, "weights", name + ".safetensors")).items()}
+    state = {k: v.float() for k, v in read_safetensors(os.path.join(assets, "weights", name + ".safetensors")).items()}
     model.load_state_dict(state, strict=False)  # BatchNorm's num_batches_tracked is not stored
     missing = set(model.state_dict()) - set(state) - {k for k in model.state_dict() if k.endswith("num_batches_tracked")}
     if missing:
         raise SystemExit("%s: missing tensors %s" % (name, sorted(missing)[:5]))
-    return model.cuda().half().eval().to(memory_format=torch.channels_last)
+    return model.to(DEVICE, DTYPE).eval().to(memory_format=torch.channels_last)
 
 
 def load_images(assets, count, seed):
     raw = np.fromfile(os.path.join(assets, "data", "cifar10", "test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
     order = np.random.default_rng(seed).permutation(len(raw) * (-(-count // len(raw))))[:count] % len(raw)
-    images = torch.from_numpy(np.ascontiguousarray(raw[order, 1:])).reshape(count, 3, 32, 32).pin_memory()
+    images = torch.from_numpy(np.ascontiguousarray(raw[order, 1:])).reshape(count, 3, 32, 32)
+    images = images.pin_memory() if DEVICE == "cuda" else images
     labels = torch.from_numpy(raw[order, 0].astype(np.int64))
     return images, labels
 
 
 class Normalise:
     def __init__(self):
-        self.scale = (1.0 / (255.0 * torch.tensor(STD))).view(1, 3, 1, 1).cuda().half()
-        self.shift = (torch.tensor(MEAN) / torch.tensor(STD)).view(1, 3, 1, 1).cuda().half()
+        self.scale = (1.0 / (255.0 * torch.tensor(STD))).view(1, 3, 1, 1).to(DEVICE, DTYPE)
+        self.shift = (torch.tensor(MEAN) / torch.tensor(STD)).view(1, 3, 1, 1).to(DEVICE, DTYPE)
 
     def __call__(self, x_u8):
-        x = x_u8.half() * self.scale - self.shift
+        x = x_u8.to(DTYPE) * self.scale - self.shift
         return x.contiguous(memory_format=torch.channels_last)
+
+
+def synchronize():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def timed(fn, runs):
     fn()  # warm-up
-    torch.cuda.synchronize()
+    synchronize()
     rates = []
     for _ in range(runs):
         start = time.perf_counter()
         n = fn()
-        torch.cuda.synchronize()
+        synchronize()
         rates.append(n / (time.perf_counter() - start))
     return statistics.median(rates), min(rates), max(rates)
 
@@ -147,13 +184,15 @@ def timed(fn, runs):
 def e2e_eager(model, images, out, norm, batch=1024):
     def run():
         for i in range(0, len(images), batch):
-            x = norm(images[i:i + batch].cuda(non_blocking=True))
+            x = norm(images[i:i + batch].to(DEVICE, non_blocking=True))
             out[i:i + batch].copy_(model(x).argmax(1), non_blocking=True)
         return len(images)
     return run
 
 
 def e2e_graph(model, images, out, norm, batch=1024):
+    if DEVICE != "cuda":
+        raise RuntimeError("CUDA graphs need a CUDA device")
     static_in = torch.empty((batch, 3, 32, 32), dtype=torch.uint8, device="cuda")
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
@@ -178,7 +217,7 @@ def e2e_graph(model, images, out, norm, batch=1024):
 def naive_cascade(cheap, full, images, out, norm, threshold, batch=1024):
     def run():
         for i in range(0, len(images), batch):
-            x = norm(images[i:i + batch].cuda(non_blocking=True))
+            x = norm(images[i:i + batch].to(DEVICE, non_blocking=True))
             probs = torch.softmax(cheap(x).float(), 1)
             conf, pred = probs.max(1)
             idx = (conf < threshold).nonzero().squeeze(1)
@@ -211,6 +250,18 @@ def write_json(path, figures):
     os.replace(tmp, path)
 
 
+def set_device(device, threads):
+    """Where the peers run (--device): the card in fp16, or the CPU in fp32
+    over `threads` threads. Returns the device's name for the reports."""
+    global DEVICE, DTYPE
+    DEVICE, DTYPE = device, torch.float16 if device == "cuda" else torch.float32
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        return torch.cuda.get_device_name()
+    torch.set_num_threads(max(1, threads))
+    return "CPU, %d threads" % torch.get_num_threads()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", default=os.environ.get("CASCADE_ASSETS", "../shared"))
@@ -221,16 +272,19 @@ def main():
     ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile")
     ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8")
     ap.add_argument("--json", help="write the PyTorch figures to this file")
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (--device cpu)")
     args = ap.parse_args()
-    torch.backends.cudnn.benchmark = True
-    print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), torch.cuda.get_device_name()))
+    device_name = set_device(args.device, args.threads)
+    print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), device_name))
     images, labels = load_images(args.assets, args.images, 1)
-    out = torch.empty(args.images, dtype=torch.int64).pin_memory()
+    out = torch.empty(args.images, dtype=torch.int64)
+    out = out.pin_memory() if DEVICE == "cuda" else out
     norm = Normalise()
     ours_alone, ours_cascades = ours_figures(args.ours)
     models = {}
     figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
-               "device": torch.cuda.get_device_name(), "images": args.images, "runs": args.runs,
+               "device": device_name, "images": args.images, "runs": args.runs,
                "batch": 1024, "complete": False, "alone": {}, "cascades": []}
     print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
                                                  "ours/best"))
@@ -240,7 +294,8 @@ def main():
             row = {"eager": timed(e2e_eager(models[name], images, out, norm), args.runs)[0]}
             acc = (out == labels).float().mean().item()
             try:
-                row["graph"] = timed(e2e_graph(models[name], images, out, norm), args.runs)[0]
+                if DEVICE == "cuda":
+                    row["graph"] = timed(e2e_graph(models[name], images, out, norm), args.runs)[0]
             except Exception as e:  # a peer that cannot run is reported, not fatal
                 print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
             if name in args.compile.split(","):
