@@ -24,7 +24,9 @@ file (nor a temporary one) behind:
                        of the same images in the original file, mapped (small peak RSS); a
                        bad label among the records a file-order run reads fails it, one far
                        past them does not; a random order over the whole file finds it first
-Determinism: two CPU runs with the same seed write byte-identical prediction files.
+Determinism: two CPU runs with the same seed write byte-identical prediction files; and
+lenet over the whole test set writes the same file on one core (OMP_NUM_THREADS=1) as on
+all of them: the CPU backend's figures do not depend on how many cores share the work.
 """
 import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
 
@@ -318,22 +320,26 @@ def weights_larger_than_memory(tmp, out):
 
 def determinism(tmp, out):
     runs = []
-    for seed, name in ((42, "a"), (42, "b"), (43, "c")):
+    for seed, name, threads in ((42, "a", None), (42, "b", None), (43, "c", None), (42, "d", None), (42, "e", "1")):
         path = os.path.join(out, name + ".csv")
-        r = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "300",
-                 "--seed", str(seed), "--quiet", "--output", path], timeout=300)
+        env = dict(os.environ, OMP_NUM_THREADS=threads) if threads else None
+        pair = ["--full", "alexnet_shallower", "--limit", "300"] if name in "abc" else ["--full", "none"]
+        r = run(["run", "--device", "cpu", "--cheap", "lenet"] + pair + ["--seed", str(seed), "--quiet", "--output", path],
+                timeout=300, env=env)
         runs.append(open(path, "rb").read() if r is not None and r.returncode == 0 and os.path.exists(path) else None)
-    a, b, c = runs
+    a, b, c, d, e = runs
     problems = []
-    if a is None or b is None or c is None:
+    if None in runs:
         problems.append("a run failed")
     else:
         if a != b:
             problems.append("seed 42 twice gave different prediction files")
         if a == c:
             problems.append("seeds 42 and 43 gave the same file: the seed is not used")
+        if d != e:
+            problems.append("lenet on one core (OMP_NUM_THREADS=1) gave another prediction file than on all cores")
     report("determinism: same seed, identical predictions", problems,
-           "%d bytes, byte-identical; seed 43 differs" % (len(a) if a else 0))
+           "%d bytes, byte-identical, also on one core; seed 43 differs" % (len(a) if a else 0))
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
 

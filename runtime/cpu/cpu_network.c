@@ -1,13 +1,19 @@
 // cpu_network.c: fp32 NHWC execution of the model IR with OpenBLAS sgemm.
-// Works through the batch in micro-batches of CPU_MICRO_BATCH images so that
-// activations and the im2col matrix stay a few tens of MB. im2col, the
-// epilogue and pooling are split over the cores with OpenMP (sgemm has its
-// own OpenBLAS threads).
+// Data-parallel over the cores: the batch is cut into micro-batches of at
+// most CPU_MICRO_BATCH images, and each OpenMP worker runs whole micro-batches
+// through the whole network in its own workspace (activations and im2col
+// matrix, a few tens of MB), with single-threaded sgemm. Small layers (lenet's
+// 6-channel convs, the linears) then cost no thread hand-offs: with OpenBLAS's
+// own threads splitting each sgemm, a third of lenet's time was their
+// sched_yield (profiling/PERF_LOG.md).
 #include "cpu_network.h"
 #include <cblas.h>
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define CPU_MICRO_BATCH 16
 
@@ -15,11 +21,16 @@ typedef struct {
     float *weight; // conv: (out, kh, kw, in); linear: (out, in) in NHWC feature order
 } cpu_node;
 
+typedef struct {
+    float *activations[MODEL_MAX_NODES + 1]; // one buffer per IR tensor, CPU_MICRO_BATCH images
+    float *columns;                          // im2col scratch
+} cpu_workspace;
+
 struct cpu_network {
     const model *m;
     cpu_node nodes[MODEL_MAX_NODES];
-    float *activations[MODEL_MAX_NODES + 1]; // one buffer per IR tensor, CPU_MICRO_BATCH images
-    float *columns;                          // im2col scratch
+    int n_workers;         // OpenMP threads at creation (1 without OpenMP)
+    cpu_workspace *work;   // one per worker
 };
 
 // The shape a linear node's input was flattened from, to permute its weight columns.
@@ -53,10 +64,8 @@ static cascade_status relayout_weights(cpu_network *net, cascade_error *err) {
     return CASCADE_OK;
 }
 
-cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err) {
-    cpu_network *net = calloc(1, sizeof *net);
-    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    net->m = m;
+// One worker's buffers for CPU_MICRO_BATCH images.
+static cascade_status allocate_workspace(const model *m, cpu_workspace *w, cascade_error *err) {
     size_t most_columns = 1;
     for (int i = 0; i < m->n_nodes; i++) {
         const model_node *n = &m->nodes[i];
@@ -65,13 +74,31 @@ cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_err
         size_t cols = (size_t)o.height * o.width * n->kernel * n->kernel * n->in_features;
         if (cols > most_columns) most_columns = cols;
     }
-    cascade_status s = CASCADE_OK;
-    for (int t = 0; t < m->n_tensors && !s; t++) {
-        net->activations[t] = malloc(tensor_numel(m->tensors[t]) * CPU_MICRO_BATCH * sizeof(float));
-        if (!net->activations[t]) s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU activations");
+    for (int t = 0; t < m->n_tensors; t++) {
+        w->activations[t] = malloc(tensor_numel(m->tensors[t]) * CPU_MICRO_BATCH * sizeof(float));
+        if (!w->activations[t]) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU activations");
     }
-    net->columns = malloc(most_columns * CPU_MICRO_BATCH * sizeof(float));
-    if (!s && !net->columns) s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for im2col");
+    w->columns = malloc(most_columns * CPU_MICRO_BATCH * sizeof(float));
+    if (!w->columns) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for im2col");
+    return CASCADE_OK;
+}
+
+static int worker_count(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+#else
+    return 1;
+#endif
+}
+
+cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err) {
+    cpu_network *net = calloc(1, sizeof *net);
+    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    net->m = m;
+    net->n_workers = worker_count();
+    net->work = calloc((size_t)net->n_workers, sizeof *net->work);
+    cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(m, &net->work[w], err);
     if (!s) s = relayout_weights(net, err);
     if (s) { cpu_network_destroy(net); return s; }
     *out = net;
@@ -81,8 +108,11 @@ cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_err
 void cpu_network_destroy(cpu_network *net) {
     if (!net) return;
     for (int i = 0; i < MODEL_MAX_NODES; i++) free(net->nodes[i].weight);
-    for (int t = 0; t <= MODEL_MAX_NODES; t++) free(net->activations[t]);
-    free(net->columns);
+    for (int w = 0; net->work && w < net->n_workers; w++) {
+        for (int t = 0; t <= MODEL_MAX_NODES; t++) free(net->work[w].activations[t]);
+        free(net->work[w].columns);
+    }
+    free(net->work);
     free(net);
 }
 
@@ -97,24 +127,28 @@ void cpu_preprocess(const uint8_t *images, int n, const float mean[3], const flo
 }
 
 // im2col for NHWC: row (image, oy, ox), column (ky, kx, c); zero padding.
+// For one (oy, ox, ky) the k taps kx read k adjacent input pixels, which are
+// contiguous in NHWC: one copy of the in-bounds ones, zeros either side (a
+// copy per tap cost lenet's 3-channel convs a call per 12 bytes).
 static void im2col(const float *x, tensor_shape in, tensor_shape out, int k, int stride, int pad, int n, float *col) {
-    size_t row_len = (size_t)k * k * in.channels;
-    #pragma omp parallel for schedule(static)
+    size_t c = (size_t)in.channels, row_len = (size_t)k * k * c;
     for (int b = 0; b < n; b++)
         for (int oy = 0; oy < out.height; oy++)
             for (int ox = 0; ox < out.width; ox++) {
                 float *row = col + (((size_t)b * out.height + oy) * out.width + ox) * row_len;
+                int ix0 = ox * stride - pad;
+                int first = ix0 < 0 ? -ix0 : 0, end = in.width - ix0 < k ? in.width - ix0 : k; // taps in bounds
                 for (int ky = 0; ky < k; ky++) {
                     int iy = oy * stride - pad + ky;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * stride - pad + kx;
-                        float *dst = row + (ky * k + kx) * in.channels;
-                        if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width)
-                            memset(dst, 0, (size_t)in.channels * sizeof(float));
-                        else
-                            memcpy(dst, x + (((size_t)b * in.height + iy) * in.width + ix) * in.channels,
-                                   (size_t)in.channels * sizeof(float));
+                    float *dst = row + (size_t)ky * k * c;
+                    if (iy < 0 || iy >= in.height || first >= end) {
+                        memset(dst, 0, (size_t)k * c * sizeof(float));
+                        continue;
                     }
+                    if (first > 0) memset(dst, 0, first * c * sizeof(float));
+                    memcpy(dst + first * c, x + (((size_t)b * in.height + iy) * in.width + ix0 + first) * c,
+                           (size_t)(end - first) * c * sizeof(float));
+                    if (end < k) memset(dst + end * c, 0, (size_t)(k - end) * c * sizeof(float));
                 }
             }
 }
@@ -123,7 +157,6 @@ static void im2col(const float *x, tensor_shape in, tensor_shape out, int k, int
 static void gemm_epilogue(const float *x, const float *w, const float *bias, const float *residual, int relu,
                           int rows, int in, int out, float *y) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
-    #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
         float *yr = y + (size_t)r * out;
         const float *res = residual ? residual + (size_t)r * out : NULL;
@@ -134,23 +167,22 @@ static void gemm_epilogue(const float *x, const float *w, const float *bias, con
     }
 }
 
-static void run_conv(cpu_network *net, int i, int n) {
+static void run_conv(const cpu_network *net, cpu_workspace *w, int i, int n) {
     const model_node *node = &net->m->nodes[i];
     tensor_shape in = net->m->tensors[node->input], out = net->m->tensors[node->output];
-    const float *x = net->activations[node->input];
+    const float *x = w->activations[node->input];
     const float *cols = x;
     int k = node->kernel, depth = k * k * in.channels;
     if (!(k == 1 && node->stride == 1 && node->pad == 0)) {
-        im2col(x, in, out, k, node->stride, node->pad, n, net->columns);
-        cols = net->columns;
+        im2col(x, in, out, k, node->stride, node->pad, n, w->columns);
+        cols = w->columns;
     }
-    const float *res = node->residual >= 0 ? net->activations[node->residual] : NULL;
+    const float *res = node->residual >= 0 ? w->activations[node->residual] : NULL;
     gemm_epilogue(cols, net->nodes[i].weight, node->bias, res, node->relu, n * out.height * out.width, depth,
-                  out.channels, net->activations[node->output]);
+                  out.channels, w->activations[node->output]);
 }
 
 static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape out, const float *x, float *y, int n) {
-    #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++)
         for (int oy = 0; oy < out.height; oy++)
             for (int ox = 0; ox < out.width; ox++) {
@@ -167,7 +199,6 @@ static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape ou
 
 static void run_avgpool(tensor_shape in, const float *x, float *y, int n) {
     int hw = in.height * in.width;
-    #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++)
         for (int c = 0; c < in.channels; c++) {
             float sum = 0;
@@ -176,14 +207,14 @@ static void run_avgpool(tensor_shape in, const float *x, float *y, int n) {
         }
 }
 
-static void forward_micro_batch(cpu_network *net, int n) {
+static void forward_micro_batch(const cpu_network *net, cpu_workspace *w, int n) {
     const model *m = net->m;
     for (int i = 0; i < m->n_nodes; i++) {
         const model_node *node = &m->nodes[i];
         tensor_shape in = m->tensors[node->input], out = m->tensors[node->output];
-        float *x = net->activations[node->input], *y = net->activations[node->output];
+        float *x = w->activations[node->input], *y = w->activations[node->output];
         switch (node->kind) {
-        case NODE_CONV: run_conv(net, i, n); break;
+        case NODE_CONV: run_conv(net, w, i, n); break;
         case NODE_MAXPOOL: run_maxpool(node, in, out, x, y, n); break;
         case NODE_GLOBAL_AVGPOOL: run_avgpool(in, x, y, n); break;
         case NODE_FLATTEN: memcpy(y, x, (size_t)n * tensor_numel(in) * sizeof(float)); break;
@@ -198,14 +229,27 @@ static void forward_micro_batch(cpu_network *net, int n) {
 cascade_status cpu_network_forward_u8(cpu_network *net, const uint8_t *images, int n, float *logits,
                                       cascade_error *err) {
     if (n < 0) return cascade_fail(err, CASCADE_EINVAL, "negative batch");
+    if (n == 0) return CASCADE_OK;
     const model *m = net->m;
     int last = m->n_tensors - 1;
-    for (int start = 0; start < n; start += CPU_MICRO_BATCH) {
-        int count = n - start < CPU_MICRO_BATCH ? n - start : CPU_MICRO_BATCH;
-        cpu_preprocess(images + (size_t)start * 3072, count, m->mean, m->std, net->activations[0]);
-        forward_micro_batch(net, count);
-        memcpy(logits + (size_t)start * m->num_classes, net->activations[last],
+    // micro-batches of CPU_MICRO_BATCH whatever the number of workers: sgemm's rounding
+    // depends on its row count, and the results must not depend on the machine's cores
+    int micro = CPU_MICRO_BATCH, pieces = (n + micro - 1) / micro;
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1); // each worker's sgemm on its own core
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(net->n_workers)
+    for (int p = 0; p < pieces; p++) {
+#ifdef _OPENMP
+        cpu_workspace *w = &net->work[omp_get_thread_num()];
+#else
+        cpu_workspace *w = &net->work[0];
+#endif
+        int start = p * micro, count = n - start < micro ? n - start : micro;
+        cpu_preprocess(images + (size_t)start * 3072, count, m->mean, m->std, w->activations[0]);
+        forward_micro_batch(net, w, count);
+        memcpy(logits + (size_t)start * m->num_classes, w->activations[last],
                (size_t)count * m->num_classes * sizeof(float));
     }
+    openblas_set_num_threads(blas_threads);
     return CASCADE_OK;
 }

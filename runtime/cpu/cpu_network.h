@@ -1,6 +1,8 @@
 // cpu_network.h: the fp32 CPU reference executor of the model IR.
 // Activations are NHWC so that every conv is one im2col + one sgemm over a
-// micro-batch (rows = images x output pixels, columns = output channels).
+// micro-batch (rows = images x output pixels, columns = output channels);
+// the cores each run whole micro-batches (data-parallel, one workspace per
+// OpenMP thread), so one network must not run two forwards at once.
 // Weights are re-laid out once at creation (conv: (out, kh, kw, in); the
 // linear after a flatten: features permuted from C,H,W to H,W,C order).
 #pragma once
