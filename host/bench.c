@@ -3,6 +3,7 @@
 #include "assets.h"
 #include "bench_data.h"
 #include "progress.h"
+#include "../runtime/cpu/cpu_backend.h"
 #include "../runtime/pipeline.h"
 #include <cblas.h>
 #include <stdlib.h>
@@ -182,7 +183,8 @@ typedef struct {
 
 static cascade_status each_model(void *ctx, const char *name, cascade_error *err) {
     bench_walk *w = ctx;
-    int defaults[2] = {w->c->on_gpu ? 1024 : 512, 8192};
+    int cpu_batch = 4 * cpu_backend_default_batch() > 512 ? 4 * cpu_backend_default_batch() : 512;
+    int defaults[2] = {w->c->on_gpu ? 1024 : cpu_batch, 8192};
     const int *batches = w->o->n_batches ? w->o->batch_values : defaults;
     int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);
     for (int i = 0; i < n; i++) {

@@ -34,7 +34,7 @@ static const char sweep_usage[] =
     "  --range FIRST:END      only records FIRST..END-1 of the file   [all]\n"
     "  --limit N              only the first N images (of the range)\n"
     "  --device auto|cpu|gpu  backend; auto = GPU when usable, else CPU   [auto]\n"
-    "  --chunk C              images per chunk   [GPU 8192, CPU 256]\n"
+    "  --chunk C              images per chunk   [GPU 8192, CPU 256, 32 per core past 8]\n"
     "  --throughputs LIST     name=images_per_s,... : use these throughputs instead of the\n"
     "                         measured ones for the prediction (e.g. GPU figures while\n"
     "                         sweeping on a CPU); the models still run for their predictions\n"

@@ -9,8 +9,6 @@
 #include "../runtime/gpu/gpu_probe.h"
 #endif
 
-#define CPU_DEFAULT_CHUNK 256
-#define CPU_DEFAULT_BATCH 64
 #define GPU_DEFAULT_CHUNK 8192
 #define GPU_DEFAULT_BATCH 1024
 
@@ -70,8 +68,8 @@ cascade_status backend_open(cascade_backend *be, device_choice device, const mod
                                       batch > 0 ? batch : GPU_DEFAULT_BATCH, err);
 #endif
     }
-    return cpu_backend_create(be, cheap, expensive, chunk > 0 ? chunk : CPU_DEFAULT_CHUNK,
-                              batch > 0 ? batch : CPU_DEFAULT_BATCH, err);
+    return cpu_backend_create(be, cheap, expensive, chunk > 0 ? chunk : cpu_backend_default_chunk(),
+                              batch > 0 ? batch : cpu_backend_default_batch(), err);
 }
 
 void backend_close(cascade_backend *be) {

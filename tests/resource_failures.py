@@ -26,7 +26,8 @@ file (nor a temporary one) behind:
                        past them does not; a random order over the whole file finds it first
 Determinism: two CPU runs with the same seed write byte-identical prediction files; and
 lenet over the whole test set writes the same file on one core (OMP_NUM_THREADS=1) as on
-all of them: the CPU backend's figures do not depend on how many cores share the work.
+all of them, and the cascade the same on 8 workers (whose default batch is 4x larger): the
+CPU backend's figures do not depend on how many cores share the work.
 """
 import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
 
@@ -320,14 +321,15 @@ def weights_larger_than_memory(tmp, out):
 
 def determinism(tmp, out):
     runs = []
-    for seed, name, threads in ((42, "a", None), (42, "b", None), (43, "c", None), (42, "d", None), (42, "e", "1")):
+    for seed, name, threads in ((42, "a", None), (42, "b", None), (43, "c", None), (42, "d", None), (42, "e", "1"),
+                                (42, "f", "8")):
         path = os.path.join(out, name + ".csv")
         env = dict(os.environ, OMP_NUM_THREADS=threads) if threads else None
-        pair = ["--full", "alexnet_shallower", "--limit", "300"] if name in "abc" else ["--full", "none"]
+        pair = ["--full", "alexnet_shallower", "--limit", "1000"] if name in "abcf" else ["--full", "none"]
         r = run(["run", "--device", "cpu", "--cheap", "lenet"] + pair + ["--seed", str(seed), "--quiet", "--output", path],
                 timeout=300, env=env)
         runs.append(open(path, "rb").read() if r is not None and r.returncode == 0 and os.path.exists(path) else None)
-    a, b, c, d, e = runs
+    a, b, c, d, e, f = runs
     problems = []
     if None in runs:
         problems.append("a run failed")
@@ -338,8 +340,10 @@ def determinism(tmp, out):
             problems.append("seeds 42 and 43 gave the same file: the seed is not used")
         if d != e:
             problems.append("lenet on one core (OMP_NUM_THREADS=1) gave another prediction file than on all cores")
+        if a != f:
+            problems.append("the cascade on 8 workers (OMP_NUM_THREADS=8) gave another prediction file")
     report("determinism: same seed, identical predictions", problems,
-           "%d bytes, byte-identical, also on one core; seed 43 differs" % (len(a) if a else 0))
+           "%d bytes, byte-identical, also on 1 and 8 cores; seed 43 differs" % (len(a) if a else 0))
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
 

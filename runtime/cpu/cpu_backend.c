@@ -148,6 +148,16 @@ static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_er
     return ok ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d)", chunk, batch);
 }
 
+int cpu_backend_default_chunk(void) {
+    int per_workers = 2 * CPU_MICRO_BATCH * cpu_network_workers();
+    return per_workers > 256 ? per_workers : 256;
+}
+
+int cpu_backend_default_batch(void) {
+    int per_workers = 2 * CPU_MICRO_BATCH * cpu_network_workers();
+    return per_workers > 64 ? per_workers : 64;
+}
+
 cascade_status cpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
                                   int chunk_capacity, int expensive_batch, cascade_error *err) {
     if (chunk_capacity < 1 || (expensive && expensive_batch < 1))

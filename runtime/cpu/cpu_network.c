@@ -15,8 +15,6 @@
 #include <omp.h>
 #endif
 
-#define CPU_MICRO_BATCH 16
-
 typedef struct {
     float *weight; // conv: (out, kh, kw, in); linear: (out, in) in NHWC feature order
 } cpu_node;
@@ -83,7 +81,7 @@ static cascade_status allocate_workspace(const model *m, cpu_workspace *w, casca
     return CASCADE_OK;
 }
 
-static int worker_count(void) {
+int cpu_network_workers(void) {
 #ifdef _OPENMP
     return omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
 #else
@@ -95,7 +93,7 @@ cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_err
     cpu_network *net = calloc(1, sizeof *net);
     if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     net->m = m;
-    net->n_workers = worker_count();
+    net->n_workers = cpu_network_workers();
     net->work = calloc((size_t)net->n_workers, sizeof *net->work);
     cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(m, &net->work[w], err);

@@ -16,6 +16,11 @@ extern "C" {
 #endif
 
 cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err);
+// How many workers (OpenMP threads) a network created now runs its micro-batches on.
+int cpu_network_workers(void);
+// Images per micro-batch: a batch of a multiple of it keeps every worker's
+// sgemm the same size, and the results independent of the number of workers.
+#define CPU_MICRO_BATCH 16
 void cpu_network_destroy(cpu_network *net);
 
 // images: n CIFAR records' pixels, 3072 bytes each (1024 R, 1024 G, 1024 B);
