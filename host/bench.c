@@ -183,7 +183,8 @@ typedef struct {
 
 static cascade_status each_model(void *ctx, const char *name, cascade_error *err) {
     bench_walk *w = ctx;
-    int cpu_batch = 4 * cpu_backend_default_batch() > 512 ? 4 * cpu_backend_default_batch() : 512;
+    int cpu_batch = 4 * cpu_backend_default_batch(); // 128 per worker, at least 512
+    if (cpu_batch < 512) cpu_batch = 512;
     int defaults[2] = {w->c->on_gpu ? 1024 : cpu_batch, 8192};
     const int *batches = w->o->n_batches ? w->o->batch_values : defaults;
     int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);

@@ -34,6 +34,7 @@ export PATH=/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 grep -qw avx512f /proc/cpuinfo 2>/dev/null && export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 BUILD=build-device
+CUDNN_SYSTEM_HEADERS=(/usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h)
 STAGES=" ${STAGES:-tests sanitize bench torch} "
 want() { [[ "$STAGES" == *" $1 "* ]]; }
 summary=() times=() stage_name="" stage_start=$START
@@ -59,7 +60,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 # the toolchain this machine offers (the H100 and H200 images may differ): into the summary
 { echo "nvcc: $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo none)"
   echo "compute-sanitizer: $(command -v compute-sanitizer >/dev/null && compute-sanitizer --version | grep -o -m1 'Version [0-9.]*' || echo none)"
-  echo "cuDNN headers: $(ls /usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h 2>/dev/null | tr '\n' ' ')"
+  echo "cuDNN headers: $(ls "${CUDNN_SYSTEM_HEADERS[@]}" 2>/dev/null | tr '\n' ' ')"
   echo "python3: $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__)' 2>/dev/null || echo "no torch")"
 } | tee -a "$LOG/gpu.txt"
 summary+=("machine: $(head -1 "$LOG/gpu.txt"); $(tail -n +2 "$LOG/gpu.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /g')")
@@ -97,7 +98,8 @@ pip_cudnn() {
   done
 }
 cudnn_args=()
-if [ ! -e /usr/include/x86_64-linux-gnu/cudnn.h ] && [ ! -e /usr/include/cudnn.h ] && [ ! -e /usr/local/cuda/include/cudnn.h ]; then
+system_cudnn() { local h; for h in "${CUDNN_SYSTEM_HEADERS[@]}"; do [ -e "$h" ] && return 0; done; return 1; }
+if ! system_cudnn; then
   d=$(pip_cudnn)
   [ -n "$d" ] && cudnn_args=(-DCUDNN_ROOT="$d") && export LD_LIBRARY_PATH="$d/lib:${LD_LIBRARY_PATH:-}"
   echo "cuDNN: no system headers; ${d:-no pip wheel found either}"

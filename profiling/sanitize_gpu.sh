@@ -61,13 +61,14 @@ run_limit() {
   fi
   echo "$limit"
 }
+add_row() { rows+=("$(printf '%-10s %-14s %s' "$1" "$2" "$3")"); echo "${rows[-1]}"; } # tool test verdict
 run_tool() { # tool regex extra-args...
   local tool=$1 regex=$2; shift 2
   while IFS=$'\t' read -r name env cmd; do
     [ -n "$name" ] || continue
     local log=$logs/$tool-$name.log limit; limit=$(run_limit)
     if (( limit < 20 )); then
-      rows+=("$(printf '%-10s %-14s %s' "$tool" "$name" "not run: no time left")"); echo "${rows[-1]}"
+      add_row "$tool" "$name" "not run: no time left"
       [ $status = 0 ] && status=2
       continue
     fi
@@ -86,7 +87,7 @@ run_tool() { # tool regex extra-args...
       86) verdict="ERRORS: ${summary_line:-see log}"; status=1; ran=$((ran + 1)) ;;
       *) verdict="FAILED (test exit $rc) ${summary_line}"; status=1; ran=$((ran + 1)) ;;
     esac
-    rows+=("$(printf '%-10s %-14s %s' "$tool" "$name" "$verdict")"); echo "${rows[-1]}"
+    add_row "$tool" "$name" "$verdict"
     [ $rc = 86 ] && grep -a -m 8 -E "^========= (Invalid|Race|Barrier|Program hit|Leaked|.*error)" "$log" | sed 's/^/    /'
   done < <(list_tests "$regex")
 }

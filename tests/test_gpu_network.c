@@ -342,31 +342,39 @@ static void count_conv_plans(const char *description, int *convs, int *reused) {
               occurrences(description, ", remembered from an earlier network");
 }
 
+// One build-report line: 1 if it is a cuDNN conv's, with its node name and
+// its "engine E (config C" text.
+static int conv_line(const char *line, char name[64], char *engine_text, size_t cap) {
+    const char *end = strchr(line, '\n'), *engine = strstr(line, "engine ");
+    if (!engine || (end && engine > end) || sscanf(line, " %63s", name) != 1) return 0;
+    const char *close = strstr(engine, " of ");
+    size_t len = close && (!end || close < end) ? (size_t)(close - engine) : 0;
+    snprintf(engine_text, cap, "%.*s", (int)len, engine);
+    return 1;
+}
+
+static const char *next_line(const char *line) {
+    const char *end = strchr(line, '\n');
+    return end ? end + 1 : NULL;
+}
+
 // The "engine E (config C" of the conv named `node` in a build report, or "".
 static void conv_engine_of(const char *description, const char *node, char *out, size_t cap) {
+    char name[64];
     out[0] = 0;
-    for (const char *line = description; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        char name[64];
-        const char *engine = strstr(line, "engine ");
-        const char *end = strchr(line, '\n');
-        if (!engine || (end && engine > end) || sscanf(line, " %63s", name) != 1 || strcmp(name, node)) continue;
-        const char *close = strstr(engine, " of ");
-        size_t len = close && (!end || close < end) ? (size_t)(close - engine) : 0;
-        snprintf(out, cap, "%.*s", (int)len, engine);
-        return;
-    }
+    for (const char *line = description; line && *line; line = next_line(line))
+        if (conv_line(line, name, out, cap) && !strcmp(name, node)) return;
+    out[0] = 0;
 }
 
 // Each cuDNN conv of the second build runs the engine and config the first
 // build chose for it: the memo's config index still names the same engine.
 static void check_same_engines(const char *name, const char *first, const char *again) {
     int convs = 0, same = 0;
-    for (const char *line = again; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        char node[64], was[64], now[64];
-        const char *end = strchr(line, '\n'), *engine = strstr(line, "engine ");
-        if (!engine || (end && engine > end) || sscanf(line, " %63s", node) != 1) continue;
+    char node[64], was[64], now[64];
+    for (const char *line = again; line && *line; line = next_line(line)) {
+        if (!conv_line(line, node, now, sizeof now)) continue;
         conv_engine_of(first, node, was, sizeof was);
-        conv_engine_of(again, node, now, sizeof now);
         convs++;
         same += was[0] && !strcmp(was, now);
         CHECK(was[0] && !strcmp(was, now), "%s %s built again: %s, first build %s", name, node, now,

@@ -148,15 +148,14 @@ static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_er
     return ok ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d)", chunk, batch);
 }
 
-int cpu_backend_default_chunk(void) {
+// Two micro-batches per worker, or `floor` where that is more.
+static int per_workers_or(int floor) {
     int per_workers = 2 * CPU_MICRO_BATCH * cpu_network_workers();
-    return per_workers > 256 ? per_workers : 256;
+    return per_workers > floor ? per_workers : floor;
 }
 
-int cpu_backend_default_batch(void) {
-    int per_workers = 2 * CPU_MICRO_BATCH * cpu_network_workers();
-    return per_workers > 64 ? per_workers : 64;
-}
+int cpu_backend_default_chunk(void) { return per_workers_or(256); }
+int cpu_backend_default_batch(void) { return per_workers_or(64); }
 
 cascade_status cpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
                                   int chunk_capacity, int expensive_batch, cascade_error *err) {

@@ -89,6 +89,14 @@ int cpu_network_workers(void) {
 #endif
 }
 
+static int worker_index(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err) {
     cpu_network *net = calloc(1, sizeof *net);
     if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
@@ -237,11 +245,7 @@ cascade_status cpu_network_forward_u8(cpu_network *net, const uint8_t *images, i
     openblas_set_num_threads(1); // each worker's sgemm on its own core
     #pragma omp parallel for schedule(dynamic, 1) num_threads(net->n_workers)
     for (int p = 0; p < pieces; p++) {
-#ifdef _OPENMP
-        cpu_workspace *w = &net->work[omp_get_thread_num()];
-#else
-        cpu_workspace *w = &net->work[0];
-#endif
+        cpu_workspace *w = &net->work[worker_index()];
         int start = p * micro, count = n - start < micro ? n - start : micro;
         cpu_preprocess(images + (size_t)start * 3072, count, m->mean, m->std, w->activations[0]);
         forward_micro_batch(net, w, count);
