@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef CASCADE_HAVE_CUDA
+#include "../runtime/gpu/gpu_network.h"
 #include "../runtime/gpu/gpu_probe.h"
 #endif
 
@@ -196,16 +197,69 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
     return CASCADE_OK;
 }
 
-static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err) {
-    bench_walk *w = ctx;
-    char cheap[128];
+// "cheap:full" into cheap (a copy) and *full (the rest of pair).
+static cascade_status split_pair(const char *pair, char cheap[128], const char **full, cascade_error *err) {
     const char *colon = strchr(pair, ':');
     if (!colon || colon == pair || !colon[1])
         return cascade_fail(err, CASCADE_EINVAL, "--cascades: '%s' is not cheap:full", pair);
-    snprintf(cheap, sizeof cheap, "%.*s", (int)(colon - pair), pair);
+    snprintf(cheap, 128, "%.*s", (int)(colon - pair), pair);
+    *full = colon + 1;
+    return CASCADE_OK;
+}
+
+static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err) {
+    bench_walk *w = ctx;
+    char cheap[128];
+    const char *full = NULL;
+    cascade_status s = split_pair(pair, cheap, &full, err);
+    if (s) return s;
     if (w->r->n_cascades + w->o->n_thresholds > BENCH_MAX * 4)
         return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
-    return bench_pair(w->c, w->o, cheap, colon + 1, w->r, err);
+    return bench_pair(w->c, w->o, cheap, full, w->r, err);
+}
+
+// ---- checks before anything is measured --------------------------------------
+// A typo or a broken file in the last cascade must not throw away the minutes
+// spent measuring the first ones: every model named is loaded once up front.
+
+static cascade_status check_model(void *ctx, const char *name, cascade_error *err) {
+    (void)ctx;
+    model m;
+    cascade_status s = load_named_model(&m, name, err);
+    if (!s) model_free(&m);
+    return s;
+}
+
+static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err) {
+    char cheap[128];
+    const char *full = NULL;
+    cascade_status s = split_pair(pair, cheap, &full, err);
+    if (!s) s = check_model(ctx, cheap, err);
+    return s ? s : check_model(ctx, full, err);
+}
+
+// Sizes the GPU networks refuse (the CPU has no such limit, only its memory).
+static cascade_status check_gpu_sizes(const bench_context *c, const bench_options *o, cascade_error *err) {
+#ifdef CASCADE_HAVE_CUDA
+    if (!c->on_gpu) return CASCADE_OK;
+    for (int i = 0; !o->no_alone && i < o->n_batches; i++)
+        if (o->batch_values[i] > GPU_NETWORK_MAX_BATCH)
+            return cascade_fail(err, CASCADE_EINVAL, "--batches: %d is more than a GPU network's largest batch, %d",
+                                o->batch_values[i], GPU_NETWORK_MAX_BATCH);
+    if (!o->no_cascades && o->chunk > GPU_NETWORK_MAX_BATCH)
+        return cascade_fail(err, CASCADE_EINVAL, "--chunk: %lld is more than a GPU network's largest batch, %d",
+                            (long long)o->chunk, GPU_NETWORK_MAX_BATCH);
+#else
+    (void)c, (void)o, (void)err;
+#endif
+    return CASCADE_OK;
+}
+
+static cascade_status check_lists(const bench_context *c, const bench_options *o, cascade_error *err) {
+    cascade_status s = check_gpu_sizes(c, o, err);
+    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, NULL, err);
+    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, NULL, err);
+    return s;
 }
 
 static cascade_status describe_device(bench_context *c, const bench_options *o, bench_report *r,
@@ -249,6 +303,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     double start = now_seconds();
     bench_context c = {0};
     cascade_status s = describe_device(&c, o, r, err);
+    if (!s) s = check_lists(&c, o, err);
     if (s) return s;
     char path[1024];
     if (o->data) snprintf(path, sizeof path, "%s", o->data);

@@ -4,6 +4,7 @@ clear line on stderr, and leaves no output file behind.
 
 usage: bad_inputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
 Broken files are made from the real lenet weights and CIFAR test set.
+`cascade bench` checks every model it is given before measuring any.
 """
 import json, os, struct, subprocess, sys, tempfile
 
@@ -89,6 +90,20 @@ def weight_cases(tmp):
     return cases
 
 
+def bench_cases(tmp, broken):
+    """A bad name or file anywhere in bench's lists fails before the first figure (one line, no JSON)."""
+    quick = ["bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0", "--thresholds", "0.9",
+             "--json", os.path.join(tmp, "out-bench.json")]
+    expect_failure("bench: unknown model, last", quick + ["--models", "lenet,vgg99", "--no-cascades"],
+                   "unknown model 'vgg99'", tmp)
+    expect_failure("bench: unknown full model", quick + ["--models", "lenet", "--cascades", "lenet:lenet,lenet:vgg99"],
+                   "unknown model 'vgg99'", tmp)
+    expect_failure("bench: broken weights, cascade", quick + ["--models", "lenet", "--cascades", "lenet:" + broken],
+                   "outside", tmp)
+    expect_failure("bench: pair without full", quick + ["--models", "lenet", "--cascades", "lenet:lenet,lenet"],
+                   "not cheap:full", tmp)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
@@ -115,6 +130,7 @@ def main():
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
+        bench_cases(tmp, weight_cases(tmp)["truncated"])
         expect_failure("missing output dir", base + ["--limit", "4", "--json", os.path.join(tmp, "no/such/dir/r.json")],
                        "cannot write", tmp)
     print("%d passed, %d failed" % (cases - failures, failures))

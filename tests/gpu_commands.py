@@ -19,7 +19,8 @@ script itself on a machine without a GPU)
   on the validation images and its --test figures are the golden ones within
   the slack;
 - bench --device gpu, a short run: median within [min, max], efficiency and
-  accuracy sane (the accuracy that of the golden cascade over the data used).
+  accuracy sane (the accuracy that of the golden cascade over the data used);
+  a --batches size past the GPU networks' largest is refused before any figure.
 """
 import csv
 import json
@@ -168,6 +169,19 @@ def test_bench(tmp):
               c["accuracy"], o["correct"] / size, size))
 
 
+def test_bench_sizes(tmp):
+    """A batch the GPU networks refuse is refused before the first figure, with no JSON left."""
+    if DEVICE != "gpu":
+        return  # the CPU has no such limit
+    out = os.path.join(tmp, "too-big.json")
+    r = run(["bench", "--device", "gpu", "--models", "lenet", "--no-cascades", "--batches", "1024,2097152",
+             "--images", "4096", "--runs", "1", "--json", out])
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode != 0 and len(lines) == 1 and "largest batch" in lines[0] and not os.path.exists(out),
+          "bench --batches 1024,2097152 on the GPU: exit %d, one line before any figure (%r), no JSON" % (
+              r.returncode, lines[-3:]))
+
+
 def main():
     global G
     probe = run(["run", "--device", DEVICE, "--full", "none", "--limit", "1", "--quiet"], timeout=300)
@@ -176,7 +190,7 @@ def main():
         return 77
     G = golden.Golden()
     with tempfile.TemporaryDirectory() as tmp:
-        for test in (test_run, test_sweep, test_calibrate, test_bench):
+        for test in (test_run, test_sweep, test_calibrate, test_bench, test_bench_sizes):
             test(tmp)
     return checks.finish("gpu_commands")
 

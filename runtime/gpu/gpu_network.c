@@ -635,8 +635,6 @@ static cascade_status build_network(gpu_network *net, const model *m, cascade_er
     return capture_or_run_eagerly(net, err);
 }
 
-#define GPU_NETWORK_MAX_BATCH (1 << 20)
-
 cascade_status gpu_network_create(gpu_network **out, const model *m, int batch, const gpu_lane *lane,
                                   cascade_error *err) {
     if (!out) return cascade_fail(err, CASCADE_EINVAL, "gpu_network_create: no output");

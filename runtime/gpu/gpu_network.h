@@ -23,6 +23,8 @@ typedef struct {
 
 typedef struct gpu_network gpu_network;
 
+#define GPU_NETWORK_MAX_BATCH (1 << 20) // the largest batch gpu_network_create takes
+
 #ifdef __cplusplus
 extern "C" {
 #endif
