@@ -1,11 +1,13 @@
 // cpu_network.c: fp32 NHWC execution of the model IR with OpenBLAS sgemm.
 // Data-parallel over the cores: the batch is cut into micro-batches of at
 // most CPU_MICRO_BATCH images, and each OpenMP worker runs whole micro-batches
-// through the whole network in its own workspace (activations and im2col
-// matrix, a few tens of MB), with single-threaded sgemm. Small layers (lenet's
+// through the whole network in its own workspace (activations and an im2col
+// block, at most 22 MB for the zoo), with single-threaded sgemm. Small layers (lenet's
 // 6-channel convs, the linears) then cost no thread hand-offs: with OpenBLAS's
 // own threads splitting each sgemm, a third of lenet's time was their
-// sched_yield (profiling/PERF_LOG.md).
+// sched_yield (profiling/PERF_LOG.md). The workspace stays small as cores
+// grow: tensors whose lives do not overlap share a buffer, and each conv's
+// im2col + sgemm runs over blocks of about CONV_BLOCK_ROWS output pixels.
 #include "cpu_network.h"
 #include <cblas.h>
 #include <float.h>
@@ -20,16 +22,33 @@ typedef struct {
 } cpu_node;
 
 typedef struct {
-    float *activations[MODEL_MAX_NODES + 1]; // one buffer per IR tensor, CPU_MICRO_BATCH images
-    float *columns;                          // im2col scratch
+    float *buffers[MODEL_MAX_NODES + 1];     // CPU_MICRO_BATCH images each, shared by tensors in turn
+    float *activations[MODEL_MAX_NODES + 1]; // each IR tensor's buffer
+    float *columns;                          // im2col scratch for one block of a conv
 } cpu_workspace;
 
 struct cpu_network {
     const model *m;
     cpu_node nodes[MODEL_MAX_NODES];
+    int buffer_of[MODEL_MAX_NODES + 1];        // tensor -> buffer (plan_buffers)
+    size_t buffer_floats[MODEL_MAX_NODES + 1]; // per image
+    int n_buffers;
+    size_t column_floats;  // im2col scratch, the largest conv block
     int n_workers;         // OpenMP threads at creation (1 without OpenMP)
     cpu_workspace *work;   // one per worker
 };
+
+// Images per im2col block of a conv: about CONV_BLOCK_ROWS sgemm rows, so
+// that the block's columns stay in cache (and the scratch is a few MB rather
+// than the whole micro-batch's, 38 MB for resnet34); at least one image.
+// It depends on the layer alone, so results do not depend on the cores.
+#define CONV_BLOCK_ROWS 1024
+static int conv_block_images(tensor_shape out) {
+    int images = CONV_BLOCK_ROWS / (out.height * out.width);
+    return images < 1 ? 1 : images > CPU_MICRO_BATCH ? CPU_MICRO_BATCH : images;
+}
+
+static int needs_columns(const model_node *n) { return !(n->kernel == 1 && n->stride == 1 && n->pad == 0); }
 
 // The shape a linear node's input was flattened from, to permute its weight columns.
 static tensor_shape flattened_from(const model *m, int tensor) {
@@ -62,21 +81,58 @@ static cascade_status relayout_weights(cpu_network *net, cascade_error *err) {
     return CASCADE_OK;
 }
 
-// One worker's buffers for CPU_MICRO_BATCH images.
-static cascade_status allocate_workspace(const model *m, cpu_workspace *w, cascade_error *err) {
-    size_t most_columns = 1;
+// Gives tensor a free buffer (holder[b] < 0): the smallest that holds it,
+// else the largest free one, grown, else a new one.
+static void take_buffer(cpu_network *net, int holder[], int tensor) {
+    size_t need = tensor_numel(net->m->tensors[tensor]);
+    int fit = -1, largest = -1;
+    for (int b = 0; b < net->n_buffers; b++) {
+        size_t have = net->buffer_floats[b];
+        if (holder[b] >= 0) continue;
+        if (have >= need && (fit < 0 || have < net->buffer_floats[fit])) fit = b;
+        if (largest < 0 || have > net->buffer_floats[largest]) largest = b;
+    }
+    int b = fit >= 0 ? fit : largest >= 0 ? largest : net->n_buffers++;
+    if (net->buffer_floats[b] < need) net->buffer_floats[b] = need;
+    holder[b] = tensor, net->buffer_of[tensor] = b;
+}
+
+// Tensors share buffers where their lives do not overlap. A tensor lives from
+// the node that writes it to the last node that reads it (the logits to the
+// end); a node's output is placed while its inputs still hold theirs.
+static void plan_buffers(cpu_network *net) {
+    const model *m = net->m;
+    int last_read[MODEL_MAX_NODES + 1], holder[MODEL_MAX_NODES + 1];
+    for (int t = 0; t < m->n_tensors; t++) last_read[t] = -1;
+    for (int i = 0; i < m->n_nodes; i++) {
+        last_read[m->nodes[i].input] = i;
+        if (m->nodes[i].residual >= 0) last_read[m->nodes[i].residual] = i;
+    }
+    last_read[m->n_tensors - 1] = m->n_nodes;
+    take_buffer(net, holder, 0);
+    for (int i = 0; i < m->n_nodes; i++) {
+        take_buffer(net, holder, m->nodes[i].output);
+        for (int b = 0; b < net->n_buffers; b++)
+            if (holder[b] >= 0 && last_read[holder[b]] <= i) holder[b] = -1;
+    }
+    net->column_floats = 1;
     for (int i = 0; i < m->n_nodes; i++) {
         const model_node *n = &m->nodes[i];
-        if (n->kind != NODE_CONV) continue;
+        if (n->kind != NODE_CONV || !needs_columns(n)) continue;
         tensor_shape o = m->tensors[n->output];
-        size_t cols = (size_t)o.height * o.width * n->kernel * n->kernel * n->in_features;
-        if (cols > most_columns) most_columns = cols;
+        size_t cols = (size_t)conv_block_images(o) * o.height * o.width * n->kernel * n->kernel * n->in_features;
+        if (cols > net->column_floats) net->column_floats = cols;
     }
-    for (int t = 0; t < m->n_tensors; t++) {
-        w->activations[t] = malloc(tensor_numel(m->tensors[t]) * CPU_MICRO_BATCH * sizeof(float));
-        if (!w->activations[t]) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU activations");
+}
+
+// One worker's buffers for CPU_MICRO_BATCH images, as plan_buffers laid out.
+static cascade_status allocate_workspace(const cpu_network *net, cpu_workspace *w, cascade_error *err) {
+    for (int b = 0; b < net->n_buffers; b++) {
+        w->buffers[b] = malloc(net->buffer_floats[b] * CPU_MICRO_BATCH * sizeof(float));
+        if (!w->buffers[b]) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU activations");
     }
-    w->columns = malloc(most_columns * CPU_MICRO_BATCH * sizeof(float));
+    for (int t = 0; t < net->m->n_tensors; t++) w->activations[t] = w->buffers[net->buffer_of[t]];
+    w->columns = malloc(net->column_floats * sizeof(float));
     if (!w->columns) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for im2col");
     return CASCADE_OK;
 }
@@ -102,20 +158,27 @@ cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_err
     if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     net->m = m;
     net->n_workers = cpu_network_workers();
+    plan_buffers(net);
     net->work = calloc((size_t)net->n_workers, sizeof *net->work);
     cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(m, &net->work[w], err);
+    for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(net, &net->work[w], err);
     if (!s) s = relayout_weights(net, err);
     if (s) { cpu_network_destroy(net); return s; }
     *out = net;
     return CASCADE_OK;
 }
 
+cpu_workspace_bytes cpu_network_workspace(const cpu_network *net) {
+    cpu_workspace_bytes w = {0, net->column_floats * sizeof(float)};
+    for (int b = 0; b < net->n_buffers; b++) w.activations += net->buffer_floats[b] * CPU_MICRO_BATCH * sizeof(float);
+    return w;
+}
+
 void cpu_network_destroy(cpu_network *net) {
     if (!net) return;
     for (int i = 0; i < MODEL_MAX_NODES; i++) free(net->nodes[i].weight);
     for (int w = 0; net->work && w < net->n_workers; w++) {
-        for (int t = 0; t <= MODEL_MAX_NODES; t++) free(net->work[w].activations[t]);
+        for (int b = 0; b <= MODEL_MAX_NODES; b++) free(net->work[w].buffers[b]);
         free(net->work[w].columns);
     }
     free(net->work);
@@ -173,19 +236,26 @@ static void gemm_epilogue(const float *x, const float *w, const float *bias, con
     }
 }
 
+// A 1x1 stride-1 conv is one sgemm over its input; any other, im2col and
+// sgemm block by block (conv_block_images images at a time).
 static void run_conv(const cpu_network *net, cpu_workspace *w, int i, int n) {
     const model_node *node = &net->m->nodes[i];
     tensor_shape in = net->m->tensors[node->input], out = net->m->tensors[node->output];
-    const float *x = w->activations[node->input];
-    const float *cols = x;
-    int k = node->kernel, depth = k * k * in.channels;
-    if (!(k == 1 && node->stride == 1 && node->pad == 0)) {
-        im2col(x, in, out, k, node->stride, node->pad, n, w->columns);
-        cols = w->columns;
+    const float *x = w->activations[node->input], *res = node->residual >= 0 ? w->activations[node->residual] : NULL;
+    float *y = w->activations[node->output];
+    int k = node->kernel, depth = k * k * in.channels, pixels = out.height * out.width;
+    int block = needs_columns(node) ? conv_block_images(out) : n;
+    size_t in_numel = tensor_numel(in), out_numel = tensor_numel(out);
+    for (int b = 0; b < n; b += block) {
+        int count = n - b < block ? n - b : block;
+        const float *cols = x + b * in_numel;
+        if (needs_columns(node)) {
+            im2col(cols, in, out, k, node->stride, node->pad, count, w->columns);
+            cols = w->columns;
+        }
+        gemm_epilogue(cols, net->nodes[i].weight, node->bias, res ? res + b * out_numel : NULL, node->relu,
+                      count * pixels, depth, out.channels, y + b * out_numel);
     }
-    const float *res = node->residual >= 0 ? w->activations[node->residual] : NULL;
-    gemm_epilogue(cols, net->nodes[i].weight, node->bias, res, node->relu, n * out.height * out.width, depth,
-                  out.channels, w->activations[node->output]);
 }
 
 static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape out, const float *x, float *y, int n) {

@@ -1,5 +1,5 @@
 // cpu_network.h: the fp32 CPU reference executor of the model IR.
-// Activations are NHWC so that every conv is one im2col + one sgemm over a
+// Activations are NHWC so that every conv is im2col + sgemm over blocks of a
 // micro-batch (rows = images x output pixels, columns = output channels);
 // the cores each run whole micro-batches (data-parallel, one workspace per
 // OpenMP thread), so one network must not run two forwards at once.
@@ -22,6 +22,11 @@ int cpu_network_workers(void);
 // sgemm the same size, and the results independent of the number of workers.
 #define CPU_MICRO_BATCH 16
 void cpu_network_destroy(cpu_network *net);
+// One worker's workspace, in bytes: the shared activation buffers, the im2col scratch.
+typedef struct {
+    size_t activations, columns;
+} cpu_workspace_bytes;
+cpu_workspace_bytes cpu_network_workspace(const cpu_network *net);
 
 // images: n CIFAR records' pixels, 3072 bytes each (1024 R, 1024 G, 1024 B);
 // logits: n x num_classes. Normalisation uses the model's mean/std.
