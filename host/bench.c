@@ -222,11 +222,19 @@ static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err)
 // A typo or a broken file in the last cascade must not throw away the minutes
 // spent measuring the first ones: every model named is loaded once up front.
 
+typedef struct {
+    char names[64][128]; // loaded already (a name again is not reloaded)
+    int n;
+} checked_models;
+
 static cascade_status check_model(void *ctx, const char *name, cascade_error *err) {
-    (void)ctx;
+    checked_models *seen = ctx;
+    for (int i = 0; i < seen->n; i++)
+        if (!strcmp(seen->names[i], name)) return CASCADE_OK;
     model m;
     cascade_status s = load_named_model(&m, name, err);
     if (!s) model_free(&m);
+    if (!s && seen->n < 64) snprintf(seen->names[seen->n++], sizeof seen->names[0], "%s", name);
     return s;
 }
 
@@ -256,9 +264,10 @@ static cascade_status check_gpu_sizes(const bench_context *c, const bench_option
 }
 
 static cascade_status check_lists(const bench_context *c, const bench_options *o, cascade_error *err) {
+    checked_models seen = {.n = 0};
     cascade_status s = check_gpu_sizes(c, o, err);
-    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, NULL, err);
-    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, NULL, err);
+    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, &seen, err);
+    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, &seen, err);
     return s;
 }
 
