@@ -110,7 +110,8 @@ def main():
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",
                  "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold"}
-        for name, path in weight_cases(tmp).items():
+        broken = weight_cases(tmp)
+        for name, path in broken.items():
             expect_failure("weights: " + name, ["run", "--cheap", path, "--full", "none", "--limit", "4"],
                            wants[name], tmp)
             expect_failure("info: " + name, ["info", path], wants[name], tmp)
@@ -130,7 +131,7 @@ def main():
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
-        bench_cases(tmp, weight_cases(tmp)["truncated"])
+        bench_cases(tmp, broken["truncated"])
         expect_failure("missing output dir", base + ["--limit", "4", "--json", os.path.join(tmp, "no/such/dir/r.json")],
                        "cannot write", tmp)
     print("%d passed, %d failed" % (cases - failures, failures))

@@ -244,12 +244,12 @@ static void run_conv(const cpu_network *net, cpu_workspace *w, int i, int n) {
     const float *x = w->activations[node->input], *res = node->residual >= 0 ? w->activations[node->residual] : NULL;
     float *y = w->activations[node->output];
     int k = node->kernel, depth = k * k * in.channels, pixels = out.height * out.width;
-    int block = needs_columns(node) ? conv_block_images(out) : n;
+    int columns = needs_columns(node), block = columns ? conv_block_images(out) : n;
     size_t in_numel = tensor_numel(in), out_numel = tensor_numel(out);
     for (int b = 0; b < n; b += block) {
         int count = n - b < block ? n - b : block;
         const float *cols = x + b * in_numel;
-        if (needs_columns(node)) {
+        if (columns) {
             im2col(cols, in, out, k, node->stride, node->pad, count, w->columns);
             cols = w->columns;
         }
