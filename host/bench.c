@@ -13,7 +13,18 @@
 #include "../runtime/gpu/gpu_probe.h"
 #endif
 
+// Every model the lists name, loaded once before anything is measured (a
+// typo or a broken file in the last cascade must not throw away the minutes
+// spent measuring the first ones) and measured from then on.
+#define BENCH_MAX_MODELS 32
 typedef struct {
+    char names[BENCH_MAX_MODELS][128]; // as named in --models / --cascades
+    model models[BENCH_MAX_MODELS];
+    int n;
+} bench_models;
+
+typedef struct {
+    bench_models *models;
     bench_data data;
     cascade_results results;
     int on_gpu;
@@ -80,28 +91,31 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
     return CASCADE_OK;
 }
 
-static cascade_status bench_alone(bench_context *c, const bench_options *o, const char *name, int batch,
+// The loaded model of a name check_lists saw.
+static const model *named_model(const bench_context *c, const char *name) {
+    for (int i = 0; i < c->models->n; i++)
+        if (!strcmp(c->models->names[i], name)) return &c->models->models[i];
+    return NULL;
+}
+
+static cascade_status bench_alone(bench_context *c, const bench_options *o, const model *m, int batch,
                                   bench_report *r, cascade_error *err) {
-    model m;
     cascade_backend be = {0};
-    cascade_status s = load_named_model(&m, name, err);
-    if (s) return s;
     alone_figure *f = &r->alone[r->n_alone];
-    s = open_timed(&be, o, &m, NULL, batch, 0, r, &f->build_seconds, err);
+    cascade_status s = open_timed(&be, o, m, NULL, batch, 0, r, &f->build_seconds, err);
     double deferred;
     if (!s) s = attach_images(c, &be, err);
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
     detach_images(c, &be);
     if (!s) {
-        snprintf(f->model, sizeof f->model, "%s", m.arch);
+        snprintf(f->model, sizeof f->model, "%s", m->arch);
         f->batch = be.chunk_capacity;
-        f->gflops = 2.0 * m.macs * f->rate.median / 1e9;
+        f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_alone++;
         fprintf(stderr, "  %-18s batch %-6d %12.0f img/s\n", f->model, f->batch, f->rate.median);
     }
     backend_close(&be);
-    model_free(&m);
     return s;
 }
 
@@ -113,20 +127,16 @@ static double alone_rate(const bench_report *r, const char *name) {
     return best;
 }
 
-static cascade_status bench_pair(bench_context *c, const bench_options *o, const char *cheap_name,
-                                 const char *full_name, bench_report *r, cascade_error *err) {
-    model cheap, full;
+static cascade_status bench_pair(bench_context *c, const bench_options *o, const model *cheap, const model *full,
+                                 bench_report *r, cascade_error *err) {
     cascade_backend be = {0};
-    cascade_status s = load_named_model(&cheap, cheap_name, err);
-    if (s) return s;
-    if ((s = load_named_model(&full, full_name, err))) { model_free(&cheap); return s; }
     double build_seconds;
-    s = open_timed(&be, o, &cheap, &full, (int)o->chunk, (int)o->batch, r, &build_seconds, err);
+    cascade_status s = open_timed(&be, o, cheap, full, (int)o->chunk, (int)o->batch, r, &build_seconds, err);
     if (!s) s = attach_images(c, &be, err);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];
-        snprintf(f->cheap, sizeof f->cheap, "%s", cheap.arch);
-        snprintf(f->full, sizeof f->full, "%s", full.arch);
+        snprintf(f->cheap, sizeof f->cheap, "%s", cheap->arch);
+        snprintf(f->full, sizeof f->full, "%s", full->arch);
         f->threshold = o->threshold_values[t];
         f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
         f->build_seconds = build_seconds;
@@ -141,7 +151,6 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
     }
     detach_images(c, &be);
     backend_close(&be);
-    model_free(&cheap), model_free(&full);
     return s;
 }
 
@@ -191,7 +200,7 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
     int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);
     for (int i = 0; i < n; i++) {
         if (w->r->n_alone >= BENCH_MAX) return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
-        cascade_status s = bench_alone(w->c, w->o, name, batches[i], w->r, err);
+        cascade_status s = bench_alone(w->c, w->o, named_model(w->c, name), batches[i], w->r, err);
         if (s) return s;
     }
     return CASCADE_OK;
@@ -215,26 +224,19 @@ static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err)
     if (s) return s;
     if (w->r->n_cascades + w->o->n_thresholds > BENCH_MAX * 4)
         return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
-    return bench_pair(w->c, w->o, cheap, full, w->r, err);
+    return bench_pair(w->c, w->o, named_model(w->c, cheap), named_model(w->c, full), w->r, err);
 }
 
 // ---- checks before anything is measured --------------------------------------
-// A typo or a broken file in the last cascade must not throw away the minutes
-// spent measuring the first ones: every model named is loaded once up front.
-
-typedef struct {
-    char names[64][128]; // loaded already (a name again is not reloaded)
-    int n;
-} checked_models;
 
 static cascade_status check_model(void *ctx, const char *name, cascade_error *err) {
-    checked_models *seen = ctx;
-    for (int i = 0; i < seen->n; i++)
-        if (!strcmp(seen->names[i], name)) return CASCADE_OK;
-    model m;
-    cascade_status s = load_named_model(&m, name, err);
-    if (!s) model_free(&m);
-    if (!s && seen->n < 64) snprintf(seen->names[seen->n++], sizeof seen->names[0], "%s", name);
+    bench_models *loaded = ctx;
+    for (int i = 0; i < loaded->n; i++)
+        if (!strcmp(loaded->names[i], name)) return CASCADE_OK;
+    if (loaded->n == BENCH_MAX_MODELS)
+        return cascade_fail(err, CASCADE_EINVAL, "more than %d different models named", BENCH_MAX_MODELS);
+    cascade_status s = load_named_model(&loaded->models[loaded->n], name, err);
+    if (!s) snprintf(loaded->names[loaded->n++], sizeof loaded->names[0], "%s", name);
     return s;
 }
 
@@ -263,12 +265,19 @@ static cascade_status check_gpu_sizes(const bench_context *c, const bench_option
     return CASCADE_OK;
 }
 
-static cascade_status check_lists(const bench_context *c, const bench_options *o, cascade_error *err) {
-    checked_models seen = {.n = 0};
+// Loads every model named into c->models (freed by free_models, also on failure).
+static cascade_status check_lists(bench_context *c, const bench_options *o, cascade_error *err) {
+    if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     cascade_status s = check_gpu_sizes(c, o, err);
-    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, &seen, err);
-    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, &seen, err);
+    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
+    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, c->models, err);
     return s;
+}
+
+static void free_models(bench_context *c) {
+    for (int i = 0; c->models && i < c->models->n; i++) model_free(&c->models->models[i]);
+    free(c->models);
+    c->models = NULL;
 }
 
 static cascade_status describe_device(bench_context *c, const bench_options *o, bench_report *r,
@@ -313,12 +322,12 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     bench_context c = {0};
     cascade_status s = describe_device(&c, o, r, err);
     if (!s) s = check_lists(&c, o, err);
-    if (s) return s;
+    if (s) { free_models(&c); return s; }
     char path[1024];
     if (o->data) snprintf(path, sizeof path, "%s", o->data);
     else assets_path("data/cifar10/test_batch.bin", path, sizeof path);
     cifar_file source;
-    if ((s = cifar_open(&source, path, err))) return s;
+    if ((s = cifar_open(&source, path, err))) { free_models(&c); return s; }
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);
     r->runs = (int)o->runs, r->warmup = (int)o->warmup;
     r->warmup_images = c.warmup_images = o->warmup_images && o->warmup_images < r->images ? o->warmup_images
@@ -339,6 +348,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     r->seconds = now_seconds() - start;
     free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
     bench_data_free(&c.data);
+    free_models(&c);
     return s;
 }
 

@@ -1,13 +1,7 @@
 // cifar.c: CIFAR-10 binary reader (see cifar.h).
 #include "cifar.h"
-#include "../runtime/mapped_file.h"
-#include <errno.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cascade_error *err) {
     memset(f, 0, sizeof *f);
@@ -41,13 +35,12 @@ cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err) {
         cascade_error_prefix(err, path);
         return s;
     }
-    f->map = m.data;
-    f->map_size = m.size;
+    f->map = m;
     return CASCADE_OK;
 }
 
 void cifar_close(cifar_file *f) {
-    if (f->map) munmap(f->map, f->map_size);
+    mapped_file_close(&f->map);
     memset(f, 0, sizeof *f);
 }
 

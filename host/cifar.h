@@ -7,14 +7,14 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "../runtime/mapped_file.h"
 #include "../runtime/status.h"
 
 #define CIFAR_RECORD 3073
 #define CIFAR_PIXELS 3072
 
 typedef struct {
-    void *map;
-    size_t map_size;
+    mapped_file map; // the whole file, read-only (empty for a buffer parsed in memory)
     const uint8_t *records; // count x CIFAR_RECORD
     int count;
 } cifar_file;

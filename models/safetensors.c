@@ -3,15 +3,9 @@
 // only accepts what safetensors allows: one object whose values are tensor
 // objects {dtype, shape, data_offsets} or the __metadata__ string map.
 #include "safetensors.h"
-#include "../runtime/mapped_file.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define ST_MAX_HEADER (100u << 20) // the format's own 100 MB limit
 #define ST_MAX_TENSORS 100000
@@ -321,13 +315,12 @@ cascade_status st_open(st_file *f, const char *path, cascade_error *err) {
         cascade_error_prefix(err, path);
         return s;
     }
-    f->map = m.data;
-    f->map_size = m.size;
+    f->map = m;
     return CASCADE_OK;
 }
 
 void st_close(st_file *f) {
-    if (f->map) munmap(f->map, f->map_size);
+    mapped_file_close(&f->map);
     free(f->tensors);
     free(f->metadata);
     memset(f, 0, sizeof *f);

@@ -6,6 +6,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "../runtime/mapped_file.h"
 #include "../runtime/status.h"
 
 typedef enum { ST_F16, ST_BF16, ST_F32, ST_F64, ST_U8, ST_I8, ST_I32, ST_I64 } st_dtype;
@@ -29,8 +30,7 @@ typedef struct {
 } st_metadata_entry;
 
 typedef struct {
-    void *map;       // whole file, read-only mapping
-    size_t map_size;
+    mapped_file map; // the whole file, read-only (empty for a buffer parsed in memory)
     int n_tensors;
     st_tensor *tensors;
     int n_metadata;
