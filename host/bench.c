@@ -248,29 +248,49 @@ static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err
     return s ? s : check_model(ctx, full, err);
 }
 
-// Sizes the GPU networks refuse (the CPU has no such limit, only its memory).
-static cascade_status check_gpu_sizes(const bench_context *c, const bench_options *o, cascade_error *err) {
+// Sizes a GPU network refuses (the CPU has no such limit, only its memory):
+// past GPU_NETWORK_MAX_BATCH, or a tensor of 2^31 values (gpu_network_max_batch).
+static cascade_status check_gpu_size(const bench_context *c, const char *option, long long size, const char *name,
+                                     cascade_error *err) {
 #ifdef CASCADE_HAVE_CUDA
-    if (!c->on_gpu) return CASCADE_OK;
-    for (int i = 0; !o->no_alone && i < o->n_batches; i++)
-        if (o->batch_values[i] > GPU_NETWORK_MAX_BATCH)
-            return cascade_fail(err, CASCADE_EINVAL, "--batches: %d is more than a GPU network's largest batch, %d",
-                                o->batch_values[i], GPU_NETWORK_MAX_BATCH);
-    if (!o->no_cascades && o->chunk > GPU_NETWORK_MAX_BATCH)
-        return cascade_fail(err, CASCADE_EINVAL, "--chunk: %lld is more than a GPU network's largest batch, %d",
-                            (long long)o->chunk, GPU_NETWORK_MAX_BATCH);
+    int largest = gpu_network_max_batch(named_model(c, name), err);
+    if (!largest) return CASCADE_EINVAL;
+    if (size > largest)
+        return cascade_fail(err, CASCADE_EINVAL, "%s: %lld is more than %s's largest batch on a GPU, %d", option, size,
+                            name, largest);
 #else
-    (void)c, (void)o, (void)err;
+    (void)c, (void)option, (void)size, (void)name, (void)err;
 #endif
     return CASCADE_OK;
 }
 
-// Loads every model named into c->models (freed by free_models, also on failure).
+static cascade_status check_alone_sizes(void *ctx, const char *name, cascade_error *err) {
+    const bench_walk *w = ctx;
+    cascade_status s = CASCADE_OK;
+    for (int i = 0; !s && i < w->o->n_batches; i++) s = check_gpu_size(w->c, "--batches", w->o->batch_values[i], name, err);
+    return s;
+}
+
+static cascade_status check_pair_sizes(void *ctx, const char *pair, cascade_error *err) {
+    const bench_walk *w = ctx;
+    char cheap[128];
+    const char *full = NULL;
+    cascade_status s = split_pair(pair, cheap, &full, err);
+    if (!s && w->o->chunk) s = check_gpu_size(w->c, "--chunk", w->o->chunk, cheap, err);
+    if (!s && w->o->batch) s = check_gpu_size(w->c, "--batch", w->o->batch, full, err);
+    return s;
+}
+
+// Loads every model named into c->models (freed by free_models, also on
+// failure), then, on a GPU, checks the sizes against each model's largest batch.
 static cascade_status check_lists(bench_context *c, const bench_options *o, cascade_error *err) {
     if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    cascade_status s = check_gpu_sizes(c, o, err);
-    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
+    bench_walk w = {c, o, NULL};
+    cascade_status s = CASCADE_OK;
+    if (!o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
     if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, c->models, err);
+    if (!s && c->on_gpu && !o->no_alone) s = for_each_item(o->models, check_alone_sizes, &w, err);
+    if (!s && c->on_gpu && !o->no_cascades) s = for_each_item(o->cascades, check_pair_sizes, &w, err);
     return s;
 }
 

@@ -170,16 +170,21 @@ def test_bench(tmp):
 
 
 def test_bench_sizes(tmp):
-    """A batch the GPU networks refuse is refused before the first figure, with no JSON left."""
+    """A batch the GPU networks refuse is refused before the first figure, with no JSON left: past the
+    largest batch of any network, past one model's 32-bit tensor offsets (alexnet_shallower's conv1 holds
+    65,536 values an image: at most 32,767 images), and a cascade's --chunk past its cheap model's."""
     if DEVICE != "gpu":
         return  # the CPU has no such limit
     out = os.path.join(tmp, "too-big.json")
-    r = run(["bench", "--device", "gpu", "--models", "lenet", "--no-cascades", "--batches", "1024,2097152",
-             "--images", "4096", "--runs", "1", "--json", out])
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    check(r.returncode != 0 and len(lines) == 1 and "largest batch" in lines[0] and not os.path.exists(out),
-          "bench --batches 1024,2097152 on the GPU: exit %d, one line before any figure (%r), no JSON" % (
-              r.returncode, lines[-3:]))
+    for args, says in ((["--models", "lenet", "--no-cascades", "--batches", "1024,2097152"], "lenet's largest batch"),
+                       (["--models", "lenet,alexnet_shallower", "--no-cascades", "--batches", "1024,32768"],
+                        "alexnet_shallower's largest batch on a GPU, 32767"),
+                       (["--no-alone", "--cascades", "alexnet_shallower:resnet34", "--chunk", "32768"], "--chunk: 32768")):
+        r = run(["bench", "--device", "gpu"] + args + ["--images", "4096", "--runs", "1", "--json", out])
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        check(r.returncode != 0 and len(lines) == 1 and says in lines[0] and not os.path.exists(out),
+              "bench %s on the GPU: exit %d, one line before any figure saying %r (%r), no JSON" % (
+                  " ".join(args), r.returncode, says, lines[-3:]))
 
 
 def main():

@@ -15,8 +15,9 @@ file (nor a temporary one) behind:
                        /dev/full is still the device afterwards); a regular output past a
                        file-size limit (RLIMIT_FSIZE); all outputs or none
   missing output dir   --output, --json, --progress-json in a directory that does not exist
-  batch too big        --device gpu with a batch no GPU holds; a batch beyond the option's
-                       range; CPU buffers larger than this machine's memory
+  batch too big        --device gpu with a batch no GPU holds, or one whose tensors pass
+                       cuDNN's 32-bit offsets; a batch beyond the option's range; CPU
+                       buffers larger than this machine's memory
   weights > memory     a 100 GB sparse weights file runs (mapped, never read whole: small
                        peak RSS); under a 4 GB address-space limit it fails cleanly; a tensor
                        claimed past the end of the file
@@ -254,6 +255,11 @@ def batch_too_big(tmp, out):
     no_gpu = r is not None and r.returncode != 0 and "--device gpu:" in r.stderr
     check_failure("batch too big: GPU, batch 1048576 x resnet34" + (" (no GPU here)" if no_gpu else ""), r,
                   "--device gpu:" if no_gpu else "out of memory", out, start, 300)
+    start = time.time()  # fits in memory (~11 GB), but conv1's output would pass cuDNN's 32-bit offsets
+    r = run(quick(cheap="alexnet_shallower") + ["--output", out + "/p.csv", "--device", "gpu", "--chunk", "32768"],
+            timeout=300)
+    check_failure("batch too big: GPU, chunk 32768 x alexnet_shallower" + (" (no GPU here)" if no_gpu else ""), r,
+                  "--device gpu:" if no_gpu else "at most 32767 images", out, start, 300)
     expect_failure("batch too big: --batch 100000000", big + ["--device", "gpu", "--batch", "100000000"], "outside", out)
     mem_total = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
     name = "batch too big: CPU chunk 4194304, batch 1048576"

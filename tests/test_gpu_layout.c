@@ -146,7 +146,35 @@ static void check_layout(const char *name, int images, int pad_input, const cifa
     model_free(&m);
 }
 
+// The largest batch cuDNN's 32-bit offsets allow: (2^31 - 1) / the most values
+// per image of any tensor (or 8-channel copy of one). gpu_network_create refuses
+// one image more, in one line naming the tensor and the limit.
+static void check_index_limit(const char *name, int expected, const char *tensor) {
+    model m;
+    if (!load_test_model(name, &m)) return;
+    cascade_error err = {""};
+    int limit = gpu_network_max_batch(&m, &err);
+    CHECK(limit == expected, "%s: largest batch %d, expected %d (%s)", name, limit, expected, err.message);
+    gpu_network *net = calloc(1, sizeof *net);
+    CHECK(plan_layout(net, &m, &err) == CASCADE_OK, "%s: %s", name, err.message);
+    net->batch = expected;
+    CHECK(check_index_range(net, &err) == CASCADE_OK, "%s: batch %d refused: %s", name, expected, err.message);
+    net->batch = expected + 1;
+    err.message[0] = 0;
+    cascade_status s = check_index_range(net, &err);
+    char limit_text[64];
+    snprintf(limit_text, sizeof limit_text, "at most %d images", expected);
+    CHECK(s == CASCADE_EINVAL && strstr(err.message, tensor) && strstr(err.message, limit_text),
+          "%s: batch %d: %s \"%s\"", name, expected + 1, cascade_status_name(s), err.message);
+    printf("%s: largest batch %d; one more: %s\n", name, limit, err.message);
+    free(net);
+    model_free(&m);
+}
+
 int main(int argc, char **argv) {
+    check_index_limit("alexnet_shallower", 32767, "conv1's output"); // 64 x 32 x 32 = 65,536 values an image
+    check_index_limit("resnet34", 32767, "conv1's output");          // the same first conv
+    check_index_limit("lenet", 262143, "the input");                 // 3 channels read as 8: 8,192
     cifar_file data;
     open_test_set(&data);
     if (argc > 2)

@@ -337,6 +337,46 @@ static cascade_status check_batch_fits(const gpu_network *net, cascade_error *er
     return CASCADE_OK;
 }
 
+// cuDNN's convolution engines index a tensor with 32-bit offsets: a conv whose
+// input or output holds 2^31 values or more can fault (pytorch/pytorch#117736,
+// where PyTorch splits the batch). The largest batch keeping every stored
+// tensor, and any 8-channel copy of one, below that; *worst names the tensor.
+#define INDEXED_VALUES_MAX 0x7fffffffLL
+static int index_limit_batch(const gpu_network *net, int *worst) {
+    long long largest = 0;
+    *worst = 0;
+    for (int t = 0; t < net->n_tensors; t++) { // channels rounded to 8: a conv may read the tensor's padded copy
+        long long values = (long long)net->tensors[t].height * net->tensors[t].width * round_up8(net->stored[t]);
+        if (values > largest) largest = values, *worst = t;
+    }
+    long long limit = largest ? INDEXED_VALUES_MAX / largest : GPU_NETWORK_MAX_BATCH;
+    return limit < GPU_NETWORK_MAX_BATCH ? (int)limit : GPU_NETWORK_MAX_BATCH;
+}
+
+// The tensor's name in messages: "the input", or "conv1's output".
+static void tensor_name(const gpu_network *net, int t, char *out, size_t cap) {
+    if (t == 0) snprintf(out, cap, "the input");
+    else snprintf(out, cap, "%s's output", net->nodes[t - 1].name);
+}
+
+static cascade_status check_index_range(const gpu_network *net, cascade_error *err) {
+    int worst, limit = index_limit_batch(net, &worst);
+    if (net->batch <= limit) return CASCADE_OK;
+    char what[80];
+    tensor_name(net, worst, what, sizeof what);
+    return cascade_fail(err, CASCADE_EINVAL,
+                        "%s at batch %d: %s would hold 2^31 values or more, past the 32-bit offsets of cuDNN's "
+                        "convolutions: at most %d images per batch", net->arch, net->batch, what, limit);
+}
+
+int gpu_network_max_batch(const model *m, cascade_error *err) {
+    gpu_network *net = calloc(1, sizeof *net);
+    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory"), 0;
+    int worst, limit = plan_layout(net, m, err) ? 0 : index_limit_batch(net, &worst);
+    free(net);
+    return limit;
+}
+
 // Every buffer's address from the arena's base (plan_arena gave the offsets).
 static void point_into_arena(gpu_network *net, void *arena) {
     char *base = arena;
@@ -616,6 +656,7 @@ static cascade_status capture_or_run_eagerly(gpu_network *net, cascade_error *er
 static cascade_status build_network(gpu_network *net, const model *m, cascade_error *err) {
     TRY(plan_layout(net, m, err));
     TRY(check_batch_fits(net, err));
+    TRY(check_index_range(net, err));
     CUDNN_CHECK(cudnnSetStream(net->lane.cudnn, net->lane.stream));
     if (net->lane.cublas) CUBLAS_CHECK(cublasSetStream(net->lane.cublas, net->lane.stream));
     CUBLAS_CHECK(cublasLtCreate(&net->lt));

@@ -35,6 +35,11 @@ extern "C" {
 cascade_status gpu_network_create(gpu_network **out, const model *m, int batch, const gpu_lane *lane,
                                   cascade_error *err);
 void gpu_network_destroy(gpu_network *net);
+// The largest batch gpu_network_create takes for m: GPU_NETWORK_MAX_BATCH, or
+// fewer where a tensor would hold 2^31 values or more (cuDNN's convolutions
+// index with 32 bits: 32767 images for a 64x32x32 activation). Needs no
+// device. 0, with err set, for a model the GPU backend does not run.
+int gpu_network_max_batch(const model *m, cascade_error *err);
 
 // The network's input buffer: batch x 32 x 32 x 3 fp16 (NHWC), owned by the network.
 void *gpu_network_input(gpu_network *net);
