@@ -28,7 +28,7 @@ static __global__ void confidence_kernel(confidence_params p) {
             }
             float sum = 0.0f;
             for (int k = 0; k < p.classes; k++) sum += expf(l[k] - best_logit);
-            float confidence = 1.0f / sum;
+            float confidence = sum >= 1.0f ? 1.0f / sum : 0.0f; // NaN (non-finite logits): 0, deferred
             p.prediction[i] = best;
             p.confidence[i] = confidence;
             if (p.deferred) {

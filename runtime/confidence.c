@@ -11,6 +11,6 @@ void confidence_from_logits(const float *logits, int n, int classes, int32_t *pr
         float sum = 0;
         for (int k = 0; k < classes; k++) sum += expf(l[k] - l[best]);
         prediction[i] = best;
-        confidence[i] = 1.0f / sum;
+        confidence[i] = sum >= 1.0f ? 1.0f / sum : 0.0f; // the max's own term is 1: less is NaN
     }
 }

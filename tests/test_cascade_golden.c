@@ -70,8 +70,23 @@ static void check_run(const model *cheap, const model *full, const cifar_file *d
     be.destroy(be.impl);
 }
 
+// Logits an overflowed fp16 network gives: NaN or +inf anywhere makes the
+// confidence 0, so the image is deferred; -inf in a loser's place is harmless.
+static void check_non_finite_logits(void) {
+    const float rows[4][3] = {{NAN, 1, 2}, {1, INFINITY, 2}, {1, NAN, 9}, {-INFINITY, 4, 4}};
+    int32_t prediction[4];
+    float confidence[4];
+    confidence_from_logits(&rows[0][0], 4, 3, prediction, confidence);
+    for (int i = 0; i < 3; i++)
+        CHECK(confidence[i] == 0 && cascade_defers(confidence[i], 0.5f), "row %d: confidence %g, not deferred", i,
+              confidence[i]);
+    CHECK(prediction[3] == 1 && fabsf(confidence[3] - 0.5f) < 1e-6f, "-inf loser: class %d, confidence %g",
+          prediction[3], confidence[3]);
+}
+
 int main(int argc, char **argv) {
     blas_tune_reexec(argv);
+    check_non_finite_logits();
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     cifar_file data;
     open_test_set(&data);

@@ -140,6 +140,8 @@ static void random_logits(float *l, int n, int classes) {
             row[rnd_int(classes)] = 200.0f;
         } else if (kind == 3 && classes > 2) { // ties below the max
             row[1] = row[2];
+        } else if (kind == 4) { // an overflowed network: NaN or +inf (confidence 0), or -inf (harmless)
+            row[rnd_int(classes)] = rnd_int(3) == 0 ? NAN : rnd_int(2) ? INFINITY : -INFINITY;
         }
     }
 }
@@ -185,7 +187,7 @@ static void test_confidence(confidence_case c) {
     double worst = 0;
     for (int i = 0; i < n; i++) {
         pred_bad += pred[i] != ref_pred[i];
-        double rel = fabs((double)conf[i] - ref_conf[i]) / ref_conf[i];
+        double rel = ref_conf[i] > 0 ? fabs((double)conf[i] - ref_conf[i]) / ref_conf[i] : conf[i] != ref_conf[i];
         if (!(rel <= 1e-6)) conf_bad++;
         if (rel > worst) worst = rel;
         if (c.defer >= 0) {
