@@ -29,17 +29,19 @@ typedef struct {
     cascade_results results;
     int on_gpu;
     int in_place; // the backend reads chunks straight from data.pixels
+    int pinned;   // data.pixels pinned once for every backend (GPU)
     int64_t warmup_images; // images in each warm-up run (at most data.count)
 } bench_context;
 
 // Lets the backend read the benchmark images in place (pinned, on the GPU),
-// as a batch job reading from its own pinned buffers would.
-static cascade_status attach_images(bench_context *c, cascade_backend *be, cascade_error *err) {
+// as a batch job reading from its own pinned buffers would. Where they cannot
+// be pinned (a locked-memory limit) chunks are copied, and the bench says so.
+static void attach_images(bench_context *c, cascade_backend *be) {
     c->in_place = 0;
-    if (!be->register_host || !be->set_chunk_source) return CASCADE_OK;
-    cascade_status s = be->register_host(be->impl, c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, err);
-    c->in_place = s == CASCADE_OK;
-    return s;
+    if (!be->register_host || !be->set_chunk_source) return;
+    cascade_error why = {""};
+    c->in_place = be->register_host(be->impl, c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, &why) == CASCADE_OK;
+    if (!c->in_place) fprintf(stderr, "  images copied per chunk, not read in place: %s\n", why.message);
 }
 
 static void detach_images(bench_context *c, cascade_backend *be) {
@@ -104,7 +106,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     alone_figure *f = &r->alone[r->n_alone];
     cascade_status s = open_timed(&be, o, m, NULL, batch, 0, r, &f->build_seconds, err);
     double deferred;
-    if (!s) s = attach_images(c, &be, err);
+    if (!s) attach_images(c, &be);
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
     detach_images(c, &be);
     if (!s) {
@@ -132,7 +134,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
     cascade_backend be = {0};
     double build_seconds;
     cascade_status s = open_timed(&be, o, cheap, full, (int)o->chunk, (int)o->batch, r, &build_seconds, err);
-    if (!s) s = attach_images(c, &be, err);
+    if (!s) attach_images(c, &be);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];
         snprintf(f->cheap, sizeof f->cheap, "%s", cheap->arch);
@@ -336,6 +338,25 @@ static cascade_status measure_upload(bench_context *c, bench_report *r, cascade_
 #endif
 }
 
+// The images pinned once (after measure_upload, which pins a part itself):
+// each backend's register_host then costs nothing. A failure here is left to
+// attach_images, which tries again and says so.
+static void pin_images(bench_context *c) {
+#ifdef CASCADE_HAVE_CUDA
+    cascade_error why;
+    c->pinned = gpu_pin_host(c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, &why) == CASCADE_OK;
+#else
+    (void)c;
+#endif
+}
+
+static void unpin_images(bench_context *c) {
+#ifdef CASCADE_HAVE_CUDA
+    if (c->pinned) gpu_unpin_host(c->data.pixels);
+#endif
+    c->pinned = 0;
+}
+
 cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err) {
     memset(r, 0, sizeof *r);
     double start = now_seconds();
@@ -359,6 +380,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     c.results.confidence = malloc((size_t)r->images * sizeof(float));
     c.results.deferred = malloc((size_t)r->images);
     if (!s && c.on_gpu) s = measure_upload(&c, r, err);
+    if (!s && c.on_gpu) pin_images(&c);
     if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
     bench_walk w = {&c, o, r};
@@ -367,6 +389,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     r->complete = s == CASCADE_OK;
     r->seconds = now_seconds() - start;
     free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
+    unpin_images(&c);
     bench_data_free(&c.data);
     free_models(&c);
     return s;

@@ -129,7 +129,10 @@ static cascade_status submit_next_chunk(pipeline *p, cascade_error *err) {
     int n = left < be->chunk_capacity ? (int)left : be->chunk_capacity;
     if (p->job->chunk_pixels && be->set_chunk_source)
         be->set_chunk_source(be->impl, slot, p->job->chunk_pixels(p->job->fill_ctx, p->next_position, n));
-    else p->job->fill(p->job->fill_ctx, p->next_position, n, be->chunk_images(be->impl, slot));
+    else {
+        if (be->set_chunk_source) be->set_chunk_source(be->impl, slot, NULL); // the slot's own buffer
+        p->job->fill(p->job->fill_ctx, p->next_position, n, be->chunk_images(be->impl, slot));
+    }
     cascade_status s = be->submit_chunk(be->impl, slot, n, p->job->has_expensive ? p->job->threshold : 0.0f, err);
     if (s) return s;
     p->chunk_first[slot] = p->next_position;

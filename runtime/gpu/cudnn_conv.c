@@ -236,13 +236,15 @@ cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle, const c
     return CASCADE_OK;
 }
 
-// The engine behind a config: its global index, and whether it reduces in
-// fp16 (we want fp32 accumulation). Best effort: -1 and 0 when unknown.
-static void config_engine(cudnnBackendDescriptor_t config, int *engine_id, int *reduces_in_fp16) {
+// The engine behind a config: its global index, whether it reduces in fp16
+// (we want fp32 accumulation) and whether its results may differ run to run
+// (atomics: two runs of one job must write the same bytes). Best effort: -1,
+// 0 and 0 when unknown.
+static void config_engine(cudnnBackendDescriptor_t config, int *engine_id, int *reduces_in_fp16, int *nondeterministic) {
     cudnnBackendDescriptor_t engine = NULL, created;
     cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
     int64_t n = 0, id = -1;
-    *engine_id = -1, *reduces_in_fp16 = 0;
+    *engine_id = -1, *reduces_in_fp16 = 0, *nondeterministic = 0;
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINE_DESCRIPTOR, &engine) != CUDNN_STATUS_SUCCESS) return;
     created = engine; // cuDNN fills it in place; destroy what we created
     if (cudnnBackendGetAttribute(config, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &engine) ==
@@ -253,21 +255,24 @@ static void config_engine(cudnnBackendDescriptor_t config, int *engine_id, int *
         n = 0;
         if (cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
                                      CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes) == CUDNN_STATUS_SUCCESS)
-            for (int64_t i = 0; i < n && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
+            for (int64_t i = 0; i < n && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++) {
                 if (notes[i] == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION) *reduces_in_fp16 = 1;
+                if (notes[i] == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC) *nondeterministic = 1;
+            }
     }
     CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(created));
 }
 
 // Finalizes config i into a plan. A config the engine turns down is noted
-// in `why`, not an error; one that reduces in fp16 is passed over (and
-// counted in *passed_over) unless allow_fp16_reduction.
+// in `why`, not an error; one that reduces in fp16 or is nondeterministic is
+// passed over (and counted in *passed_over) unless allow_fp16_reduction.
 static cascade_status try_plan(cudnn_conv *c, cudnnHandle_t handle, int i, int allow_fp16_reduction, int *passed_over,
                                char *why, size_t cap, cascade_error *err) {
-    int engine, reduces_in_fp16;
-    config_engine(c->configs[i], &engine, &reduces_in_fp16);
-    if (reduces_in_fp16 && !allow_fp16_reduction) {
-        snprintf(why, cap, "config %d (engine %d) reduces in fp16", i, engine);
+    int engine, reduces_in_fp16, nondeterministic;
+    config_engine(c->configs[i], &engine, &reduces_in_fp16, &nondeterministic);
+    if ((reduces_in_fp16 || nondeterministic) && !allow_fp16_reduction) {
+        snprintf(why, cap, "config %d (engine %d) %s", i, engine,
+                 reduces_in_fp16 ? "reduces in fp16" : "is nondeterministic");
         (*passed_over)++;
         return CASCADE_OK;
     }
@@ -325,10 +330,14 @@ cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, in
     if (c->n_plans == 0)
         return cascade_fail(err, CASCADE_EDEVICE, "no cuDNN plan finalized from %d engine configs (last: %s)",
                             c->n_configs > first_config ? c->n_configs - first_config : 0, why);
-    int fits = 0;
-    for (int k = 0; k < c->n_plans; k++) fits += (size_t)c->plan_workspace[k] <= workspace_cap;
-    for (int k = c->n_plans - 1; fits && k >= 0; k--)
-        if ((size_t)c->plan_workspace[k] > workspace_cap) drop_plan(c, k);
+    // Past the cap only when nothing fits, and then only the smallest: the
+    // arena's workspace is sized to the largest plan kept.
+    int64_t smallest = c->plan_workspace[0];
+    for (int k = 1; k < c->n_plans; k++)
+        if (c->plan_workspace[k] < smallest) smallest = c->plan_workspace[k];
+    int64_t keep = (size_t)smallest <= workspace_cap ? (int64_t)workspace_cap : smallest;
+    for (int k = c->n_plans - 1; k >= 0; k--)
+        if (c->plan_workspace[k] > keep) drop_plan(c, k);
     return CASCADE_OK;
 }
 
@@ -394,7 +403,13 @@ static cascade_status time_plan(cudnn_conv *c, int k, cudnnHandle_t handle, cuda
     CUDA_CHECK(cudaEventRecord(c->timing[0], stream));
     for (int r = 0; r < CONV_TIMED_RUNS; r++) {
         status = cudnnBackendExecute(handle, c->plans[k], c->variant_pack);
-        if (status) return conv_fail(err, status, "execute (while timing plans)");
+        if (status != CUDNN_STATUS_SUCCESS) break;
+    }
+    if (status != CUDNN_STATUS_SUCCESS) { // passed over like one failing its warm-up (a sticky fault shows next)
+        snprintf(why, cap, "engine %d fails while timed: %s", c->plan_engine[k], cudnnGetErrorString(status));
+        (void)cudaGetLastError();
+        CUDA_CHECK(cudaStreamSynchronize(stream));
+        return CASCADE_OK;
     }
     CUDA_CHECK(cudaEventRecord(c->timing[1], stream));
     CUDA_CHECK(cudaEventSynchronize(c->timing[1]));

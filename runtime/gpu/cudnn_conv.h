@@ -50,10 +50,10 @@ cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle, const c
                                  cascade_error *err);
 // Finalizes plans from the heuristic's configs first_config, first_config+1,
 // ... until max_plans finalized (or the configs or a time budget run out);
-// configs whose engine reduces in fp16 are skipped unless nothing else
-// finalizes. Plans needing more than
-// workspace_cap bytes are dropped unless nothing else finalized. Fails when
-// no plan finalized.
+// configs whose engine reduces in fp16 or is nondeterministic are skipped
+// unless nothing else finalizes. Plans needing more than workspace_cap bytes
+// are dropped; when none fits, all but the smallest are. Fails when no plan
+// finalized.
 cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config, int max_plans,
                                          size_t workspace_cap, cascade_error *err);
 // Finalizes heuristic config `config` alone (engines reducing in fp16 and

@@ -93,6 +93,7 @@ typedef struct {
     gpu_batch batches[GPU_RESULT_BUFFERS];
     long long batches_submitted, batches_finished;
     int broken;               // a primitive failed after enqueuing work: refuse further calls
+    const void *pinned;       // caller memory register_host pinned (not what the caller pinned itself)
 } gpu_backend;
 
 // Runs one enqueue stage inside an NVTX range; returns from the caller on failure.
@@ -138,16 +139,32 @@ static uint8_t *gpu_chunk_images(void *impl, int slot) {
     return slot >= 0 && slot < GPU_SLOTS ? g->slots[slot].pixels_host : NULL;
 }
 
-// Caller memory that chunks are uploaded from in place (backend.h register_host): pinned once.
+// Caller memory that chunks are uploaded from in place (backend.h register_host):
+// pinned once, unless the caller pinned it already (gpu_pin_host: a bench
+// pins its images once for all its backends).
 static cascade_status gpu_register_host(void *impl, const void *base, size_t bytes, cascade_error *err) {
-    (void)impl;
-    CUDA_CHECK(cudaHostRegister((void *)base, bytes, cudaHostRegisterDefault));
-    return CASCADE_OK;
+    gpu_backend *g = impl;
+    cudaError_t e = cudaHostRegister((void *)base, bytes, cudaHostRegisterDefault);
+    if (e == cudaSuccess) g->pinned = base;
+    if (e == cudaSuccess || e == cudaErrorHostMemoryAlreadyRegistered) {
+        (void)cudaGetLastError();
+        return CASCADE_OK;
+    }
+    (void)cudaGetLastError(); // not sticky: the next launch must not report it as its own
+    return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
+                        "cannot pin %.1f MiB of host memory: %s", (double)bytes / 1048576.0, cudaGetErrorString(e));
 }
 
+// After an error the pipeline stops with chunks perhaps still uploading from
+// this memory: every stream is drained before it is unpinned.
 static void gpu_unregister_host(void *impl, const void *base) {
     gpu_backend *g = impl;
     for (int i = 0; i < GPU_SLOTS; i++) g->slots[i].source = NULL;
+    cudaStream_t streams[3] = {g->ctx.copy, g->ctx.cheap.stream, g->ctx.expensive.stream};
+    for (int i = 0; i < 3; i++)
+        if (streams[i] && cudaStreamSynchronize(streams[i]) != cudaSuccess) g->broken = 1;
+    if (base != g->pinned) return; // the caller's own pinning stays
+    g->pinned = NULL;
     if (cudaHostUnregister((void *)base) != cudaSuccess) g->broken = 1; // the next primitive reports it
 }
 
@@ -576,9 +593,9 @@ cascade_status gpu_backend_create(cascade_backend *be, const model *cheap, const
     if (chunk_capacity < 1 || (expensive && expensive_batch < 1))
         return cascade_fail(err, CASCADE_EINVAL, "batch sizes must be positive (chunk %d, expensive batch %d)",
                             chunk_capacity, expensive_batch);
-    if (chunk_capacity > (1 << 24) || (expensive && expensive_batch > (1 << 24)))
+    if (chunk_capacity > GPU_NETWORK_MAX_BATCH || (expensive && expensive_batch > GPU_NETWORK_MAX_BATCH))
         return cascade_fail(err, CASCADE_EINVAL, "chunk %d / expensive batch %d: at most %d images", chunk_capacity,
-                            expensive_batch, 1 << 24);
+                            expensive_batch, GPU_NETWORK_MAX_BATCH);
     if (expensive && !same_normalisation(cheap, expensive))
         return cascade_fail(err, CASCADE_EINVAL,
                             "the GPU backend needs the cheap (%s) and expensive (%s) networks to share the input "

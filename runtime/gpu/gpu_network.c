@@ -543,22 +543,25 @@ static cascade_status run_conv(gpu_network *net, const gpu_node *n, cascade_erro
 }
 
 // Milliseconds per launch of conv_small for node n: mean of 5 after a warm-up.
+// On any failure the events are still destroyed and the node stays on cuDNN.
 static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, cascade_error *err) {
-    cudaEvent_t start, stop;
+    cudaEvent_t ev[2] = {NULL, NULL};
     cudaStream_t stream = net->lane.stream;
-    CUDA_CHECK(cudaEventCreate(&start));
-    CUDA_CHECK(cudaEventCreate(&stop));
-    n->direct = 1; // run_conv takes the kernel while it is timed
-    cascade_status s = run_conv(net, n, err);
-    if (!s) CUDA_CHECK(cudaEventRecord(start, stream));
-    for (int r = 0; r < 5 && !s; r++) s = run_conv(net, n, err);
-    n->direct = 0;
-    if (!s) CUDA_CHECK(cudaEventRecord(stop, stream));
-    if (!s) CUDA_CHECK(cudaEventSynchronize(stop));
+    cascade_status s = CASCADE_OK;
     float total = 0;
-    if (!s) CUDA_CHECK(cudaEventElapsedTime(&total, start, stop));
-    CUDA_TEARDOWN_CHECK(cudaEventDestroy(start));
-    CUDA_TEARDOWN_CHECK(cudaEventDestroy(stop));
+    cudaError_t e = cudaEventCreate(&ev[0]);
+    if (e == cudaSuccess) e = cudaEventCreate(&ev[1]);
+    n->direct = 1; // run_conv takes the kernel while it is timed
+    if (e == cudaSuccess) s = run_conv(net, n, err); // warm-up
+    if (e == cudaSuccess && !s) e = cudaEventRecord(ev[0], stream);
+    for (int r = 0; r < 5 && e == cudaSuccess && !s; r++) s = run_conv(net, n, err);
+    if (e == cudaSuccess && !s) e = cudaEventRecord(ev[1], stream);
+    if (e == cudaSuccess && !s) e = cudaEventSynchronize(ev[1]);
+    if (e == cudaSuccess && !s) e = cudaEventElapsedTime(&total, ev[0], ev[1]);
+    n->direct = 0;
+    for (int i = 0; i < 2; i++)
+        if (ev[i]) CUDA_TEARDOWN_CHECK(cudaEventDestroy(ev[i]));
+    if (e != cudaSuccess && !s) s = cascade_fail(err, CASCADE_EDEVICE, "timing conv_small: %s", cudaGetErrorString(e));
     *ms = total / 5;
     return s;
 }

@@ -60,7 +60,7 @@ static cascade_status time_copies(void *dev, const void *host, size_t bytes, flo
     for (int r = 0; r < 6 && !s; r++) s = time_copy(dev, host, bytes, start, stop, &t[r], err); // t[0]: warm-up
     if (have_stop) CUDA_TEARDOWN_CHECK(cudaEventDestroy(stop));
     CUDA_TEARDOWN_CHECK(cudaEventDestroy(start));
-    for (int i = 2; i < 6; i++) // insertion sort of t[1..5]; t[3] is the median
+    for (int i = 2; i < 6 && !s; i++) // insertion sort of t[1..5]; t[3] is the median
         for (int j = i; j > 1 && t[j] < t[j - 1]; j--) { float x = t[j]; t[j] = t[j - 1], t[j - 1] = x; }
     *ms = s ? 0 : t[3];
     return s;
@@ -86,6 +86,16 @@ cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s,
     if (!s && ms > 0) *gb_per_s = bytes / (ms * 1e-3) / 1e9;
     return s;
 }
+
+cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err) {
+    cudaError_t e = cudaHostRegister((void *)host, bytes, cudaHostRegisterDefault);
+    if (e == cudaSuccess) return CASCADE_OK;
+    (void)cudaGetLastError(); // not sticky: no later check may see it
+    return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
+                        "cannot pin %.1f MiB of host memory: %s", (double)bytes / 1048576.0, cudaGetErrorString(e));
+}
+
+void gpu_unpin_host(const void *host) { CUDA_TEARDOWN_CHECK(cudaHostUnregister((void *)host)); }
 
 static char teardown_error[256];
 

@@ -21,6 +21,12 @@ void gpu_versions(char *out, size_t cap);
 // cudaHostAlloc buffer. For `cascade bench`.
 cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err);
 
+// Pins [host, host + bytes) (cudaHostRegister) until gpu_unpin_host, so that
+// every backend a job opens in turn reads it in place without pinning it
+// again (pinning a few GB takes about a second each time).
+cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err);
+void gpu_unpin_host(const void *host);
+
 #ifdef __cplusplus
 }
 #endif
