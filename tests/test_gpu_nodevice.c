@@ -2,8 +2,8 @@
 // Runs everywhere. Bad sizes are CASCADE_EINVAL before any device call.
 // Without a usable CUDA device (CI): CASCADE_ENODEV (or EDEVICE) with a
 // message, the backend struct untouched, no crash. With one: the backend
-// opens (named "gpu (<device>)") and closes. Also the plan memo's table
-// (runtime/gpu/plan_memo.c), which needs no device.
+// opens (named "gpu (<device>)") and closes. Also the plan memo's table and
+// its cache file (runtime/gpu/plan_memo.c), which need no device.
 #include "test_util.h"
 #include "runtime/gpu/gpu_backend.h"
 #include "runtime/gpu/gpu_probe.h"
@@ -28,6 +28,7 @@ static void check_plan_memo(void) {
     const char *caller = getenv("CASCADE_PLAN_MEMO");
     char *saved = caller ? strdup(caller) : NULL;
     unsetenv("CASCADE_PLAN_MEMO");
+    setenv("CASCADE_PLAN_CACHE", "off", 1); // the table alone: no file read or written
     cudnn_conv_shape a = memo_shape(7777, 24, 0), a_residual = memo_shape(7777, 24, 1), b = memo_shape(7776, 24, 0);
     int engine = 0;
     plan_memo_clear();
@@ -62,6 +63,90 @@ static void check_plan_memo(void) {
     if (saved) setenv("CASCADE_PLAN_MEMO", saved, 1);
     free(saved);
     printf("plan memo: keep, replace, find, off, full and clear checked\n");
+}
+
+static long file_lines(const char *path, const char *containing) {
+    FILE *f = fopen(path, "r");
+    char line[512];
+    long n = 0;
+    while (f && fgets(line, sizeof line, f)) n += !containing || strstr(line, containing) != NULL;
+    if (f) fclose(f);
+    return f ? n : -1;
+}
+
+static void append_line(const char *path, const char *text) {
+    FILE *f = fopen(path, "a");
+    if (f) fputs(text, f), fclose(f);
+}
+
+// The cache file: choices saved are found by a process that has never kept
+// them (the memo cleared stands for a new process), in a directory made for
+// it; another device's lines and broken lines are not used; a save merges what
+// another process wrote meanwhile; nothing is written when off, when nothing
+// is new, and a path that cannot be written fails the save alone.
+static void check_plan_cache(void) {
+    char dir[] = "/tmp/cascade-plan-cache-XXXXXX", path[256], line[512], identity[160], tmp_pattern[300];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/made/for/it/plans.tsv", dir);
+    unsetenv("CASCADE_PLAN_MEMO");
+    setenv("CASCADE_PLAN_CACHE", path, 1);
+    cudnn_conv_shape a = memo_shape(5000, 16, 0), b = memo_shape(5000, 16, 1), c = memo_shape(4999, 16, 0),
+                     d = memo_shape(4998, 16, 0), e = memo_shape(4997, 16, 0);
+    int engine = 0;
+    char where[256];
+    CHECK(plan_memo_cache_path(where, sizeof where) && !strcmp(where, path), "cache path '%s'", where);
+    plan_memo_clear();
+    cascade_error err = {""};
+    CHECK(plan_memo_save(&err) == CASCADE_OK && file_lines(path, NULL) == -1, "nothing new, yet a file was written");
+    plan_memo_keep(&a, 3, 42), plan_memo_keep(&b, 5, 7);
+    CHECK(plan_memo_save(&err) == CASCADE_OK, "save: %s", err.message);
+    CHECK(file_lines(path, NULL) == 2, "%ld lines written, expected 2", file_lines(path, NULL));
+    snprintf(tmp_pattern, sizeof tmp_pattern, "ls %s/made/for/it | grep -q tmp", dir);
+    CHECK(system(tmp_pattern) != 0, "a temporary file was left beside the cache");
+    FILE *f = fopen(path, "r");
+    identity[0] = 0;
+    if (f && fgets(line, sizeof line, f)) snprintf(identity, sizeof identity, "%.*s", (int)strcspn(line, "\t"), line);
+    if (f) fclose(f);
+    // another process's choice for c on this device, one for d on another device, broken lines
+    snprintf(line, sizeof line, "%s\t4999 16 8 8 16 8 8 3 1 1 1 0 1 %d \t2 11\n", identity, (int)CUDNN_HEUR_MODE_A);
+    append_line(path, line);
+    snprintf(line, sizeof line, "Another GPU|sm_80|cuDNN 1\t4998 16 8 8 16 8 8 3 1 1 1 0 1 %d \t4 9\n", (int)CUDNN_HEUR_MODE_A);
+    append_line(path, line);
+    append_line(path, "garbage\n\tno identity 1 2\nnone\t1 2 3\t4 5\n");
+    snprintf(line, sizeof line, "%s\t4997 16 8 8 16 8 8 3 1 1 1 0 1 %d \t-1 3\n", identity, (int)CUDNN_HEUR_MODE_A);
+    append_line(path, line); // a negative config
+    plan_memo_clear(); // a new process
+    CHECK(plan_memo_find(&a, &engine) == 3 && engine == 42, "a from the file: config %d engine %d",
+          plan_memo_find(&a, NULL), engine);
+    CHECK(plan_memo_find(&b, NULL) == 5 && plan_memo_find(&c, &engine) == 2 && engine == 11,
+          "b %d, c (another process's) %d engine %d", plan_memo_find(&b, NULL), plan_memo_find(&c, NULL), engine);
+    CHECK(plan_memo_find(&d, NULL) == -1 && plan_memo_find(&e, NULL) == -1,
+          "another device's choice (%d) or a broken line (%d) was used", plan_memo_find(&d, NULL), plan_memo_find(&e, NULL));
+    // meanwhile another process writes e; this one keeps d: the save holds both, and a, b, c
+    snprintf(line, sizeof line, "%s\t4997 16 8 8 16 8 8 3 1 1 1 0 1 %d \t6 13\n", identity, (int)CUDNN_HEUR_MODE_A);
+    append_line(path, line);
+    plan_memo_keep(&d, 1, 1);
+    CHECK(plan_memo_save(&err) == CASCADE_OK, "save: %s", err.message);
+    long mine = file_lines(path, identity);
+    CHECK(mine == 5 && file_lines(path, "garbage") == 0, "%ld lines of this device after the merge, expected 5 (a b c d e)", mine);
+    plan_memo_clear();
+    CHECK(plan_memo_find(&e, &engine) == 6 && engine == 13 && plan_memo_find(&d, NULL) == 1, "after the merge: e %d, d %d",
+          plan_memo_find(&e, NULL), plan_memo_find(&d, NULL));
+    // a path under a regular file: the save fails, the memo goes on
+    snprintf(where, sizeof where, "%s/made/for/it/plans.tsv/under/a/file.tsv", dir);
+    setenv("CASCADE_PLAN_CACHE", where, 1);
+    plan_memo_clear();
+    plan_memo_keep(&a, 2, 2);
+    err.message[0] = 0;
+    cascade_status s = plan_memo_save(&err);
+    CHECK(s == CASCADE_EIO && strstr(err.message, "plan cache") && plan_memo_find(&a, NULL) == 2,
+          "unwritable cache: %s '%s', a %d", cascade_status_name(s), err.message, plan_memo_find(&a, NULL));
+    setenv("CASCADE_PLAN_CACHE", "off", 1);
+    CHECK(!plan_memo_cache_path(where, sizeof where) && plan_memo_save(&err) == CASCADE_OK, "CASCADE_PLAN_CACHE=off");
+    plan_memo_clear();
+    snprintf(tmp_pattern, sizeof tmp_pattern, "rm -rf %s", dir);
+    CHECK(system(tmp_pattern) == 0, "%s", tmp_pattern);
+    printf("plan cache: saved, found anew, merged, other devices and broken lines skipped, unwritable and off checked\n");
 }
 
 static void load(model *m, const char *name) {
@@ -111,5 +196,6 @@ int main(void) {
     }
     model_free(&cheap), model_free(&expensive);
     check_plan_memo();
+    check_plan_cache();
     return test_summary("gpu_nodevice");
 }

@@ -16,7 +16,8 @@
 // 8 mode-A plans are finalized per graph and timed on the real buffers; the
 // fastest is kept. A conv whose graph equals an earlier one's (ResNet's
 // repeated blocks) finalizes only that one's winning config; so does one
-// whose graph an earlier network in this process chose for (plan_memo).
+// whose graph an earlier network chose for, in this process or in an earlier
+// one through the cache file (plan_memo).
 //
 // Arena, one cudaMalloc zeroed once: weights and biases | one buffer per
 // IR tensor (flatten outputs alias) | 8-channel input copies | one workspace
@@ -107,6 +108,7 @@ struct gpu_network {
     cudaGraph_t graph;
     cudaGraphExec_t graph_exec;
     char capture_failure[300];
+    char plan_cache[300]; // where the plan choices were written, or why not
 };
 
 static int round_up8(int n) { return (n + 7) / 8 * 8; }
@@ -496,6 +498,16 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// The choices into the cache file (plan_memo), for the next process; a file
+// that cannot be written costs only the next process's timing: noted, not fatal.
+static void note_plan_cache(gpu_network *net) {
+    char path[256];
+    cascade_error why = {""};
+    if (!plan_memo_enabled() || !plan_memo_cache_path(path, sizeof path)) snprintf(net->plan_cache, sizeof net->plan_cache, "off");
+    else if (plan_memo_save(&why)) snprintf(net->plan_cache, sizeof net->plan_cache, "not written: %.280s", why.message);
+    else snprintf(net->plan_cache, sizeof net->plan_cache, "%s", path);
+}
+
 static cascade_status create_linears(gpu_network *net, cascade_error *err) {
     for (int i = 0; i < net->n_nodes; i++) {
         gpu_node *n = &net->nodes[i];
@@ -672,6 +684,7 @@ static cascade_status build_network(gpu_network *net, const model *m, cascade_er
     TRY(allocate_arena(net, err));
     TRY(upload_weights(net, m, err));
     TRY(choose_plans(net, err));
+    note_plan_cache(net);
     TRY(choose_direct_convs(net, err));
     TRY(create_linears(net, err));
     TRY(forward_eager(net, err)); // warm-up: libraries may allocate lazily on first use
@@ -774,6 +787,7 @@ void gpu_network_describe(const gpu_network *net, char *out, size_t cap) {
            net->batch, (double)net->arena_bytes / 1048576.0, (double)net->weights_bytes / 1048576.0,
            (double)net->workspace_bytes / 1048576.0);
     for (int i = 0; i < net->n_nodes; i++) describe_node(&net->nodes[i], out, cap, &len);
+    append(out, cap, &len, "  plan cache: %s\n", net->plan_cache);
     if (net->graph_exec) append(out, cap, &len, "  forward: one CUDA graph of %d nodes\n", net->n_nodes);
     else append(out, cap, &len, "  forward: node by node; CUDA graph capture failed: %s\n", net->capture_failure);
 }

@@ -1,13 +1,20 @@
 // plan_memo.h: which cuDNN engine config each conv graph chose, remembered
-// for the life of the process. A network built again with the same conv
-// shapes (`cascade bench` builds resnet34 once per cascade; a job that
-// reopens its backend) finalizes the remembered config alone instead of
-// finalizing and timing the heuristic's top few. Keyed by the whole
-// cudnn_conv_shape (batch, channels, sizes, fused ops, heuristic mode) and
-// the CUDA device; the engine id is kept beside the config index, so that a
-// config index naming another engine in a later build is not reused
-// (cudnn_conv_finalize_config). CASCADE_PLAN_MEMO=0 turns it off (every build times its
-// own plans, as before). Safe to call from several threads.
+// for the life of the process and across processes in a cache file. A network
+// built again with the same conv shapes (`cascade bench` builds resnet34 once
+// per cascade; a job that reopens its backend; the next run of the same job)
+// finalizes the remembered config alone instead of finalizing and timing the
+// heuristic's top few. That also makes two runs of a job use the same plans,
+// so that they write the same bytes: timing alone may pick another of two
+// near-equal plans in each process, and another plan rounds differently.
+// Keyed by the whole cudnn_conv_shape (batch, channels, sizes, fused ops,
+// heuristic mode) and the device (name, compute capability, cuDNN version);
+// the engine id is kept beside the config index, so that a config index
+// naming another engine in a later build is not reused
+// (cudnn_conv_finalize_config) but chosen anew and replaced.
+// CASCADE_PLAN_MEMO=0 turns it all off (every build times its own plans).
+// The file: CASCADE_PLAN_CACHE, or $XDG_CACHE_HOME/cascade/cudnn-plans.tsv,
+// or ~/.cache/cascade/cudnn-plans.tsv; CASCADE_PLAN_CACHE=off (or empty)
+// keeps the memo within the process. Safe to call from several threads.
 #pragma once
 #include "cudnn_conv.h"
 
@@ -26,7 +33,14 @@ int plan_memo_find(const cudnn_conv_shape *shape, int *engine);
 // remembered choice no longer finalized chose anew). A full memo, of
 // PLAN_MEMO_MAX shapes, takes no new shapes.
 void plan_memo_keep(const cudnn_conv_shape *shape, int config, int engine);
-// Forgets every choice (tests).
+// Writes the memo to the cache file when it holds choices the file lacks
+// (merged with what other processes wrote meanwhile; written whole through a
+// rename). CASCADE_OK, writing nothing, when the memo or the file is off.
+// A failure (CASCADE_EIO) leaves the memo as it was: callers may go on.
+cascade_status plan_memo_save(cascade_error *err);
+// The cache file's path into out; 0 (out empty) when there is none.
+int plan_memo_cache_path(char *out, size_t cap);
+// Forgets every choice, and that the file was read (tests).
 void plan_memo_clear(void);
 
 #ifdef __cplusplus
