@@ -18,7 +18,7 @@
 #pragma once
 #include "cudnn_conv.h"
 
-#define PLAN_MEMO_MAX 256
+#define PLAN_MEMO_MAX 1024 // a bench of six models at two batch sizes holds ~200
 
 #ifdef __cplusplus
 extern "C" {
