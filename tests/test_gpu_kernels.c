@@ -438,6 +438,9 @@ int main(void) {
         for (int t = 0; t < 3; t++)
             test_confidence((confidence_case){sizes[s], 10, 1, 1, thresholds[t]});
     test_confidence((confidence_case){65536, 10, 1, 1, 0.9f});
+    test_confidence((confidence_case){262145, 10, 1, 1, 0.9f}); // past 256 tiles: the prefix loop's second lap
+    test_confidence((confidence_case){1 << 20, 10, 1, 1, 0.5f}); // the largest chunk a GPU network takes
+    test_confidence((confidence_case){0, 10, 1, 1, 0.5f});       // an empty chunk: the count alone, 0
     test_confidence((confidence_case){4097, 16, 1, 1, 0.7f});
     test_confidence((confidence_case){5000, 2, 1, 1, 0.8f});
     test_confidence((confidence_case){5000, 10, 0, 1, 1.0f});  // no expensive network: nothing deferred
