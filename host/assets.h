@@ -13,7 +13,8 @@ extern "C" {
 
 const char *assets_dir(void);
 // Writes the file path of a model given by zoo name or path into out.
-cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap,
+                                                    cascade_error *err);
 // <assets>/<relative> into out.
 void assets_path(const char *relative, char *out, size_t cap);
 

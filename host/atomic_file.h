@@ -16,16 +16,16 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
 // A log that others may follow while it grows (--progress-json): written in
 // place, yet still removed by abort, so a failed run leaves nothing behind.
-cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err);
-cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare
 // flushes, syncs and closes (write errors such as a full disk show here, and
 // remove the temporary file); publish renames it over the target.
-cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err);
-cascade_status atomic_file_publish(atomic_file *f, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_error *err);
 void atomic_file_abort(atomic_file *f);
 // Async-signal-safe removal of the temporary file (for a second SIGINT).
 void atomic_file_abort_from_signal(const atomic_file *f);

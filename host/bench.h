@@ -61,7 +61,7 @@ extern "C" {
 
 // Fills r; CASCADE_EINTERRUPTED when o->stop ended it, with r holding every
 // figure completed before (r->complete 0).
-cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err);
 void bench_print(const bench_report *r, FILE *out);
 void bench_write_json(const bench_report *r, FILE *out);
 void bench_report_free(bench_report *r);

@@ -15,8 +15,8 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t count, uint64_t seed,
-                               cascade_error *err);
+CASCADE_MUST_CHECK cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t count, uint64_t seed,
+                                                  cascade_error *err);
 void bench_data_free(bench_data *d);
 // pipeline fill callback: contiguous copy of positions [first, first + n).
 void bench_data_fill(void *data, int64_t first, int n, uint8_t *pixels);

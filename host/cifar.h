@@ -23,12 +23,12 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err);
 // Checks a buffer that holds whole records (the fuzzers' entry point); the buffer must outlive f.
-cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
 // CASCADE_EFORMAT "record R has label L (labels are 0..9)" for the first bad one of records first..first+n-1.
-cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade_error *err);
-cascade_status cifar_bad_label(int record, int label, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cifar_bad_label(int record, int label, cascade_error *err);
 void cifar_close(cifar_file *f);
 
 static inline int cifar_label(const cifar_file *f, int i) { return f->records[(size_t)i * CIFAR_RECORD]; }

@@ -24,14 +24,15 @@ typedef struct {
 // pipeline fill callback over an image_source.
 void image_source_fill(void *source, int64_t first, int n, uint8_t *pixels);
 
-cascade_status parse_device(const char *text, device_choice *out, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_device(const char *text, device_choice *out, cascade_error *err);
 
 // Opens the backend for device (auto: GPU when usable, else CPU with a notice
 // written into notice). expensive may be NULL. chunk/batch <= 0: defaults
 // for the device.
-cascade_status backend_open(cascade_backend *be, device_choice device, const model *cheap, const model *expensive,
-                            int chunk, int batch, char *notice, size_t notice_cap, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status backend_open(cascade_backend *be, device_choice device, const model *cheap,
+                                               const model *expensive, int chunk, int batch, char *notice,
+                                               size_t notice_cap, cascade_error *err);
 void backend_close(cascade_backend *be);
 
 // Loads a model given by zoo name or path.
-cascade_status load_named_model(model *m, const char *name, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status load_named_model(model *m, const char *name, cascade_error *err);

@@ -8,13 +8,13 @@
 extern "C" {
 #endif
 
-cascade_status parse_int(const char *flag, const char *text, long long lo, long long hi, long long *out,
-                         cascade_error *err);
-cascade_status parse_float(const char *flag, const char *text, double lo, double hi, double *out,
-                           cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_int(const char *flag, const char *text, long long lo, long long hi,
+                                            long long *out, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_float(const char *flag, const char *text, double lo, double hi, double *out,
+                                              cascade_error *err);
 // "a,b,c" into up to cap floats, or "lo:hi:step" as an inclusive range.
-cascade_status parse_float_list(const char *flag, const char *text, double lo, double hi, double *out, int cap,
-                                int *count, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_float_list(const char *flag, const char *text, double lo, double hi,
+                                                   double *out, int cap, int *count, cascade_error *err);
 
 typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_FLAG } option_kind;
 
@@ -28,8 +28,8 @@ typedef struct {
 } option_spec;
 
 // Parses argv[0..argc) against specs (terminated by a NULL name). Sets *help on --help/-h.
-cascade_status parse_options(const char *command, int argc, char **argv, const option_spec *specs, int *help,
-                             cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_options(const char *command, int argc, char **argv, const option_spec *specs,
+                                                int *help, cascade_error *err);
 
 // Matches argv[*i] against "--name" or "--name=value"; sets *value (from the
 // next argument when needed, advancing *i). Returns 1 on a match, 0 if not,

@@ -71,7 +71,7 @@ static inline int sweep_point_count(const sweep_input *in) { return in->n_cheap 
 
 // Fills points[sweep_point_count(in)]: (cheap i, threshold j) at
 // i * n_thresholds + j, the expensive model alone last; marks the frontier.
-cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascade_error *err);
 
 // Marks the Pareto frontier of accuracy (agreement when accuracy < 0) vs
 // predicted images/s: a point is on it when no other point is at least as
@@ -90,15 +90,16 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
 // comment to the end of the line) applied to the passes whose name, file
 // name without directory and .safetensors, or architecture matches; names that match no
 // pass are ignored. what names the source in errors.
-cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
-                                 cascade_error *err);
+CASCADE_MUST_CHECK cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes,
+                                                    int n_passes, cascade_error *err);
 // Reads FILE and applies it as above. FILE is either such a text, or the
 // JSON of `cascade bench --json` (each model's best "alone" median).
-cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes,
+                                                        cascade_error *err);
 
 // Splits "a,b,c" into at most cap names (each < 128 chars) in out.
-cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap, int *count,
-                               cascade_error *err);
+CASCADE_MUST_CHECK cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap,
+                                                  int *count, cascade_error *err);
 
 // A run of records of a CIFAR-10 binary file, taken in file order.
 typedef struct {
@@ -113,8 +114,9 @@ typedef struct {
 // Opens path and takes records range ("A:B" = A..B-1; NULL = [default_first,
 // default_end), default_end < 0 = to the end), then at most limit of them
 // (limit 0 = all). flag names the range option in errors.
-cascade_status data_range_open(data_range *d, const char *path, const char *flag, const char *range,
-                               int default_first, int default_end, long long limit, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status data_range_open(data_range *d, const char *path, const char *flag, const char *range,
+                                                  int default_first, int default_end, long long limit,
+                                                  cascade_error *err);
 void data_range_close(data_range *d);
 
 typedef struct {
@@ -131,8 +133,9 @@ typedef struct {
 // chosen backend (GPU backends get an untimed warm-up chunk first) and fills
 // pass (arrays malloc'd; free with model_pass_free) with its predictions,
 // confidences, wall time and images/s. CASCADE_EINTERRUPTED when *stop was set.
-cascade_status model_pass_run(model_pass *pass, const char *name, const model *m, const cifar_file *data,
-                              const uint32_t *order, int64_t n, pass_settings *ps, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status model_pass_run(model_pass *pass, const char *name, const model *m,
+                                                 const cifar_file *data, const uint32_t *order, int64_t n,
+                                                 pass_settings *ps, cascade_error *err);
 void model_pass_free(model_pass *pass);
 
 // The cheap models and the expensive one, loaded before any pass so that a
@@ -146,17 +149,17 @@ typedef struct {
 
 // Loads names[0..n_cheap) and full_name; checks every cheap model has as
 // many classes as the expensive one. On failure nothing stays loaded.
-cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap, const char *full_name,
-                                 cascade_error *err);
+CASCADE_MUST_CHECK cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap,
+                                                    const char *full_name, cascade_error *err);
 void sweep_models_free(sweep_models *ms);
 
 // Runs each cheap model, then the expensive one, alone over d; then applies
 // the throughputs of throughput_file and of throughputs (either may be NULL;
 // the list wins over the file). On failure every pass is freed.
-cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
-                                const char *full_name, const sweep_models *ms, const data_range *d,
-                                pass_settings *ps, const char *throughput_file, const char *throughputs,
-                                cascade_error *err);
+CASCADE_MUST_CHECK cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
+                                                   const char *full_name, const sweep_models *ms, const data_range *d,
+                                                   pass_settings *ps, const char *throughput_file,
+                                                   const char *throughputs, cascade_error *err);
 
 // One CSV row per point (header first): cheap,threshold,images,deferred,
 // deferred_fraction,correct,accuracy,agree,agreement,cheap_images_per_s,
@@ -187,10 +190,10 @@ typedef struct {
 
 // Parses and checks the options and loads the models (a bad file fails here,
 // in a second). sweep_setup_free releases what it holds, also after a failure.
-cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err);
 // Runs the passes over d (sweep_run_passes) and describes them in *in.
-cascade_status sweep_setup_run(sweep_setup *s, const data_range *d, pass_settings *ps, sweep_input *in,
-                               cascade_error *err);
+CASCADE_MUST_CHECK cascade_status sweep_setup_run(sweep_setup *s, const data_range *d, pass_settings *ps,
+                                                  sweep_input *in, cascade_error *err);
 void sweep_setup_free(sweep_setup *s);
 
 // Writes s as a JSON string literal (quoted, escaped).

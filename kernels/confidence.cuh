@@ -9,6 +9,7 @@
 // tiles before it and writes its indices at that offset (warp ballots give
 // the ranks within the tile). No atomics, so the order is deterministic.
 #pragma once
+#include "launch.cuh"
 #include <stdint.h>
 #include <cuda_runtime.h>
 
@@ -38,7 +39,7 @@ extern "C" {
 #endif
 
 // n == 0 launches no kernel (the count, if any, is set to 0).
-cudaError_t confidence_launch(const confidence_params *p, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t confidence_launch(const confidence_params *p, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

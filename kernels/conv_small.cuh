@@ -7,6 +7,7 @@
 // cuDNN's chosen plan when a network is built and keeps the faster.
 // Includable from C: device pointers are void * to fp16 data.
 #pragma once
+#include "launch.cuh"
 #include <cuda_runtime.h>
 
 typedef struct {
@@ -25,8 +26,8 @@ extern "C" {
 int conv_small_supports(conv_small_shape s);
 // weight: (out_channels, kernel, kernel, in_channels) fp16; bias: out_channels fp16.
 // cudaErrorInvalidValue for a shape conv_small_supports refuses.
-cudaError_t conv_small_launch(const void *x, const void *weight, const void *bias, void *y, conv_small_shape s,
-                              cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t conv_small_launch(const void *x, const void *weight, const void *bias, void *y,
+                                                conv_small_shape s, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

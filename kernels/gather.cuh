@@ -5,6 +5,7 @@
 // then a single thread that advances the tail (so no block of the copy can
 // see a tail already advanced).
 #pragma once
+#include "launch.cuh"
 #include <stdint.h>
 #include <cuda_runtime.h>
 
@@ -23,7 +24,7 @@ extern "C" {
 #endif
 
 // Image j of the list goes to ring slot (tail + j) % capacity; tail += count.
-cudaError_t gather_launch(const gather_params *p, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t gather_launch(const gather_params *p, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

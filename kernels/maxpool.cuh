@@ -2,6 +2,7 @@
 // division: out = (in - kernel) / stride + 1, as PyTorch's MaxPool2d).
 // Includable from C: device pointers are void * to fp16 data.
 #pragma once
+#include "launch.cuh"
 #include <cuda_runtime.h>
 
 typedef struct {
@@ -16,7 +17,7 @@ extern "C" {
 
 // y = maxpool(x). cudaErrorInvalidValue for a shape that does not fit
 // (non-positive sizes, or a window reaching past the input).
-cudaError_t maxpool_launch(const void *x, void *y, maxpool_shape shape, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t maxpool_launch(const void *x, void *y, maxpool_shape shape, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

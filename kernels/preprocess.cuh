@@ -4,6 +4,7 @@
 // shift = mean[c] / std[c], computed in fp32 exactly as the CPU does (no FMA
 // contraction), then rounded to the nearest fp16.
 #pragma once
+#include "launch.cuh"
 #include <stdint.h>
 #include <cuda_runtime.h>
 
@@ -23,7 +24,7 @@ extern "C" {
 void preprocess_set_normalisation(preprocess_params *p, const float mean[3], const float std[3]);
 
 // n == 0 launches nothing. cudaErrorInvalidValue for misaligned buffers or n < 0.
-cudaError_t preprocess_launch(const preprocess_params *p, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t preprocess_launch(const preprocess_params *p, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

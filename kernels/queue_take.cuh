@@ -4,6 +4,7 @@
 // pipeline decides them); removing the images from the queue is the host's
 // head += n: the ring needs no shifting.
 #pragma once
+#include "launch.cuh"
 #include <stdint.h>
 #include <cuda_runtime.h>
 
@@ -19,7 +20,7 @@ typedef struct {
 extern "C" {
 #endif
 
-cudaError_t queue_take_launch(const queue_take_params *p, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t queue_take_launch(const queue_take_params *p, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 // confidence), for i < n. The count may come from the device (e.g. a
 // compaction's count) so that no host round trip is needed.
 #pragma once
+#include "launch.cuh"
 #include <stdint.h>
 #include <cuda_runtime.h>
 
@@ -20,7 +21,7 @@ typedef struct {
 extern "C" {
 #endif
 
-cudaError_t scatter_launch(const scatter_params *p, cudaStream_t stream);
+KERNEL_MUST_CHECK cudaError_t scatter_launch(const scatter_params *p, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

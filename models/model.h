@@ -53,11 +53,11 @@ extern "C" {
 // Loads path and builds the IR for its architecture: arch_override when
 // non-NULL, else the file's "arch" metadata. Checks every expected tensor's
 // name, dtype and shape, rejects non-finite values, folds BatchNorm.
-cascade_status model_load(model *m, const char *path, const char *arch_override, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status model_load(model *m, const char *path, const char *arch_override, cascade_error *err);
 // The same over a safetensors file held in memory (the fuzzers' entry point);
 // the model keeps no pointer into bytes.
-cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size, const char *arch_override,
-                                 cascade_error *err);
+CASCADE_MUST_CHECK cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size,
+                                                    const char *arch_override, cascade_error *err);
 void model_free(model *m);
 
 // Architectures known to model_load, NULL-terminated.
@@ -84,9 +84,9 @@ int build_global_avgpool(model_builder *b, int input);
 int build_flatten(model_builder *b, int input);
 int build_linear(model_builder *b, const char *name, int input, int out_features, int relu);
 
-cascade_status build_lenet(model_builder *b);
-cascade_status build_alexnet(model_builder *b, const int *widths, int n_convs);
-cascade_status build_resnet(model_builder *b, const int *blocks_per_stage);
+CASCADE_MUST_CHECK cascade_status build_lenet(model_builder *b);
+CASCADE_MUST_CHECK cascade_status build_alexnet(model_builder *b, const int *widths, int n_convs);
+CASCADE_MUST_CHECK cascade_status build_resnet(model_builder *b, const int *blocks_per_stage);
 
 #ifdef __cplusplus
 }

@@ -41,9 +41,9 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status st_open(st_file *f, const char *path, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status st_open(st_file *f, const char *path, cascade_error *err);
 // Same checks over a buffer in memory (the buffer must outlive f); used by the fuzzers.
-cascade_status st_parse(st_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status st_parse(st_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
 void st_close(st_file *f);
 
 const st_tensor *st_find(const st_file *f, const char *name);
@@ -53,7 +53,7 @@ size_t st_dtype_size(st_dtype d);
 
 // Converts a floating-point tensor (F16, BF16, F32, F64) to fp32 into out[numel];
 // fails on a non-float dtype or on a NaN/Inf value.
-cascade_status st_to_f32(const st_tensor *t, float *out, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status st_to_f32(const st_tensor *t, float *out, cascade_error *err);
 
 float st_half_to_float(uint16_t h);
 

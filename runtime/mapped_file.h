@@ -14,7 +14,7 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status mapped_file_open(mapped_file *m, const char *path, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status mapped_file_open(mapped_file *m, const char *path, cascade_error *err);
 void mapped_file_close(mapped_file *m);
 
 #ifdef __cplusplus

@@ -45,8 +45,8 @@ typedef struct {
 extern "C" {
 #endif
 
-cascade_status cascade_run(const cascade_job *job, cascade_results *results, cascade_summary *summary,
-                           cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cascade_run(const cascade_job *job, cascade_results *results,
+                                              cascade_summary *summary, cascade_error *err);
 
 #ifdef __cplusplus
 }

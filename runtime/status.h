@@ -19,6 +19,10 @@ typedef struct {
     char message[512];
 } cascade_error;
 
+// On a function that returns a status: the compiler (-Werror=unused-result)
+// refuses a call whose status is dropped. A (void) cast does not silence it.
+#define CASCADE_MUST_CHECK __attribute__((warn_unused_result))
+
 #ifdef __cplusplus
 extern "C" {
 #endif

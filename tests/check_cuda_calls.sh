@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # check_cuda_calls.sh: every CUDA, cuDNN and cuBLAS status in runtime/ and kernels/ is checked.
 #   tests/check_cuda_calls.sh [SOURCE_DIR]      (default: the checkout holding this script)
-# A call of cuda*/cudnn*/cublas* (camelCase: cudaMalloc, cudnnCreate, cublasLtMatmul...)
-# counts as checked when it is
-#   - inside a checking macro (CUDA_CHECK, CUDNN_CHECK, CUBLAS_CHECK, GPU_CHECK_GEN, any *CHECK*),
-#   - compared in place (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`),
-#   - returned to the caller (`return cudaGetLastError();`), or
-#   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`) and that variable is tested on the
-#     next line (if/while/?:/a CHECK macro/return/compared to a status).
+# A call of cuda*/cudnn*/cublas* (camelCase: cudaMalloc, cudnnCreate, cublasLtMatmul...), of the
+# driver API (cu[A-Z]*: cuMemFree...) or of one of our kernel launchers (*_launch, which return the
+# launch's cudaError_t) counts as checked when it is
+#   - inside one of the checking macros of runtime/gpu/gpu_check.h (CUDA_CHECK, CUDNN_CHECK,
+#     CUBLAS_CHECK, GPU_CHECK_GEN, the *_TEARDOWN_CHECKs),
+#   - the condition of an if/while/switch, or compared to a status in place, outside its own
+#     arguments (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`),
+#   - the whole of a return (`return cudaGetLastError();`, not `return cudaFoo(), 0;`), or
+#   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`) and that very variable tested in
+#     the next two lines (`if (e`, `e != ...`, `!e`, `return e`, `CHECK(e`, `e ?`, `e &&`).
+# Lines of #define are checked too (a call hidden in a macro is still a call).
 # `(void)cudaFoo()`, or `(void)e;` right after `e = cudaFoo()`, marks a status ignored on purpose
 # (teardown, clearing a non-sticky error): listed, not failed.
 # Functions that return no status (cudaGetErrorString, cudnnGetVersion...) are exempt.
-# Kernel launches (`<<<...>>>`) must be followed within three lines by cudaGetLastError or
-# cudaPeekAtLastError. Exits 1 listing every unchecked call as file:line.
+# Kernel launches (`<<<...>>>`) must be followed within three lines by a cudaGetLastError or
+# cudaPeekAtLastError that is not cast to (void). Exits 1 listing every unchecked call as
+# file:line. The compiler checks the rest: CASCADE_MUST_CHECK / KERNEL_MUST_CHECK functions
+# whose status is dropped fail the build (-Werror=unused-result).
 # tests/cuda_calls_allowlist.txt holds calls known to be unchecked ("path: code", comments
 # stripped, whitespace squeezed): they are listed as known on every run but do not fail, so
 # that a new unchecked call fails at once while the known ones are fixed; remove an entry
@@ -28,7 +34,9 @@ NO_STATUS = {
     "cudnnGetMaxDeviceVersion", "cudnnGetLastErrorString", "cublasGetStatusString", "cublasGetStatusName", "cublasLtGetVersion",
     "cublasLtGetCudartVersion", "cudaGetLastError_noop",
 }
-CALL = re.compile(r"\b((?:cuda|cudnn|cublas)(?:Lt)?[A-Z]\w*)\s*\(")
+CALL = re.compile(r"\b((?:cuda|cudnn|cublas)(?:Lt)?[A-Z]\w*|cu[A-Z]\w*|\w+_launch)\s*\(")
+CHECK_MACROS = {"CUDA_CHECK", "CUDNN_CHECK", "CUBLAS_CHECK", "GPU_CHECK_GEN", "CUDA_TEARDOWN_CHECK",
+                "CUDNN_TEARDOWN_CHECK", "CUBLAS_TEARDOWN_CHECK"}
 STATUS_WORDS = re.compile(r"cudaSuccess|CUDNN_STATUS_SUCCESS|CUBLAS_STATUS_SUCCESS|cudaError|CUDNN_STATUS_|CUBLAS_STATUS_")
 
 
@@ -97,6 +105,26 @@ def line_of(code, pos):
     return code.count("\n", 0, pos) + 1
 
 
+def call_end(code, open_paren):
+    """Index just past the ')' closing the '(' at open_paren."""
+    depth, i = 0, open_paren
+    while i < len(code):
+        if code[i] == "(":
+            depth += 1
+        elif code[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(code)
+
+
+def tested(var, text):
+    v = re.escape(var)
+    return re.search(r"\b(if|while)\s*\(\s*!?\s*\(?\s*%s\b|\b%s\s*[!=]=|[!=]=\s*%s\b|!\s*%s\b|\breturn\s+%s\s*;"
+                     r"|CHECK\w*\s*\(\s*%s\b|\b%s\s*(\?|&&|\|\|)" % ((v,) * 7), text)
+
+
 def check_file(path, rel, problems, ignored):
     text = open(path, encoding="utf-8", errors="replace").read()
     code = strip_comments_and_strings(text)
@@ -106,37 +134,44 @@ def check_file(path, rel, problems, ignored):
         name, pos = m.group(1), m.start()
         line = line_of(code, pos)
         src = lines[line - 1].strip()
-        if name in NO_STATUS or code_lines[line - 1].lstrip().startswith("#"):
+        if name in NO_STATUS or re.match(r"\s*#\s*(include|pragma|if|ifdef|ifndef|elif|endif|undef)\b", code_lines[line - 1]):
             continue
         openers, start = enclosing_openers(code, pos)
-        if any("CHECK" in o for o in openers):
-            continue
-        stmt = code[start:statement_end(code, pos)]
         before = code[start:pos]
-        if re.match(r"\s*return\b", stmt):
+        if re.search(r"\b(cudaError_t|KERNEL_MUST_CHECK|void|static|__global__)\s+$", before) or \
+                re.search(r"#\s*define\s+$", before):
+            continue  # a declaration or definition of the function itself, or the macro's own name
+        if any(o in CHECK_MACROS for o in openers):
+            continue
+        end = statement_end(code, pos)
+        stmt = code[start:end]
+        after_call = code[call_end(code, m.end() - 1):end]
+        if re.match(r"\s*return\s*$", before) and not after_call.strip():
             continue
         if re.search(r"\(\s*void\s*\)\s*$", before):
             ignored.append("%s:%d: %s" % (rel, line, src))
             continue
-        if any(o in ("if", "while", "switch") for o in openers) or STATUS_WORDS.search(stmt) and re.search(r"[!=]=", stmt):
+        outside = before + after_call
+        if any(o in ("if", "while", "switch") for o in openers) or STATUS_WORDS.search(outside) and re.search(r"[!=]=", outside):
             continue
         a = re.match(r"\s*(?:[\w\s\*]+\s)?(\w+)\s*=\s*$", before)
-        if a:
+        if a and not after_call.strip():
             var = a.group(1)
-            end_line = line_of(code, statement_end(code, pos))
-            following = " ".join(code_lines[end_line:end_line + 2])
-            if re.search(r"\(\s*void\s*\)\s*%s\s*;" % var, following):
+            following = "\n".join(code[end + 1:].split("\n", 3)[:3])  # the rest of its line and the next two
+            if re.search(r"\(\s*void\s*\)\s*%s\s*;" % re.escape(var), following):
                 ignored.append("%s:%d: %s" % (rel, line, src))
                 continue
-            if re.search(r"\b%s\b" % var, following) and re.search(r"\b(if|while|return)\b|CHECK|[!=]=|\?", following):
+            if tested(var, following):
                 continue
         problems.append((rel, line, src, "%s status not checked" % name, key(rel, code_lines[line - 1])))
     for m in re.finditer(r">>>\s*\(", code):
         line = line_of(code, m.start())
         end_line = line_of(code, statement_end(code, m.start()))
         window = " ".join(code_lines[end_line - 1:end_line + 3])
-        if not re.search(r"cuda(GetLastError|PeekAtLastError)\s*\(", window):
-            problems.append((rel, line, lines[line - 1].strip(), "kernel launch not followed by cudaGetLastError",
+        checked = [c for c in re.finditer(r"cuda(GetLastError|PeekAtLastError)\s*\(", window)
+                   if not re.search(r"\(\s*void\s*\)\s*$", window[:c.start()])]
+        if not checked:
+            problems.append((rel, line, lines[line - 1].strip(), "kernel launch not followed by a checked cudaGetLastError",
                              key(rel, code_lines[line - 1])))
 
 

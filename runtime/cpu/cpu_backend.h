@@ -16,8 +16,8 @@ int cpu_backend_default_chunk(void);
 int cpu_backend_default_batch(void);
 
 // expensive may be NULL (the cheap network alone). The models must outlive the backend.
-cascade_status cpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
-                                  int chunk_capacity, int expensive_batch, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
+                                                     int chunk_capacity, int expensive_batch, cascade_error *err);
 
 #ifdef __cplusplus
 }

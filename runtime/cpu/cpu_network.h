@@ -15,7 +15,7 @@ typedef struct cpu_network cpu_network;
 extern "C" {
 #endif
 
-cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err);
 // How many workers (OpenMP threads) a network created now runs its micro-batches on.
 int cpu_network_workers(void);
 // Images per micro-batch: a batch of a multiple of it keeps every worker's
@@ -30,8 +30,8 @@ cpu_workspace_bytes cpu_network_workspace(const cpu_network *net);
 
 // images: n CIFAR records' pixels, 3072 bytes each (1024 R, 1024 G, 1024 B);
 // logits: n x num_classes. Normalisation uses the model's mean/std.
-cascade_status cpu_network_forward_u8(cpu_network *net, const uint8_t *images, int n, float *logits,
-                                      cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cpu_network_forward_u8(cpu_network *net, const uint8_t *images, int n, float *logits,
+                                                         cascade_error *err);
 
 // u8 planar CIFAR -> normalised fp32 NHWC (n x 32 x 32 x 3).
 void cpu_preprocess(const uint8_t *images, int n, const float mean[3], const float std[3], float *nhwc);

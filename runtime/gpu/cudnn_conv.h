@@ -46,32 +46,32 @@ extern "C" {
 // Builds the operation graph and asks heuristics (shape->heur_mode) for
 // engine configs. Fails (CASCADE_EDEVICE, with cuDNN's reason) when the
 // graph is not supported or no config comes back; *out is then NULL.
-cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle, const cudnn_conv_shape *shape,
-                                 cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle,
+                                                    const cudnn_conv_shape *shape, cascade_error *err);
 // Finalizes plans from the heuristic's configs first_config, first_config+1,
 // ... until max_plans finalized (or the configs or a time budget run out);
 // configs whose engine reduces in fp16 or is nondeterministic are skipped
 // unless nothing else finalizes. Plans needing more than workspace_cap bytes
 // are dropped; when none fits, all but the smallest are. Fails when no plan
 // finalized.
-cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config, int max_plans,
-                                         size_t workspace_cap, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config,
+                                                            int max_plans, size_t workspace_cap, cascade_error *err);
 // Finalizes heuristic config `config` alone (engines reducing in fp16 and
 // any workspace admitted: it was chosen before), and only if its engine id
 // is `engine` (-1: any): the way to reuse a choice made for the same graph,
 // in this network or an earlier one. Fails, holding no plan, when it does
 // not finalize or is another engine; the caller then finalizes the top few.
-cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config, int engine,
-                                          cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config,
+                                                             int engine, cascade_error *err);
 int cudnn_conv_plan_count(const cudnn_conv *c);
 size_t cudnn_conv_workspace_max(const cudnn_conv *c); // over the plans held
 // Builds the variant pack over fixed device pointers (call once).
-cascade_status cudnn_conv_bind(cudnn_conv *c, const cudnn_conv_buffers *buffers, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_bind(cudnn_conv *c, const cudnn_conv_buffers *buffers, cascade_error *err);
 // Times each held plan whose workspace fits workspace_bytes (executions on
 // the handle's stream, which must be `stream`), keeps the fastest and
 // destroys the others. Synchronises the stream.
-cascade_status cudnn_conv_choose(cudnn_conv *c, cudnnHandle_t handle, cudaStream_t stream, size_t workspace_bytes,
-                                 cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_choose(cudnn_conv *c, cudnnHandle_t handle, cudaStream_t stream,
+                                                    size_t workspace_bytes, cascade_error *err);
 // After choose: the chosen plan's heuristic config index, engine id (-1 if
 // unknown), workspace bytes and mean time per execution.
 int cudnn_conv_chosen_config(const cudnn_conv *c);
@@ -81,7 +81,7 @@ float cudnn_conv_chosen_ms(const cudnn_conv *c);
 int cudnn_conv_chosen_reduces_in_fp16(const cudnn_conv *c); // 1 if only such an engine finalized
 int cudnn_conv_config_count(const cudnn_conv *c);
 // Enqueues the chosen plan on the handle's stream.
-cascade_status cudnn_conv_execute(const cudnn_conv *c, cudnnHandle_t handle, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status cudnn_conv_execute(const cudnn_conv *c, cudnnHandle_t handle, cascade_error *err);
 void cudnn_conv_destroy(cudnn_conv *c);
 
 #ifdef __cplusplus

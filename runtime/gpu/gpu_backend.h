@@ -19,8 +19,8 @@ extern "C" {
 // do not fit, CASCADE_EINVAL for bad sizes or models whose input
 // normalisations differ (the queue holds the cheap network's normalised input).
 // After any failed primitive the backend is unusable (later calls fail); destroy it.
-cascade_status gpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
-                                  int chunk_capacity, int expensive_batch, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_backend_create(cascade_backend *be, const model *cheap, const model *expensive,
+                                                     int chunk_capacity, int expensive_batch, cascade_error *err);
 
 #ifdef __cplusplus
 }

@@ -24,12 +24,12 @@ extern "C" {
 
 // Uses device 0. CASCADE_ENODEV (with the reason) when no usable CUDA device
 // is present; on failure nothing is left allocated.
-cascade_status gpu_context_create(gpu_context *ctx, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_context_create(gpu_context *ctx, cascade_error *err);
 // Waits for the streams, then releases everything; safe on a zeroed or partly created context.
 void gpu_context_destroy(gpu_context *ctx);
 
 // An event for ordering only (timing disabled); *event is NULL on failure.
-cascade_status gpu_event_create(cudaEvent_t *event, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_event_create(cudaEvent_t *event, cascade_error *err);
 
 #ifdef __cplusplus
 }

@@ -35,10 +35,11 @@ extern "C" {
 // Describes the matmul and picks cuBLASLt's first heuristic algorithm; the
 // fused-epilogue algorithm is tried once on stream (writing y), and the
 // layer falls back to the plain matmul + bias_act if cuBLASLt refuses it.
-cascade_status gpu_linear_create(gpu_linear **out, cublasLtHandle_t lt, const gpu_linear_shape *shape,
-                                 const gpu_linear_buffers *buffers, cudaStream_t stream, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_linear_create(gpu_linear **out, cublasLtHandle_t lt,
+                                                    const gpu_linear_shape *shape, const gpu_linear_buffers *buffers,
+                                                    cudaStream_t stream, cascade_error *err);
 // Enqueues the layer on stream.
-cascade_status gpu_linear_forward(const gpu_linear *l, cudaStream_t stream, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_linear_forward(const gpu_linear *l, cudaStream_t stream, cascade_error *err);
 int gpu_linear_fused_epilogue(const gpu_linear *l); // 1 when bias/ReLU run inside the matmul
 void gpu_linear_destroy(gpu_linear *l);
 

@@ -32,8 +32,8 @@ extern "C" {
 // Builds the graphs, plans, arena and CUDA graph for exactly `batch` images.
 // The model may be freed after this returns. Out of device memory is
 // CASCADE_ENOMEM with a message naming the batch size.
-cascade_status gpu_network_create(gpu_network **out, const model *m, int batch, const gpu_lane *lane,
-                                  cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_network_create(gpu_network **out, const model *m, int batch, const gpu_lane *lane,
+                                                     cascade_error *err);
 void gpu_network_destroy(gpu_network *net);
 // The largest batch gpu_network_create takes for m: GPU_NETWORK_MAX_BATCH, or
 // fewer where a tensor would hold 2^31 values or more (cuDNN's convolutions
@@ -50,7 +50,7 @@ size_t gpu_network_arena_bytes(const gpu_network *net);
 
 // Enqueues one forward over the whole batch on the lane's stream (rows past
 // the caller's count are computed and ignored). Asynchronous.
-cascade_status gpu_network_forward(gpu_network *net, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_network_forward(gpu_network *net, cascade_error *err);
 
 // 1 when the forward replays a captured CUDA graph; 0 when the capture
 // failed and the forward runs node by node (gpu_network_describe says why).

@@ -10,7 +10,7 @@ extern "C" {
 
 // CASCADE_OK and the device's name (e.g. "NVIDIA H100 80GB HBM3", sm_90)
 // when device 0 is usable; CASCADE_ENODEV with the reason otherwise.
-cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
 
 // "driver 13.0, runtime 13.0, cuDNN 9.19.0 (for CUDA 13.0), cuBLAS 13.1.0" for reports.
 void gpu_versions(char *out, size_t cap);
@@ -19,12 +19,12 @@ void gpu_versions(char *out, size_t cap);
 // median of 5 timed copies of `bytes` (after one warm-up) from `host` (pinned
 // here for the measure, then unpinned) or, when host is NULL, from a
 // cudaHostAlloc buffer. For `cascade bench`.
-cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s, cascade_error *err);
 
 // Pins [host, host + bytes) (cudaHostRegister) until gpu_unpin_host, so that
 // every backend a job opens in turn reads it in place without pinning it
 // again (pinning a few GB takes about a second each time).
-cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err);
+CASCADE_MUST_CHECK cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err);
 void gpu_unpin_host(const void *host);
 
 #ifdef __cplusplus

@@ -37,7 +37,7 @@ void plan_memo_keep(const cudnn_conv_shape *shape, int config, int engine);
 // (merged with what other processes wrote meanwhile; written whole through a
 // rename). CASCADE_OK, writing nothing, when the memo or the file is off.
 // A failure (CASCADE_EIO) leaves the memo as it was: callers may go on.
-cascade_status plan_memo_save(cascade_error *err);
+CASCADE_MUST_CHECK cascade_status plan_memo_save(cascade_error *err);
 // The cache file's path into out; 0 (out empty) when there is none.
 int plan_memo_cache_path(char *out, size_t cap);
 // Forgets every choice, and that the file was read (tests).

@@ -1,0 +1,14 @@
+// bad.c: unchecked statuses check_cuda_calls.sh must find, one a line
+// marked "BAD" (tests/check_cuda_calls_selftest.sh counts them). Not built.
+#define SYNC_ALL() cudaDeviceSynchronize() /* BAD: a call hidden in a macro */
+static int f1(void) { return cudaMemsetAsync(p, 0, n, s), 0; } /* BAD: the comma drops it */
+static void f2(void) { NOT_CHECKED(cudaFree(p)); } /* BAD: not one of gpu_check.h's macros */
+static void f3(void) { cudaError_t e = cudaMalloc(&p, n == 0 ? 1 : n); } /* BAD: == in its own arguments */
+static void f4(void) { cudaError_t e = cudaFree(p); /* BAD: e mentioned after, never tested */
+  if (x) y = 1;
+  z = e; }
+static void f5(void) { k<<<1, 1>>>(a); /* BAD: the launch's error cleared, not checked */
+  (void)cudaGetLastError(); }
+static void f6(void) { gather_launch(&p, s); } /* BAD: our launcher's status dropped */
+static void f7(void) { cuMemFree(d); } /* BAD: the driver API */
+static void f8(void) { cudaStreamSynchronize(s); } /* BAD: the plainest */

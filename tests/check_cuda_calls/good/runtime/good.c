@@ -1,0 +1,20 @@
+// good.c: checked statuses check_cuda_calls.sh must accept (none flagged). Not built.
+cudaError_t gather_launch(const gather_params *p, cudaStream_t stream) {
+    k<<<1, 1, 0, stream>>>(*p);
+    return cudaGetLastError();
+}
+static cascade_status g1(cascade_error *err) {
+    CUDA_CHECK(cudaMalloc(&p, n));
+    CUDA_CHECK(gather_launch(&q, s));
+    CUDA_TEARDOWN_CHECK(cudaFree(p));
+    if (cudaStreamSynchronize(s) != cudaSuccess) return CASCADE_EDEVICE;
+    if (ready && cudaStreamQuery(s)) return CASCADE_EDEVICE;
+    cudaError_t e = cudaHostRegister(p, n, 0);
+    if (e != cudaSuccess) return CASCADE_EDEVICE;
+    e = cudaEventCreate(&ev);
+    return e == cudaSuccess ? CASCADE_OK : CASCADE_EDEVICE;
+}
+static cudaError_t g2(void) { return cudaGetLastError(); }
+static void g3(void) { (void)cudaGetLastError(); /* cleared on purpose: listed, not failed */ }
+static int g4(void) { cudnnStatus_t st = cudnnBackendFinalize(d);
+    return st; }
