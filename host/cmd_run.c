@@ -255,6 +255,8 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (!s) s = backend_open(&r->backend, device, &r->cheap, r->has_full ? &r->full : NULL, (int)r->opt.chunk,
                              (int)r->opt.batch, r->notice, sizeof r->notice, err);
     if (s) return s;
+    model_drop_weights(&r->cheap); // the networks hold their own copies now
+    if (r->has_full) model_drop_weights(&r->full);
     if (r->notice[0]) fprintf(stderr, "%s\n", r->notice);
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;

@@ -284,6 +284,13 @@ cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size, co
     return s ? s : build_from_file(m, &f, "(buffer)", arch_override, err);
 }
 
+void model_drop_weights(model *m) {
+    for (int i = 0; i < m->n_nodes; i++) {
+        free(m->nodes[i].weight);
+        m->nodes[i].weight = NULL;
+    }
+}
+
 void model_free(model *m) {
     for (int i = 0; i < m->n_nodes; i++) {
         free(m->nodes[i].weight);

@@ -59,6 +59,10 @@ CASCADE_MUST_CHECK cascade_status model_load(model *m, const char *path, const c
 CASCADE_MUST_CHECK cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size,
                                                     const char *arch_override, cascade_error *err);
 void model_free(model *m);
+// Frees the conv and linear weights alone (the bulk: 85 MB for resnet34),
+// keeping the structure and the biases: once a backend is open its network
+// holds its own copy of the weights (re-laid out on the CPU, fp16 on the GPU).
+void model_drop_weights(model *m);
 
 // Architectures known to model_load, NULL-terminated.
 extern const char *const model_arch_names[];

@@ -31,13 +31,16 @@ static void golden_cascade(const float *cheap, const float *full, int n, float t
     }
 }
 
-static void check_run(const model *cheap, const model *full, const cifar_file *data, int n, float threshold,
-                      int chunk, int batch, const float *gcheap, const float *gfull) {
+// drop_weights: the models' weights are freed once the backend is open (as
+// `cascade run` does), so the networks must run from their own copies.
+static void check_run(model *cheap, model *full, const cifar_file *data, int n, float threshold, int chunk, int batch,
+                      const float *gcheap, const float *gfull, int drop_weights) {
     static golden_decisions g;
     golden_cascade(gcheap, gfull, n, threshold, &g);
     cascade_backend be;
     cascade_error err;
     if (cpu_backend_create(&be, cheap, full, chunk, batch, &err)) { CHECK(0, "%s", err.message); return; }
+    if (drop_weights) model_drop_weights(cheap), model_drop_weights(full);
     uint32_t *order = malloc((size_t)n * sizeof *order);
     for (int i = 0; i < n; i++) order[i] = (uint32_t)i;
     cascade_results res = {malloc(n * sizeof(int32_t)), malloc(n * sizeof(float)), malloc(n)};
@@ -99,11 +102,12 @@ int main(int argc, char **argv) {
     int golden_n;
     float *gcheap = load_golden_logits("alexnet_shallower", &golden_n);
     float *gfull = load_golden_logits("resnet34", &golden_n);
-    check_run(&cheap, &full, &data, n, 0.9f, 512, 256, gcheap, gfull);   // the default cascade
-    check_run(&cheap, &full, &data, 300, 0.9f, 37, 16, gcheap, gfull);   // sizes that do not divide N
-    check_run(&cheap, &full, &data, 100, 0.0f, 64, 32, gcheap, gfull);   // nothing deferred
-    check_run(&cheap, &full, &data, 100, 1.0f, 64, 32, gcheap, gfull);   // everything deferred
-    check_run(&cheap, &full, &data, 1, 1.0f, 64, 32, gcheap, gfull);     // a single image
+    check_run(&cheap, &full, &data, n, 0.9f, 512, 256, gcheap, gfull, 0);   // the default cascade
+    check_run(&cheap, &full, &data, 300, 0.9f, 37, 16, gcheap, gfull, 0);   // sizes that do not divide N
+    check_run(&cheap, &full, &data, 100, 0.0f, 64, 32, gcheap, gfull, 0);   // nothing deferred
+    check_run(&cheap, &full, &data, 100, 1.0f, 64, 32, gcheap, gfull, 0);   // everything deferred
+    check_run(&cheap, &full, &data, 1, 1.0f, 64, 32, gcheap, gfull, 0);     // a single image
+    check_run(&cheap, &full, &data, 300, 0.9f, 64, 32, gcheap, gfull, 1);   // last: weights freed once open
     free(gcheap), free(gfull);
     model_free(&cheap), model_free(&full);
     cifar_close(&data);

@@ -4,7 +4,9 @@
 // the cores each run whole micro-batches (data-parallel, one workspace per
 // OpenMP thread), so one network must not run two forwards at once.
 // Weights are re-laid out once at creation (conv: (out, kh, kw, in); the
-// linear after a flatten: features permuted from C,H,W to H,W,C order).
+// linear after a flatten: features permuted from C,H,W to H,W,C order). The
+// network keeps reading the model's structure and biases, not its weights:
+// the model must outlive it, but model_drop_weights may free the weights.
 #pragma once
 #include <stdint.h>
 #include "../../models/model.h"
