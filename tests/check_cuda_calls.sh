@@ -121,7 +121,7 @@ def call_end(code, open_paren):
 
 def tested(var, text):
     v = re.escape(var)
-    return re.search(r"\b(if|while)\s*\(\s*!?\s*\(?\s*%s\b|\b%s\s*[!=]=|[!=]=\s*%s\b|!\s*%s\b|\breturn\s+%s\s*;"
+    return re.search(r"\b(if|while|switch)\s*\(\s*!?\s*\(?\s*%s\b|\b%s\s*[!=]=|[!=]=\s*%s\b|!\s*%s\b|\breturn\s+%s\s*;"
                      r"|CHECK\w*\s*\(\s*%s\b|\b%s\s*(\?|&&|\|\|)" % ((v,) * 7), text)
 
 
@@ -146,8 +146,9 @@ def check_file(path, rel, problems, ignored):
         end = statement_end(code, pos)
         stmt = code[start:end]
         after_call = code[call_end(code, m.end() - 1):end]
-        if re.match(r"\s*return\s*$", before) and not after_call.strip():
-            continue
+        if re.match(r"\s*return\b[^,]*?[\s(?:]$", before) and re.fullmatch(r"[\s)]*(:[^,]*)?", after_call) and \
+                (re.match(r"\s*return[\s(]*$", before) or re.search(r"[?:]\s*\(*\s*$", before)):
+            continue  # the whole return value, also in parentheses or as a branch of ?:
         if re.search(r"\(\s*void\s*\)\s*$", before):
             ignored.append("%s:%d: %s" % (rel, line, src))
             continue

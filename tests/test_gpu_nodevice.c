@@ -9,6 +9,7 @@
 #include "runtime/gpu/gpu_probe.h"
 #include "runtime/gpu/plan_memo.h"
 #include <stdlib.h>
+#include <sys/stat.h>
 
 static cudnn_conv_shape memo_shape(int batch, int channels, int residual) {
     cudnn_conv_shape s;
@@ -79,6 +80,43 @@ static void append_line(const char *path, const char *text) {
     if (f) fputs(text, f), fclose(f);
 }
 
+// A file full of another card's lines still leaves room for this process's
+// choices (and a save copies those lines through); a line longer than the
+// reader's buffer is no entry, nor is its tail; an unknown engine (-1) from the
+// file is refused; a FIFO as the path is neither read (no hang) nor replaced.
+static void check_plan_cache_limits(const char *dir, const char *path, const char *identity) {
+    char line[1200], fifo[300];
+    cudnn_conv_shape a = memo_shape(6000, 16, 0), b = memo_shape(6001, 16, 0), c = memo_shape(6002, 16, 0);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; f && i < PLAN_MEMO_MAX + 100; i++)
+        fprintf(f, "Another GPU|sm_80|cuDNN 1\t%d 16 8 8 16 8 8 3 1 1 1 0 1 %d \t1 1\n", 10000 + i, (int)CUDNN_HEUR_MODE_A);
+    memset(line, 'x', 700), line[700] = 0; // an over-long line whose tail looks like an entry for b
+    if (f) fprintf(f, "%s%s\t6001 16 8 8 16 8 8 3 1 1 1 0 1 %d \t4 4\n", line, identity, (int)CUDNN_HEUR_MODE_A);
+    if (f) fprintf(f, "%s\t6002 16 8 8 16 8 8 3 1 1 1 0 1 %d \t4 -1\n", identity, (int)CUDNN_HEUR_MODE_A);
+    if (f) fclose(f);
+    plan_memo_clear();
+    plan_memo_keep(&a, 3, 3);
+    CHECK(plan_memo_find(&a, NULL) == 3, "a file of %d other-card lines crowded out this process's choice", PLAN_MEMO_MAX + 100);
+    CHECK(plan_memo_find(&b, NULL) == -1 && plan_memo_find(&c, NULL) == -1,
+          "an over-long line's tail (%d) or an unknown engine (%d) was taken", plan_memo_find(&b, NULL), plan_memo_find(&c, NULL));
+    cascade_error err = {""};
+    CHECK(plan_memo_save(&err) == CASCADE_OK, "save: %s", err.message);
+    long others = file_lines(path, "Another GPU"), mine = file_lines(path, identity);
+    CHECK(others == PLAN_MEMO_MAX + 100 && mine == 1, "after the save: %ld other-card lines, %ld of this device", others, mine);
+    snprintf(fifo, sizeof fifo, "%s/fifo.tsv", dir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
+    setenv("CASCADE_PLAN_CACHE", fifo, 1);
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a, NULL) == -1, "a FIFO as the cache"); // returns: it did not block on the FIFO
+    plan_memo_keep(&a, 3, 3);
+    err.message[0] = 0;
+    cascade_status s = plan_memo_save(&err);
+    struct stat st;
+    CHECK(s == CASCADE_EIO && strstr(err.message, "not a regular file") && stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode),
+          "a FIFO as the cache: %s '%s'", cascade_status_name(s), err.message);
+    setenv("CASCADE_PLAN_CACHE", path, 1);
+}
+
 // The cache file: choices saved are found by a process that has never kept
 // them (the memo cleared stands for a new process), in a directory made for
 // it; another device's lines and broken lines are not used; a save merges what
@@ -143,6 +181,11 @@ static void check_plan_cache(void) {
           "unwritable cache: %s '%s', a %d", cascade_status_name(s), err.message, plan_memo_find(&a, NULL));
     setenv("CASCADE_PLAN_CACHE", "off", 1);
     CHECK(!plan_memo_cache_path(where, sizeof where) && plan_memo_save(&err) == CASCADE_OK, "CASCADE_PLAN_CACHE=off");
+    setenv("CASCADE_PLAN_CACHE", path, 1);
+    setenv("CASCADE_CUDNN_PLANS", "1", 1); // untimed choices: the file is not theirs
+    CHECK(!plan_memo_cache_path(where, sizeof where), "CASCADE_CUDNN_PLANS=1 still uses the cache file");
+    unsetenv("CASCADE_CUDNN_PLANS");
+    check_plan_cache_limits(dir, path, identity);
     plan_memo_clear();
     snprintf(tmp_pattern, sizeof tmp_pattern, "rm -rf %s", dir);
     CHECK(system(tmp_pattern) == 0, "%s", tmp_pattern);

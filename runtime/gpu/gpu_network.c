@@ -501,11 +501,11 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
 // The choices into the cache file (plan_memo), for the next process; a file
 // that cannot be written costs only the next process's timing: noted, not fatal.
 static void note_plan_cache(gpu_network *net) {
-    char path[256];
+    char path[1024];
     cascade_error why = {""};
     if (!plan_memo_enabled() || !plan_memo_cache_path(path, sizeof path)) snprintf(net->plan_cache, sizeof net->plan_cache, "off");
     else if (plan_memo_save(&why)) snprintf(net->plan_cache, sizeof net->plan_cache, "not written: %.280s", why.message);
-    else snprintf(net->plan_cache, sizeof net->plan_cache, "%s", path);
+    else snprintf(net->plan_cache, sizeof net->plan_cache, "%.290s", path);
 }
 
 static cascade_status create_linears(gpu_network *net, cascade_error *err) {

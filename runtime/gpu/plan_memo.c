@@ -3,8 +3,11 @@
 // dozen distinct conv shapes, and it is read only while networks are built.
 // The file is text, one choice a line:
 //   device identity \t 14 shape fields \t config \t engine
-// read once (lazily, on the first find or keep) and written whole, through a
-// temporary file and a rename, so a reader never sees half a file.
+// Its lines for the current device are read once (lazily, on the first find
+// or keep); the table holds no other device's, which a save copies through.
+// It is written whole, through a temporary file and a rename, so a reader
+// never sees half a file. A path that is not a regular file (a FIFO, a
+// device) is neither read nor replaced.
 #include "plan_memo.h"
 #include <errno.h>
 #include <pthread.h>
@@ -17,14 +20,19 @@
 
 #define IDENTITY_CAP 128
 
+#define OTHER_LINES_MAX (4 * PLAN_MEMO_MAX) // other devices' lines a save copies through
+#define LINE_CAP 512
+
 typedef struct {
     cudnn_conv_shape shape;
     char device[IDENTITY_CAP];
     int config, engine;
+    int from_file; // read from the file, not chosen by this process: the first to give way
 } memo_entry;
 
 static memo_entry memo[PLAN_MEMO_MAX];
-static int memo_count, memo_loaded, memo_dirty;
+static int memo_count, memo_dirty;
+static char loaded_device[IDENTITY_CAP]; // the device whose file lines are in the table ("": none yet)
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int plan_memo_enabled(void) {
@@ -35,7 +43,8 @@ int plan_memo_enabled(void) {
 int plan_memo_cache_path(char *out, size_t cap) {
     const char *env = getenv("CASCADE_PLAN_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     int n = -1;
-    if (env) n = !env[0] || !strcmp(env, "0") || !strcmp(env, "off") ? -1 : snprintf(out, cap, "%s", env);
+    if (getenv("CASCADE_CUDNN_PLANS")) n = -1; // not the timed choices: never written, never taken for them
+    else if (env) n = !env[0] || !strcmp(env, "0") || !strcmp(env, "off") ? -1 : snprintf(out, cap, "%s", env);
     else if (xdg && xdg[0]) n = snprintf(out, cap, "%s/cascade/cudnn-plans.tsv", xdg);
     else if (home && home[0]) n = snprintf(out, cap, "%s/.cache/cascade/cudnn-plans.tsv", home);
     if (n < 0 || (size_t)n >= cap) {
@@ -78,38 +87,59 @@ static void shape_fields(cudnn_conv_shape *s, int *f[SHAPE_FIELDS]) {
 }
 
 // One line of the file into e; 0 for a line that is not one (skipped).
-static int parse_line(char *line, memo_entry *e) {
-    char *tab = strchr(line, '\t');
+static int parse_line(const char *line, memo_entry *e) {
+    const char *tab = strchr(line, '\t');
     if (!tab || tab == line || tab - line >= IDENTITY_CAP) return 0;
     memset(e, 0, sizeof *e);
     memcpy(e->device, line, (size_t)(tab - line));
     int *f[SHAPE_FIELDS], used = 0;
     shape_fields(&e->shape, f);
-    char *p = tab + 1;
+    const char *p = tab + 1;
     for (int i = 0; i < SHAPE_FIELDS; i++, p += used)
         if (sscanf(p, "%d%n", f[i], &used) != 1) return 0;
-    if (sscanf(p, " %d %d%n", &e->config, &e->engine, &used) != 2 || e->config < 0) return 0;
+    if (sscanf(p, " %d %d%n", &e->config, &e->engine, &used) != 2 || e->config < 0 || e->engine < 0) return 0;
     for (p += used; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++) {}
+    e->from_file = 1;
     return *p == 0;
 }
 
-// Adds the file's choices for shapes the memo does not hold (its own, newer,
-// stay). A missing or unreadable file adds nothing.
-static void merge_file_locked(void) {
-    char path[1024], line[512];
-    if (!plan_memo_cache_path(path, sizeof path)) return;
-    FILE *f = fopen(path, "r");
+// The next line into line; one longer than the buffer is read to its end and
+// comes back empty (no entry), so that its tail is not taken for one. 0 at the end.
+static int read_line(FILE *f, char line[LINE_CAP]) {
+    if (!fgets(line, LINE_CAP, f)) return 0;
+    size_t n = strlen(line);
+    if (n == LINE_CAP - 1 && line[n - 1] != '\n') {
+        int c;
+        while ((c = fgetc(f)) != EOF && c != '\n') {}
+        line[0] = 0;
+    }
+    return 1;
+}
+
+// The cache file for reading or replacing: 1 and its path when it is on and
+// the path is a regular file or nothing yet.
+static int cache_file(char path[1024]) {
+    struct stat st;
+    return plan_memo_cache_path(path, 1024) && (stat(path, &st) != 0 || S_ISREG(st.st_mode));
+}
+
+// Adds the file's choices on device for shapes the table does not hold (its
+// own, newer, stay). A missing or unreadable file adds nothing.
+static void merge_file_locked(const char *device) {
+    char path[1024], line[LINE_CAP];
+    FILE *f = cache_file(path) ? fopen(path, "r") : NULL;
     if (!f) return;
     memo_entry e;
-    while (fgets(line, sizeof line, f) && memo_count < PLAN_MEMO_MAX)
-        if (parse_line(line, &e) && find_locked(&e.shape, e.device) < 0) memo[memo_count++] = e;
+    while (memo_count < PLAN_MEMO_MAX && read_line(f, line))
+        if (parse_line(line, &e) && !strcmp(e.device, device) && find_locked(&e.shape, e.device) < 0)
+            memo[memo_count++] = e;
     fclose(f);
 }
 
-static void load_once_locked(void) {
-    if (memo_loaded) return;
-    memo_loaded = 1;
-    merge_file_locked();
+static void load_locked(const char *device) {
+    if (!strcmp(loaded_device, device)) return;
+    snprintf(loaded_device, sizeof loaded_device, "%s", device);
+    merge_file_locked(device);
 }
 
 int plan_memo_find(const cudnn_conv_shape *shape, int *engine) {
@@ -118,7 +148,7 @@ int plan_memo_find(const cudnn_conv_shape *shape, int *engine) {
     char device[IDENTITY_CAP];
     current_device(device);
     pthread_mutex_lock(&memo_lock);
-    load_once_locked();
+    load_locked(device);
     int i = find_locked(shape, device), config = i >= 0 ? memo[i].config : -1;
     if (i >= 0 && engine) *engine = memo[i].engine;
     pthread_mutex_unlock(&memo_lock);
@@ -130,9 +160,11 @@ void plan_memo_keep(const cudnn_conv_shape *shape, int config, int engine) {
     memo_entry e = {.shape = *shape, .config = config, .engine = engine};
     current_device(e.device);
     pthread_mutex_lock(&memo_lock);
-    load_once_locked();
+    load_locked(e.device);
     int i = find_locked(shape, e.device);
     if (i < 0 && memo_count < PLAN_MEMO_MAX) i = memo_count++;
+    for (int j = 0; i < 0 && j < memo_count; j++) // full: this process's choice before one read from the file
+        if (memo[j].from_file) i = j;
     if (i >= 0) memo[i] = e, memo_dirty = 1;
     pthread_mutex_unlock(&memo_lock);
 }
@@ -153,25 +185,44 @@ static int make_parent(const char *path) {
     return mkdir(dir, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+static int device_held(const char *device) {
+    for (int i = 0; i < memo_count; i++)
+        if (!strcmp(memo[i].device, device)) return 1;
+    return 0;
+}
+
+// The file's lines of devices the table does not hold, as they are, then the
+// table's choices whose engine is known.
+static int write_lines(FILE *out, const char *path) {
+    FILE *in = fopen(path, "r");
+    char line[LINE_CAP];
+    memo_entry e;
+    for (int copied = 0; in && copied < OTHER_LINES_MAX && read_line(in, line);)
+        if (parse_line(line, &e) && !device_held(e.device)) fputs(line, out), copied++;
+    if (in) fclose(in);
+    for (int i = 0; i < memo_count; i++) {
+        if (memo[i].engine < 0) continue;
+        int *fields[SHAPE_FIELDS];
+        shape_fields(&memo[i].shape, fields);
+        fprintf(out, "%s\t", memo[i].device);
+        for (int k = 0; k < SHAPE_FIELDS; k++) fprintf(out, "%d ", *fields[k]);
+        fprintf(out, "\t%d %d\n", memo[i].config, memo[i].engine);
+    }
+    return ferror(out) ? errno ? errno : EIO : 0;
+}
+
 static cascade_status write_locked(const char *path, cascade_error *err) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     if (make_parent(path)) return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", path, strerror(errno));
     FILE *f = fopen(tmp, "w");
     if (!f) return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", tmp, strerror(errno));
-    for (int i = 0; i < memo_count; i++) {
-        int *fields[SHAPE_FIELDS];
-        shape_fields(&memo[i].shape, fields);
-        fprintf(f, "%s\t", memo[i].device);
-        for (int k = 0; k < SHAPE_FIELDS; k++) fprintf(f, "%d ", *fields[k]);
-        fprintf(f, "\t%d %d\n", memo[i].config, memo[i].engine);
-    }
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed || rename(tmp, path)) {
-        int why = errno;
+    int why = write_lines(f, path);
+    if (fclose(f) && !why) why = errno ? errno : EIO;
+    if (!why && rename(tmp, path)) why = errno;
+    if (why) {
         unlink(tmp);
-        return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", path, strerror(why ? why : EIO));
+        return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", path, strerror(why));
     }
     return CASCADE_OK;
 }
@@ -179,10 +230,11 @@ static cascade_status write_locked(const char *path, cascade_error *err) {
 cascade_status plan_memo_save(cascade_error *err) {
     char path[1024];
     if (!plan_memo_enabled() || !plan_memo_cache_path(path, sizeof path)) return CASCADE_OK;
+    if (!cache_file(path)) return cascade_fail(err, CASCADE_EIO, "plan cache %s: not a regular file", path);
     pthread_mutex_lock(&memo_lock);
     cascade_status s = CASCADE_OK;
     if (memo_dirty) {
-        merge_file_locked(); // what other processes wrote since this one read it
+        if (loaded_device[0]) merge_file_locked(loaded_device); // what other processes wrote since
         s = write_locked(path, err);
         memo_dirty = s != CASCADE_OK;
     }
@@ -192,6 +244,7 @@ cascade_status plan_memo_save(cascade_error *err) {
 
 void plan_memo_clear(void) {
     pthread_mutex_lock(&memo_lock);
-    memo_count = memo_loaded = memo_dirty = 0;
+    memo_count = memo_dirty = 0;
+    loaded_device[0] = 0;
     pthread_mutex_unlock(&memo_lock);
 }

@@ -14,7 +14,9 @@
 // CASCADE_PLAN_MEMO=0 turns it all off (every build times its own plans).
 // The file: CASCADE_PLAN_CACHE, or $XDG_CACHE_HOME/cascade/cudnn-plans.tsv,
 // or ~/.cache/cascade/cudnn-plans.tsv; CASCADE_PLAN_CACHE=off (or empty)
-// keeps the memo within the process. Safe to call from several threads.
+// keeps the memo within the process, as does CASCADE_CUDNN_PLANS (its plans
+// are not timed choices). Only the current card's lines are read; a full table
+// gives way to this process's own choices. Safe to call from several threads.
 #pragma once
 #include "cudnn_conv.h"
 

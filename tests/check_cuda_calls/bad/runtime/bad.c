@@ -12,3 +12,5 @@ static void f5(void) { k<<<1, 1>>>(a); /* BAD: the launch's error cleared, not c
 static void f6(void) { gather_launch(&p, s); } /* BAD: our launcher's status dropped */
 static void f7(void) { cuMemFree(d); } /* BAD: the driver API */
 static void f8(void) { cudaStreamSynchronize(s); } /* BAD: the plainest */
+static int f9(int x) { return x ? cudaStreamQuery(s) : cudaSuccess, 0; } /* BAD: a branch, then the comma drops it */
+static int f10(void) { return 1 + cudaFree(p); } /* BAD: arithmetic on it is no check */

@@ -18,3 +18,8 @@ static cudaError_t g2(void) { return cudaGetLastError(); }
 static void g3(void) { (void)cudaGetLastError(); /* cleared on purpose: listed, not failed */ }
 static int g4(void) { cudnnStatus_t st = cudnnBackendFinalize(d);
     return st; }
+static cudaError_t g5(void) { return (cudaDeviceSynchronize()); }
+static cudaError_t g6(int x) { return x ? cudaStreamQuery(s) : cudaSuccess; }
+static cudaError_t g7(int x) { return x ? cudaSuccess : cudaStreamQuery(s); }
+static int g8(void) { cudaError_t e = cudaStreamQuery(s);
+    switch (e) { case cudaSuccess: return 1; default: return 0; } }
