@@ -10,6 +10,7 @@
 // device) is neither read nor replaced.
 #include "plan_memo.h"
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,19 +87,29 @@ static void shape_fields(cudnn_conv_shape *s, int *f[SHAPE_FIELDS]) {
     memcpy(f, all, sizeof all);
 }
 
+// The next integer of the line at *p (past blanks), within int's range.
+static int next_int(const char **p, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (end == *p || errno || v < INT_MIN || v > INT_MAX) return 0;
+    *out = (int)v, *p = end;
+    return 1;
+}
+
 // One line of the file into e; 0 for a line that is not one (skipped).
 static int parse_line(const char *line, memo_entry *e) {
     const char *tab = strchr(line, '\t');
     if (!tab || tab == line || tab - line >= IDENTITY_CAP) return 0;
     memset(e, 0, sizeof *e);
     memcpy(e->device, line, (size_t)(tab - line));
-    int *f[SHAPE_FIELDS], used = 0;
+    int *f[SHAPE_FIELDS];
     shape_fields(&e->shape, f);
     const char *p = tab + 1;
-    for (int i = 0; i < SHAPE_FIELDS; i++, p += used)
-        if (sscanf(p, "%d%n", f[i], &used) != 1) return 0;
-    if (sscanf(p, " %d %d%n", &e->config, &e->engine, &used) != 2 || e->config < 0 || e->engine < 0) return 0;
-    for (p += used; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++) {}
+    for (int i = 0; i < SHAPE_FIELDS; i++)
+        if (!next_int(&p, f[i])) return 0;
+    if (!next_int(&p, &e->config) || !next_int(&p, &e->engine) || e->config < 0 || e->engine < 0) return 0;
+    for (; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++) {}
     e->from_file = 1;
     return *p == 0;
 }
