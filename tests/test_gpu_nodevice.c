@@ -93,7 +93,8 @@ static void check_plan_cache_limits(const char *dir, const char *path, const cha
     memset(line, 'x', 700), line[700] = 0; // an over-long line whose tail looks like an entry for b
     if (f) fprintf(f, "%s%s\t6001 16 8 8 16 8 8 3 1 1 1 0 1 %d \t4 4\n", line, identity, (int)CUDNN_HEUR_MODE_A);
     if (f) fprintf(f, "%s\t6002 16 8 8 16 8 8 3 1 1 1 0 1 %d \t4 -1\n", identity, (int)CUDNN_HEUR_MODE_A);
-    if (f) fclose(f);
+    if (f) fprintf(f, "Another GPU|sm_80|cuDNN 1\t9999 16 8 8 16 8 8 3 1 1 1 0 1 %d \t1 1", (int)CUDNN_HEUR_MODE_A);
+    if (f) fclose(f); // its last line without a newline: copied through whole, not joined to the next
     plan_memo_clear();
     plan_memo_keep(&a, 3, 3);
     CHECK(plan_memo_find(&a, NULL) == 3, "a file of %d other-card lines crowded out this process's choice", PLAN_MEMO_MAX + 100);
@@ -102,7 +103,9 @@ static void check_plan_cache_limits(const char *dir, const char *path, const cha
     cascade_error err = {""};
     CHECK(plan_memo_save(&err) == CASCADE_OK, "save: %s", err.message);
     long others = file_lines(path, "Another GPU"), mine = file_lines(path, identity);
-    CHECK(others == PLAN_MEMO_MAX + 100 && mine == 1, "after the save: %ld other-card lines, %ld of this device", others, mine);
+    CHECK(others == PLAN_MEMO_MAX + 101 && mine == 1, "after the save: %ld other-card lines, %ld of this device", others, mine);
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a, NULL) == 3, "this process's choice did not survive the save as a line of its own");
     snprintf(fifo, sizeof fifo, "%s/fifo.tsv", dir);
     CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
     setenv("CASCADE_PLAN_CACHE", fifo, 1);

@@ -209,7 +209,10 @@ static int write_lines(FILE *out, const char *path) {
     char line[LINE_CAP];
     memo_entry e;
     for (int copied = 0; in && copied < OTHER_LINES_MAX && read_line(in, line);)
-        if (parse_line(line, &e) && !device_held(e.device)) fputs(line, out), copied++;
+        if (parse_line(line, &e) && !device_held(e.device)) {
+            fputs(line, out), copied++;
+            if (line[strlen(line) - 1] != '\n') fputc('\n', out); // the file's last line had none
+        }
     if (in) fclose(in);
     for (int i = 0; i < memo_count; i++) {
         if (memo[i].engine < 0) continue;
