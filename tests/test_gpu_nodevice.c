@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "runtime/gpu/gpu_backend.h"
 #include "runtime/gpu/gpu_probe.h"
+#include "runtime/gpu/gpu_check.h"
 #include "runtime/gpu/plan_memo.h"
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -195,6 +196,35 @@ static void check_plan_cache(void) {
     printf("plan cache: saved, found anew, merged, other devices and broken lines skipped, unwritable and off checked\n");
 }
 
+static cascade_status through_cuda(cudaError_t st, cascade_error *err) { CUDA_CHECK(st); return CASCADE_OK; }
+static cascade_status through_cudnn(cudnnStatus_t st, cascade_error *err) { CUDNN_CHECK(st); return CASCADE_OK; }
+static cascade_status through_cublas(cublasStatus_t st, cascade_error *err) { CUBLAS_CHECK(st); return CASCADE_OK; }
+
+// The checking macros: a library's allocation failure is CASCADE_ENOMEM (the
+// host says "out of memory"), any other failure CASCADE_EDEVICE, with the call
+// and the library's own name for the status in the message.
+static void check_status_macros(void) {
+    cascade_error err = {""};
+    CHECK(through_cuda(cudaSuccess, &err) == CASCADE_OK && through_cudnn(CUDNN_STATUS_SUCCESS, &err) == CASCADE_OK &&
+              through_cublas(CUBLAS_STATUS_SUCCESS, &err) == CASCADE_OK, "a success failed: %s", err.message);
+    struct { cascade_status got, want; const char *what; } cases[] = {
+        {through_cuda(cudaErrorMemoryAllocation, &err), CASCADE_ENOMEM, "cudaErrorMemoryAllocation"},
+        {through_cuda(cudaErrorInvalidValue, &err), CASCADE_EDEVICE, "cudaErrorInvalidValue"},
+        {through_cudnn(CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED, &err), CASCADE_ENOMEM, "cuDNN device allocation"},
+        {through_cudnn(CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED, &err), CASCADE_ENOMEM, "cuDNN host allocation"},
+        {through_cudnn(CUDNN_STATUS_BAD_PARAM, &err), CASCADE_EDEVICE, "CUDNN_STATUS_BAD_PARAM"},
+        {through_cublas(CUBLAS_STATUS_ALLOC_FAILED, &err), CASCADE_ENOMEM, "CUBLAS_STATUS_ALLOC_FAILED"},
+        {through_cublas(CUBLAS_STATUS_EXECUTION_FAILED, &err), CASCADE_EDEVICE, "CUBLAS_STATUS_EXECUTION_FAILED"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(cases[i].got == cases[i].want, "%s: %s, expected %s", cases[i].what, cascade_status_name(cases[i].got),
+              cascade_status_name(cases[i].want));
+    cascade_status last = through_cublas(CUBLAS_STATUS_ALLOC_FAILED, &err);
+    CHECK(last == CASCADE_ENOMEM && strstr(err.message, "through_cublas") && strstr(err.message, "CUBLAS_STATUS_ALLOC_FAILED"),
+          "message '%s'", err.message);
+    printf("status macros: allocation failures are out of memory, others device errors\n");
+}
+
 static void load(model *m, const char *name) {
     char path[1024];
     cascade_error err;
@@ -241,6 +271,7 @@ int main(void) {
         }
     }
     model_free(&cheap), model_free(&expensive);
+    check_status_macros();
     check_plan_memo();
     check_plan_cache();
     return test_summary("gpu_nodevice");

@@ -10,12 +10,14 @@
 #include <cudnn.h>
 #include "../status.h"
 
-#define GPU_CHECK_GEN(call, ok, to_string, code)                                                          \
+// out_of_memory(status): 1 for the library's allocation failures, reported as CASCADE_ENOMEM.
+#define GPU_CHECK_GEN(call, ok, to_string, out_of_memory)                                                 \
     do {                                                                                                  \
         __typeof__(call) gpu_check_status_ = (call);                                                      \
         if (gpu_check_status_ != (ok))                                                                    \
-            return cascade_fail(err, (code), "%s failed: %s (%s %s:%d)", #call, to_string(gpu_check_status_), \
-                                __func__, __FILE__, __LINE__);                                            \
+            return cascade_fail(err, out_of_memory(gpu_check_status_) ? CASCADE_ENOMEM : CASCADE_EDEVICE, \
+                                "%s failed: %s (%s %s:%d)", #call, to_string(gpu_check_status_), __func__, \
+                                __FILE__, __LINE__);                                                      \
     } while (0)
 
 #define CUDA_CHECK(call)                                                                                  \
@@ -27,7 +29,10 @@
                                 __FILE__, __LINE__);                                                      \
     } while (0)
 
-#define CUDNN_CHECK(call) GPU_CHECK_GEN(call, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, CASCADE_EDEVICE)
+static inline int cudnn_out_of_memory(cudnnStatus_t s) {
+    return s == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED || s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+}
+#define CUDNN_CHECK(call) GPU_CHECK_GEN(call, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, cudnn_out_of_memory)
 
 static inline const char *cublas_status_string(cublasStatus_t s) {
     switch (s) {
@@ -43,7 +48,8 @@ static inline const char *cublas_status_string(cublasStatus_t s) {
     default: return "cuBLAS error";
     }
 }
-#define CUBLAS_CHECK(call) GPU_CHECK_GEN(call, CUBLAS_STATUS_SUCCESS, cublas_status_string, CASCADE_EDEVICE)
+static inline int cublas_out_of_memory(cublasStatus_t s) { return s == CUBLAS_STATUS_ALLOC_FAILED; }
+#define CUBLAS_CHECK(call) GPU_CHECK_GEN(call, CUBLAS_STATUS_SUCCESS, cublas_status_string, cublas_out_of_memory)
 
 // Teardown: destroy functions return nothing, so a failed release cannot be
 // returned to a caller; its status is still checked, and the first failure is
