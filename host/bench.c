@@ -344,7 +344,7 @@ static cascade_status measure_upload(bench_context *c, bench_report *r, cascade_
 static void pin_images(bench_context *c) {
 #ifdef CASCADE_HAVE_CUDA
     cascade_error why;
-    c->pinned = gpu_pin_host(c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, &why) == CASCADE_OK;
+    if (gpu_pin_host(c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, &c->pinned, &why)) c->pinned = 0;
 #else
     (void)c;
 #endif

@@ -292,9 +292,7 @@ void model_drop_weights(model *m) {
 }
 
 void model_free(model *m) {
-    for (int i = 0; i < m->n_nodes; i++) {
-        free(m->nodes[i].weight);
-        free(m->nodes[i].bias);
-    }
+    model_drop_weights(m);
+    for (int i = 0; i < m->n_nodes; i++) free(m->nodes[i].bias);
     m->n_nodes = 0;
 }

@@ -27,6 +27,7 @@
 #include "gpu_check.h"
 #include "gpu_context.h"
 #include "gpu_network.h"
+#include "gpu_probe.h"
 #include "../../kernels/confidence.cuh"
 #include "../../kernels/gather.cuh"
 #include "../../kernels/preprocess.cuh"
@@ -144,15 +145,10 @@ static uint8_t *gpu_chunk_images(void *impl, int slot) {
 // pins its images once for all its backends).
 static cascade_status gpu_register_host(void *impl, const void *base, size_t bytes, cascade_error *err) {
     gpu_backend *g = impl;
-    cudaError_t e = cudaHostRegister((void *)base, bytes, cudaHostRegisterDefault);
-    if (e == cudaSuccess) g->pinned = base;
-    if (e == cudaSuccess || e == cudaErrorHostMemoryAlreadyRegistered) {
-        (void)cudaGetLastError();
-        return CASCADE_OK;
-    }
-    (void)cudaGetLastError(); // not sticky: the next launch must not report it as its own
-    return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
-                        "cannot pin %.1f MiB of host memory: %s", (double)bytes / 1048576.0, cudaGetErrorString(e));
+    int pinned_here = 0;
+    cascade_status s = gpu_pin_host(base, bytes, &pinned_here, err);
+    if (pinned_here) g->pinned = base;
+    return s;
 }
 
 // After an error the pipeline stops with chunks perhaps still uploading from

@@ -87,10 +87,12 @@ cascade_status gpu_upload_rate(const void *host, size_t bytes, double *gb_per_s,
     return s;
 }
 
-cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err) {
+cascade_status gpu_pin_host(const void *host, size_t bytes, int *pinned_here, cascade_error *err) {
     cudaError_t e = cudaHostRegister((void *)host, bytes, cudaHostRegisterDefault);
+    if (pinned_here) *pinned_here = e == cudaSuccess;
     if (e == cudaSuccess) return CASCADE_OK;
     (void)cudaGetLastError(); // not sticky: no later check may see it
+    if (e == cudaErrorHostMemoryAlreadyRegistered) return CASCADE_OK;
     return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
                         "cannot pin %.1f MiB of host memory: %s", (double)bytes / 1048576.0, cudaGetErrorString(e));
 }

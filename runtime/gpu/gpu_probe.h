@@ -23,8 +23,10 @@ CASCADE_MUST_CHECK cascade_status gpu_upload_rate(const void *host, size_t bytes
 
 // Pins [host, host + bytes) (cudaHostRegister) until gpu_unpin_host, so that
 // every backend a job opens in turn reads it in place without pinning it
-// again (pinning a few GB takes about a second each time).
-CASCADE_MUST_CHECK cascade_status gpu_pin_host(const void *host, size_t bytes, cascade_error *err);
+// again (pinning a few GB takes about a second each time). Memory pinned
+// already is no failure: *pinned_here (may be NULL) says whether this call
+// pinned it, and so whether its caller unpins it.
+CASCADE_MUST_CHECK cascade_status gpu_pin_host(const void *host, size_t bytes, int *pinned_here, cascade_error *err);
 void gpu_unpin_host(const void *host);
 
 #ifdef __cplusplus
