@@ -11,6 +11,8 @@
 #include "runtime/gpu/plan_memo.h"
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static cudnn_conv_shape memo_shape(int batch, int channels, int residual) {
     cudnn_conv_shape s;
@@ -196,6 +198,58 @@ static void check_plan_cache(void) {
     printf("plan cache: saved, found anew, merged, other devices and broken lines skipped, unwritable and off checked\n");
 }
 
+// Saves by many processes at once lose none of each other's choices: each of
+// SAVERS processes (this program again, a fresh process each) keeps and saves
+// SAVE_ROUNDS shapes of its own, one save per shape, all into one file.
+#define SAVERS 8
+#define SAVE_ROUNDS 40
+static int save_plans_child(const char *which) {
+    int k = atoi(which);
+    cascade_error err = {""};
+    for (int r = 0; r < SAVE_ROUNDS; r++) {
+        cudnn_conv_shape s = memo_shape(20000 + k * SAVE_ROUNDS + r, 16, 0);
+        plan_memo_keep(&s, 1 + r % 7, 1 + r % 7);
+        if (plan_memo_save(&err)) {
+            fprintf(stderr, "saver %d: %s\n", k, err.message);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_concurrent_saves(void) {
+    char dir[] = "/tmp/cascade-plan-savers-XXXXXX", path[256], arg[16], rm[300];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/plans.tsv", dir);
+    setenv("CASCADE_PLAN_CACHE", path, 1);
+    unsetenv("CASCADE_PLAN_MEMO");
+    pid_t pids[SAVERS];
+    for (int k = 0; k < SAVERS; k++) {
+        snprintf(arg, sizeof arg, "%d", k);
+        pids[k] = fork();
+        if (pids[k] == 0) {
+            execl("/proc/self/exe", "test_gpu_nodevice", "--save-plans", arg, (char *)NULL);
+            _exit(127);
+        }
+    }
+    int failed = 0, missing = 0;
+    for (int k = 0; k < SAVERS; k++) {
+        int status = 0;
+        if (pids[k] < 0 || waitpid(pids[k], &status, 0) != pids[k] || !WIFEXITED(status) || WEXITSTATUS(status)) failed++;
+    }
+    plan_memo_clear(); // a new process: what the file holds
+    for (int i = 0; i < SAVERS * SAVE_ROUNDS; i++) {
+        cudnn_conv_shape s = memo_shape(20000 + i, 16, 0);
+        missing += plan_memo_find(&s, NULL) != 1 + (i % SAVE_ROUNDS) % 7;
+    }
+    CHECK(!failed && !missing, "%d savers at once: %d failed, %d of %d choices lost (%ld lines)", SAVERS, failed, missing,
+          SAVERS * SAVE_ROUNDS, file_lines(path, NULL));
+    printf("plan cache: %d processes saving at once, %d choices, %d lost\n", SAVERS, SAVERS * SAVE_ROUNDS, missing);
+    plan_memo_clear();
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    CHECK(system(rm) == 0, "%s", rm);
+}
+
 static cascade_status through_cuda(cudaError_t st, cascade_error *err) { CUDA_CHECK(st); return CASCADE_OK; }
 static cascade_status through_cudnn(cudnnStatus_t st, cascade_error *err) { CUDNN_CHECK(st); return CASCADE_OK; }
 static cascade_status through_cublas(cublasStatus_t st, cascade_error *err) { CUBLAS_CHECK(st); return CASCADE_OK; }
@@ -234,7 +288,8 @@ static void load(model *m, const char *name) {
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--save-plans")) return save_plans_child(argv[2]);
     model cheap, expensive;
     load(&cheap, "lenet");
     load(&expensive, "alexnet_shallower");
@@ -274,5 +329,6 @@ int main(void) {
     check_status_macros();
     check_plan_memo();
     check_plan_cache();
+    check_concurrent_saves();
     return test_summary("gpu_nodevice");
 }

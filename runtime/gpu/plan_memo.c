@@ -6,8 +6,10 @@
 // Its lines for the current device are read once (lazily, on the first find
 // or keep); the table holds no other device's, which a save copies through.
 // It is written whole, through a temporary file and a rename, so a reader
-// never sees half a file. A path that is not a regular file (a FIFO, a
-// device) is neither read nor replaced.
+// never sees half a file; saves by several processes at once (the workers of
+// one job on a many-GPU node) take turns through a lock file beside it
+// (flock on FILE.lock), so that none loses the others' lines. A path that is
+// not a regular file (a FIFO, a device) is neither read nor replaced.
 #include "plan_memo.h"
 #include <errno.h>
 #include <limits.h>
@@ -15,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <cuda_runtime.h>
 
@@ -241,6 +246,26 @@ static cascade_status write_locked(const char *path, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// Waits up to LOCK_WAIT_MS for the lock file beside path; its descriptor, or
+// -1 when it cannot be had (a directory not writable, another process holding
+// it too long): the save then goes on unlocked, at worst losing a line that
+// a later run times again.
+#define LOCK_WAIT_MS 5000
+static int lock_file(const char *path) {
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    if (make_parent(path)) return -1;
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    for (int waited = 0; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB); waited += 10) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
+            close(fd);
+            return -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    return fd;
+}
+
 cascade_status plan_memo_save(cascade_error *err) {
     char path[1024];
     if (!plan_memo_enabled() || !plan_memo_cache_path(path, sizeof path)) return CASCADE_OK;
@@ -248,9 +273,11 @@ cascade_status plan_memo_save(cascade_error *err) {
     pthread_mutex_lock(&memo_lock);
     cascade_status s = CASCADE_OK;
     if (memo_dirty) {
+        int lock = lock_file(path);
         if (loaded_device[0]) merge_file_locked(loaded_device); // what other processes wrote since
         s = write_locked(path, err);
         memo_dirty = s != CASCADE_OK;
+        if (lock >= 0) close(lock); // and with it the lock
     }
     pthread_mutex_unlock(&memo_lock);
     return s;

@@ -37,7 +37,7 @@ int plan_memo_find(const cudnn_conv_shape *shape, int *engine);
 void plan_memo_keep(const cudnn_conv_shape *shape, int config, int engine);
 // Writes the memo to the cache file when it holds choices the file lacks
 // (merged with what other processes wrote meanwhile; written whole through a
-// rename). CASCADE_OK, writing nothing, when the memo or the file is off.
+// rename; one process at a time, through the lock file FILE.lock). CASCADE_OK, writing nothing, when the memo or the file is off.
 // A failure (CASCADE_EIO) leaves the memo as it was: callers may go on.
 CASCADE_MUST_CHECK cascade_status plan_memo_save(cascade_error *err);
 // The cache file's path into out; 0 (out empty) when there is none.
