@@ -229,9 +229,16 @@ def naive_cascade(cheap, full, images, out, norm, threshold, batch=1024):
 
 
 def ours_figures(path):
-    if not path or not os.path.exists(path):
+    """Our figures from `cascade bench --json`; none (a notice) when the file is
+    missing or unreadable: the peers are still worth measuring."""
+    if not path:
         return {}, {}
-    ours = json.load(open(path))
+    try:
+        with open(path) as f:
+            ours = json.load(f)
+    except (OSError, ValueError) as e:
+        print("torch_peer.py: --ours %s: %s; no ratios to our figures" % (path, e), file=sys.stderr)
+        return {}, {}
     alone = {}
     for f in ours.get("alone", []):
         alone[f["model"]] = max(alone.get(f["model"], 0), f["images_per_s"]["median"])
@@ -262,19 +269,59 @@ def set_device(device, threads):
     return "CPU, %d threads" % torch.get_num_threads()
 
 
+def names(text):
+    """A comma-separated list; "" or "none" is the empty one."""
+    return [] if text in ("", "none") else text.split(",")
+
+
+def check_args(args):
+    """One line and exit 2 for an argument that cannot run, before any is
+    measured: unknown models, a cascade not cheap:full@threshold, a threshold
+    outside (0, 1], no images or runs, assets without the files."""
+    def fail(message):
+        print("torch_peer.py: " + message, file=sys.stderr)
+        sys.exit(2)
+    if args.images < 1 or args.runs < 1:
+        fail("--images and --runs must be at least 1")
+    wanted = set(names(args.models)) | set(names(args.compile))
+    cascades = []
+    for spec in names(args.cascades):
+        pair, at, thr = spec.partition("@")
+        cheap, colon, full = pair.partition(":")
+        try:
+            threshold = float(thr)
+        except ValueError:
+            threshold = -1.0
+        if not at or not colon or not 0.0 < threshold <= 1.0:
+            fail("--cascades: '%s' is not cheap:full@threshold (a threshold in (0, 1])" % spec)
+        wanted |= {cheap, full}
+        cascades.append((cheap, full, thr))
+    unknown = sorted(wanted - set(ARCHS))
+    if unknown:
+        fail("unknown model '%s' (known: %s)" % (unknown[0], ",".join(ARCHS)))
+    for path in [os.path.join(args.assets, "data", "cifar10", "test_batch.bin")] + \
+            [os.path.join(args.assets, "weights", m + ".safetensors") for m in sorted(wanted)]:
+        if not os.path.isfile(path):
+            fail("%s: not found (--assets or CASCADE_ASSETS)" % path)
+    return cascades
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", default=os.environ.get("CASCADE_ASSETS", "../shared"))
     ap.add_argument("--ours", help="cascade bench --json output to compare with")
     ap.add_argument("--images", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--models", default="lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34")
-    ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile")
-    ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8")
+    ap.add_argument("--models", default="lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34",
+                    help="models alone (none: no model alone)")
+    ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile (none)")
+    ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8",
+                    help="naive cascades, cheap:full@threshold,... (none)")
     ap.add_argument("--json", help="write the PyTorch figures to this file")
     ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (--device cpu)")
     args = ap.parse_args()
+    cascades = check_args(args)
     device_name = set_device(args.device, args.threads)
     print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), device_name))
     images, labels = load_images(args.assets, args.images, 1)
@@ -289,7 +336,7 @@ def main():
     print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
                                                  "ours/best"))
     with torch.inference_mode():
-        for name in args.models.split(","):
+        for name in names(args.models):
             models[name] = load_model(args.assets, name)
             row = {"eager": timed(e2e_eager(models[name], images, out, norm), args.runs)[0]}
             acc = (out == labels).float().mean().item()
@@ -298,7 +345,7 @@ def main():
                     row["graph"] = timed(e2e_graph(models[name], images, out, norm), args.runs)[0]
             except Exception as e:  # a peer that cannot run is reported, not fatal
                 print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
-            if name in args.compile.split(","):
+            if name in names(args.compile):
                 try:
                     compiled = torch.compile(models[name])
                     row["compile"] = timed(e2e_eager(compiled, images, out, norm), args.runs)[0]
@@ -312,13 +359,13 @@ def main():
                 name, row["eager"], "%.0f" % row["graph"] if "graph" in row else "-",
                 "%.0f" % row["compile"] if "compile" in row else "-", "%.0f" % ours if ours else "-", acc,
                 "%.2fx" % (ours / best) if ours else "-"))
-        print("\n%-34s %12s %8s %12s %12s %10s" % ("naive cascade (e2e b1024)", "torch img/s", "acc", "ours img/s",
-                                                 "ours acc", "ours/torch"))
-        for spec in args.cascades.split(","):
-            pair, thr = spec.split("@")
-            cheap, full = pair.split(":")
+        if cascades:
+            print("\n%-34s %12s %8s %12s %12s %10s" % ("naive cascade (e2e b1024)", "torch img/s", "acc", "ours img/s",
+                                                     "ours acc", "ours/torch"))
+        for cheap, full, thr in cascades:
             for m in (cheap, full):
-                models.setdefault(m, load_model(args.assets, m))
+                if m not in models:  # (setdefault would load it again each time)
+                    models[m] = load_model(args.assets, m)
             rate = timed(naive_cascade(models[cheap], models[full], images, out, norm, float(thr)), args.runs)[0]
             acc = (out == labels).float().mean().item()
             figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr),

@@ -10,6 +10,8 @@ $CASCADE_TORCH_PYTHON, /opt/torch/.venv/bin/python3 (the device machine) or
 when there is none. On a CUDA device the peers run there (fp16, CUDA
 graphs too), else on the CPU (fp32); CASCADE_TEST_DEVICE=cpu forces the CPU.
 
+- bad arguments (a cascade without a threshold, unknown models, no images,
+  missing assets) are one line and exit 2, a missing --ours a notice;
 - `cascade bench --json` over the same few images gives "ours";
 - torch_peer.py over 1,100 images (not a multiple of its batch of 1024;
   no torch.compile, whose compile time would dwarf so small a run): its
@@ -106,7 +108,27 @@ def check_peer_json(path, cuda):
         check(abs(r["accuracy"] - cascade) <= slack, "cascade accuracy %.4f, golden %.4f" % (r["accuracy"], cascade))
 
 
+def check_bad_arguments():
+    """An argument that cannot run is one line on stderr and exit 2, before
+    anything is measured (it once was a traceback after the models alone)."""
+    peer = [sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS,
+            "--device", "cpu", "--images", "8", "--runs", "1", "--compile", "none"]
+    bad = [["--cascades", "lenet:resnet34"], ["--cascades", "lenet:resnet34@1.5"], ["--cascades", "lenet@0.9"],
+           ["--cascades", "lenet:vgg@0.9"], ["--models", "lenet,vgg"], ["--images", "0"],
+           ["--assets", "/nonexistent", "--models", "lenet"]]
+    for args in bad:
+        p = subprocess.run(peer + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        err = p.stderr.strip()
+        check(p.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and not p.stdout,
+              "torch_peer.py %s: rc %d, stderr '%s'" % (" ".join(args), p.returncode, err[-300:]))
+    p = subprocess.run(peer + ["--models", "none", "--cascades", "none", "--ours", "/nonexistent.json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    check(p.returncode == 0 and "no ratios" in p.stderr and "Traceback" not in p.stderr,
+          "torch_peer.py with nothing to measure and a missing --ours: rc %d, '%s'" % (p.returncode, p.stderr[-300:]))
+
+
 def main():
+    check_bad_arguments()
     cascade = os.path.abspath(sys.argv[1])
     cuda = torch.cuda.is_available() and os.environ.get("CASCADE_TEST_DEVICE") != "cpu"
     print("PyTorch %s from %s, peers on the %s" % (torch.__version__, sys.executable, "card" if cuda else "CPU"))
