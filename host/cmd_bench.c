@@ -19,8 +19,8 @@ static const char bench_usage[] =
     "Measures images/s of each model alone and of each cascade at each threshold:\n"
     "median of --runs timed runs after --warmup runs, over --images images (the\n"
     "data replicated in a seeded random order), from host uint8 to results on the host.\n\n"
-    "  --models LIST        models alone   [lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34]\n"
-    "  --cascades LIST      cheap:full pairs   [alexnet_shallower:resnet34]\n"
+    "  --models LIST        models alone, or none   [lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34]\n"
+    "  --cascades LIST      cheap:full pairs, or none   [alexnet_shallower:resnet34]\n"
     "  --thresholds LIST    thresholds for each cascade, or lo:hi:step   [0.8,0.9,0.95,0.99]\n"
     "  --batches LIST       batch (chunk) sizes for the models alone   [GPU 1024,8192; CPU 512, 128 per core past 4]\n"
     "  --chunk C            cascade chunk size   [device default]\n"
@@ -33,7 +33,8 @@ static const char bench_usage[] =
     "  --seed S             order of the replicated images   [1]\n"
     "  --device auto|cpu|gpu   [auto]\n"
     "  --json FILE          everything measured, as JSON (\"complete\": false when stopped early)\n"
-    "  --no-alone / --no-cascades   skip a part (efficiency needs the alone figures)\n\n"
+    "  --no-alone / --no-cascades   skip a part, as --models none / --cascades none\n"
+    "                       (efficiency needs the alone figures)\n\n"
     "SIGINT or SIGTERM stops it early: the run in progress is dropped, the figures measured\n"
     "before it are printed and written; a second one exits at once, writing nothing.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
@@ -54,6 +55,9 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
         {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};
     cascade_status s = parse_options("bench", argc, argv, specs, help, err);
     if (s || *help) return s;
+    o->no_alone |= !strcmp(o->models, "none"), o->no_cascades |= !strcmp(o->cascades, "none");
+    if (o->no_alone && o->no_cascades)
+        return cascade_fail(err, CASCADE_EINVAL, "nothing to measure: no models alone and no cascades");
     double values[BENCH_MAX];
     int n;
     if ((s = parse_float_list("--thresholds", o->thresholds, 0, 1, values, BENCH_MAX, &n, err))) return s;

@@ -100,6 +100,8 @@ def bench_cases(tmp, broken):
                    "unknown model 'vgg99'", tmp)
     expect_failure("bench: broken weights, cascade", quick + ["--models", "lenet", "--cascades", "lenet:" + broken],
                    "outside", tmp)
+    expect_failure("bench: nothing to measure", quick + ["--models", "none", "--cascades", "none"],
+                   "nothing to measure", tmp)
     expect_failure("bench: pair without full", quick + ["--models", "lenet", "--cascades", "lenet:lenet,lenet"],
                    "not cheap:full", tmp)
 

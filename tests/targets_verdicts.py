@@ -148,6 +148,12 @@ def main():
         check(json.loads(raw).get("warmup_images") == 16 and "after 1 warm-up (16 images each)" in r.stdout,
               "bench --warmup-images 16 is reported: %s" % r.stdout.splitlines()[2:3])
         rc, lines, p = run(None, raw=raw)
+        r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
+                            "--models", "lenet", "--cascades", "none", "--batches", "32", "--json", out],
+                           capture_output=True, text=True)
+        alone_only = json.load(open(out)) if r.returncode == 0 else {}
+        check([a.get("model") for a in alone_only.get("alone", [])] == ["lenet"] and not alone_only.get("cascades"),
+              "bench --cascades none: the model alone only (rc %d %s)" % (r.returncode, r.stderr[-200:]))
     lenet = line_of(lines, "lenet alone")
     check(rc == 1 and not p.stderr and line_of(lines, "resnet34 alone").startswith("not measured")
           and lenet.startswith("GAP") and "no PyTorch peer for a CPU run" in lenet and "x " not in lenet
