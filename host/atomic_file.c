@@ -1,5 +1,6 @@
 // atomic_file.c: temporary file + rename (see atomic_file.h).
 #include "atomic_file.h"
+#include "output_paths.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,25 +8,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+// The mode the output gets: an existing file's own (a private file stays
+// private), else what open(2) would give a new one under the umask.
+static mode_t output_mode(int exists, const struct stat *st) {
+    if (exists) return st->st_mode & 07777;
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+// An output on one of the process's descriptors (-, /dev/stdout, /dev/fd/N):
+// written through a copy of it, sharing its offset with whatever else writes
+// there. Standard output is then the output's alone: the command's own
+// report goes to stderr from here on.
+static cascade_status open_descriptor(atomic_file *f, const char *path, int descriptor, cascade_error *err) {
+    snprintf(f->path, sizeof f->path, "%s", strcmp(path, "-") ? path : "standard output");
+    fflush(stdout);
+    int fd = dup(descriptor);
+    f->file = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f->file) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e));
+    }
+    if (descriptor == STDOUT_FILENO && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        int e = errno;
+        atomic_file_abort(f);
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e));
+    }
+    return CASCADE_OK;
+}
+
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
     if (strlen(path) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
-    strcpy(f->path, path);
+    char target[4096] = "";
+    int descriptor = !strcmp(path, "-") ? STDOUT_FILENO : output_path_target(path, target, sizeof target);
+    if (strlen(target) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
+    if (descriptor >= 0) return open_descriptor(f, path, descriptor, err);
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return cascade_fail(err, CASCADE_EIO, "cannot write %s: is a directory", path);
+    int exists = stat(target, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        strcpy(f->path, path);
+        if (exists && S_ISDIR(st.st_mode)) return cascade_fail(err, CASCADE_EIO, "cannot write %s: is a directory", path);
         f->file = fopen(path, "w");
         if (!f->file) return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
         return CASCADE_OK;
     }
-    snprintf(f->temp_path, sizeof f->temp_path, "%s.tmp.XXXXXX", path);
+    strcpy(f->path, target); // through a link: its target is replaced, the link stays
+    snprintf(f->temp_path, sizeof f->temp_path, "%s.tmp.XXXXXX", target);
     int fd = mkstemp(f->temp_path);
     if (fd < 0) {
         int e = errno;
         f->temp_path[0] = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(e));
     }
-    fchmod(fd, 0644);
+    fchmod(fd, output_mode(exists, &st));
     f->file = fdopen(fd, "w");
     if (!f->file) {
         close(fd);
@@ -81,8 +119,8 @@ cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_e
     if (s || !f->temp_path[0]) return s; // a pipe or device is written directly anyway
     unlink(f->temp_path);                // write the target itself: rename(path, path) is then a no-op
     fclose(f->file);
-    snprintf(f->temp_path, sizeof f->temp_path, "%s", path);
-    f->file = fopen(path, "w");
+    snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // the link's target, as for any output
+    f->file = fopen(f->path, "w");
     if (!f->file) {
         f->temp_path[0] = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));

@@ -1,7 +1,12 @@
 // atomic_file.h: outputs that appear whole or not at all.
 // Writes go to a temporary file next to the target, renamed over it on
 // commit; abort (or an error) removes it. A target that exists and is not a
-// regular file (a pipe, /dev/stdout, /dev/full) is written directly.
+// regular file (a pipe, /dev/full) is written directly; - (standard output),
+// /dev/stdout or /dev/fd/N (the process's own descriptors) through a copy of
+// the descriptor, and an output on standard output has it to itself: from
+// its open on, what the command prints there goes to stderr instead. Through a symbolic link
+// the link's target is replaced, keeping the link; a file replaced keeps its
+// permissions.
 #pragma once
 #include <stdio.h>
 #include "../runtime/status.h"

@@ -34,9 +34,10 @@ void bench_print(const bench_report *r, FILE *out) {
             const cascade_figure *f = &r->cascades[i];
             char name[160];
             snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
-            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12.0f %6.3f %8.1f\n", name, f->threshold,
-                    f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, f->ideal, f->efficiency,
-                    f->build_seconds);
+            char ideal[32] = "-", eff[16] = "-"; // "-": a model of the pair not measured alone
+            if (f->ideal > 0) snprintf(ideal, sizeof ideal, "%.0f", f->ideal), snprintf(eff, sizeof eff, "%.3f", f->efficiency);
+            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", name, f->threshold,
+                    f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, ideal, eff, f->build_seconds);
         }
         fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal;\n"
                      " build s = opening the pair's backend, once for all its thresholds)\n");
@@ -70,8 +71,11 @@ void bench_write_json(const bench_report *r, FILE *out) {
         fprintf(out, "%s\n    {\"cheap\": \"%s\", \"full\": \"%s\", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ",
                 i ? "," : "", f->cheap, f->full, f->threshold, f->chunk, f->batch);
         json_rate(out, &f->rate);
-        fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, \"ideal_images_per_s\": %.1f, \"efficiency\": %.4f, "
-                     "\"build_seconds\": %.3f}", f->deferred, f->accuracy, f->ideal, f->efficiency, f->build_seconds);
+        fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, ", f->deferred, f->accuracy);
+        if (f->ideal > 0) // null: a model of the pair not measured alone
+            fprintf(out, "\"ideal_images_per_s\": %.1f, \"efficiency\": %.4f, ", f->ideal, f->efficiency);
+        else fprintf(out, "\"ideal_images_per_s\": null, \"efficiency\": null, ");
+        fprintf(out, "\"build_seconds\": %.3f}", f->build_seconds);
     }
     fprintf(out, "\n  ]\n}\n");
 }

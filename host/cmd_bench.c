@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
+#include "output_paths.h"
 #include "bench.h"
 #include "interrupt.h"
 #include "options.h"
@@ -37,6 +38,7 @@ static const char bench_usage[] =
     "                       (efficiency needs the alone figures)\n\n"
     "SIGINT or SIGTERM stops it early: the run in progress is dropped, the figures measured\n"
     "before it are printed and written; a second one exits at once, writing nothing.\n"
+    "--json - is standard output (the table then goes to stderr); it may not be an input.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
 
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
@@ -58,6 +60,8 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
     o->no_alone |= !strcmp(o->models, "none"), o->no_cascades |= !strcmp(o->cascades, "none");
     if (o->no_alone && o->no_cascades)
         return cascade_fail(err, CASCADE_EINVAL, "nothing to measure: no models alone and no cascades");
+    if (!o->no_alone && (s = check_list_unique("--models", o->models, err))) return s;
+    if (!o->no_cascades && (s = check_list_unique("--cascades", o->cascades, err))) return s;
     double values[BENCH_MAX];
     int n;
     if ((s = parse_float_list("--thresholds", o->thresholds, 0, 1, values, BENCH_MAX, &n, err))) return s;
@@ -81,6 +85,15 @@ int cmd_bench(int argc, char **argv) {
     }
     if (help) { fputs(bench_usage, stdout); return 0; }
     atomic_file json = {0};
+    char data[1024];
+    if (o.data) snprintf(data, sizeof data, "%s", o.data);
+    else assets_path("data/cifar10/test_batch.bin", data, sizeof data);
+    named_path output = {"--json", o.json, 0}, inputs[] = {{"--data", data, 0}, {"--models", o.models, 1},
+                                                           {"--cascades", o.cascades, 2}};
+    if (output_paths_check(&output, 1, inputs, 3, &err)) {
+        fprintf(stderr, "cascade bench: %s\n", err.message);
+        return EXIT_USAGE;
+    }
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
     interrupt_install();
     if (!s && o.json) interrupt_track(&json);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
+#include "output_paths.h"
 #include "interrupt.h"
 #include "options.h"
 #include "progress.h"
@@ -42,7 +43,8 @@ static const char calibrate_usage[] =
     "  --thresholds LIST      candidate thresholds: a,b,c or lo:hi:step   [0.5:0.999:0.001]\n"
     "  --val FILE             validation file   [$CASCADE_ASSETS/" DEFAULT_VAL "]\n"
     "  --val-range FIRST:END  its records FIRST..END-1   [5000:10000 of the default file\n"
-    "                         (training records 45000..49999, never trained on); all of a --val FILE]\n"
+    "                         (training records 45000..49999, never trained on), named or not;\n"
+    "                         all of any other --val FILE]\n"
     "  --limit N              only the first N validation images\n"
     "  --test FILE            then run the chosen cascade over FILE and report what it achieves\n"
     "  --test-limit N         only the first N images of --test\n"
@@ -55,7 +57,9 @@ static const char calibrate_usage[] =
     "  --json FILE            the choice, its predicted and (with --test) realised figures\n"
     "  --quiet                no line per model pass on stderr\n\n"
     "Ties in predicted throughput go to the higher accuracy (agreement), then to the\n"
-    "earlier cheap model and the lower threshold. Outputs appear whole or not at all.\n"
+    "earlier cheap model and the lower threshold. Outputs appear whole or not at all;\n"
+    "an output FILE of - is standard output (the report then goes to stderr); no output\n"
+    "may be an input or another output.\n"
     "Exit status: 0 done, 1 error (or no candidate reaches the target), 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
@@ -114,12 +118,18 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
                               "calibration needs an expensive model"};
     cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
-    char val_path[1024];
-    if (o->val) snprintf(val_path, sizeof val_path, "%s", o->val);
-    else assets_path(DEFAULT_VAL, val_path, sizeof val_path);
-    st = data_range_open(&s->val, val_path, "--val-range", o->val_range, o->val ? 0 : DEFAULT_VAL_FIRST,
-                         o->val ? -1 : DEFAULT_VAL_END, o->limit, err);
+    char val_path[1024], default_path[1024];
+    assets_path(DEFAULT_VAL, default_path, sizeof default_path);
+    snprintf(val_path, sizeof val_path, "%s", o->val ? o->val : default_path);
+    // the default file named on the command line is still split: its first records were trained on
+    int default_file = !o->val || output_paths_same(o->val, default_path);
+    st = data_range_open(&s->val, val_path, "--val-range", o->val_range, default_file ? DEFAULT_VAL_FIRST : 0,
+                         default_file ? DEFAULT_VAL_END : -1, o->limit, err);
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
+    named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
+               inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
+                           {"--full", o->full, 1}, {"--throughput-from", o->throughput_from, 0}};
+    if (!st) st = output_paths_check(outputs, 2, inputs, 5, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);
     if (!st && o->json && !(st = atomic_file_open(&s->json, o->json, err))) interrupt_track(&s->json);
     return st;

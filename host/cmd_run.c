@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
+#include "output_paths.h"
 #include "interrupt.h"
 #include "job.h"
 #include "options.h"
@@ -42,14 +43,17 @@ static const char run_usage[] =
     "  --json FILE            final report as JSON\n"
     "  --progress-json FILE   one JSON object per progress update\n"
     "  --progress-interval S  seconds between progress updates   [terminal 0.25, else 5; JSON 0.25]\n"
-    "  --time-budget S        stop after S seconds (in-flight work is drained first)\n"
+    "  --time-budget S        take no new images after S seconds; those in flight are\n"
+    "                         finished first (on a CPU a few chunks' time: --chunk bounds it)\n"
     "  --target-ci W          stop once the 95% interval of the accuracy (or of\n"
     "                         --watch-class's share) is narrower than W\n"
     "  --watch-class NAME     class whose share --target-ci watches\n"
     "  --quiet                no progress display\n\n"
     "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
     "a second one exits at once, writing nothing.\n"
-    "Outputs cover exactly the images processed and appear whole or not at all.\n"
+    "Outputs cover exactly the images processed and appear whole or not at all; an output\n"
+    "FILE of - is standard output (the summary then goes to stderr); no output may be an\n"
+    "input or another output (exit 2).\n"
     "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (the outputs are written).\n";
 
@@ -160,7 +164,13 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
 
 // Outputs are opened before the run, so a bad path fails in a second, not after the job.
 static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
-    cascade_status s = CASCADE_OK;
+    char data[1024];
+    data_path(r, data, sizeof data);
+    const run_options *o = &r->opt;
+    named_path outputs[] = {{"--output", o->output, 0}, {"--json", o->json, 0}, {"--progress-json", o->progress_json, 0}},
+               inputs[] = {{"--data", data, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1}};
+    cascade_status s = output_paths_check(outputs, 3, inputs, 3, err);
+    if (s) return s;
     if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) interrupt_track(&r->output);
     if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) interrupt_track(&r->json);
     if (!s && r->opt.progress_json && !(s = atomic_file_open_live(&r->progress_json, r->opt.progress_json, err)))
@@ -213,6 +223,9 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     if (!sum->complete)
         printf("stopped by  %s, requested at %.2f s (in-flight work drained by %.2f s)\n", stop_reason_name(p->stop),
                p->stop_elapsed, elapsed);
+    else if (p->stop != STOP_NONE) // as the JSON says it: the stop came after the last image was taken
+        printf("stopped by  %s, requested at %.2f s, after the last image was taken (none left out)\n",
+               stop_reason_name(p->stop), p->stop_elapsed);
     printf("deferred    %.4f (%lld images, %lld expensive batches)\n", e->seen ? (double)e->deferred / e->seen : 0,
            (long long)e->deferred, (long long)sum->expensive_batches);
     if (e->labelled) {
@@ -276,7 +289,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
         cascade_error_prefix(err, path);
         return s;
     }
-    if (!s && !sum->complete && command_stop) {
+    if (!s && command_stop) {
         // a stop requested between progress updates: name it and date it
         if (p->stop == STOP_NONE) p->stop = command_signal ? STOP_INTERRUPT : STOP_TIME_BUDGET;
         double at = command_stop_at - p->start;

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
+#include "output_paths.h"
 #include "interrupt.h"
 #include "options.h"
 #include "sweep.h"
@@ -50,8 +51,10 @@ static const char sweep_usage[] =
     "  --quiet                no line per model pass on stderr\n\n"
     "Throughputs are measured as wall time of each model alone through the pipeline\n"
     "(after an untimed warm-up chunk on the GPU); on the CPU backend they describe the\n"
-    "CPU. Outputs appear whole or not at all. Exit status: 0 done, 1 error, 2 bad\n"
-    "usage, 130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
+    "CPU. Outputs appear whole or not at all; an output FILE of - is standard output\n"
+    "(the report then goes to stderr); no output may be an input or another output.\n"
+    "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM\n"
+    "(no output is written).\n";
 
 static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *help, cascade_error *err) {
     *o = (sweep_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
@@ -89,6 +92,10 @@ static cascade_status prepare(sweep_state *s, cascade_error *err) {
     if (o->data) snprintf(data_path, sizeof data_path, "%s", o->data);
     else assets_path("data/cifar10/test_batch.bin", data_path, sizeof data_path);
     st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
+    named_path outputs[] = {{"--csv", o->csv, 0}, {"--svg", o->svg, 0}, {"--json", o->json, 0}},
+               inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1},
+                           {"--throughput-from", o->throughput_from, 0}};
+    if (!st) st = output_paths_check(outputs, 3, inputs, 4, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);
     if (!st && o->svg && !(st = atomic_file_open(&s->svg, o->svg, err))) interrupt_track(&s->svg);
     if (!st && o->json && !(st = atomic_file_open(&s->json, o->json, err))) interrupt_track(&s->json);

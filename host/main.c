@@ -17,8 +17,8 @@ static const char usage[] =
     "  sweep      accuracy / deferral / predicted speed over cheap models and thresholds\n"
     "  calibrate  choose the cheap model and threshold for a target accuracy\n"
     "  info       describe a model file\n\n"
-    "'cascade COMMAND --help' describes each. Assets (weights, data) are found under\n"
-    "$CASCADE_ASSETS, default ../shared.\n";
+    "'cascade COMMAND --help' (or 'cascade help COMMAND') describes each. Assets\n"
+    "(weights, data) are found under $CASCADE_ASSETS, default ../shared.\n";
 
 typedef struct {
     const char *name;
@@ -32,9 +32,19 @@ static const command commands[] = {
 int main(int argc, char **argv) {
     blas_tune_reexec(argv);
     input_fault_install(NULL);
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    char *help_of[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL}; // `cascade help run`: `cascade run --help`
+    if (!strcmp(argv[1], "help") && argc == 3) argv = help_of;
+    else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "cascade: cannot write standard output: %s\n", strerror(errno));
+            return 1;
+        }
+        return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {

@@ -68,10 +68,26 @@ cascade_status parse_float_list(const char *flag, const char *text, double lo, d
         if (*count >= cap) return cascade_fail(err, CASCADE_EINVAL, "%s: more than %d values", flag, cap);
         cascade_status s = parse_float(flag, item, lo, hi, &out[*count], err);
         if (s) return s;
+        for (int k = 0; k < *count; k++) // a point measured or swept twice is a slip, not a wish
+            if (out[k] == out[*count]) return cascade_fail(err, CASCADE_EINVAL, "%s: %g is listed twice", flag, out[k]);
         (*count)++;
         if (!p[len]) return CASCADE_OK;
         p += len + 1;
     }
+}
+
+cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err) {
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, ",");
+        for (const char *q = p + len + (p[len] != 0); *q;) {
+            size_t qlen = strcspn(q, ",");
+            if (qlen == len && !strncmp(p, q, len))
+                return cascade_fail(err, CASCADE_EINVAL, "%s: '%.*s' is listed twice", flag, (int)len, p);
+            q += qlen + (q[qlen] != 0);
+        }
+        p += len + (p[len] != 0);
+    }
+    return CASCADE_OK;
 }
 
 int option_value(int argc, char **argv, int *i, const char *name, const char **value, cascade_error *err) {

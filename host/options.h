@@ -16,6 +16,9 @@ CASCADE_MUST_CHECK cascade_status parse_float(const char *flag, const char *text
 CASCADE_MUST_CHECK cascade_status parse_float_list(const char *flag, const char *text, double lo, double hi,
                                                    double *out, int cap, int *count, cascade_error *err);
 
+// CASCADE_EINVAL "FLAG: 'x' is listed twice" for a comma-separated list that names an item twice.
+CASCADE_MUST_CHECK cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err);
+
 typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_FLAG } option_kind;
 
 // One option of a command: "--name VALUE", "--name=VALUE" or, for flags, "--name".

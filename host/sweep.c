@@ -166,8 +166,11 @@ static const char *base_name(const char *path, char *out, size_t cap) {
     return out;
 }
 
-cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
-                                 cascade_error *err) {
+// The items of text applied to passes; the first name that matches none
+// into unmatched (when not NULL; "" when all match).
+static cascade_status apply_items(const char *what, const char *text, model_pass *passes, int n_passes,
+                                  char unmatched[128], cascade_error *err) {
+    if (unmatched) unmatched[0] = 0;
     const char *p = text;
     int line = 1;
     while (*p) {
@@ -190,16 +193,44 @@ cascade_status apply_throughputs(const char *what, const char *text, model_pass 
         if (!eq[1] || *end || errno || !isfinite(v) || v <= 0)
             return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: throughput of %s '%s' is not a positive number",
                                 what, line, item, eq + 1);
+        int matched = 0;
         for (int i = 0; i < n_passes; i++) {
             char base[128];
             if (!strcmp(passes[i].name, item) || !strcmp(base_name(passes[i].name, base, sizeof base), item) ||
                 !strcmp(passes[i].arch, item)) {
                 passes[i].images_per_s = v;
                 passes[i].throughput_given = 1;
+                matched = 1;
             }
         }
+        if (!matched && unmatched && !unmatched[0]) snprintf(unmatched, 128, "%.127s", item);
     }
     return CASCADE_OK;
+}
+
+cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
+                                 cascade_error *err) {
+    return apply_items(what, text, passes, n_passes, NULL, err);
+}
+
+// --throughputs names only the sweep's models (a misspelt name would leave a
+// model's measured figure in the prediction without a word): checked on
+// stand-ins that carry the passes' names and architectures.
+static cascade_status check_throughput_names(const sweep_setup *s, cascade_error *err) {
+    static model_pass stand_in[SWEEP_MAX_MODELS + 1];
+    int n = s->n_cheap + 1;
+    for (int i = 0; i < n; i++) {
+        const model *m = i < s->n_cheap ? &s->models.cheap[i] : &s->models.full;
+        memset(&stand_in[i], 0, sizeof stand_in[i]);
+        snprintf(stand_in[i].name, sizeof stand_in[i].name, "%s", i < s->n_cheap ? s->cheap_names[i] : s->opt.full);
+        snprintf(stand_in[i].arch, sizeof stand_in[i].arch, "%s", m->arch);
+    }
+    char unmatched[128];
+    cascade_status st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
+    if (!st && unmatched[0])
+        st = cascade_fail(err, CASCADE_EINVAL, "--throughputs: '%s' is none of this run's models (--cheap %s, --full %s)",
+                          unmatched, s->opt.cheap, s->opt.full);
+    return st;
 }
 
 // `cascade bench --json` output: the "alone" entries' "model" and
@@ -460,6 +491,7 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
     if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
     if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
+    if (!st && o->throughputs) st = check_throughput_names(s, err);
     return st;
 }
 

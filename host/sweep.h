@@ -89,7 +89,8 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
 // "name=img/s" items separated by commas, newlines or spaces ('#' starts a
 // comment to the end of the line) applied to the passes whose name, file
 // name without directory and .safetensors, or architecture matches; names that match no
-// pass are ignored. what names the source in errors.
+// pass are ignored here (sweep_setup_prepare refuses them in --throughputs; a
+// --throughput-from file may hold other models). what names the source in errors.
 CASCADE_MUST_CHECK cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes,
                                                     int n_passes, cascade_error *err);
 // Reads FILE and applies it as above. FILE is either such a text, or the

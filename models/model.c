@@ -242,7 +242,8 @@ static cascade_status build_from_file(model *m, st_file *f, const char *name, co
     const char *arch = arch_override ? arch_override : st_metadata(f, "arch");
     if (!arch) {
         st_close(f);
-        return cascade_fail(err, CASCADE_EFORMAT, "%s: no 'arch' in the metadata; name it with --arch", name);
+        return cascade_fail(err, CASCADE_EFORMAT, "%s: no 'arch' in the metadata (its __metadata__ must name the "
+                            "architecture: lenet, alexnet, alexnet_shallow, alexnet_shallower, resnet18 or resnet34)", name);
     }
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     m->num_classes = 10;

@@ -238,6 +238,9 @@ def test_errors(tmp):
     expect_error("sweep: threshold range", ["sweep", "--thresholds", "0.5:1.5:0.1", "--csv", o], 2, "outside", tmp)
     expect_error("sweep: bad throughputs", ["sweep", "--throughputs", "lenet=fast", "--csv", o], 2,
                  "not a positive number", tmp)
+    expect_error("sweep: throughput of another model", ["sweep", "--cheap", "lenet", "--throughputs",
+                                                         "lenet=1e6,resnet43=1e5", "--csv", o], 2,
+                 "'resnet43' is none of this run's models", tmp)
     expect_error("sweep: range past the end", ["sweep", "--range", "9990:10010", "--csv", o], 2, "not all in", tmp)
     expect_error("sweep: missing data", ["sweep", "--data", os.path.join(tmp, "no.bin"), "--csv", o], 1,
                  "cannot open", tmp)

@@ -154,6 +154,15 @@ def main():
         alone_only = json.load(open(out)) if r.returncode == 0 else {}
         check([a.get("model") for a in alone_only.get("alone", [])] == ["lenet"] and not alone_only.get("cascades"),
               "bench --cascades none: the model alone only (rc %d %s)" % (r.returncode, r.stderr[-200:]))
+        r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
+                            "--models", "lenet", "--cascades", "lenet:alexnet_shallower", "--thresholds", "0.9",
+                            "--batches", "32", "--json", out], capture_output=True, text=True)
+        pair = (json.load(open(out)).get("cascades") or [{}])[0] if r.returncode == 0 else {}
+        row = [l for l in r.stdout.splitlines() if l.startswith("lenet -> alexnet_shallower")]
+        check("efficiency" in pair and pair["efficiency"] is None and pair["ideal_images_per_s"] is None
+              and row and row[0].split()[-3:-1] == ["-", "-"],
+              "bench, the full model not measured alone: ideal and efficiency '-' and null (%s, %s)" %
+              (row, {k: pair.get(k) for k in ("ideal_images_per_s", "efficiency")}))
     lenet = line_of(lines, "lenet alone")
     check(rc == 1 and not p.stderr and line_of(lines, "resnet34 alone").startswith("not measured")
           and lenet.startswith("GAP") and "no PyTorch peer for a CPU run" in lenet and "x " not in lenet

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""outputs.py: where the commands' output files land, as a user names them.
+
+usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
+
+- through a symbolic link (also a dangling one, also a chain of two) the
+  link's target is written and the link stays;
+- a file replaced keeps its permissions (a private file stays private); a new
+  one gets the umask's;
+- `-` is standard output: the CSV (or JSON) alone there, the summary on
+  stderr; the same for /dev/stdout redirected to a file (written through
+  the descriptor: the CSV whole, not overwritten by the summary);
+- an output that is an input (data, weights, --throughput-from) or another
+  output is exit 2 with one line, before any work, every file as it was;
+  /dev/null may take several outputs;
+- calibrate's default validation file named on the command line keeps its
+  split (records 5000..9999: the first ones were trained on);
+- a run that a --time-budget stop reached after its last image was taken
+  says so in the summary as in the JSON.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
+
+cascade = os.path.abspath(sys.argv[1])
+assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
+LENET = ["--cheap", "lenet", "--full", "none", "--quiet", "--device", "cpu"]
+
+
+def run(args, **kw):
+    return subprocess.run([cascade] + args, capture_output=True, text=True, timeout=300, **kw)
+
+
+def csv_rows(text):
+    return [line for line in text.splitlines() if line and line[0].isdigit()]
+
+
+def check_links(tmp, data):
+    real, link = os.path.join(tmp, "real.csv"), os.path.join(tmp, "link.csv")
+    open(real, "w").write("old\n")
+    os.symlink("real.csv", link)
+    r = run(["run"] + LENET + ["--data", data, "--output", link])
+    check(r.returncode == 0 and os.path.islink(link) and os.readlink(link) == "real.csv",
+          "through a link: exit %d, the link %s" % (r.returncode, "kept" if os.path.islink(link) else "replaced"))
+    check(len(csv_rows(open(real).read())) == 10, "through a link: its target holds the 10 rows")
+    dangling, chain = os.path.join(tmp, "dangling.csv"), os.path.join(tmp, "chain.csv")
+    os.symlink(os.path.join(tmp, "made-by-run.csv"), dangling)
+    os.symlink("dangling.csv", chain)
+    r = run(["run"] + LENET + ["--data", data, "--output", chain])
+    made = os.path.join(tmp, "made-by-run.csv")
+    check(r.returncode == 0 and os.path.islink(chain) and os.path.islink(dangling) and os.path.isfile(made)
+          and len(csv_rows(open(made).read())) == 10, "a chain of links to a file yet to be made: exit %d" % r.returncode)
+    check(not [f for f in os.listdir(tmp) if ".tmp." in f], "a temporary file was left: %s" % os.listdir(tmp))
+
+
+def check_modes(tmp, data):
+    private = os.path.join(tmp, "private.csv")
+    open(private, "w").write("old\n")
+    os.chmod(private, 0o600)
+    r = run(["run"] + LENET + ["--data", data, "--output", private])
+    mode = stat.S_IMODE(os.stat(private).st_mode)
+    check(r.returncode == 0 and mode == 0o600, "a private file replaced: exit %d, mode %o" % (r.returncode, mode))
+    fresh = os.path.join(tmp, "fresh.json")
+    r = run(["run"] + LENET + ["--data", data, "--json", fresh], preexec_fn=lambda: os.umask(0o027))
+    mode = stat.S_IMODE(os.stat(fresh).st_mode) if os.path.exists(fresh) else -1
+    check(r.returncode == 0 and mode == 0o640, "a new file under umask 027: exit %d, mode %o" % (r.returncode, mode))
+
+
+def check_stdout(tmp, data):
+    r = run(["run"] + LENET + ["--data", data, "--output", "-"])
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and lines[:1] == ["index,prediction,confidence,deferred,label"] and len(lines) == 11,
+          "--output -: exit %d, %d stdout lines (the CSV alone: 11)" % (r.returncode, len(lines)))
+    check("images      10 of 10" in r.stderr, "--output -: the summary on stderr")
+    r = run(["sweep", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--data", data,
+             "--thresholds", "0.9", "--json", "-"])
+    try:
+        ok = json.loads(r.stdout).get("frontier") is not None
+    except ValueError:
+        ok = False
+    check(r.returncode == 0 and ok and "sweep " in r.stderr, "sweep --json -: the JSON alone on stdout (rc %d)" % r.returncode)
+    into = os.path.join(tmp, "stdout.txt")
+    with open(into, "w") as f:
+        r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", "/dev/stdout"], stdout=f,
+                           stderr=subprocess.PIPE, text=True, timeout=300)
+    text = open(into).read()
+    check(r.returncode == 0 and len(text.splitlines()) == 11 and text.startswith("index,")
+          and "images      10 of 10" in r.stderr,
+          "--output /dev/stdout into a file: the CSV alone, the summary on stderr (rc %d, %d lines)" %
+          (r.returncode, len(text.splitlines())))
+    replaced = os.path.isfile("/dev/stdout") and not os.path.islink("/dev/stdout")
+    check(not replaced, "/dev/stdout was replaced by a file")
+    if replaced and os.geteuid() == 0:  # put the machine's link back (a binary with the old bug, run as root)
+        os.unlink("/dev/stdout")
+        os.symlink("/proc/self/fd/1", "/dev/stdout")
+
+
+def expect_usage_error(what, args, want, tmp, untouched):
+    before = {p: open(p, "rb").read() for p in untouched}
+    r = run(args)
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:")]
+    check(r.returncode == 2 and len(lines) == 1 and want in lines[0], "%s: rc %d, %r" % (what, r.returncode, lines))
+    check(all(open(p, "rb").read() == b for p, b in before.items()), "%s: an input was changed" % what)
+    check(not [f for f in os.listdir(tmp) if ".tmp." in f or f.startswith("new-")], "%s: a file was left" % what)
+
+
+def check_collisions(tmp, data):
+    weights = os.path.join(tmp, "lenet.safetensors")
+    shutil.copy(os.path.join(assets, "weights", "lenet.safetensors"), weights)
+    link = os.path.join(tmp, "data-link.bin")
+    os.symlink(data, link)
+    new = os.path.join(tmp, "new-out")
+    expect_usage_error("run: --output is the data", ["run"] + LENET + ["--data", data, "--output", data],
+                       "is also the --data file", tmp, [data])
+    expect_usage_error("run: --output is a link to the data", ["run"] + LENET + ["--data", data, "--output", link],
+                       "is also the --data file", tmp, [data])
+    expect_usage_error("run: --json is the weights", ["run", "--cheap", weights, "--full", "none", "--data", data,
+                                                      "--quiet", "--json", weights], "is also the --cheap file", tmp, [weights])
+    expect_usage_error("run: --output and --json one new file", ["run"] + LENET + ["--data", data, "--output", new,
+                                                                               "--json", new],
+                       "is also the --output file", tmp, [])
+    expect_usage_error("sweep: --csv is the data", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower",
+                                                    "--data", data, "--csv", data], "is also the --data file", tmp, [data])
+    expect_usage_error("sweep: --svg and --json one file", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower",
+                                                            "--data", data, "--svg", new, "--json", new],
+                       "is also the --svg file", tmp, [])
+    expect_usage_error("calibrate: --json is the --test data", ["calibrate", "--cheap", "lenet", "--full",
+                                                                "alexnet_shallower", "--target-accuracy", "0.5",
+                                                                "--val", data, "--test", data, "--json", data],
+                       "is also the --val file", tmp, [data])
+    expect_usage_error("bench: --json is a cascade's weights", ["bench", "--device", "cpu", "--models", "none",
+                                                                "--cascades", "lenet:" + weights, "--json", weights],
+                       "is also the --cascades file", tmp, [weights])
+    expect_usage_error("run: two outputs on standard output", ["run"] + LENET + ["--data", data, "--output", "-",
+                                                                              "--json", "/dev/stdout"],
+                       "is also the --output file", tmp, [])
+    r = run(["run"] + LENET + ["--data", data, "--output", "/dev/null", "--json", "/dev/null"])
+    check(r.returncode == 0, "/dev/null for two outputs: rc %d %s" % (r.returncode, r.stderr[-200:]))
+
+
+def check_default_validation(tmp):
+    default = os.path.join(assets, "data", "cifar10", "data_batch_5.bin")
+    r = run(["calibrate", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower",
+             "--target-accuracy", "0.5", "--val", default, "--limit", "20"])
+    check(r.returncode == 0 and "records 5000..5019" in r.stdout,
+          "calibrate --val <the default file>: its validation split (rc %d): %s" %
+          (r.returncode, [l for l in r.stdout.splitlines() if l.startswith("validation")]))
+
+
+def check_stop_after_last_image(tmp):
+    report = os.path.join(tmp, "stopped.json")
+    # 300 images of a cascade: all taken in the first chunks, the budget expires while they are finished
+    r = run(["run", "--quiet", "--device", "cpu", "--limit", "300", "--chunk", "300", "--time-budget", "0.05",
+             "--json", report])
+    j = json.load(open(report)) if r.returncode == 0 else {}
+    if j.get("complete") and j.get("stopped_by") not in (None, "none"):
+        check("after the last image was taken" in r.stdout, "a stop after the last image: the summary says so: %r" %
+              r.stdout)
+    else:
+        check(r.returncode == 0, "budget run: rc %d, %s" % (r.returncode, j.get("stopped_by")))
+        print("  (the budget stopped this run before its last image: the summary case was not reached)")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "ten.bin")
+        with open(test_batch, "rb") as src, open(data, "wb") as dst:
+            dst.write(src.read(10 * 3073))
+        for part in (check_links, check_modes, check_stdout, check_collisions):
+            part(tmp, data)
+        check_default_validation(tmp)
+        check_stop_after_last_image(tmp)
+    return finish("outputs")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
