@@ -11,10 +11,9 @@
 // The mode the output gets: an existing file's own (a private file stays
 // private), else what open(2) would give a new one under the umask.
 static mode_t output_mode(int exists, const struct stat *st) {
-    if (exists) return st->st_mode & 07777;
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
+    static mode_t mask = (mode_t)-1; // read once: umask() can only be read by setting it
+    if (mask == (mode_t)-1) umask(mask = umask(0));
+    return exists ? st->st_mode & 0777 : 0666 & ~mask; // never a set-user-ID bit on new content
 }
 
 // An output on one of the process's descriptors (-, /dev/stdout, /dev/fd/N):
@@ -24,7 +23,7 @@ static mode_t output_mode(int exists, const struct stat *st) {
 static cascade_status open_descriptor(atomic_file *f, const char *path, int descriptor, cascade_error *err) {
     snprintf(f->path, sizeof f->path, "%s", strcmp(path, "-") ? path : "standard output");
     fflush(stdout);
-    int fd = dup(descriptor);
+    int fd = fcntl(descriptor, F_DUPFD_CLOEXEC, 3); // past 0-2, which the dup2 below may change
     f->file = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f->file) {
         int e = errno;
@@ -46,9 +45,11 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     int descriptor = !strcmp(path, "-") ? STDOUT_FILENO : output_path_target(path, target, sizeof target);
     if (strlen(target) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
     if (descriptor >= 0) return open_descriptor(f, path, descriptor, err);
+    if (descriptor == OUTPUT_PATH_LOOP)
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(ELOOP));
     struct stat st;
     int exists = stat(target, &st) == 0;
-    if (exists && !S_ISREG(st.st_mode)) {
+    if (descriptor == OUTPUT_PATH_IN_PLACE || (exists && !S_ISREG(st.st_mode))) {
         strcpy(f->path, path);
         if (exists && S_ISDIR(st.st_mode)) return cascade_fail(err, CASCADE_EIO, "cannot write %s: is a directory", path);
         f->file = fopen(path, "w");

@@ -4,8 +4,11 @@
 #include "commands.h"
 #include "interrupt.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: cascade COMMAND [options]\n"
@@ -29,7 +32,19 @@ static const command commands[] = {
     {"run", cmd_run}, {"bench", cmd_bench}, {"sweep", cmd_sweep}, {"calibrate", cmd_calibrate}, {"info", cmd_info},
 };
 
+// Descriptors 0-2 are open from here on (/dev/null where the caller closed
+// one), so that no file the command opens becomes "standard output".
+static void hold_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int got = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+            if (got >= 0 && got != fd) close(got); // (not the lowest free: leave it)
+        }
+}
+
 int main(int argc, char **argv) {
+    hold_standard_descriptors();
+    signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
     blas_tune_reexec(argv);
     input_fault_install(NULL);
     if (argc < 2) {
@@ -37,7 +52,9 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     char *help_of[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL}; // `cascade help run`: `cascade run --help`
-    if (!strcmp(argv[1], "help") && argc == 3) argv = help_of;
+    if (!strcmp(argv[1], "help") && argc == 3 && strcmp(argv[2], "help") && strcmp(argv[2], "--help") &&
+        strcmp(argv[2], "-h"))
+        argv = help_of;
     else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, stdout);
         if (fflush(stdout) != 0 || ferror(stdout)) {

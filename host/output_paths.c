@@ -11,50 +11,59 @@
 
 #define LINK_HOPS 40 // as the kernel's own limit on a chain of links
 
+// The canonical form of path's folder into real; 0 when it does not resolve.
+static int folder_real(const char *path, char real[PATH_MAX]) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return realpath(dir, real) != NULL;
+}
+
 // The descriptor that path names when it is one of this process's own
 // (its folder is /proc/<our pid>/fd, which /proc/self/fd and /dev/fd are), else -1.
-static int own_descriptor(const char *path) {
-    char dir[PATH_MAX], real[PATH_MAX], ours[64];
+static int own_descriptor(const char *path, const char *folder) {
+    char ours[64];
     const char *slash = strrchr(path, '/');
-    if (!slash || slash == path) return -1;
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     snprintf(ours, sizeof ours, "/proc/%ld/fd", (long)getpid());
-    if (!realpath(dir, real) || strcmp(real, ours)) return -1;
+    if (!slash || strcmp(folder, ours)) return -1;
     char *end;
     long fd = strtol(slash + 1, &end, 10);
     return end != slash + 1 && !*end && fd >= 0 && fd <= INT_MAX ? (int)fd : -1;
 }
 
 int output_path_target(const char *path, char *out, size_t cap) {
-    char cur[PATH_MAX], link[PATH_MAX], next[2 * PATH_MAX];
+    char cur[PATH_MAX], link[PATH_MAX], next[2 * PATH_MAX], folder[PATH_MAX];
     snprintf(cur, sizeof cur, "%s", path);
-    int fd = own_descriptor(cur);
-    for (int hop = 0; hop < LINK_HOPS && fd < 0; hop++) {
+    snprintf(out, cap, "%s", cur);
+    for (int hop = 0;; hop++) {
         struct stat st;
+        int resolved = folder_real(cur, folder);
+        int fd = resolved ? own_descriptor(cur, folder) : -1;
+        if (fd >= 0) return fd;
+        if (resolved && !strncmp(folder, "/proc/", 6)) return OUTPUT_PATH_IN_PLACE; // another's descriptor, a task's
         if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) break;
+        if (hop == LINK_HOPS) return OUTPUT_PATH_LOOP;
         ssize_t n = readlink(cur, link, sizeof link - 1);
         if (n <= 0) break;
         link[n] = 0;
         const char *slash = strrchr(cur, '/');
         if (link[0] == '/' || !slash) snprintf(next, sizeof next, "%s", link);
         else snprintf(next, sizeof next, "%.*s%s", (int)(slash - cur + 1), cur, link); // relative to the link's folder
-        if (strlen(next) >= sizeof cur) break;
+        if (strlen(next) >= sizeof cur) return OUTPUT_PATH_LOOP; // longer than any path: never a file
         snprintf(cur, sizeof cur, "%s", next);
-        fd = own_descriptor(cur);
+        snprintf(out, cap, "%s", cur);
     }
-    snprintf(out, cap, "%s", cur);
-    return fd;
+    return OUTPUT_PATH_FILE;
 }
 
 // A file yet to be made as "canonical folder/name"; 0 when its folder is not there.
 static int planned_name(const char *path, char *out, size_t cap) {
-    char target[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
-    output_path_target(path, target, sizeof target);
+    char target[PATH_MAX], real[PATH_MAX];
+    if (output_path_target(path, target, sizeof target) != OUTPUT_PATH_FILE) return 0;
     const char *slash = strrchr(target, '/'), *name = slash ? slash + 1 : target;
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == target) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
-    if (!realpath(dir, real)) return 0;
+    if (!folder_real(target, real)) return 0;
     snprintf(out, cap, "%s/%s", real, name);
     return 1;
 }
@@ -87,9 +96,11 @@ static int lands_on(const char *output, const named_path *input) {
     return 0;
 }
 
-static int on_stdout(const char *path) {
+// The process's descriptor an output is written through (- is standard output), else -1.
+static int descriptor_of(const char *path) {
     char target[PATH_MAX];
-    return !strcmp(path, "-") || output_path_target(path, target, sizeof target) == 1;
+    int fd = !strcmp(path, "-") ? 1 : output_path_target(path, target, sizeof target);
+    return fd >= 0 ? fd : -1;
 }
 
 cascade_status output_paths_check(const named_path *outputs, int n_outputs, const named_path *inputs, int n_inputs,
@@ -103,7 +114,7 @@ cascade_status output_paths_check(const named_path *outputs, int n_outputs, cons
                                     outputs[i].option, out, inputs[k].option);
         for (int j = 0; j < i; j++)
             if (outputs[j].path && (output_paths_same(out, outputs[j].path) ||
-                                    (on_stdout(out) && on_stdout(outputs[j].path))))
+                                    (descriptor_of(out) >= 0 && descriptor_of(out) == descriptor_of(outputs[j].path))))
                 return cascade_fail(err, CASCADE_EINVAL, "%s %s is also the %s file: give each output its own",
                                     outputs[i].option, out, outputs[j].option);
     }

@@ -18,10 +18,13 @@ typedef struct {
 extern "C" {
 #endif
 
-// The path with its symbolic links followed (to a file that may not exist
-// yet) into out. Returns the descriptor N where the path is one of this
-// process's own (/dev/stdout, /dev/fd/N, /proc/self/fd/N: written through
-// that descriptor, never replaced or reopened), else -1.
+#define OUTPUT_PATH_FILE (-1)     // out: the file the links lead to (it may not exist yet)
+#define OUTPUT_PATH_IN_PLACE (-2) // a link into /proc that is not ours: written in place, never replaced
+#define OUTPUT_PATH_LOOP (-3)     // links that never end (ELOOP)
+// The path with its symbolic links followed into out. Returns the descriptor
+// N where the path is one of this process's own (/dev/stdout, /dev/fd/N,
+// /proc/self/fd/N: written through that descriptor, never replaced or
+// reopened), else one of the OUTPUT_PATH_ values.
 int output_path_target(const char *path, char *out, size_t cap);
 // 1 when a and b name the same regular file, or the same file yet to be
 // made; devices, FIFOs and directories are never the same (two outputs may
@@ -29,7 +32,8 @@ int output_path_target(const char *path, char *out, size_t cap);
 int output_paths_same(const char *a, const char *b);
 // CASCADE_EINVAL "--output x is also the --data file" for the first output
 // that is an input (a model list's files included) or an earlier output
-// (standard output, as - or /dev/stdout, takes one output alone).
+// (a descriptor of the process, such as standard output as - or
+// /dev/stdout, takes one output alone).
 CASCADE_MUST_CHECK cascade_status output_paths_check(const named_path *outputs, int n_outputs,
                                                      const named_path *inputs, int n_inputs, cascade_error *err);
 

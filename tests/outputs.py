@@ -7,6 +7,10 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   link's target is written and the link stays;
 - a file replaced keeps its permissions (a private file stays private); a new
   one gets the umask's;
+- links that loop are an error (ELOOP), the links kept;
+- a reader of standard output that goes away is a write error with no
+  output left (not SIGPIPE); with standard output closed, no file the
+  run opens takes descriptor 1;
 - `-` is standard output: the CSV (or JSON) alone there, the summary on
   stderr; the same for /dev/stdout redirected to a file (written through
   the descriptor: the CSV whole, not overwritten by the summary);
@@ -58,6 +62,12 @@ def check_links(tmp, data):
     made = os.path.join(tmp, "made-by-run.csv")
     check(r.returncode == 0 and os.path.islink(chain) and os.path.islink(dangling) and os.path.isfile(made)
           and len(csv_rows(open(made).read())) == 10, "a chain of links to a file yet to be made: exit %d" % r.returncode)
+    loop = [os.path.join(tmp, n) for n in ("loop-a", "loop-b", "loop-c")]
+    for k in range(3):
+        os.symlink(os.path.basename(loop[(k + 1) % 3]), loop[k])
+    r = run(["run"] + LENET + ["--data", data, "--output", loop[0]])
+    check(r.returncode == 1 and "symbolic links" in r.stderr and all(os.path.islink(p) for p in loop),
+          "a loop of links: rc %d, %r, links kept" % (r.returncode, r.stderr.strip()[-120:]))
     check(not [f for f in os.listdir(tmp) if ".tmp." in f], "a temporary file was left: %s" % os.listdir(tmp))
 
 
@@ -101,6 +111,29 @@ def check_stdout(tmp, data):
     if replaced and os.geteuid() == 0:  # put the machine's link back (a binary with the old bug, run as root)
         os.unlink("/dev/stdout")
         os.symlink("/proc/self/fd/1", "/dev/stdout")
+
+
+def check_pipes_and_closed(tmp, data):
+    """A reader that goes away (`| head -1`) is a write error, exit 1, no output
+    left; with standard output closed no file the run opens takes its place."""
+    report = os.path.join(tmp, "piped.json")
+    p = subprocess.Popen([cascade, "run", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "none",
+                          "--limit", "3000", "--output", "-", "--json", report], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # as `head -1` does
+    err = p.stderr.read().decode()
+    p.wait(timeout=300)
+    left = [f for f in os.listdir(tmp) if f.startswith("piped.json")]
+    check(p.returncode == 1 and "Broken pipe" in err and not left,
+          "the reader of --output - gone: rc %d, %r, left %s" % (p.returncode, err.strip()[-120:], left))
+    csv_out = os.path.join(tmp, "closed.csv")
+    r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out, "--json", "-"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300,
+                       preexec_fn=lambda: os.close(1))
+    text = open(csv_out).read() if os.path.exists(csv_out) else ""
+    check(r.returncode == 0 and text.startswith("index,") and len(csv_rows(text)) == 10,
+          "standard output closed: the CSV in its file (rc %d, starts %r)" % (r.returncode, text[:20]))
 
 
 def expect_usage_error(what, args, want, tmp, untouched):
@@ -174,7 +207,7 @@ def main():
         data = os.path.join(tmp, "ten.bin")
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
-        for part in (check_links, check_modes, check_stdout, check_collisions):
+        for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions):
             part(tmp, data)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)

@@ -255,7 +255,7 @@ static int lock_file(const char *path) {
     char lock[1100];
     snprintf(lock, sizeof lock, "%s.lock", path);
     if (make_parent(path)) return -1;
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644); // read-only is enough for flock: another user's lock file too
     for (int waited = 0; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB); waited += 10) {
         if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
             close(fd);
