@@ -271,15 +271,19 @@ cascade_status plan_memo_save(cascade_error *err) {
     if (!plan_memo_enabled() || !plan_memo_cache_path(path, sizeof path)) return CASCADE_OK;
     if (!cache_file(path)) return cascade_fail(err, CASCADE_EIO, "plan cache %s: not a regular file", path);
     pthread_mutex_lock(&memo_lock);
+    int dirty = memo_dirty;
+    pthread_mutex_unlock(&memo_lock);
+    if (!dirty) return CASCADE_OK;
+    int lock = lock_file(path); // waited for without the table's mutex: other threads' finds go on
+    pthread_mutex_lock(&memo_lock);
     cascade_status s = CASCADE_OK;
     if (memo_dirty) {
-        int lock = lock_file(path);
         if (loaded_device[0]) merge_file_locked(loaded_device); // what other processes wrote since
         s = write_locked(path, err);
         memo_dirty = s != CASCADE_OK;
-        if (lock >= 0) close(lock); // and with it the lock
     }
     pthread_mutex_unlock(&memo_lock);
+    if (lock >= 0) close(lock); // and with it the lock
     return s;
 }
 
