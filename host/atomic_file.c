@@ -56,12 +56,18 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
         if (!f->file) return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
         return CASCADE_OK;
     }
+    // a write-protected file stays so (a rename would replace it regardless), as for `>` or cp
+    if (exists && access(target, W_OK) != 0)
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
     strcpy(f->path, target); // through a link: its target is replaced, the link stays
     snprintf(f->temp_path, sizeof f->temp_path, "%s.tmp.XXXXXX", target);
     int fd = mkstemp(f->temp_path);
     if (fd < 0) {
         int e = errno;
         f->temp_path[0] = 0;
+        if (e == EACCES && exists) // the file may be writable, its folder is not
+            return cascade_fail(err, CASCADE_EIO, "cannot write %s: its folder is not writable (an output is written "
+                                "whole, through a temporary file beside it)", path);
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(e));
     }
     fchmod(fd, output_mode(exists, &st));

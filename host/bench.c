@@ -100,8 +100,8 @@ static const model *named_model(const bench_context *c, const char *name) {
     return NULL;
 }
 
-static cascade_status bench_alone(bench_context *c, const bench_options *o, const model *m, int batch,
-                                  bench_report *r, cascade_error *err) {
+static cascade_status bench_alone(bench_context *c, const bench_options *o, const char *name, const model *m,
+                                  int batch, bench_report *r, cascade_error *err) {
     cascade_backend be = {0};
     alone_figure *f = &r->alone[r->n_alone];
     cascade_status s = open_timed(&be, o, m, NULL, batch, 0, r, &f->build_seconds, err);
@@ -110,7 +110,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
     detach_images(c, &be);
     if (!s) {
-        snprintf(f->model, sizeof f->model, "%s", m->arch);
+        snprintf(f->model, sizeof f->model, "%s", name); // two files of one arch are two rows
         f->batch = be.chunk_capacity;
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
@@ -129,16 +129,16 @@ static double alone_rate(const bench_report *r, const char *name) {
     return best;
 }
 
-static cascade_status bench_pair(bench_context *c, const bench_options *o, const model *cheap, const model *full,
-                                 bench_report *r, cascade_error *err) {
+static cascade_status bench_pair(bench_context *c, const bench_options *o, const char *cheap_name, const model *cheap,
+                                 const char *full_name, const model *full, bench_report *r, cascade_error *err) {
     cascade_backend be = {0};
     double build_seconds;
     cascade_status s = open_timed(&be, o, cheap, full, (int)o->chunk, (int)o->batch, r, &build_seconds, err);
     if (!s) attach_images(c, &be);
     for (int t = 0; !s && t < o->n_thresholds; t++) {
         cascade_figure *f = &r->cascades[r->n_cascades];
-        snprintf(f->cheap, sizeof f->cheap, "%s", cheap->arch);
-        snprintf(f->full, sizeof f->full, "%s", full->arch);
+        snprintf(f->cheap, sizeof f->cheap, "%s", cheap_name);
+        snprintf(f->full, sizeof f->full, "%s", full_name);
         f->threshold = o->threshold_values[t];
         f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
         f->build_seconds = build_seconds;
@@ -202,7 +202,7 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
     int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);
     for (int i = 0; i < n; i++) {
         if (w->r->n_alone >= BENCH_MAX) return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
-        cascade_status s = bench_alone(w->c, w->o, named_model(w->c, name), batches[i], w->r, err);
+        cascade_status s = bench_alone(w->c, w->o, name, named_model(w->c, name), batches[i], w->r, err);
         if (s) return s;
     }
     return CASCADE_OK;
@@ -226,7 +226,7 @@ static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err)
     if (s) return s;
     if (w->r->n_cascades + w->o->n_thresholds > BENCH_MAX * 4)
         return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
-    return bench_pair(w->c, w->o, named_model(w->c, cheap), named_model(w->c, full), w->r, err);
+    return bench_pair(w->c, w->o, cheap, named_model(w->c, cheap), full, named_model(w->c, full), w->r, err);
 }
 
 // ---- checks before anything is measured --------------------------------------
@@ -247,7 +247,15 @@ static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err
     const char *full = NULL;
     cascade_status s = split_pair(pair, cheap, &full, err);
     if (!s) s = check_model(ctx, cheap, err);
-    return s ? s : check_model(ctx, full, err);
+    if (!s) s = check_model(ctx, full, err);
+    if (s) return s;
+    const bench_models *loaded = ctx;
+    const model *pair_models[2] = {NULL, NULL};
+    for (int i = 0; i < loaded->n; i++) {
+        if (!strcmp(loaded->names[i], cheap)) pair_models[0] = &loaded->models[i];
+        if (!strcmp(loaded->names[i], full)) pair_models[1] = &loaded->models[i];
+    }
+    return model_check_pair(pair_models[0], cheap, pair_models[1], full, err);
 }
 
 // Sizes a GPU network refuses (the CPU has no such limit, only its memory):

@@ -60,7 +60,9 @@ void bench_write_json(const bench_report *r, FILE *out) {
             r->sgemm_gflops, r->upload_pinned_gbps, r->upload_data_gbps, r->seconds, r->build_seconds);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
-        fprintf(out, "%s\n    {\"model\": \"%s\", \"batch\": %d, ", i ? "," : "", f->model, f->batch);
+        fprintf(out, "%s\n    {\"model\": ", i ? "," : "");
+        json_string(out, f->model); // a path may hold any character
+        fprintf(out, ", \"batch\": %d, ", f->batch);
         json_rate(out, &f->rate);
         fprintf(out, ", \"gflops\": %.2f, \"accuracy\": %.6f, \"build_seconds\": %.3f}", f->gflops, f->accuracy,
                 f->build_seconds);
@@ -68,8 +70,11 @@ void bench_write_json(const bench_report *r, FILE *out) {
     fprintf(out, "\n  ],\n  \"cascades\": [");
     for (int i = 0; i < r->n_cascades; i++) {
         const cascade_figure *f = &r->cascades[i];
-        fprintf(out, "%s\n    {\"cheap\": \"%s\", \"full\": \"%s\", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ",
-                i ? "," : "", f->cheap, f->full, f->threshold, f->chunk, f->batch);
+        fprintf(out, "%s\n    {\"cheap\": ", i ? "," : "");
+        json_string(out, f->cheap);
+        fprintf(out, ", \"full\": ");
+        json_string(out, f->full);
+        fprintf(out, ", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ", f->threshold, f->chunk, f->batch);
         json_rate(out, &f->rate);
         fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, ", f->deferred, f->accuracy);
         if (f->ideal > 0) // null: a model of the pair not measured alone

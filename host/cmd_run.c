@@ -11,6 +11,7 @@
 #include "job.h"
 #include "options.h"
 #include "progress.h"
+#include "sweep.h" // json_string
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,9 @@ static const char run_usage[] =
     "  --time-budget S        take no new images after S seconds; those in flight are\n"
     "                         finished first (on a CPU a few chunks' time: --chunk bounds it)\n"
     "  --target-ci W          stop once the 95% interval of the accuracy (or of\n"
-    "                         --watch-class's share) is narrower than W\n"
+    "                         --watch-class's share) is narrower than W; the interval is\n"
+    "                         about the run's images (the file, or its --limit): a\n"
+    "                         finished run's is exact\n"
     "  --watch-class NAME     class whose share --target-ci watches\n"
     "  --quiet                no progress display\n\n"
     "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
@@ -143,6 +146,7 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
     cascade_status s = load_named_model(&r->cheap, r->opt.cheap, err);
     r->has_full = strcmp(r->opt.full, "none") != 0;
     if (!s && r->has_full) s = load_named_model(&r->full, r->opt.full, err);
+    if (!s && r->has_full) s = model_check_pair(&r->cheap, r->opt.cheap, &r->full, r->opt.full, err);
     if (!s) s = cifar_open(&r->data, path, err);
     if (s) return s;
     r->total = r->opt.limit && r->opt.limit < r->data.count ? r->opt.limit : r->data.count;
@@ -191,8 +195,14 @@ static void write_predictions(run_state *r, int64_t processed) {
 static void write_report(FILE *f, const run_state *r, const progress_state *p, const cascade_summary *sum,
                          double elapsed) {
     const running_estimate *e = &p->estimate;
-    fprintf(f, "{\n  \"cheap\": \"%s\",\n  \"full\": \"%s\",\n  \"threshold\": %g,\n  \"backend\": \"%s\",\n",
-            r->cheap.arch, r->has_full ? r->full.arch : "none", r->opt.threshold, r->backend.name);
+    fprintf(f, "{\n  \"cheap\": "); // as named (a zoo name or a path), then the architecture
+    json_string(f, r->opt.cheap);
+    fprintf(f, ",\n  \"full\": ");
+    json_string(f, r->opt.full);
+    fprintf(f, ",\n  \"cheap_arch\": \"%s\",\n  \"full_arch\": \"%s\",\n  \"threshold\": %g,\n  \"backend\": ",
+            r->cheap.arch, r->has_full ? r->full.arch : "none", r->opt.threshold);
+    json_string(f, r->backend.name);
+    fprintf(f, ",\n");
     fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
             (long long)r->total, (long long)sum->processed, sum->complete ? "true" : "false",
             stop_reason_name(p->stop));
@@ -215,8 +225,8 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
 static void print_summary(const run_state *r, const progress_state *p, const cascade_summary *sum, double elapsed) {
     const running_estimate *e = &p->estimate;
     if (r->has_full)
-        printf("cascade     %s -> %s at threshold %g\n", r->cheap.arch, r->full.arch, r->opt.threshold);
-    else printf("model       %s alone\n", r->cheap.arch);
+        printf("cascade     %s -> %s at threshold %g\n", r->opt.cheap, r->opt.full, r->opt.threshold);
+    else printf("model       %s alone\n", r->opt.cheap);
     printf("backend     %s\n", r->backend.name);
     printf("images      %lld of %lld%s\n", (long long)sum->processed, (long long)r->total,
            sum->complete ? "" : " (complete: false)");

@@ -22,6 +22,7 @@ void progress_init(progress_state *p, const cifar_file *data, const uint32_t *or
     p->json_interval = 0.25;
     p->watch_class = -1;
     p->bad_record = -1;
+    p->json_seen = -1;
 }
 
 const char *stop_reason_name(stop_reason r) {
@@ -58,6 +59,7 @@ static void write_json(progress_state *p, double elapsed) {
     }
     fprintf(p->json, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
     fflush(p->json);
+    p->json_seen = e->seen, p->json_stop = p->stop;
 }
 
 static void draw(progress_state *p, double elapsed, int final) {
@@ -125,5 +127,6 @@ int progress_update(void *ctx, int64_t done, const cascade_results *results) {
 void progress_finish(progress_state *p) {
     double elapsed = now_seconds() - p->start;
     if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty)) draw(p, elapsed, 1);
-    if (p->json) write_json(p, elapsed);
+    if (p->json && (p->json_seen != p->estimate.seen || p->json_stop != p->stop))
+        write_json(p, elapsed); // the last state, unless the last line already holds it
 }

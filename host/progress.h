@@ -19,6 +19,8 @@ typedef struct {
     const model *classes;             // class names
     int64_t aggregated;               // positions [0, aggregated) are in the estimate
     int64_t drawn_seen;               // images shown by the last drawn line
+    int64_t json_seen;                // images in the last JSON line (-1: none yet)
+    stop_reason json_stop;            // and its "stopping"
     double start, last_draw, last_json;
     int tty, quiet;
     double plain_interval;            // seconds between plain lines

@@ -442,10 +442,7 @@ cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_chea
     for (; ms->n_loaded < n_cheap && !s; ms->n_loaded += !s)
         s = load_named_model(&ms->cheap[ms->n_loaded], names[ms->n_loaded], err);
     if (!s && !(s = load_named_model(&ms->full, full_name, err))) ms->n_loaded++;
-    for (int i = 0; i < n_cheap && !s; i++)
-        if (ms->cheap[i].num_classes != ms->full.num_classes)
-            s = cascade_fail(err, CASCADE_EINVAL, "%s has %d classes but %s has %d", names[i],
-                             ms->cheap[i].num_classes, full_name, ms->full.num_classes);
+    for (int i = 0; i < n_cheap && !s; i++) s = model_check_pair(&ms->cheap[i], names[i], &ms->full, full_name, err);
     if (s) sweep_models_free(ms);
     return s;
 }

@@ -31,6 +31,7 @@ static float *take_tensor(model_builder *b, const char *name, int ndim, const in
         b->status = cascade_fail(b->err, CASCADE_EFORMAT, "missing tensor '%s' for arch %s", name, b->m->arch);
         return NULL;
     }
+    if (b->taken) b->taken[t - b->file->tensors] = 1;
     if (t->dtype != ST_F16 && t->dtype != ST_F32) {
         b->status = cascade_fail(b->err, CASCADE_EFORMAT, "tensor '%s' has dtype %s, expected F16 or F32",
                                  name, st_dtype_name(t->dtype));
@@ -236,6 +237,34 @@ static cascade_status build_arch(model_builder *b, const char *arch) {
                         "alexnet_shallower, resnet18, resnet34)", arch);
 }
 
+// Every float tensor of the file is one the architecture used: a file whose
+// metadata names another architecture (a resnet34 labelled resnet18) would
+// otherwise build a smaller network from part of it. Tensors of other dtypes
+// (an I64 counter, U8 padding) are not weights and may stay.
+static cascade_status check_all_taken(const model_builder *b) {
+    for (int i = 0; i < b->file->n_tensors; i++) {
+        const st_tensor *t = &b->file->tensors[i];
+        if (!b->taken[i] && (t->dtype == ST_F16 || t->dtype == ST_F32))
+            return cascade_fail(b->err, CASCADE_EFORMAT, "tensor '%s' is not part of arch %s (the file is of another "
+                                "architecture?)", t->name, b->m->arch);
+    }
+    return CASCADE_OK;
+}
+
+// The metadata's "input" and "num_classes", where given, must be what this
+// build runs: 3x32x32 images, 10 classes.
+static cascade_status check_input_metadata(const st_file *f, const model *m, cascade_error *err) {
+    const char *input = st_metadata(f, "input"), *classes = st_metadata(f, "num_classes");
+    if (input && strcmp(input, "3x32x32"))
+        return cascade_fail(err, CASCADE_EFORMAT, "input '%s' in the metadata: cascade runs 3x32x32 CIFAR images", input);
+    char want[16];
+    snprintf(want, sizeof want, "%d", m->num_classes);
+    if (classes && strcmp(classes, want))
+        return cascade_fail(err, CASCADE_EFORMAT, "num_classes '%s' in the metadata: cascade runs %d-class networks",
+                            classes, m->num_classes);
+    return CASCADE_OK;
+}
+
 // Builds the IR from an open file (closes it); name says where errors came from.
 static cascade_status build_from_file(model *m, st_file *f, const char *name, const char *arch_override,
                                       cascade_error *err) {
@@ -250,15 +279,18 @@ static cascade_status build_from_file(model *m, st_file *f, const char *name, co
     const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, std[3] = {0.2470f, 0.2435f, 0.2616f};
     memcpy(m->mean, mean, sizeof mean);
     memcpy(m->std, std, sizeof std);
-    cascade_status s = read_float_list(f, "mean", m->mean, 3, err);
+    cascade_status s = check_input_metadata(f, m, err);
+    if (!s) s = read_float_list(f, "mean", m->mean, 3, err);
     if (!s) s = read_float_list(f, "std", m->std, 3, err);
     if (!s) {
         read_class_names(m, f);
         m->tensors[0] = (tensor_shape){3, 32, 32};
         m->n_tensors = 1;
-        model_builder b = {m, f, err, CASCADE_OK};
-        s = build_arch(&b, m->arch);
+        model_builder b = {m, f, err, CASCADE_OK, calloc((size_t)f->n_tensors + 1, 1)};
+        s = b.taken ? build_arch(&b, m->arch) : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
         if (!s) s = b.status;
+        if (!s) s = check_all_taken(&b);
+        free(b.taken);
     }
     st_close(f);
     if (!s && tensor_numel(m->tensors[m->n_tensors - 1]) != (size_t)m->num_classes)
@@ -296,4 +328,16 @@ void model_free(model *m) {
     model_drop_weights(m);
     for (int i = 0; i < m->n_nodes; i++) free(m->nodes[i].bias);
     m->n_nodes = 0;
+}
+
+cascade_status model_check_pair(const model *cheap, const char *cheap_name, const model *full, const char *full_name,
+                                cascade_error *err) {
+    if (cheap->num_classes != full->num_classes)
+        return cascade_fail(err, CASCADE_EINVAL, "%s has %d classes but %s has %d", cheap_name, cheap->num_classes,
+                            full_name, full->num_classes);
+    for (int c = 0; c < cheap->num_classes; c++)
+        if (strcmp(cheap->class_names[c], full->class_names[c]))
+            return cascade_fail(err, CASCADE_EINVAL, "class %d is '%s' in %s but '%s' in %s: a cascade needs one label "
+                                "space", c, cheap->class_names[c], cheap_name, full->class_names[c], full_name);
+    return CASCADE_OK;
 }

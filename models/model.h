@@ -59,6 +59,11 @@ CASCADE_MUST_CHECK cascade_status model_load(model *m, const char *path, const c
 CASCADE_MUST_CHECK cascade_status model_load_buffer(model *m, const uint8_t *bytes, size_t size,
                                                     const char *arch_override, cascade_error *err);
 void model_free(model *m);
+// CASCADE_EINVAL where full cannot refine cheap's answers: another number of
+// classes, or another class at some index (one label space, or the expensive
+// model's class 3 would be reported as the cheap model's class 3).
+CASCADE_MUST_CHECK cascade_status model_check_pair(const model *cheap, const char *cheap_name, const model *full,
+                                                   const char *full_name, cascade_error *err);
 // Frees the conv and linear weights alone (the bulk: 85 MB for resnet34),
 // keeping the structure and the biases: once a backend is open its network
 // holds its own copy of the weights (re-laid out on the CPU, fp16 on the GPU).
@@ -77,6 +82,7 @@ typedef struct {
     const st_file *file;
     cascade_error *err;
     cascade_status status; // first failure sticks; later calls are no-ops
+    unsigned char *taken;  // per file tensor: 1 once the architecture took it (NULL: not tracked)
 } model_builder;
 
 // Each returns the id of the tensor it produced (or -1 once status is set).

@@ -81,6 +81,13 @@ def weight_cases(tmp):
     variant("overlapping-offsets", lambda p, h=h3: write_safetensors(p, h, data))
     h4 = {k: v for k, v in header.items() if k != "fc2.bias"}
     variant("missing-tensor", lambda p, h=h4: write_safetensors(p, h, data))
+    h7 = json.loads(json.dumps(header)); h7["fc4.weight"] = {"dtype": "F32", "shape": [10],
+                                                            "data_offsets": [len(data), len(data) + 40]}
+    variant("unused-weights", lambda p, h=h7: write_safetensors(p, h, data + bytes(40)))
+    h8 = json.loads(json.dumps(header)); h8["__metadata__"]["input"] = "3x64x64"
+    variant("input-not-cifar", lambda p, h=h8: write_safetensors(p, h, data))
+    h9 = json.loads(json.dumps(header)); h9["__metadata__"]["num_classes"] = "5"
+    variant("five-classes", lambda p, h=h9: write_safetensors(p, h, data))
     h5 = json.loads(json.dumps(header)); h5["__metadata__"]["arch"] = "alexnet"
     variant("wrong-shape-for-arch", lambda p, h=h5: write_safetensors(p, h, data))
     nan = bytearray(data); off = header["conv2.weight"]["data_offsets"][0]; nan[off:off + 2] = b"\x00\x7e"
@@ -106,12 +113,32 @@ def bench_cases(tmp, broken):
                    "not cheap:full", tmp)
 
 
+def label_space_cases(tmp):
+    """A cheap model whose classes are in another order than the full model's is refused by
+    every command that pairs them (its class 3 would be reported for the full model's)."""
+    header, data = read_safetensors(lenet)
+    names = header["__metadata__"]["classes"].split(",")
+    names[3], names[5] = names[5], names[3]
+    header["__metadata__"]["classes"] = ",".join(names)
+    swapped = os.path.join(tmp, "swapped.safetensors")
+    write_safetensors(swapped, header, data)
+    for what, args in (("run", ["run", "--cheap", swapped, "--full", "alexnet_shallower", "--limit", "4"]),
+                       ("sweep", ["sweep", "--cheap", swapped, "--full", "alexnet_shallower", "--limit", "4"]),
+                       ("bench", ["bench", "--device", "cpu", "--models", "none", "--cascades",
+                                  swapped + ":alexnet_shallower", "--images", "16"])):
+        expect_failure(what + ": classes in another order", args, "one label space", tmp)
+    os.unlink(swapped)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",
-                 "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold"}
+                 "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold",
+                 "unused-weights": "not part of arch lenet", "input-not-cifar": "3x32x32",
+                 "five-classes": "10-class"}
+        label_space_cases(tmp)
         broken = weight_cases(tmp)
         for name, path in broken.items():
             expect_failure("weights: " + name, ["run", "--cheap", path, "--full", "none", "--limit", "4"],

@@ -17,6 +17,9 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - an output that is an input (data, weights, --throughput-from) or another
   output is exit 2 with one line, before any work, every file as it was;
   /dev/null may take several outputs;
+- a write-protected output is not replaced (as root: run as uid 65534); a
+  writable one in a folder that is not says so; --progress-json ends with the
+  final state once;
 - calibrate's default validation file named on the command line keeps its
   split (records 5000..9999: the first ones were trained on);
 - a run that a --time-budget stop reached after its last image was taken
@@ -136,6 +139,51 @@ def check_pipes_and_closed(tmp, data):
           "standard output closed: the CSV in its file (rc %d, starts %r)" % (r.returncode, text[:20]))
 
 
+def check_write_protected(tmp, data):
+    """A write-protected output (mode 444, its folder writable) is not replaced;
+    a writable file in a folder that is not says why it cannot be written.
+    As root (who may write anything) the runs drop to uid 65534."""
+    as_user = None
+    if os.geteuid() == 0:
+        def as_user():
+            os.setgid(65534)
+            os.setuid(65534)
+    room = os.path.join(tmp, "room")
+    os.mkdir(room)
+    os.chmod(room, 0o777)
+    for d in (tmp,):
+        os.chmod(d, 0o755)
+    mine = os.path.join(room, "data.bin")
+    shutil.copy(data, mine)
+    os.chmod(mine, 0o644)
+    protected, sealed = os.path.join(room, "protected.csv"), os.path.join(room, "sealed")
+    open(protected, "w").write("keep\n")
+    os.chmod(protected, 0o444)
+    os.mkdir(sealed)
+    open(os.path.join(sealed, "open.csv"), "w").write("keep\n")
+    os.chmod(os.path.join(sealed, "open.csv"), 0o666)
+    os.chmod(sealed, 0o555)
+    if as_user:
+        os.chown(protected, 65534, 65534)
+    for what, target, want in (("a write-protected file", protected, "Permission denied"),
+                               ("a writable file in a sealed folder", os.path.join(sealed, "open.csv"), "folder is not writable")):
+        r = subprocess.run([cascade, "run"] + LENET + ["--data", mine, "--output", target], capture_output=True, text=True,
+                           timeout=300, preexec_fn=as_user)
+        check(r.returncode == 1 and want in r.stderr and open(target).read() == "keep\n",
+              "%s: rc %d, %r, kept: %s" % (what, r.returncode, r.stderr.strip()[-120:], open(target).read() == "keep\n"))
+    os.chmod(sealed, 0o755)
+
+
+def check_progress_lines(tmp, data):
+    """--progress-json ends with the final state, once."""
+    log = os.path.join(tmp, "progress.jsonl")
+    r = run(["run", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "300",
+             "--order", "file", "--progress-json", log, "--progress-interval", "0"])
+    lines = open(log).read().splitlines() if r.returncode == 0 else []
+    check(lines and json.loads(lines[-1])["processed"] == 300 and all(a != b for a, b in zip(lines, lines[1:])),
+          "progress-json: %d lines, the last twice: %s" % (len(lines), len(lines) > 1 and lines[-1] == lines[-2]))
+
+
 def expect_usage_error(what, args, want, tmp, untouched):
     before = {p: open(p, "rb").read() for p in untouched}
     r = run(args)
@@ -207,7 +255,8 @@ def main():
         data = os.path.join(tmp, "ten.bin")
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
-        for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions):
+        for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
+                     check_write_protected, check_progress_lines):
             part(tmp, data)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)

@@ -18,6 +18,7 @@ usage: targets_verdicts.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, defaul
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,14 @@ def main():
         r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
                             "--models", "lenet", "--cascades", "lenet:alexnet_shallower", "--thresholds", "0.9",
                             "--batches", "32", "--json", out], capture_output=True, text=True)
+        twin = os.path.join(d, "my lenet.safetensors")  # another file of the same arch: a row of its own
+        assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+        shutil.copy(os.path.join(assets, "weights", "lenet.safetensors"), twin)
+        r2 = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "32", "--runs", "1", "--warmup", "0",
+                             "--models", "lenet," + twin, "--no-cascades", "--batches", "32", "--json", out + "2"],
+                            capture_output=True, text=True)
+        rows = [a.get("model") for a in json.load(open(out + "2")).get("alone", [])] if r2.returncode == 0 else []
+        check(rows == ["lenet", twin], "bench names rows as given, two files of one arch two rows: %s" % rows)
         pair = (json.load(open(out)).get("cascades") or [{}])[0] if r.returncode == 0 else {}
         row = [l for l in r.stdout.splitlines() if l.startswith("lenet -> alexnet_shallower")]
         check("efficiency" in pair and pair["efficiency"] is None and pair["ideal_images_per_s"] is None
