@@ -171,7 +171,7 @@ static double measure_sgemm(void) {
     return 2.0 * n * n * (double)n * reps / seconds / 1e9;
 }
 
-// Splits "a,b,c" into items (each at most 63 chars) and calls each on them.
+// Splits "a,b,c" into items (each at most 127 chars) and calls each on them.
 static cascade_status for_each_item(const char *list, cascade_status (*each)(void *, const char *, cascade_error *),
                                     void *ctx, cascade_error *err) {
     while (*list) {

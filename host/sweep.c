@@ -4,6 +4,7 @@
 #include "options.h"
 #include "progress.h"
 #include "../runtime/pipeline.h"
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -166,6 +167,22 @@ static const char *base_name(const char *path, char *out, size_t cap) {
     return out;
 }
 
+// v as the throughput of the passes that name matches (by the name as given,
+// its file name without folder and .safetensors, or its architecture); 1 when one did.
+static int apply_one(const char *name, double v, model_pass *passes, int n_passes) {
+    int matched = 0;
+    for (int i = 0; i < n_passes; i++) {
+        char base[128];
+        if (!strcmp(passes[i].name, name) || !strcmp(base_name(passes[i].name, base, sizeof base), name) ||
+            !strcmp(passes[i].arch, name)) {
+            passes[i].images_per_s = v;
+            passes[i].throughput_given = 1;
+            matched = 1;
+        }
+    }
+    return matched;
+}
+
 // The items of text applied to passes; the first name that matches none
 // into unmatched (when not NULL; "" when all match).
 static cascade_status apply_items(const char *what, const char *text, model_pass *passes, int n_passes,
@@ -193,16 +210,7 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
         if (!eq[1] || *end || errno || !isfinite(v) || v <= 0)
             return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: throughput of %s '%s' is not a positive number",
                                 what, line, item, eq + 1);
-        int matched = 0;
-        for (int i = 0; i < n_passes; i++) {
-            char base[128];
-            if (!strcmp(passes[i].name, item) || !strcmp(base_name(passes[i].name, base, sizeof base), item) ||
-                !strcmp(passes[i].arch, item)) {
-                passes[i].images_per_s = v;
-                passes[i].throughput_given = 1;
-                matched = 1;
-            }
-        }
+        int matched = apply_one(item, v, passes, n_passes);
         if (!matched && unmatched && !unmatched[0]) snprintf(unmatched, 128, "%.127s", item);
     }
     return CASCADE_OK;
@@ -233,26 +241,59 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     return st;
 }
 
-// `cascade bench --json` output: the "alone" entries' "model" and
-// "images_per_s" "median", the best over batch sizes, as name=value items.
-static cascade_status bench_json_throughputs(const char *what, const char *json, char *items, size_t cap,
-                                             cascade_error *err) {
+// The JSON string whose opening quote is at q, unescaped into out (as
+// json_string writes them: \" \\ and \u00XX; other escapes as JSON has them);
+// the character after its closing quote, or NULL for one that is not whole
+// or longer than cap.
+static const char *read_json_string(const char *q, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *p = q + 1; *p; p++) {
+        char c = *p;
+        if (c == '"') {
+            out[n] = 0;
+            return p + 1;
+        }
+        if (c == '\\') {
+            c = *++p;
+            if (c == 'u') {
+                unsigned v = 0;
+                for (int k = 1; k <= 4; k++) { // exactly four hex digits (a shorter one would run past the end)
+                    if (!isxdigit((unsigned char)p[k])) return NULL;
+                    v = v * 16 + (unsigned)(isdigit((unsigned char)p[k]) ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
+                }
+                if (v == 0 || v > 0x7f) return NULL; // our names are bytes
+                c = (char)v, p += 4;
+            } else if (c == 'n') c = '\n';
+            else if (c == 't') c = '\t';
+            else if (c == 'r') c = '\r';
+            else if (c != '"' && c != '\\' && c != '/') return NULL;
+        }
+        if (n + 1 >= cap) return NULL;
+        out[n++] = c;
+    }
+    return NULL;
+}
+
+// `cascade bench --json` output: each "alone" entry's "model" and
+// "images_per_s" "median", the best over batch sizes, applied to the passes
+// by name (names as bench wrote them: any character a path may hold).
+#define BENCH_JSON_MODELS 64
+static cascade_status apply_bench_json(const char *what, const char *json, model_pass *passes, int n_passes,
+                                       cascade_error *err) {
     const char *alone = strstr(json, "\"alone\"");
     if (!alone) return cascade_fail(err, CASCADE_EFORMAT, "%s: JSON without \"alone\" (not `cascade bench --json`?)", what);
     const char *end = strstr(alone, "\"cascades\"");
-    char names[64][64];
-    double best[64];
+    static char names[BENCH_JSON_MODELS][128];
+    double best[BENCH_JSON_MODELS];
     int n = 0;
     for (const char *p = alone; (p = strstr(p, "\"model\"")) && (!end || p < end);) {
-        p = strchr(p + 7, '"');
-        const char *close = p ? strchr(p + 1, '"') : NULL;
+        char name[128];
+        const char *q = strchr(p + 7, '"'), *close = q ? read_json_string(q, name, sizeof name) : NULL;
         const char *median = close ? strstr(close, "\"median\"") : NULL;
         const char *colon = median ? strchr(median, ':') : NULL;
-        if (!colon || close - p - 1 >= 64)
-            return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model and median", what);
-        char name[64];
-        memcpy(name, p + 1, (size_t)(close - p - 1));
-        name[close - p - 1] = 0;
+        if (!colon)
+            return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model name (under 128 "
+                                "characters) and a median", what);
         char *stop;
         double v = strtod(colon + 1, &stop);
         if (stop == colon + 1 || !(v > 0))
@@ -260,16 +301,12 @@ static cascade_status bench_json_throughputs(const char *what, const char *json,
         int k = 0;
         while (k < n && strcmp(names[k], name)) k++;
         if (k == n) {
-            if (n == 64) break;
+            if (n == BENCH_JSON_MODELS) return cascade_fail(err, CASCADE_EFORMAT, "%s: more than %d models", what, n);
             snprintf(names[n], sizeof names[n], "%s", name), best[n++] = v;
         } else if (v > best[k]) best[k] = v;
         p = stop;
     }
-    size_t used = 0;
-    items[0] = 0;
-    for (int k = 0; k < n && used < cap; k++)
-        used += (size_t)snprintf(items + used, cap - used, "%s=%.17g\n", names[k], best[k]);
-    if (used >= cap) return cascade_fail(err, CASCADE_EFORMAT, "%s: too many models", what);
+    for (int k = 0; k < n; k++) apply_one(names[k], best[k], passes, n_passes);
     return CASCADE_OK;
 }
 
@@ -288,11 +325,8 @@ cascade_status apply_throughput_file(const char *path, model_pass *passes, int n
     snprintf(what, sizeof what, "--throughput-from %s", path);
     const char *start = text + strspn(text, " \t\r\n");
     cascade_status s;
-    if (*start == '{') {
-        static char items[65536];
-        s = bench_json_throughputs(what, start, items, sizeof items, err);
-        if (!s) s = apply_throughputs(what, items, passes, n_passes, err);
-    } else s = apply_throughputs(what, text, passes, n_passes, err);
+    if (*start == '{') s = apply_bench_json(what, start, passes, n_passes, err);
+    else s = apply_throughputs(what, text, passes, n_passes, err);
     return s == CASCADE_EINVAL ? CASCADE_EFORMAT : s;
 }
 

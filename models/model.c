@@ -240,11 +240,16 @@ static cascade_status build_arch(model_builder *b, const char *arch) {
 // Every float tensor of the file is one the architecture used: a file whose
 // metadata names another architecture (a resnet34 labelled resnet18) would
 // otherwise build a smaller network from part of it. Tensors of other dtypes
-// (an I64 counter, U8 padding) are not weights and may stay.
+// (U8 padding) are not weights and may stay, as may BatchNorm's step counter
+// (*.num_batches_tracked, an I64, or a float where an export cast everything).
 static cascade_status check_all_taken(const model_builder *b) {
+    static const char counter[] = ".num_batches_tracked";
     for (int i = 0; i < b->file->n_tensors; i++) {
         const st_tensor *t = &b->file->tensors[i];
-        if (!b->taken[i] && (t->dtype == ST_F16 || t->dtype == ST_F32))
+        size_t len = strlen(t->name);
+        int is_counter = len >= sizeof counter - 1 && !strcmp(t->name + len - (sizeof counter - 1), counter);
+        int is_float = t->dtype == ST_F16 || t->dtype == ST_BF16 || t->dtype == ST_F32 || t->dtype == ST_F64;
+        if (!b->taken[i] && is_float && !is_counter)
             return cascade_fail(b->err, CASCADE_EFORMAT, "tensor '%s' is not part of arch %s (the file is of another "
                                 "architecture?)", t->name, b->m->arch);
     }

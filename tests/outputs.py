@@ -42,7 +42,11 @@ test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
 LENET = ["--cheap", "lenet", "--full", "none", "--quiet", "--device", "cpu"]
 
 
+WORK = tempfile.gettempdir()  # the commands run here: a stray file ("-" from an old binary) never lands in the checkout
+
+
 def run(args, **kw):
+    kw.setdefault("cwd", WORK)
     return subprocess.run([cascade] + args, capture_output=True, text=True, timeout=300, **kw)
 
 
@@ -251,7 +255,9 @@ def check_stop_after_last_image(tmp):
 
 
 def main():
+    global WORK
     with tempfile.TemporaryDirectory() as tmp:
+        WORK = tmp
         data = os.path.join(tmp, "ten.bin")
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))

@@ -19,6 +19,7 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,7 +286,32 @@ def test_sweep_sigint(tmp, sig=signal.SIGINT):
     print("sweep signal %d: exit %d, %r, nothing left behind" % (sig, p.returncode, lines[0] if lines else None))
 
 
+def test_throughputs_from_bench_names(tmp):
+    """--throughput-from a bench JSON whose rows are named by paths that hold a
+    space, a quote and 90 characters: each figure reaches its model."""
+    weights = os.path.join(golden.ASSETS, "weights")
+    odd = os.path.join(tmp, "a folder with \"quotes\"" + "x" * 40)  # (no comma: lists are comma-separated)
+    os.mkdir(odd)
+    cheap = os.path.join(odd, "my lenet.safetensors")
+    shutil.copy(os.path.join(weights, "lenet.safetensors"), cheap)
+    bench = os.path.join(tmp, "named.json")
+    r = run(["bench", "--device", "cpu", "--models", cheap + ",alexnet_shallower", "--no-cascades", "--images", "32",
+             "--runs", "1", "--warmup", "0", "--batches", "32", "--json", bench])
+    check(r.returncode == 0, "bench with a path for a name: rc %d %s" % (r.returncode, r.stderr[-200:]))
+    figures = {a["model"]: a["images_per_s"]["median"] for a in json.load(open(bench))["alone"]} if r.returncode == 0 else {}
+    out = os.path.join(tmp, "named-sweep.json")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", cheap, "--full", "alexnet_shallower", "--limit", "20",
+             "--thresholds", "0.9", "--throughput-from", bench, "--json", out])
+    models = json.load(open(out)).get("models", []) if r.returncode == 0 else []
+    given = {m.get("name"): m.get("images_per_s") for m in models}
+    check(r.returncode == 0 and len(figures) == 2 and all(abs(given.get(k, 0) - v) <= 0.5 for k, v in figures.items()),
+          "sweep --throughput-from those names: rc %d, bench %s, sweep %s %s" % (r.returncode, figures, given,
+                                                                              r.stderr[-200:]))
+
+
 def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_throughputs_from_bench_names(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
         test_calibrate(tmp)
