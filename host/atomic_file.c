@@ -53,6 +53,9 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
         strcpy(f->path, path);
         if (exists && S_ISDIR(st.st_mode)) return cascade_fail(err, CASCADE_EIO, "cannot write %s: is a directory", path);
         f->file = fopen(path, "w");
+        if (!f->file && errno == EINTR) // a signal while a FIFO waited for its reader: a stop, not an error
+            return cascade_fail(err, CASCADE_EINTERRUPTED, "stopped while %s waited for a reader; no output written",
+                                path);
         if (!f->file) return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
         return CASCADE_OK;
     }

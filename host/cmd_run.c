@@ -340,7 +340,7 @@ int cmd_run(int argc, char **argv) {
     interrupt_restore(); // forgets the tracked outputs too
     if (s) {
         fprintf(stderr, "cascade run: %s\n", err.message);
-        return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
+        return s == CASCADE_EINVAL ? EXIT_USAGE : s == CASCADE_EINTERRUPTED ? interrupted_exit_code() : 1;
     }
     return p.stop == STOP_INTERRUPT ? interrupted_exit_code() : 0;
 }

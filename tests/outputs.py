@@ -19,7 +19,8 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   /dev/null may take several outputs;
 - a write-protected output is not replaced (as root: run as uid 65534); a
   writable one in a folder that is not says so; --progress-json ends with the
-  final state once;
+  final state once; SIGINT while an output FIFO waits for its reader is a
+  stop (130) with nothing written;
 - calibrate's default validation file named on the command line keeps its
   split (records 5000..9999: the first ones were trained on);
 - a run that a --time-budget stop reached after its last image was taken
@@ -28,10 +29,12 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
@@ -125,10 +128,11 @@ def check_pipes_and_closed(tmp, data):
     left; with standard output closed no file the run opens takes its place."""
     report = os.path.join(tmp, "piped.json")
     p = subprocess.Popen([cascade, "run", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "none",
-                          "--limit", "3000", "--output", "-", "--json", report], stdout=subprocess.PIPE,
+                          "--limit", "10000", "--output", "-", "--json", report], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     p.stdout.readline()
-    p.stdout.close()  # as `head -1` does
+    p.stdout.close()  # as `head -1` does; the 10,000 rows (~200 KB) are more than a pipe holds
+
     err = p.stderr.read().decode()
     p.wait(timeout=300)
     left = [f for f in os.listdir(tmp) if f.startswith("piped.json")]
@@ -176,6 +180,34 @@ def check_write_protected(tmp, data):
         check(r.returncode == 1 and want in r.stderr and open(target).read() == "keep\n",
               "%s: rc %d, %r, kept: %s" % (what, r.returncode, r.stderr.strip()[-120:], open(target).read() == "keep\n"))
     os.chmod(sealed, 0o755)
+
+
+def check_fifo_without_reader(tmp, data):
+    """An output FIFO nobody reads holds the run before any work; SIGINT then
+    stops it as a stop (130), not as an error, and nothing is written."""
+    fifo, report = os.path.join(tmp, "nobody-reads"), os.path.join(tmp, "fifo-report.json")
+    os.mkfifo(fifo)
+    p = subprocess.Popen([cascade, "run"] + LENET + ["--data", data, "--output", fifo, "--json", report], cwd=tmp,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):  # until it waits in the FIFO's open (the kernel's wait_for_partner), at most 60 s
+        try:
+            waiting = "partner" in open("/proc/%d/wchan" % p.pid).read()
+        except OSError:
+            waiting = False
+        if waiting or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += " (still waiting 60 s after SIGINT: killed)"
+    left = [f for f in os.listdir(tmp) if f.startswith("fifo-report")]
+    check(p.returncode == 130 and "waited for a reader" in err and not left,
+          "a FIFO without a reader, then SIGINT: rc %d, %r, left %s" % (p.returncode, err.strip()[-120:], left))
+    os.unlink(fifo)
 
 
 def check_progress_lines(tmp, data):
@@ -262,7 +294,7 @@ def main():
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
-                     check_write_protected, check_progress_lines):
+                     check_write_protected, check_fifo_without_reader, check_progress_lines):
             part(tmp, data)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
