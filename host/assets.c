@@ -24,6 +24,11 @@ const char *assets_dir(void) {
 
 void assets_path(const char *relative, char *out, size_t cap) { snprintf(out, cap, "%s/%s", assets_dir(), relative); }
 
+void assets_data_path(const char *given, char *out, size_t cap) {
+    if (given) snprintf(out, cap, "%s", given);
+    else assets_path("data/cifar10/test_batch.bin", out, cap);
+}
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcmp(s + n - m, suffix);

@@ -17,6 +17,8 @@ CASCADE_MUST_CHECK cascade_status assets_model_path(const char *name_or_path, ch
                                                     cascade_error *err);
 // <assets>/<relative> into out.
 void assets_path(const char *relative, char *out, size_t cap);
+// The data file a --data option names (given), or the CIFAR-10 test set when it is NULL.
+void assets_data_path(const char *given, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

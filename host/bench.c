@@ -93,12 +93,14 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
     return CASCADE_OK;
 }
 
-// The loaded model of a name check_lists saw.
-static const model *named_model(const bench_context *c, const char *name) {
-    for (int i = 0; i < c->models->n; i++)
-        if (!strcmp(c->models->names[i], name)) return &c->models->models[i];
+// The loaded model of a name check_lists saw (NULL: none).
+static const model *loaded_model(const bench_models *loaded, const char *name) {
+    for (int i = 0; i < loaded->n; i++)
+        if (!strcmp(loaded->names[i], name)) return &loaded->models[i];
     return NULL;
 }
+
+static const model *named_model(const bench_context *c, const char *name) { return loaded_model(c->models, name); }
 
 static cascade_status bench_alone(bench_context *c, const bench_options *o, const char *name, const model *m,
                                   int batch, bench_report *r, cascade_error *err) {
@@ -233,8 +235,7 @@ static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err)
 
 static cascade_status check_model(void *ctx, const char *name, cascade_error *err) {
     bench_models *loaded = ctx;
-    for (int i = 0; i < loaded->n; i++)
-        if (!strcmp(loaded->names[i], name)) return CASCADE_OK;
+    if (loaded_model(loaded, name)) return CASCADE_OK;
     if (loaded->n == BENCH_MAX_MODELS)
         return cascade_fail(err, CASCADE_EINVAL, "more than %d different models named", BENCH_MAX_MODELS);
     cascade_status s = load_named_model(&loaded->models[loaded->n], name, err);
@@ -250,12 +251,7 @@ static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err
     if (!s) s = check_model(ctx, full, err);
     if (s) return s;
     const bench_models *loaded = ctx;
-    const model *pair_models[2] = {NULL, NULL};
-    for (int i = 0; i < loaded->n; i++) {
-        if (!strcmp(loaded->names[i], cheap)) pair_models[0] = &loaded->models[i];
-        if (!strcmp(loaded->names[i], full)) pair_models[1] = &loaded->models[i];
-    }
-    return model_check_pair(pair_models[0], cheap, pair_models[1], full, err);
+    return model_check_pair(loaded_model(loaded, cheap), cheap, loaded_model(loaded, full), full, err);
 }
 
 // Sizes a GPU network refuses (the CPU has no such limit, only its memory):
@@ -373,8 +369,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s) s = check_lists(&c, o, err);
     if (s) { free_models(&c); return s; }
     char path[1024];
-    if (o->data) snprintf(path, sizeof path, "%s", o->data);
-    else assets_path("data/cifar10/test_batch.bin", path, sizeof path);
+    assets_data_path(o->data, path, sizeof path);
     cifar_file source;
     if ((s = cifar_open(&source, path, err))) { free_models(&c); return s; }
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);

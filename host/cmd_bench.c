@@ -86,8 +86,7 @@ int cmd_bench(int argc, char **argv) {
     if (help) { fputs(bench_usage, stdout); return 0; }
     atomic_file json = {0};
     char data[1024];
-    if (o.data) snprintf(data, sizeof data, "%s", o.data);
-    else assets_path("data/cifar10/test_batch.bin", data, sizeof data);
+    assets_data_path(o.data, data, sizeof data);
     named_path output = {"--json", o.json, 0}, inputs[] = {{"--data", data, 0}, {"--models", o.models, 1},
                                                            {"--cascades", o.cascades, 2}};
     if (output_paths_check(&output, 1, inputs, 3, &err)) {

@@ -122,8 +122,7 @@ typedef struct {
 #define EAGER_LABEL_CHECK ((size_t)256 << 20)
 
 static void data_path(const run_state *r, char *path, size_t cap) {
-    if (r->opt.data) snprintf(path, cap, "%s", r->opt.data);
-    else assets_path("data/cifar10/test_batch.bin", path, cap);
+    assets_data_path(r->opt.data, path, cap);
 }
 
 // Whether to read the whole data file once, in file order, checking every
