@@ -46,7 +46,9 @@ typedef struct {
     int64_t images;
     int runs, warmup;
     int64_t warmup_images; // images in each warm-up run (at most images)
-    double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run
+    uint64_t seed;       // of the images' order (job.c's shuffled_order): the PyTorch peer reads the same
+    double sgemm_gflops; // CPU only: OpenBLAS sgemm 2048^3 in the same run, the better of its start and end
+    double sgemm_start_gflops, sgemm_end_gflops; // the two (end 0 when stopped early): apart, the load changed
     double upload_pinned_gbps, upload_data_gbps; // GPU only: host->device copy rates, same run
     int complete;        // 0 when a stop request ended it early: the figures so far
     double build_seconds, seconds; // backends opened (networks built), and the whole bench

@@ -2,16 +2,28 @@
 #include "bench.h"
 #include "sweep.h" // json_string
 
+// The CPU's sgemm rate, measured at the bench's start and end: figures in
+// between, and their share of sgemm, are suspect when the two differ.
+static void print_sgemm(const bench_report *r, FILE *out) {
+    double lo = r->sgemm_start_gflops, hi = r->sgemm_end_gflops;
+    fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run", r->sgemm_gflops);
+    if (hi > 0) fprintf(out, ": %.1f at the start, %.1f at the end", lo, hi);
+    fprintf(out, ")\n");
+    if (hi > 0 && (hi > 1.2 * lo || lo > 1.2 * hi))
+        fprintf(out, "          the two differ by over 20%%: another load on the cores during the bench;"
+                     " its figures may be low\n");
+}
+
 void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
     fprintf(out, "images    %lld per run, median of %d runs after %d warm-up", (long long)r->images, r->runs, r->warmup);
     if (r->warmup && r->warmup_images < r->images) fprintf(out, " (%lld images each)", (long long)r->warmup_images);
-    fprintf(out, "\n");
+    fprintf(out, "; test set replicated in order --seed %llu\n", (unsigned long long)r->seed);
     if (!r->complete) fprintf(out, "stopped   early on request: the figures measured before it\n");
     if (r->seconds > 0)
         fprintf(out, "time      %.1f s in all, %.1f s of it opening backends"
                      " (building the networks; on a GPU, timing cuDNN plans)\n", r->seconds, r->build_seconds);
-    if (r->sgemm_gflops > 0) fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run)\n", r->sgemm_gflops);
+    if (r->sgemm_gflops > 0) print_sgemm(r, out);
     if (r->upload_pinned_gbps > 0)
         fprintf(out, "upload    host->device %.1f GB/s pinned, %.1f GB/s from the bench images: at most %.1fM images/s\n",
                 r->upload_pinned_gbps, r->upload_data_gbps, r->upload_data_gbps * 1e9 / 3072 / 1e6);
@@ -54,10 +66,12 @@ void bench_write_json(const bench_report *r, FILE *out) {
     fprintf(out, ",\n  \"versions\": ");
     json_string(out, r->versions);
     fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"warmup_images\": %lld,\n"
-                 "  \"sgemm_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
+                 "  \"seed\": %llu,\n  \"sgemm_gflops\": %.2f,\n  \"sgemm_start_gflops\": %.2f,\n"
+                 "  \"sgemm_end_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
                  "  \"seconds\": %.2f,\n  \"build_seconds\": %.2f,\n  \"alone\": [",
             r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, (long long)r->warmup_images,
-            r->sgemm_gflops, r->upload_pinned_gbps, r->upload_data_gbps, r->seconds, r->build_seconds);
+            (unsigned long long)r->seed,
+            r->sgemm_gflops, r->sgemm_start_gflops, r->sgemm_end_gflops, r->upload_pinned_gbps, r->upload_data_gbps, r->seconds, r->build_seconds);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
         fprintf(out, "%s\n    {\"model\": ", i ? "," : "");

@@ -9,13 +9,16 @@ argmax, D2H, one stream, batch 1024 — as TARGETS.md measured its anchors.
 Modes for the models alone: eager, CUDA graph, torch.compile; and the naive
 cascade (cheap -> softmax -> mask -> index_select -> full).
 
-usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R]
+usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R] [--seed S]
                      [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...] [--json FILE]
                      [--device cuda|cpu] [--threads N]
 --json writes the PyTorch figures (medians, img/s) for profiling/targets.py, which
 gives the TARGETS.md verdicts (the best cascade's speed-up over eager resnet34 among them).
 --device cpu runs the same peers on the CPU in fp32 (no CUDA graph), over --threads
 threads (all cores by default): the anchor for `cascade bench --device cpu`.
+The images are cascade bench's: its seeded order (--seed, else --ours' seed) of
+the test set replicated, all of --ours' images when --images is their count,
+else the first --images of them (a random sample of the bench's images).
 Needs torch and numpy; safetensors when importable, else a numpy reader of the format.
 """
 import argparse, json, os, statistics, sys, time
@@ -145,9 +148,29 @@ def load_model(assets, name):
     return model.to(DEVICE, DTYPE).eval().to(memory_format=torch.channels_last)
 
 
-def load_images(assets, count, seed):
+def bench_order(n, seed):
+    """cascade bench's order of n replicated images (host/job.c, shuffled_order):
+    Fisher-Yates from the end, the k-th draw splitmix64's k-th output."""
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as in C
+        k = np.arange(1, n, dtype=np.uint64)
+        z = np.uint64(seed) + k * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    i = np.arange(n - 1, 0, -1, dtype=np.uint64)  # the draw for position i takes z % (i + 1)
+    swaps = (z % (i + np.uint64(1))).tolist()
+    order = list(range(n))
+    for pos, j in zip(range(n - 1, 0, -1), swaps):
+        order[pos], order[j] = order[j], order[pos]
+    return order
+
+
+def load_images(assets, count, population, seed):
+    """The first `count` images of cascade bench's order over `population`
+    replicated test images (the same images as the bench when the counts match)."""
     raw = np.fromfile(os.path.join(assets, "data", "cifar10", "test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
-    order = np.random.default_rng(seed).permutation(len(raw) * (-(-count // len(raw))))[:count] % len(raw)
+    replicated = len(raw) * (-(-population // len(raw)))
+    order = np.array(bench_order(replicated, seed)[:count], dtype=np.int64) % len(raw)
     images = torch.from_numpy(np.ascontiguousarray(raw[order, 1:])).reshape(count, 3, 32, 32)
     images = images.pin_memory() if DEVICE == "cuda" else images
     labels = torch.from_numpy(raw[order, 0].astype(np.int64))
@@ -214,13 +237,16 @@ def e2e_graph(model, images, out, norm, batch=1024):
     return run
 
 
-def naive_cascade(cheap, full, images, out, norm, threshold, batch=1024):
+def naive_cascade(cheap, full, images, out, norm, threshold, deferred, batch=1024):
+    """deferred[0]: how many images the last run sent to the full model."""
     def run():
+        deferred[0] = 0
         for i in range(0, len(images), batch):
             x = norm(images[i:i + batch].to(DEVICE, non_blocking=True))
             probs = torch.softmax(cheap(x).float(), 1)
             conf, pred = probs.max(1)
             idx = (conf < threshold).nonzero().squeeze(1)
+            deferred[0] += idx.numel()  # (a sync, as the index_select's size is one anyway)
             if idx.numel():
                 pred[idx] = full(x.index_select(0, idx)).argmax(1)
             out[i:i + batch].copy_(pred, non_blocking=True)
@@ -232,18 +258,44 @@ def ours_figures(path):
     """Our figures from `cascade bench --json`; none (a notice) when the file is
     missing or unreadable: the peers are still worth measuring."""
     if not path:
-        return {}, {}
+        return {}, {}, {}
     try:
         with open(path) as f:
             ours = json.load(f)
     except (OSError, ValueError) as e:
         print("torch_peer.py: --ours %s: %s; no ratios to our figures" % (path, e), file=sys.stderr)
-        return {}, {}
-    alone = {}
-    for f in ours.get("alone", []):
-        alone[f["model"]] = max(alone.get(f["model"], 0), f["images_per_s"]["median"])
-    cascades = {(f["cheap"], f["full"], round(f["threshold"], 4)): f for f in ours.get("cascades", [])}
-    return alone, cascades
+        return {}, {}, {}
+    try:
+        alone = {}
+        for f in ours.get("alone", []):  # the best batch size's figure
+            if f["images_per_s"]["median"] > alone.get(f["model"], (0, None))[0]:
+                alone[f["model"]] = (f["images_per_s"]["median"], f.get("accuracy"))
+        cascades = {(f["cheap"], f["full"], round(f["threshold"], 4)): f for f in ours.get("cascades", [])}
+    except (AttributeError, KeyError, TypeError) as e:
+        print("torch_peer.py: --ours %s: not cascade bench's JSON (%s); no ratios to our figures" % (path, e),
+              file=sys.stderr)
+        return {}, {}, {}
+    return alone, cascades, ours
+
+
+def image_order(args, ours):
+    """The seed and the population of the peers' images: --seed, else --ours'
+    seed, else 1; the order of --ours' image count when it covers --images
+    (the bench's own images, or the first of them), else of --images."""
+    seed = args.seed if args.seed is not None else ours.get("seed", 1)
+    if not isinstance(seed, int) or seed < 0:
+        seed = 1
+    population = args.images
+    theirs = ours.get("images")
+    if isinstance(theirs, int) and theirs >= args.images and ours.get("seed", 1) == seed:
+        population = theirs
+    if ours and ours.get("seed", 1) != seed:
+        print("torch_peer.py: --seed %d is not --ours' seed %s: other images than the bench's"
+              % (seed, ours.get("seed", 1)), file=sys.stderr)
+    print("images: %s%d of cascade bench's order of %d (seed %d)%s" % (
+        "" if population == args.images else "the first ", args.images, population, seed,
+        ", as --ours" if ours and population == ours.get("images") == args.images else ""))
+    return seed, population
 
 
 def write_json(path, figures):
@@ -283,6 +335,8 @@ def check_args(args):
         sys.exit(2)
     if args.images < 1 or args.runs < 1:
         fail("--images and --runs must be at least 1")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        fail("--seed must be in [0, 2^63)")
     wanted = set(names(args.models)) | set(names(args.compile))
     cascades = []
     for spec in names(args.cascades):
@@ -312,6 +366,8 @@ def main():
     ap.add_argument("--ours", help="cascade bench --json output to compare with")
     ap.add_argument("--images", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seed", type=int, help="order of the replicated images, as cascade bench's --seed "
+                    "[--ours' seed, else 1]")
     ap.add_argument("--models", default="lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34",
                     help="models alone (none: no model alone)")
     ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile (none)")
@@ -324,17 +380,19 @@ def main():
     cascades = check_args(args)
     device_name = set_device(args.device, args.threads)
     print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), device_name))
-    images, labels = load_images(args.assets, args.images, 1)
+    ours_alone, ours_cascades, ours = ours_figures(args.ours)
+    seed, population = image_order(args, ours)
+    images, labels = load_images(args.assets, args.images, population, seed)
     out = torch.empty(args.images, dtype=torch.int64)
     out = out.pin_memory() if DEVICE == "cuda" else out
     norm = Normalise()
-    ours_alone, ours_cascades = ours_figures(args.ours)
     models = {}
     figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
                "device": device_name, "images": args.images, "runs": args.runs,
+               "seed": seed, "order_of": population,
                "batch": 1024, "complete": False, "alone": {}, "cascades": []}
-    print("\n%-18s %12s %12s %12s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "ours", "acc",
-                                                 "ours/best"))
+    print("\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "acc",
+                                                      "ours", "acc", "ours/best"))
     with torch.inference_mode():
         for name in names(args.models):
             models[name] = load_model(args.assets, name)
@@ -353,29 +411,32 @@ def main():
                     print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
             figures["alone"][name] = dict(row, accuracy=acc)
             write_json(args.json, figures)
-            ours = ours_alone.get(name, 0)
+            ours_rate, ours_acc = ours_alone.get(name, (0, None))
             best = max(row.values())
-            print("%-18s %12.0f %12s %12s %12s %8.4f %12s" % (
+            print("%-18s %12.0f %12s %12s %8.4f %12s %8s %12s" % (
                 name, row["eager"], "%.0f" % row["graph"] if "graph" in row else "-",
-                "%.0f" % row["compile"] if "compile" in row else "-", "%.0f" % ours if ours else "-", acc,
-                "%.2fx" % (ours / best) if ours else "-"))
+                "%.0f" % row["compile"] if "compile" in row else "-", acc, "%.0f" % ours_rate if ours_rate else "-",
+                "%.4f" % ours_acc if ours_acc is not None else "-", "%.2fx" % (ours_rate / best) if ours_rate else "-"))
         if cascades:
-            print("\n%-34s %12s %8s %12s %12s %10s" % ("naive cascade (e2e b1024)", "torch img/s", "acc", "ours img/s",
-                                                     "ours acc", "ours/torch"))
+            print("\n%-34s %12s %8s %8s %12s %8s %8s %10s" % (
+                "naive cascade (e2e b1024)", "torch img/s", "deferred", "acc", "ours img/s", "deferred", "acc",
+                "ours/torch"))
         for cheap, full, thr in cascades:
             for m in (cheap, full):
                 if m not in models:  # (setdefault would load it again each time)
                     models[m] = load_model(args.assets, m)
-            rate = timed(naive_cascade(models[cheap], models[full], images, out, norm, float(thr)), args.runs)[0]
+            deferred = [0]
+            run = naive_cascade(models[cheap], models[full], images, out, norm, float(thr), deferred)
+            rate = timed(run, args.runs)[0]
             acc = (out == labels).float().mean().item()
-            figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr),
-                                        "images_per_s": rate, "accuracy": acc})
+            figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr), "images_per_s": rate,
+                                        "deferred": deferred[0] / args.images, "accuracy": acc})
             write_json(args.json, figures)
             o = ours_cascades.get((cheap, full, round(float(thr), 4)))
-            print("%-34s %12.0f %8.4f %12s %12s %10s" % (
-                "%s -> %s @ %s" % (cheap, full, thr), rate, acc,
-                "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["accuracy"] if o else "-",
-                "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
+            print("%-34s %12.0f %8.4f %8.4f %12s %8s %8s %10s" % (
+                "%s -> %s @ %s" % (cheap, full, thr), rate, deferred[0] / args.images, acc,
+                "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["deferred"] if o else "-",
+                "%.4f" % o["accuracy"] if o else "-", "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
     figures["complete"] = True
     write_json(args.json, figures)
     return 0

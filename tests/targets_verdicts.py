@@ -148,6 +148,12 @@ def main():
         raw = open(out).read() if os.path.exists(out) else "{}"
         check(json.loads(raw).get("warmup_images") == 16 and "after 1 warm-up (16 images each)" in r.stdout,
               "bench --warmup-images 16 is reported: %s" % r.stdout.splitlines()[2:3])
+        got = json.loads(raw)
+        start, end = got.get("sgemm_start_gflops", 0), got.get("sgemm_end_gflops", 0)
+        check(start > 0 and end > 0 and got.get("sgemm_gflops") == max(start, end) and got.get("seed") == 1,
+              "bench JSON: sgemm at the start and the end, the better kept, and the seed (%s)" %
+              {k: got.get(k) for k in ("sgemm_gflops", "sgemm_start_gflops", "sgemm_end_gflops", "seed")})
+        check("at the start," in r.stdout and "--seed 1" in r.stdout, "the table shows both sgemm rates and the seed")
         rc, lines, p = run(None, raw=raw)
         r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
                             "--models", "lenet", "--cascades", "none", "--batches", "32", "--json", out],

@@ -13,12 +13,14 @@ graphs too), else on the CPU (fp32); CASCADE_TEST_DEVICE=cpu forces the CPU.
 - bad arguments (a cascade without a threshold, unknown models, no images,
   missing assets) are one line and exit 2, a missing --ours a notice;
 - `cascade bench --json` over the same few images gives "ours";
-- torch_peer.py over 1,100 images (not a multiple of its batch of 1024;
+- torch_peer.py over the bench's 1,100 images (not a multiple of its batch of 1024;
   no torch.compile, whose compile time would dwarf so small a run): its
   table carries our figures as ratios, its --json is whole and complete,
   eager (and on a card the CUDA graph) ran, each accuracy is that of the
-  golden logits over the same seeded order (to two images on the CPU, 0.5%
-  in fp16);
+  golden logits over the bench's seeded order and ours, and the cascade's
+  deferred fraction ours (to two images on the CPU, 0.5% in fp16);
+- with an --ours of another seed and more images, the peers' images are the
+  first of that order;
 - profiling/targets.py reads both files and takes its ratios from the peers.
 """
 import json
@@ -54,7 +56,6 @@ def ensure_torch_python():
 
 
 ensure_torch_python()
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, HERE)
@@ -65,9 +66,20 @@ IMAGES = 1100
 CHEAP, FULL, THRESHOLD = "lenet", "alexnet_shallower", 0.8
 
 
-def seeded_order(count, seed=1):
-    """The records torch_peer.py reads: the test set replicated, a seeded permutation."""
-    return (np.random.default_rng(seed).permutation(10000 * (-(-count // 10000)))[:count] % 10000).tolist()
+def seeded_order(count, seed=1, population=None):
+    """The records cascade bench reads (host/job.c's shuffled_order, written
+    out here a draw at a time): the test set replicated to cover population
+    (count when None), Fisher-Yates from the end with splitmix64; the first
+    count of them."""
+    n = 10000 * (-(-(population or count) // 10000))
+    mask, state, order = (1 << 64) - 1, seed, list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        j = (z ^ (z >> 31)) % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return [r % 10000 for r in order[:count]]
 
 
 def expected_accuracies(records):
@@ -86,26 +98,55 @@ def run(cmd, what):
     return p
 
 
-def check_peer_json(path, cuda):
-    figures = json.load(open(path))
+def check_peer_json(path, ours_path, cuda):
+    """The peers' figures: whole, over the bench's images (golden accuracies
+    over the bench's order; ours, to two images on the CPU)."""
+    figures, ours = json.load(open(path)), json.load(open(ours_path))
     check(figures.get("complete") is True, "torch.json says complete")
     check(figures.get("images") == IMAGES and figures.get("batch") == 1024, "torch.json: images and batch")
+    check(figures.get("seed") == ours.get("seed") == 1 and figures.get("order_of") == IMAGES,
+          "torch.json: the bench's seed and order (%s, %s)" % (figures.get("seed"), figures.get("order_of")))
     records = seeded_order(IMAGES)
     alone, cascade = expected_accuracies(records)
     slack = 0.005 if cuda else 2.0 / IMAGES
+    ours_alone = {f["model"]: f for f in ours.get("alone", [])}
     for m in (CHEAP, FULL):
         row = figures.get("alone", {}).get(m, {})
         check(row.get("eager", 0) > 0, "%s eager img/s > 0" % m)
         check(not cuda or row.get("graph", 0) > 0, "%s CUDA graph img/s > 0 on the card" % m)
-        acc = row.get("accuracy", -1)
+        acc, mine = row.get("accuracy", -1), ours_alone.get(m, {}).get("accuracy", -1)
         check(abs(acc - alone[m]) <= slack, "%s accuracy %.4f, golden %.4f" % (m, acc, alone[m]))
-    rows = figures.get("cascades", [])
+        check(abs(acc - mine) <= slack, "%s accuracy %.4f, ours %.4f on the same images" % (m, acc, mine))
+    rows, mine = figures.get("cascades", []), (ours.get("cascades") or [{}])[0]
     check(len(rows) == 1, "one naive cascade")
     if rows:
         r = rows[0]
         check((r["cheap"], r["full"], r["threshold"]) == (CHEAP, FULL, THRESHOLD), "the cascade asked for")
         check(r["images_per_s"] > 0, "cascade img/s > 0")
         check(abs(r["accuracy"] - cascade) <= slack, "cascade accuracy %.4f, golden %.4f" % (r["accuracy"], cascade))
+        for key in ("accuracy", "deferred"):
+            check(abs(r.get(key, -1) - mine.get(key, -1)) <= slack, "cascade %s %.4f, ours %.4f on the same images"
+                  % (key, r.get(key, -1), mine.get(key, -1)))
+
+
+def check_order_from_ours(tmp):
+    """--ours gives the seed and the population: 300 peers' images are the
+    first 300 of the bench's order of its 2,000 with its seed 3."""
+    ours, peers = os.path.join(tmp, "seed3.json"), os.path.join(tmp, "seed3_torch.json")
+    with open(ours, "w") as f:
+        json.dump({"images": 2000, "seed": 3, "alone": [], "cascades": []}, f)
+    run([sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS, "--device",
+         "cpu", "--ours", ours, "--images", "300", "--runs", "1", "--models", CHEAP, "--compile", "none",
+         "--cascades", "none", "--json", peers], "torch_peer.py --ours with seed 3")
+    figures = json.load(open(peers)) if os.path.exists(peers) else {}
+    check(figures.get("seed") == 3 and figures.get("order_of") == 2000, "seed and order taken from --ours (%s, %s)"
+          % (figures.get("seed"), figures.get("order_of")))
+    g = golden.Golden()
+    preds, records = g.decisions(CHEAP)[0], seeded_order(300, 3, 2000)
+    want = sum(preds[r] == g.labels[r] for r in records) / 300
+    acc = figures.get("alone", {}).get(CHEAP, {}).get("accuracy", -1)
+    check(abs(acc - want) <= 2.0 / 300, "%s accuracy %.4f over the first 300 of that order, golden %.4f"
+          % (CHEAP, acc, want))
 
 
 def check_bad_arguments():
@@ -114,7 +155,7 @@ def check_bad_arguments():
     peer = [sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS,
             "--device", "cpu", "--images", "8", "--runs", "1", "--compile", "none"]
     bad = [["--cascades", "lenet:resnet34"], ["--cascades", "lenet:resnet34@1.5"], ["--cascades", "lenet@0.9"],
-           ["--cascades", "lenet:vgg@0.9"], ["--models", "lenet,vgg"], ["--images", "0"],
+           ["--cascades", "lenet:vgg@0.9"], ["--models", "lenet,vgg"], ["--images", "0"], ["--seed", "-1"],
            ["--assets", "/nonexistent", "--models", "lenet"]]
     for args in bad:
         p = subprocess.run(peer + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
@@ -149,7 +190,7 @@ def main():
         check(any(line.startswith(CHEAP + " -> ") and line.rstrip().endswith("x") for line in p.stdout.splitlines()),
               "the cascade row has ours/torch as a ratio")
         if os.path.exists(peers):
-            check_peer_json(peers, cuda)
+            check_peer_json(peers, ours, cuda)
         else:
             check(False, "torch_peer.py wrote --json")
         t = subprocess.run([sys.executable, os.path.join(ROOT, "profiling", "targets.py"), ours, "--torch", peers],
@@ -158,6 +199,7 @@ def main():
         check(t.returncode in (0, 1) and not t.stderr, "targets.py reads both files (rc %d): %s" %
               (t.returncode, t.stderr.strip()[-400:]))
         check("PyTorch eager" in t.stdout and "same call" in t.stdout, "targets.py takes its ratios from the peers")
+        check_order_from_ours(tmp)
     return finish("torch_peer_check")
 
 
