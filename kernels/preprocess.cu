@@ -50,3 +50,8 @@ extern "C" cudaError_t preprocess_launch(const preprocess_params *p, cudaStream_
     preprocess_kernel<<<blocks, PREPROCESS_THREADS, 0, stream>>>(*p);
     return cudaGetLastError();
 }
+
+extern "C" cudaError_t preprocess_runnable(void) {
+    struct cudaFuncAttributes attributes;
+    return cudaFuncGetAttributes(&attributes, preprocess_kernel);
+}

@@ -26,6 +26,11 @@ void preprocess_set_normalisation(preprocess_params *p, const float mean[3], con
 // n == 0 launches nothing. cudaErrorInvalidValue for misaligned buffers or n < 0.
 KERNEL_MUST_CHECK cudaError_t preprocess_launch(const preprocess_params *p, cudaStream_t stream);
 
+// cudaSuccess when this build holds code the current device can run (the
+// first kernel of every job stands for all of them); otherwise the error
+// (cudaErrorNoKernelImageForDevice: built for other chips), left uncleared.
+KERNEL_MUST_CHECK cudaError_t preprocess_runnable(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,9 @@ export PATH=/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 # since the test programs do not re-execute themselves
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 grep -qw avx512f /proc/cpuinfo 2>/dev/null && export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+# cuDNN plan choices shared by every process of both calls (tests, runs, bench): a known file in
+# /tmp, which stays while the machine is warm, not $HOME's (unset or read-only on some images)
+export CASCADE_PLAN_CACHE=${CASCADE_PLAN_CACHE:-/tmp/cascade-plans.tsv}
 BUILD=build-device
 CUDNN_SYSTEM_HEADERS=(/usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h)
 STAGES=" ${STAGES:-tests sanitize bench torch} "
@@ -51,6 +54,7 @@ budget() {
 finish() {
   cp "$LOG"/bench.txt "$LOG"/bench.json "$LOG"/torch.txt "$LOG"/torch.json "$LOG"/targets.txt "$OUT"/ 2>/dev/null
   { printf '%s\n' "${summary[@]}"; [ ${#times[@]} -gt 0 ] && echo "stage seconds: $(printf '%s, ' "${times[@]}" | sed 's/, $//')"; } > "$OUT/summary.txt"
+  [ -f "$CASCADE_PLAN_CACHE" ] && cp "$CASCADE_PLAN_CACHE" "$LOG/cudnn-plans.tsv" 2>/dev/null
   tar -czf "$OUT/logs.tgz" -C "$LOG" . 2>/dev/null
 }
 trap 'stage_done; finish' EXIT
@@ -132,7 +136,7 @@ summary+=("build: $(grep -a -m1 -o 'cuDNN: [^ ]*' "$LOG/build.log")")
 if want tests; then
   stage "GPU tests"
   reserve=0; want sanitize && reserve=${SANITIZE_RESERVE_S:-120}
-  timeout -k 10 "$(budget 400 $reserve)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
+  timeout -k 10 "$(budget 400 $reserve)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_(network|kernels|cascade|nodevice|commands)$|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
   rc=$?
   cp $BUILD/Testing/Temporary/LastTest.log "$LOG/ctest-full.log" 2>/dev/null # the passing suites' figures too
   grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90

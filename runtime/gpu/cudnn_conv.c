@@ -312,6 +312,10 @@ static void drop_plan(cudnn_conv *c, int k) {
     c->n_plans--;
 }
 
+void cudnn_conv_drop_plans(cudnn_conv *c) {
+    while (c && !c->chosen && c->n_plans > 0) drop_plan(c, c->n_plans - 1);
+}
+
 cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config, int max_plans,
                                          size_t workspace_cap, cascade_error *err) {
     if (!c || !handle || first_config < 0 || max_plans < 1 || c->chosen)

@@ -63,6 +63,9 @@ CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnn
 // not finalize or is another engine; the caller then finalizes the top few.
 CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config,
                                                              int engine, cascade_error *err);
+// Before a choice: destroys every plan held (the bound buffers stay), so
+// that others can be finalized in their place.
+void cudnn_conv_drop_plans(cudnn_conv *c);
 int cudnn_conv_plan_count(const cudnn_conv *c);
 size_t cudnn_conv_workspace_max(const cudnn_conv *c); // over the plans held
 // Builds the variant pack over fixed device pointers (call once).

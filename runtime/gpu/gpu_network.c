@@ -478,6 +478,18 @@ static cascade_status bind_conv(gpu_network *net, gpu_node *n, cascade_error *er
     return cudnn_conv_bind(n->conv, &b, err);
 }
 
+// Times a bound conv's plans and keeps the fastest. A reused choice (an
+// earlier network's, or an earlier node's) is its only plan: should it not
+// run, the heuristic's top few are finalized and timed in its place.
+static cascade_status choose_conv(gpu_network *net, gpu_node *n, cascade_error *err) {
+    cascade_status s = cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
+    if (s != CASCADE_EDEVICE || !(n->remembered || n->copied)) return s;
+    cudnn_conv_drop_plans(n->conv);
+    n->remembered = n->copied = 0;
+    TRY(cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err));
+    return cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
+}
+
 // Binds every conv to its buffers and times its plans: leaders first, then
 // the followers with their leader's choice.
 static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
@@ -487,7 +499,7 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
             if (n->kind != NODE_CONV || (n->leader >= 0) != followers) continue;
             if (followers) TRY(finalize_follower(net, n, err));
             TRY(bind_conv(net, n, err));
-            cascade_status s = cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
+            cascade_status s = choose_conv(net, n, err);
             if (s) {
                 cascade_error_prefix(err, n->name);
                 return s;
@@ -763,7 +775,7 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                n->name, s->kernel, s->kernel, s->stride, s->in_channels, s->out_channels, n->form->what,
                cudnn_conv_chosen_engine(n->conv), cudnn_conv_chosen_config(n->conv),
                cudnn_conv_config_count(n->conv),
-               n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize")
+               n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize or run")
                : n->remembered ? ", remembered from an earlier network" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
                cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");

@@ -1,6 +1,7 @@
 // gpu_probe.c: checks for a usable CUDA device (see gpu_probe.h).
 #include "gpu_probe.h"
 #include "gpu_check.h"
+#include "../../kernels/preprocess.cuh"
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
 #include <cudnn.h>
@@ -18,6 +19,12 @@ cascade_status gpu_probe(char *name, size_t cap, cascade_error *err) {
     if (prop.major < 7)
         return cascade_fail(err, CASCADE_ENODEV, "CUDA device 0 (%s) is sm_%d%d; cascade needs sm_70 or newer",
                             prop.name, prop.major, prop.minor);
+    if ((e = preprocess_runnable()) != cudaSuccess) {
+        (void)cudaGetLastError(); // not sticky: the CPU may carry on
+        return cascade_fail(err, CASCADE_ENODEV, "CUDA device 0 (%s) is sm_%d%d, which this build has no code for (%s);"
+                            " rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d", prop.name, prop.major, prop.minor,
+                            cudaGetErrorString(e), prop.major, prop.minor);
+    }
     snprintf(name, cap, "%s (sm_%d%d, %d SMs, %.0f GiB)", prop.name, prop.major, prop.minor,
              prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
     return CASCADE_OK;
