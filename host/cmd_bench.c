@@ -42,9 +42,7 @@ static const char bench_usage[] =
     "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
 
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
-    *o = (bench_options){.models = "lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34",
-                         .cascades = "alexnet_shallower:resnet34", .thresholds = "0.8,0.9,0.95,0.99",
-                         .device = "auto", .runs = 5, .warmup = 1, .seed = 1};
+    *o = (bench_options){.thresholds = "0.8,0.9,0.95,0.99", .device = "auto", .runs = 5, .warmup = 1, .seed = 1};
     const option_spec specs[] = {
         {"--models", OPT_STRING, &o->models, 0, 0},       {"--cascades", OPT_STRING, &o->cascades, 0, 0},
         {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--batches", OPT_STRING, &o->batches, 0, 0},
@@ -57,6 +55,13 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
         {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};
     cascade_status s = parse_options("bench", argc, argv, specs, help, err);
     if (s || *help) return s;
+    // a list named beside the flag that drops it: which was meant?
+    if (o->no_alone && o->models && strcmp(o->models, "none"))
+        return cascade_fail(err, CASCADE_EINVAL, "--models %s with --no-alone: one or the other", o->models);
+    if (o->no_cascades && o->cascades && strcmp(o->cascades, "none"))
+        return cascade_fail(err, CASCADE_EINVAL, "--cascades %s with --no-cascades: one or the other", o->cascades);
+    if (!o->models) o->models = "lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34";
+    if (!o->cascades) o->cascades = "alexnet_shallower:resnet34";
     o->no_alone |= !strcmp(o->models, "none"), o->no_cascades |= !strcmp(o->cascades, "none");
     if (o->no_alone && o->no_cascades)
         return cascade_fail(err, CASCADE_EINVAL, "nothing to measure: no models alone and no cascades");

@@ -50,7 +50,7 @@ static const char run_usage[] =
     "                         --watch-class's share) is narrower than W; the interval is\n"
     "                         about the run's images (the file, or its --limit): a\n"
     "                         finished run's is exact\n"
-    "  --watch-class NAME     class whose share --target-ci watches\n"
+    "  --watch-class NAME     a class whose share the progress shows and --target-ci watches\n"
     "  --quiet                no progress display\n\n"
     "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
     "a second one exits at once, writing nothing.\n"
@@ -85,7 +85,7 @@ static void time_budget_timer(double seconds) {
 }
 
 static cascade_status parse_run(int argc, char **argv, run_options *o, int *help, cascade_error *err) {
-    *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = 0.9, .seed = 1,
+    *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = 0.9, .seed = -1,
                        .device = "auto", .order = "random", .progress_interval = -1};
     const option_spec specs[] = {
         {"--cheap", OPT_STRING, &o->cheap, 0, 0},       {"--full", OPT_STRING, &o->full, 0, 0},
@@ -103,6 +103,9 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
     if (s || *help) return s;
     if (strcmp(o->order, "random") && strcmp(o->order, "file"))
         return cascade_fail(err, CASCADE_EINVAL, "--order: '%s' is not 'random' or 'file'", o->order);
+    if (o->seed >= 0 && !strcmp(o->order, "file")) // it orders nothing: which was meant?
+        return cascade_fail(err, CASCADE_EINVAL, "--seed with --order file: the file's order takes no seed");
+    if (o->seed < 0) o->seed = 1;
     return CASCADE_OK;
 }
 
@@ -198,8 +201,10 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     json_string(f, r->opt.cheap);
     fprintf(f, ",\n  \"full\": ");
     json_string(f, r->opt.full);
-    fprintf(f, ",\n  \"cheap_arch\": \"%s\",\n  \"full_arch\": \"%s\",\n  \"threshold\": %g,\n  \"backend\": ",
-            r->cheap.arch, r->has_full ? r->full.arch : "none", r->opt.threshold);
+    fprintf(f, ",\n  \"cheap_arch\": \"%s\",\n  \"full_arch\": \"%s\",\n  \"threshold\": ", r->cheap.arch,
+            r->has_full ? r->full.arch : "none");
+    if (r->has_full) fprintf(f, "%g,\n  \"backend\": ", r->opt.threshold);
+    else fprintf(f, "null,\n  \"backend\": "); // the cheap model alone: no threshold applies
     json_string(f, r->backend.name);
     fprintf(f, ",\n");
     fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
@@ -213,8 +218,10 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
             (long long)e->deferred, e->seen ? (double)e->deferred / e->seen : 0, d.low, d.high);
     fprintf(f, "  \"accuracy\": {\"correct\": %lld, \"value\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
             (long long)e->correct, e->labelled ? (double)e->correct / e->labelled : 0, a.low, a.high);
-    fprintf(f, "  \"elapsed_s\": %.3f,\n  \"images_per_s\": %.1f,\n  \"seed\": %lld,\n  \"order\": \"%s\",\n",
-            elapsed, elapsed > 0 ? sum->processed / elapsed : 0, r->opt.seed, r->opt.order);
+    fprintf(f, "  \"elapsed_s\": %.3f,\n  \"images_per_s\": %.1f,\n", elapsed,
+            elapsed > 0 ? sum->processed / elapsed : 0);
+    if (!strcmp(r->opt.order, "file")) fprintf(f, "  \"seed\": null,\n  \"order\": \"file\",\n");
+    else fprintf(f, "  \"seed\": %lld,\n  \"order\": \"random\",\n", r->opt.seed);
     fprintf(f, "  \"predicted\": {");
     for (int c = 0; c < e->num_classes; c++)
         fprintf(f, "%s\"%s\": %lld", c ? ", " : "", r->cheap.class_names[c], (long long)e->predicted[c]);

@@ -111,6 +111,13 @@ def bench_cases(tmp, broken):
                    "nothing to measure", tmp)
     expect_failure("bench: pair without full", quick + ["--models", "lenet", "--cascades", "lenet:lenet,lenet"],
                    "not cheap:full", tmp)
+    # a list beside the flag that drops it (the list went unchecked and unused)
+    expect_failure("bench: --cascades with --no-cascades", quick + ["--cascades", "lenet:vgg99", "--no-cascades"],
+                   "--cascades lenet:vgg99 with --no-cascades", tmp)
+    expect_failure("bench: --models with --no-alone", quick + ["--models", "lenet", "--no-alone"],
+                   "--models lenet with --no-alone", tmp)
+    expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
+                                                     "--limit", "4"], "--seed with --order file", tmp)
 
 
 def label_space_cases(tmp):

@@ -24,7 +24,9 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - calibrate's default validation file named on the command line keeps its
   split (records 5000..9999: the first ones were trained on);
 - a run that a --time-budget stop reached after its last image was taken
-  says so in the summary as in the JSON.
+  says so in the summary as in the JSON;
+- the run JSON's threshold is null for a model alone, its seed null for the
+  file's own order.
 """
 import json
 import os
@@ -286,6 +288,20 @@ def check_stop_after_last_image(tmp):
         print("  (the budget stopped this run before its last image: the summary case was not reached)")
 
 
+def check_report_fields(tmp, data):
+    """The run JSON says null where a field does not apply: no threshold for a
+    model alone, no seed for the file's own order; both when they do."""
+    report = os.path.join(tmp, "fields.json")
+    for args, threshold, seed in ((LENET + ["--order", "file"], None, None),
+                                  (["--cheap", "lenet", "--full", "alexnet_shallower", "--quiet", "--device", "cpu",
+                                    "--threshold", "0.7", "--seed", "4"], 0.7, 4)):
+        r = run(["run", "--data", data, "--json", report] + args)
+        j = json.load(open(report)) if r.returncode == 0 else {}
+        check(r.returncode == 0 and j.get("threshold", "absent") == threshold and j.get("seed", "absent") == seed,
+              "run %s: JSON threshold %r, seed %r (rc %d)" % (" ".join(args[:4]), j.get("threshold", "absent"),
+                                                             j.get("seed", "absent"), r.returncode))
+
+
 def main():
     global WORK
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,7 +310,7 @@ def main():
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
-                     check_write_protected, check_fifo_without_reader, check_progress_lines):
+                     check_write_protected, check_fifo_without_reader, check_progress_lines, check_report_fields):
             part(tmp, data)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
