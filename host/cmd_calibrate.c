@@ -60,7 +60,8 @@ static const char calibrate_usage[] =
     "earlier cheap model and the lower threshold. Outputs appear whole or not at all;\n"
     "an output FILE of - is standard output (the report then goes to stderr); no output\n"
     "may be an input or another output.\n"
-    "Exit status: 0 done, 1 error (or no candidate reaches the target), 2 bad usage,\n"
+    "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
+    "are still written, the JSON's choice null), 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
@@ -237,10 +238,33 @@ static void print_report(const calibrate_state *s) {
            (double)t->deferred / t->images, t->images_per_s, t->predicted_images_per_s);
 }
 
-static void write_json(FILE *f, const calibrate_state *s) {
+// The best accuracy any candidate reaches (what a target above it misses).
+static double best_accuracy(const calibrate_state *s) {
+    double best = 0;
+    for (int i = 0, n = sweep_point_count(&s->input); i < n; i++)
+        best = s->points[i].accuracy > best ? s->points[i].accuracy : best;
+    return best;
+}
+
+static void write_choice(FILE *f, const calibrate_state *s) {
     const sweep_point *c = &s->points[s->choice];
-    fprintf(f, "{\n  \"target\": {\"kind\": \"%s\", \"level\": %.6g},\n",
-            s->target == TARGET_ACCURACY ? "accuracy" : "agreement", s->level);
+    fprintf(f, "{\"cheap\": ");
+    if (c->cheap >= 0) json_string(f, s->setup.cheap[c->cheap].name);
+    else fprintf(f, "null");
+    fprintf(f, ", \"full\": ");
+    json_string(f, s->setup.full.name);
+    if (c->cheap >= 0) fprintf(f, ", \"threshold\": %.6g", c->threshold);
+    else fprintf(f, ", \"threshold\": null");
+    fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
+               "\"deferred_fraction\": %.6f, \"deferred\": %lld, \"correct\": %lld, \"agree\": %lld}",
+            c->predicted_images_per_s, c->accuracy, c->agreement, c->deferred_fraction, (long long)c->deferred,
+            (long long)c->correct, (long long)c->agree);
+}
+
+// "choice" is null, with "reached" false, when no candidate reaches the target.
+static void write_json(FILE *f, const calibrate_state *s) {
+    fprintf(f, "{\n  \"target\": {\"kind\": \"%s\", \"level\": %.6g},\n  \"reached\": %s,\n",
+            s->target == TARGET_ACCURACY ? "accuracy" : "agreement", s->level, s->choice >= 0 ? "true" : "false");
     fprintf(f, "  \"validation\": {\"data\": ");
     json_string(f, s->val.path);
     fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
@@ -252,18 +276,10 @@ static void write_json(FILE *f, const calibrate_state *s) {
         json_string(f, m->name);
         fprintf(f, ": %.3f", m->images_per_s);
     }
-    fprintf(f, "},\n  \"choice\": {\"cheap\": ");
-    if (c->cheap >= 0) json_string(f, s->setup.cheap[c->cheap].name);
+    fprintf(f, "},\n  \"best_accuracy\": %.6f,\n  \"choice\": ", best_accuracy(s));
+    if (s->choice >= 0) write_choice(f, s);
     else fprintf(f, "null");
-    fprintf(f, ", \"full\": ");
-    json_string(f, s->setup.full.name);
-    if (c->cheap >= 0) fprintf(f, ", \"threshold\": %.6g", c->threshold);
-    else fprintf(f, ", \"threshold\": null");
-    fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
-               "\"deferred_fraction\": %.6f, \"deferred\": %lld, \"correct\": %lld, \"agree\": %lld}",
-            c->predicted_images_per_s, c->accuracy, c->agreement, c->deferred_fraction, (long long)c->deferred,
-            (long long)c->correct, (long long)c->agree);
-    if (s->opt.test) {
+    if (s->opt.test && s->choice >= 0) {
         const test_result *t = &s->tested;
         fprintf(f, ",\n  \"test\": {\"data\": ");
         json_string(f, s->test.path);
@@ -290,14 +306,7 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
-    if (s->choice < 0) {
-        double best = 0;
-        for (int i = 0; i < n; i++) best = s->points[i].accuracy > best ? s->points[i].accuracy : best;
-        return cascade_fail(err, CASCADE_EFORMAT,
-                            "no candidate reaches accuracy %.4f on the %lld validation images (the best reaches %.4f)",
-                            s->level, (long long)s->val.n, best);
-    }
-    if (s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
+    if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
     if (s->opt.csv) { // still tracked (until release): a second signal removes what is not yet published
         sweep_write_csv(s->csv.file, &s->input, s->points);
         st = atomic_file_commit(&s->csv, err);
@@ -306,6 +315,10 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
         write_json(s->json.file, s);
         st = atomic_file_commit(&s->json, err);
     }
+    if (!st && s->choice < 0) // the outputs say what was reached: every point, and choice null
+        return cascade_fail(err, CASCADE_EFORMAT, "no candidate reaches accuracy %.4f on the %lld validation images"
+                            " (the best reaches %.4f)%s", s->level, (long long)s->val.n, best_accuracy(s),
+                            s->opt.csv || s->opt.json ? "; the outputs are written, with no choice" : "");
     if (!st) print_report(s);
     return st;
 }

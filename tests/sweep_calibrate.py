@@ -230,6 +230,28 @@ def expect_error(name, args, code, want, tmp):
         print("ok   %-34s exit %d: %s" % (name, r.returncode, lines[0]))
 
 
+def check_unreachable(tmp, quick):
+    """A target no candidate reaches: exit 1 with one line, and the outputs
+    say what was reached: every validation point, the JSON's choice null."""
+    csv_path, json_path = os.path.join(tmp, "unreached.csv"), os.path.join(tmp, "unreached.json")
+    r = run(["calibrate", "--target-accuracy", "0.999", "--thresholds", "0.5,0.9", "--csv", csv_path,
+             "--json", json_path] + quick, timeout=120)
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:")]
+    check(r.returncode == 1 and len(lines) == 1 and "no candidate reaches" in lines[0] and "written" in lines[0],
+          "calibrate: unreachable target: exit %d, stderr %r" % (r.returncode, lines))
+    rows = list(csv.DictReader(open(csv_path))) if os.path.exists(csv_path) else []
+    j = json.load(open(json_path)) if os.path.exists(json_path) else {}
+    best = max((float(x["accuracy"]) for x in rows), default=-1)
+    check(len(rows) == 3 and j.get("reached") is False and j.get("choice", "absent") is None and
+          abs(j.get("best_accuracy", -1) - best) < 1e-6,
+          "calibrate: unreachable target: %d CSV rows (want 2 thresholds + resnet34 alone), JSON reached %r, "
+          "choice %r, best %r (CSV's %.4f)" % (len(rows), j.get("reached"), j.get("choice", "absent"),
+                                               j.get("best_accuracy"), best))
+    for path in (csv_path, json_path):
+        if os.path.exists(path):
+            os.unlink(path)
+
+
 def test_errors(tmp):
     o = os.path.join(tmp, "x")
     quick = ["--cheap", "lenet", "--limit", "20", "--device", "cpu", "--quiet"]
@@ -261,8 +283,7 @@ def test_errors(tmp):
     expect_error("calibrate: target above 1", ["calibrate", "--target-accuracy", "1.2"], 2, "outside", tmp)
     expect_error("calibrate: throughput file", ["calibrate", "--target-accuracy", "0.9", "--throughput-from",
                                                 os.path.join(tmp, "none.txt")], 1, "cannot open", tmp)
-    expect_error("calibrate: unreachable target", ["calibrate", "--target-accuracy", "0.999", "--json", o] + quick, 1,
-                 "no candidate reaches", tmp)
+    check_unreachable(tmp, quick)
     for cmd in ("sweep", "calibrate"):
         r = run([cmd, "--help"])
         check(r.returncode == 0 and r.stdout.startswith("usage: cascade " + cmd), "%s --help" % cmd)
