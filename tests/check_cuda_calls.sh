@@ -10,7 +10,8 @@
 #     arguments (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`),
 #   - the whole of a return (`return cudaGetLastError();`, not `return cudaFoo(), 0;`), or
 #   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`) and that very variable tested in
-#     the next two lines (`if (e`, `e != ...`, `!e`, `return e`, `CHECK(e`, `e ?`, `e &&`).
+#     the next two lines (`if (e`, `e != ...`, `!e`, `return e`, `CHECK(e`, `e ?`, `e &&`), and
+#     not assigned again before that test (the first status would be lost).
 # Lines of #define are checked too (a call hidden in a macro is still a call).
 # `(void)cudaFoo()`, or `(void)e;` right after `e = cudaFoo()`, marks a status ignored on purpose
 # (teardown, clearing a non-sticky error): listed, not failed.
@@ -162,7 +163,9 @@ def check_file(path, rel, problems, ignored):
             if re.search(r"\(\s*void\s*\)\s*%s\s*;" % re.escape(var), following):
                 ignored.append("%s:%d: %s" % (rel, line, src))
                 continue
-            if tested(var, following):
+            test = tested(var, following)
+            again = re.search(r"\b%s\s*=(?!=)" % re.escape(var), following)  # overwritten first: lost
+            if test and not (again and again.start() < test.start()):
                 continue
         problems.append((rel, line, src, "%s status not checked" % name, key(rel, code_lines[line - 1])))
     for m in re.finditer(r">>>\s*\(", code):

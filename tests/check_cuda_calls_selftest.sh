@@ -3,7 +3,7 @@
 # tests/check_cuda_calls/bad it must flag exactly the lines marked BAD (the
 # forms that once fooled it: a call in a #define, a return's comma, a macro
 # that only looks like a check, == inside the call's own arguments, a variable
-# mentioned but never tested, a launch whose error is cleared, our own
+# mentioned but never tested, or overwritten before its test, a launch whose error is cleared, our own
 # launchers, the driver API); over tests/check_cuda_calls/good, nothing.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

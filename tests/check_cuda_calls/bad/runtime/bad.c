@@ -14,3 +14,6 @@ static void f7(void) { cuMemFree(d); } /* BAD: the driver API */
 static void f8(void) { cudaStreamSynchronize(s); } /* BAD: the plainest */
 static int f9(int x) { return x ? cudaStreamQuery(s) : cudaSuccess, 0; } /* BAD: a branch, then the comma drops it */
 static int f10(void) { return 1 + cudaFree(p); } /* BAD: arithmetic on it is no check */
+static int f11(void) { cudaError_t e = cudaMemset(p, 0, n); /* BAD: overwritten before its test */
+  e = cudaDeviceSynchronize();
+  return e; }
