@@ -306,20 +306,22 @@ static void free_models(bench_context *c) {
     c->models = NULL;
 }
 
+// The GPU when asked for (or, for auto, when usable: else the CPU, saying why).
 static cascade_status describe_device(bench_context *c, const bench_options *o, bench_report *r,
                                       cascade_error *err) {
-    (void)err;
     c->on_gpu = 0;
+    cascade_error why = {"this build of cascade has no GPU backend (built without CUDA/cuDNN)"};
 #ifdef CASCADE_HAVE_CUDA
     char name[256];
-    cascade_error why;
     if (o->device_choice != DEVICE_CPU && gpu_probe(name, sizeof name, &why) == CASCADE_OK) {
         c->on_gpu = 1;
         gpu_versions(r->versions, sizeof r->versions);
     }
 #endif
     if (!c->on_gpu) {
-        if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: no usable CUDA device");
+        if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: %s", why.message);
+        if (o->device_choice == DEVICE_AUTO)
+            fprintf(stderr, "notice: %s; benchmarking the CPU backend\n", why.message);
         snprintf(r->versions, sizeof r->versions, "OpenBLAS %s, core %s, %d threads", openblas_get_config(),
                  openblas_get_corename(), openblas_get_num_threads());
         r->sgemm_gflops = r->sgemm_start_gflops = measure_sgemm();

@@ -32,10 +32,11 @@ static const char run_usage[] =
     "the images whose softmax confidence is below the threshold.\n\n"
     "  --cheap NAME|PATH      cheap model (zoo name or .safetensors)   [alexnet_shallower]\n"
     "  --full NAME|PATH       expensive model; 'none' runs the cheap one alone   [resnet34]\n"
-    "  --threshold T          defer images with confidence < T, in [0, 1]; 1 defers all   [0.9]\n"
+    "  --threshold T          defer images with confidence < T, in [0, 1]; 1 defers all\n"
+    "                         (not with --full none)   [0.9]\n"
     "  --data FILE            CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
     "  --limit N              process only the first N images of the order\n"
-    "  --seed S               seed of the random processing order   [1]\n"
+    "  --seed S               seed of the random processing order (not with --order file)   [1]\n"
     "  --order random|file    random (seeded) order, or the file's own   [random]\n"
     "  --device auto|cpu|gpu  backend; auto = GPU when usable, else CPU   [auto]\n"
     "  --batch B              expensive-network batch size   [GPU 1024, CPU 64, 32 per core past 2]\n"
@@ -85,7 +86,7 @@ static void time_budget_timer(double seconds) {
 }
 
 static cascade_status parse_run(int argc, char **argv, run_options *o, int *help, cascade_error *err) {
-    *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = 0.9, .seed = -1,
+    *o = (run_options){.cheap = "alexnet_shallower", .full = "resnet34", .threshold = -1, .seed = -1,
                        .device = "auto", .order = "random", .progress_interval = -1};
     const option_spec specs[] = {
         {"--cheap", OPT_STRING, &o->cheap, 0, 0},       {"--full", OPT_STRING, &o->full, 0, 0},
@@ -106,6 +107,9 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
     if (o->seed >= 0 && !strcmp(o->order, "file")) // it orders nothing: which was meant?
         return cascade_fail(err, CASCADE_EINVAL, "--seed with --order file: the file's order takes no seed");
     if (o->seed < 0) o->seed = 1;
+    if (o->threshold >= 0 && !strcmp(o->full, "none"))
+        return cascade_fail(err, CASCADE_EINVAL, "--threshold with --full none: the cheap model alone defers nothing");
+    if (o->threshold < 0) o->threshold = 0.9;
     return CASCADE_OK;
 }
 

@@ -18,7 +18,8 @@ gives the TARGETS.md verdicts (the best cascade's speed-up over eager resnet34 a
 threads (all cores by default): the anchor for `cascade bench --device cpu`.
 The images are cascade bench's: its seeded order (--seed, else --ours' seed) of
 the test set replicated, all of --ours' images when --images is their count,
-else the first --images of them (a random sample of the bench's images).
+else the first --images of them (a random sample of the bench's images); more
+--images than the bench's, or another --seed, is other images (a notice says so).
 Needs torch and numpy; safetensors when importable, else a numpy reader of the format.
 """
 import argparse, json, os, statistics, sys, time
@@ -167,14 +168,15 @@ def bench_order(n, seed):
 
 def load_images(assets, count, population, seed):
     """The first `count` images of cascade bench's order over `population`
-    replicated test images (the same images as the bench when the counts match)."""
+    replicated test images (the same images as the bench when the counts match),
+    their labels and the first 16 test-set records (for the JSON: which images)."""
     raw = np.fromfile(os.path.join(assets, "data", "cifar10", "test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
     replicated = len(raw) * (-(-population // len(raw)))
     order = np.array(bench_order(replicated, seed)[:count], dtype=np.int64) % len(raw)
     images = torch.from_numpy(np.ascontiguousarray(raw[order, 1:])).reshape(count, 3, 32, 32)
     images = images.pin_memory() if DEVICE == "cuda" else images
     labels = torch.from_numpy(raw[order, 0].astype(np.int64))
-    return images, labels
+    return images, labels, order[:16].tolist()
 
 
 class Normalise:
@@ -282,16 +284,23 @@ def image_order(args, ours):
     """The seed and the population of the peers' images: --seed, else --ours'
     seed, else 1; the order of --ours' image count when it covers --images
     (the bench's own images, or the first of them), else of --images."""
-    seed = args.seed if args.seed is not None else ours.get("seed", 1)
-    if not isinstance(seed, int) or seed < 0:
-        seed = 1
+    def notice(message):
+        print("torch_peer.py: " + message, file=sys.stderr)
+    theirs_seed = ours.get("seed", 1)  # (a bench JSON from before the seed was written: its default)
+    if type(theirs_seed) is not int or not 0 <= theirs_seed < 2 ** 64:
+        if ours:
+            notice("--ours' seed %r is no seed: taken as 1" % (theirs_seed,))
+        theirs_seed = 1
+    seed = args.seed if args.seed is not None else theirs_seed
     population = args.images
     theirs = ours.get("images")
-    if isinstance(theirs, int) and theirs >= args.images and ours.get("seed", 1) == seed:
+    if type(theirs) is int and theirs >= args.images and theirs_seed == seed:
         population = theirs
-    if ours and ours.get("seed", 1) != seed:
-        print("torch_peer.py: --seed %d is not --ours' seed %s: other images than the bench's"
-              % (seed, ours.get("seed", 1)), file=sys.stderr)
+    if ours and theirs_seed != seed:
+        notice("--seed %d is not --ours' seed %d: other images than the bench's" % (seed, theirs_seed))
+    elif type(theirs) is int and theirs < args.images:
+        notice("--images %d is more than --ours' %d: other images than the bench's (its order covers %d)"
+               % (args.images, theirs, theirs))
     print("images: %s%d of cascade bench's order of %d (seed %d)%s" % (
         "" if population == args.images else "the first ", args.images, population, seed,
         ", as --ours" if ours and population == ours.get("images") == args.images else ""))
@@ -382,14 +391,14 @@ def main():
     print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), device_name))
     ours_alone, ours_cascades, ours = ours_figures(args.ours)
     seed, population = image_order(args, ours)
-    images, labels = load_images(args.assets, args.images, population, seed)
+    images, labels, first_records = load_images(args.assets, args.images, population, seed)
     out = torch.empty(args.images, dtype=torch.int64)
     out = out.pin_memory() if DEVICE == "cuda" else out
     norm = Normalise()
     models = {}
     figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
                "device": device_name, "images": args.images, "runs": args.runs,
-               "seed": seed, "order_of": population,
+               "seed": seed, "order_of": population, "first_records": first_records,
                "batch": 1024, "complete": False, "alone": {}, "cascades": []}
     print("\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "acc",
                                                       "ours", "acc", "ours/best"))

@@ -116,6 +116,8 @@ def bench_cases(tmp, broken):
                    "--cascades lenet:vgg99 with --no-cascades", tmp)
     expect_failure("bench: --models with --no-alone", quick + ["--models", "lenet", "--no-alone"],
                    "--models lenet with --no-alone", tmp)
+    expect_failure("run: --threshold with --full none", ["run", "--device", "cpu", "--full", "none", "--threshold",
+                                                         "0.5", "--limit", "4"], "--threshold with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
                                                      "--limit", "4"], "--seed with --order file", tmp)
 

@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include "runtime/gpu/gpu_probe.h"
 
-// Returns the device's name, or exits 77 when there is no usable device.
+// Returns the device's name; exits 77 when there is no device, 1 when there
+// is one this build cannot use (a failure, not a skip: e.g. built for sm_90
+// on an sm_80 card).
 static inline const char *require_gpu_or_skip(void) {
     static char name[256];
     cascade_error err;
-    if (gpu_probe(name, sizeof name, &err)) {
+    cascade_status s = gpu_probe(name, sizeof name, &err);
+    if (s == CASCADE_ENODEV) {
         printf("skipped: no CUDA device\n");
         exit(77);
+    }
+    if (s) {
+        printf("FAIL: a CUDA device this build cannot use: %s\n", err.message);
+        exit(1);
     }
     return name;
 }

@@ -107,6 +107,8 @@ def check_peer_json(path, ours_path, cuda):
     check(figures.get("seed") == ours.get("seed") == 1 and figures.get("order_of") == IMAGES,
           "torch.json: the bench's seed and order (%s, %s)" % (figures.get("seed"), figures.get("order_of")))
     records = seeded_order(IMAGES)
+    check(figures.get("first_records") == records[:16], "torch.json: the bench's first records (%s)"
+          % figures.get("first_records"))
     alone, cascade = expected_accuracies(records)
     slack = 0.005 if cuda else 2.0 / IMAGES
     ours_alone = {f["model"]: f for f in ours.get("alone", [])}
@@ -131,18 +133,22 @@ def check_peer_json(path, ours_path, cuda):
 
 def check_order_from_ours(tmp):
     """--ours gives the seed and the population: 300 peers' images are the
-    first 300 of the bench's order of its 2,000 with its seed 3."""
+    first 300 of the bench's order of its 25,000 with its seed 3 (three
+    copies of the test set: another order than that of 300 images)."""
     ours, peers = os.path.join(tmp, "seed3.json"), os.path.join(tmp, "seed3_torch.json")
+    check(seeded_order(300, 3, 25000) != seeded_order(300, 3), "the orders of 25,000 and of 300 images differ")
     with open(ours, "w") as f:
-        json.dump({"images": 2000, "seed": 3, "alone": [], "cascades": []}, f)
+        json.dump({"images": 25000, "seed": 3, "alone": [], "cascades": []}, f)
     run([sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS, "--device",
          "cpu", "--ours", ours, "--images", "300", "--runs", "1", "--models", CHEAP, "--compile", "none",
          "--cascades", "none", "--json", peers], "torch_peer.py --ours with seed 3")
     figures = json.load(open(peers)) if os.path.exists(peers) else {}
-    check(figures.get("seed") == 3 and figures.get("order_of") == 2000, "seed and order taken from --ours (%s, %s)"
+    check(figures.get("seed") == 3 and figures.get("order_of") == 25000, "seed and order taken from --ours (%s, %s)"
           % (figures.get("seed"), figures.get("order_of")))
+    check(figures.get("first_records") == seeded_order(16, 3, 25000), "the first records are those of that order: %s"
+          % figures.get("first_records"))
     g = golden.Golden()
-    preds, records = g.decisions(CHEAP)[0], seeded_order(300, 3, 2000)
+    preds, records = g.decisions(CHEAP)[0], seeded_order(300, 3, 25000)
     want = sum(preds[r] == g.labels[r] for r in records) / 300
     acc = figures.get("alone", {}).get(CHEAP, {}).get("accuracy", -1)
     check(abs(acc - want) <= 2.0 / 300, "%s accuracy %.4f over the first 300 of that order, golden %.4f"

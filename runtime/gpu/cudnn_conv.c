@@ -40,6 +40,7 @@ struct cudnn_conv {
     cudnnBackendDescriptor_t variant_pack;
     cudaEvent_t timing[2];
     int chosen; // 1 once choose kept plans[0]
+    int none_ran; // 1 when the last choose found no plan that ran (every one failed or was too big)
     float chosen_ms;
 };
 
@@ -312,6 +313,8 @@ static void drop_plan(cudnn_conv *c, int k) {
     c->n_plans--;
 }
 
+int cudnn_conv_none_ran(const cudnn_conv *c) { return c && c->none_ran; }
+
 void cudnn_conv_drop_plans(cudnn_conv *c) {
     while (c && !c->chosen && c->n_plans > 0) drop_plan(c, c->n_plans - 1);
 }
@@ -437,6 +440,7 @@ cascade_status cudnn_conv_choose(cudnn_conv *c, cudnnHandle_t handle, cudaStream
         TRY(time_plan(c, k, handle, stream, &ms, why, sizeof why, err));
         if (ms >= 0.0f && (best < 0 || ms < best_ms)) best = k, best_ms = ms;
     }
+    c->none_ran = best < 0;
     if (best < 0) return cascade_fail(err, CASCADE_EDEVICE, "no cuDNN plan ran (%s)", why);
     for (int k = c->n_plans - 1; k >= 0; k--)
         if (k != best) drop_plan(c, k), best -= k < best;

@@ -66,6 +66,9 @@ CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudn
 // Before a choice: destroys every plan held (the bound buffers stay), so
 // that others can be finalized in their place.
 void cudnn_conv_drop_plans(cudnn_conv *c);
+// 1 when the last cudnn_conv_choose failed because none of its plans ran
+// (each failed its timed runs or needed more workspace), not for a CUDA error.
+int cudnn_conv_none_ran(const cudnn_conv *c);
 int cudnn_conv_plan_count(const cudnn_conv *c);
 size_t cudnn_conv_workspace_max(const cudnn_conv *c); // over the plans held
 // Builds the variant pack over fixed device pointers (call once).

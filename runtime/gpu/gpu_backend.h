@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 // expensive may be NULL (the cheap network alone). The models may be freed
-// after this returns. CASCADE_ENODEV without a usable CUDA device,
+// after this returns. gpu_probe's status without a usable CUDA device,
 // CASCADE_ENOMEM (naming the chunk/batch size) when the buffers or networks
 // do not fit, CASCADE_EINVAL for bad sizes or models whose input
 // normalisations differ (the queue holds the cheap network's normalised input).

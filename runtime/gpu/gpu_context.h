@@ -22,8 +22,8 @@ typedef struct {
 extern "C" {
 #endif
 
-// Uses device 0. CASCADE_ENODEV (with the reason) when no usable CUDA device
-// is present; on failure nothing is left allocated.
+// Uses device 0. gpu_probe's status (with the reason) when no usable CUDA
+// device is present; on failure nothing is left allocated.
 CASCADE_MUST_CHECK cascade_status gpu_context_create(gpu_context *ctx, cascade_error *err);
 // Waits for the streams, then releases everything; safe on a zeroed or partly created context.
 void gpu_context_destroy(gpu_context *ctx);

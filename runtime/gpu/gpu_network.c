@@ -79,6 +79,7 @@ typedef struct {
     int leader;                            // earlier node whose plan choice this one reuses, -1 if none
     int remembered;                        // 1: its plan is the one an earlier network chose (plan_memo)
     int copied;                            // follower: 1 if it finalized its leader's choice, 0 if its own plans
+    int replaced;                          // 1: a reused choice did not run, and plans were timed in its place
     int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
     float direct_ms;                       // conv_small's time when it was tried, else 0
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
@@ -483,11 +484,16 @@ static cascade_status bind_conv(gpu_network *net, gpu_node *n, cascade_error *er
 // run, the heuristic's top few are finalized and timed in its place.
 static cascade_status choose_conv(gpu_network *net, gpu_node *n, cascade_error *err) {
     cascade_status s = cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
-    if (s != CASCADE_EDEVICE || !(n->remembered || n->copied)) return s;
+    if (!s || !cudnn_conv_none_ran(n->conv) || !(n->remembered || n->copied)) return s;
+    cascade_error first = *err;
     cudnn_conv_drop_plans(n->conv);
-    n->remembered = n->copied = 0;
-    TRY(cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err));
-    return cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
+    n->remembered = n->copied = 0, n->replaced = 1;
+    s = cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err);
+    if (!s) s = cudnn_conv_choose(n->conv, net->lane.cudnn, net->lane.stream, net->workspace_bytes, err);
+    if (!s) return CASCADE_OK;
+    cascade_error retry = *err; // (not formatted from the buffer it is written into)
+    return cascade_fail(err, s, "%.200s (in place of a reused choice that did not run: %.200s)", retry.message,
+                        first.message);
 }
 
 // Binds every conv to its buffers and times its plans: leaders first, then
@@ -775,7 +781,8 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                n->name, s->kernel, s->kernel, s->stride, s->in_channels, s->out_channels, n->form->what,
                cudnn_conv_chosen_engine(n->conv), cudnn_conv_chosen_config(n->conv),
                cudnn_conv_config_count(n->conv),
-               n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize or run")
+               n->replaced ? ", timed afresh: the reused choice did not run"
+               : n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize")
                : n->remembered ? ", remembered from an earlier network" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
                cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");

@@ -17,11 +17,11 @@ cascade_status gpu_probe(char *name, size_t cap, cascade_error *err) {
     if ((e = cudaGetDeviceProperties(&prop, 0)) != cudaSuccess)
         return cascade_fail(err, CASCADE_ENODEV, "cannot query CUDA device 0: %s", cudaGetErrorString(e));
     if (prop.major < 7)
-        return cascade_fail(err, CASCADE_ENODEV, "CUDA device 0 (%s) is sm_%d%d; cascade needs sm_70 or newer",
+        return cascade_fail(err, CASCADE_EDEVICE, "CUDA device 0 (%s) is sm_%d%d; cascade needs sm_70 or newer",
                             prop.name, prop.major, prop.minor);
     if ((e = preprocess_runnable()) != cudaSuccess) {
         (void)cudaGetLastError(); // not sticky: the CPU may carry on
-        return cascade_fail(err, CASCADE_ENODEV, "CUDA device 0 (%s) is sm_%d%d, which this build has no code for (%s);"
+        return cascade_fail(err, CASCADE_EDEVICE, "CUDA device 0 (%s) is sm_%d%d, which this build has no code for (%s);"
                             " rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d", prop.name, prop.major, prop.minor,
                             cudaGetErrorString(e), prop.major, prop.minor);
     }
