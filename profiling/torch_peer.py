@@ -11,7 +11,7 @@ cascade (cheap -> softmax -> mask -> index_select -> full).
 
 usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R] [--seed S]
                      [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...] [--json FILE]
-                     [--device cuda|cpu] [--threads N]
+                     [--device cuda|cpu] [--threads N] [--batches B1,B2]
 --json writes the PyTorch figures (medians, img/s) for profiling/targets.py, which
 gives the TARGETS.md verdicts (the best cascade's speed-up over eager resnet34 among them).
 --device cpu runs the same peers on the CPU in fp32 (no CUDA graph), over --threads
@@ -239,6 +239,14 @@ def e2e_graph(model, images, out, norm, batch=1024):
     return run
 
 
+def best_batch(batches, make_run, runs):
+    """The median rate at each batch size, the best of them and its batch:
+    (rate, batch, {batch: rate})."""
+    rates = {b: timed(make_run(b), runs)[0] for b in batches}
+    best = max(rates, key=rates.get)
+    return rates[best], best, rates
+
+
 def naive_cascade(cheap, full, images, out, norm, threshold, deferred, batch=1024):
     """deferred[0]: how many images the last run sent to the full model."""
     def run():
@@ -346,6 +354,12 @@ def check_args(args):
         fail("--images and --runs must be at least 1")
     if args.seed is not None and not 0 <= args.seed < 2 ** 63:
         fail("--seed must be in [0, 2^63)")
+    try:
+        args.batch_list = [int(b) for b in args.batches.split(",")]
+    except ValueError:
+        args.batch_list = []
+    if not args.batch_list or min(args.batch_list) < 1 or len(set(args.batch_list)) != len(args.batch_list):
+        fail("--batches: '%s' is not a list of distinct sizes >= 1" % args.batches)
     wanted = set(names(args.models)) | set(names(args.compile))
     cascades = []
     for spec in names(args.cascades):
@@ -382,11 +396,15 @@ def main():
     ap.add_argument("--compile", default="alexnet_shallower,resnet34", help="models to also torch.compile (none)")
     ap.add_argument("--cascades", default="alexnet_shallower:resnet34@0.9,lenet:resnet34@0.8,alexnet:resnet34@0.8",
                     help="naive cascades, cheap:full@threshold,... (none)")
+    ap.add_argument("--batches", default="1024", help="batch sizes; each figure is the best of them, named in the "
+                    "table (@B) when more than one [1024, as TARGETS.md's anchors]")
     ap.add_argument("--json", help="write the PyTorch figures to this file")
     ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (--device cpu)")
     args = ap.parse_args()
     cascades = check_args(args)
+    batches = args.batch_list
+    tag = "e2e b%s" % args.batches if len(batches) == 1 else "e2e, best of b%s" % args.batches
     device_name = set_device(args.device, args.threads)
     print("torch %s, cuDNN %s, %s" % (torch.__version__, torch.backends.cudnn.version(), device_name))
     ours_alone, ours_cascades, ours = ours_figures(args.ours)
@@ -399,51 +417,56 @@ def main():
     figures = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
                "device": device_name, "images": args.images, "runs": args.runs,
                "seed": seed, "order_of": population, "first_records": first_records,
-               "batch": 1024, "complete": False, "alone": {}, "cascades": []}
-    print("\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (e2e b1024)", "eager", "cuda graph", "compile", "acc",
+               "batch": batches[0], "batches": batches, "complete": False, "alone": {}, "cascades": []}
+    print("\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (%s)" % tag, "eager", "cuda graph", "compile", "acc",
                                                       "ours", "acc", "ours/best"))
     with torch.inference_mode():
         for name in names(args.models):
             models[name] = load_model(args.assets, name)
-            row = {"eager": timed(e2e_eager(models[name], images, out, norm), args.runs)[0]}
+            row, at, per_batch = {}, {}, {}
+            def measure(mode, make_run):
+                row[mode], at[mode], per_batch[mode] = best_batch(batches, make_run, args.runs)
+            measure("eager", lambda b: e2e_eager(models[name], images, out, norm, b))
             acc = (out == labels).float().mean().item()
             try:
                 if DEVICE == "cuda":
-                    row["graph"] = timed(e2e_graph(models[name], images, out, norm), args.runs)[0]
+                    measure("graph", lambda b: e2e_graph(models[name], images, out, norm, b))
             except Exception as e:  # a peer that cannot run is reported, not fatal
                 print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
             if name in names(args.compile):
                 try:
                     compiled = torch.compile(models[name])
-                    row["compile"] = timed(e2e_eager(compiled, images, out, norm), args.runs)[0]
+                    measure("compile", lambda b: e2e_eager(compiled, images, out, norm, b))
                 except Exception as e:
                     print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
-            figures["alone"][name] = dict(row, accuracy=acc)
+            figures["alone"][name] = dict(row, accuracy=acc, batch=at, per_batch=per_batch)
             write_json(args.json, figures)
             ours_rate, ours_acc = ours_alone.get(name, (0, None))
             best = max(row.values())
-            print("%-18s %12.0f %12s %12s %8.4f %12s %8s %12s" % (
-                name, row["eager"], "%.0f" % row["graph"] if "graph" in row else "-",
-                "%.0f" % row["compile"] if "compile" in row else "-", acc, "%.0f" % ours_rate if ours_rate else "-",
+            shown = {m: ("%.0f" % row[m]) + ("@%d" % at[m] if len(batches) > 1 else "") for m in row}
+            print("%-18s %12s %12s %12s %8.4f %12s %8s %12s" % (
+                name, shown["eager"], shown.get("graph", "-"), shown.get("compile", "-"), acc, "%.0f" % ours_rate if ours_rate else "-",
                 "%.4f" % ours_acc if ours_acc is not None else "-", "%.2fx" % (ours_rate / best) if ours_rate else "-"))
         if cascades:
             print("\n%-34s %12s %8s %8s %12s %8s %8s %10s" % (
-                "naive cascade (e2e b1024)", "torch img/s", "deferred", "acc", "ours img/s", "deferred", "acc",
+                "naive cascade (%s)" % tag, "torch img/s", "deferred", "acc", "ours img/s", "deferred", "acc",
                 "ours/torch"))
         for cheap, full, thr in cascades:
             for m in (cheap, full):
                 if m not in models:  # (setdefault would load it again each time)
                     models[m] = load_model(args.assets, m)
             deferred = [0]
-            run = naive_cascade(models[cheap], models[full], images, out, norm, float(thr), deferred)
-            rate = timed(run, args.runs)[0]
+            rate, at, per_batch = best_batch(batches, lambda b: naive_cascade(
+                models[cheap], models[full], images, out, norm, float(thr), deferred, b), args.runs)
             acc = (out == labels).float().mean().item()
             figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr), "images_per_s": rate,
-                                        "deferred": deferred[0] / args.images, "accuracy": acc})
+                                        "deferred": deferred[0] / args.images, "accuracy": acc, "batch": at,
+                                        "per_batch": per_batch})
             write_json(args.json, figures)
             o = ours_cascades.get((cheap, full, round(float(thr), 4)))
-            print("%-34s %12.0f %8.4f %8.4f %12s %8s %8s %10s" % (
-                "%s -> %s @ %s" % (cheap, full, thr), rate, deferred[0] / args.images, acc,
+            print("%-34s %12s %8.4f %8.4f %12s %8s %8s %10s" % (
+                "%s -> %s @ %s" % (cheap, full, thr), ("%.0f" % rate) + ("@%d" % at if len(batches) > 1 else ""),
+                deferred[0] / args.images, acc,
                 "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["deferred"] if o else "-",
                 "%.4f" % o["accuracy"] if o else "-", "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
     figures["complete"] = True

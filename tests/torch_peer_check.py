@@ -21,6 +21,7 @@ graphs too), else on the CPU (fp32); CASCADE_TEST_DEVICE=cpu forces the CPU.
   deferred fraction ours (to two images on the CPU, 0.5% in fp16);
 - with an --ours of another seed and more images, the peers' images are the
   first of that order;
+- --batches 64,128: each figure the best of both, its batch named;
 - profiling/targets.py reads both files and takes its ratios from the peers.
 """
 import json
@@ -131,6 +132,23 @@ def check_peer_json(path, ours_path, cuda):
                   % (key, r.get(key, -1), mine.get(key, -1)))
 
 
+def check_batches(tmp):
+    """--batches 64,128: each figure is the best of the two, named with its batch."""
+    peers = os.path.join(tmp, "batches_torch.json")
+    run([sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS, "--device",
+         "cpu", "--images", "300", "--runs", "1", "--models", CHEAP, "--compile", "none", "--cascades",
+         "%s:%s@%s" % (CHEAP, FULL, THRESHOLD), "--batches", "64,128", "--json", peers], "torch_peer.py --batches")
+    figures = json.load(open(peers)) if os.path.exists(peers) else {}
+    row = figures.get("alone", {}).get(CHEAP, {})
+    per = row.get("per_batch", {}).get("eager", {})
+    check(figures.get("batches") == [64, 128] and sorted(per) == ["128", "64"] and row.get("eager") == max(per.values())
+          and str(row.get("batch", {}).get("eager")) == max(per, key=per.get),
+          "--batches 64,128: eager %r, per batch %r, best at %r" % (row.get("eager"), per, row.get("batch")))
+    c = (figures.get("cascades") or [{}])[0]
+    check(sorted(c.get("per_batch", {})) == ["128", "64"] and c.get("images_per_s") == max(c["per_batch"].values()),
+          "--batches 64,128: the cascade's best of both (%r)" % c.get("per_batch"))
+
+
 def check_order_from_ours(tmp):
     """--ours gives the seed and the population: 300 peers' images are the
     first 300 of the bench's order of its 25,000 with its seed 3 (three
@@ -161,7 +179,7 @@ def check_bad_arguments():
     peer = [sys.executable, os.path.join(ROOT, "profiling", "torch_peer.py"), "--assets", golden.ASSETS,
             "--device", "cpu", "--images", "8", "--runs", "1", "--compile", "none"]
     bad = [["--cascades", "lenet:resnet34"], ["--cascades", "lenet:resnet34@1.5"], ["--cascades", "lenet@0.9"],
-           ["--cascades", "lenet:vgg@0.9"], ["--models", "lenet,vgg"], ["--images", "0"], ["--seed", "-1"],
+           ["--cascades", "lenet:vgg@0.9"], ["--models", "lenet,vgg"], ["--images", "0"], ["--seed", "-1"], ["--batches", "64,0"],
            ["--assets", "/nonexistent", "--models", "lenet"]]
     for args in bad:
         p = subprocess.run(peer + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
@@ -206,6 +224,7 @@ def main():
               (t.returncode, t.stderr.strip()[-400:]))
         check("PyTorch eager" in t.stdout and "same call" in t.stdout, "targets.py takes its ratios from the peers")
         check_order_from_ours(tmp)
+        check_batches(tmp)
     return finish("torch_peer_check")
 
 
