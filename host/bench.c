@@ -372,6 +372,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (s) { free_models(&c); return s; }
     char path[1024];
     assets_data_path(o->data, path, sizeof path);
+    snprintf(r->data, sizeof r->data, "%s", path);
     cifar_file source;
     if ((s = cifar_open(&source, path, err))) { free_models(&c); return s; }
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);

@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
     char backend[256], versions[256];
+    char data[1024];     // the CIFAR file replicated (--data, or the assets' test set)
     int64_t images;
     int runs, warmup;
     int64_t warmup_images; // images in each warm-up run (at most images)

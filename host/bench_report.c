@@ -18,7 +18,7 @@ void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
     fprintf(out, "images    %lld per run, median of %d runs after %d warm-up", (long long)r->images, r->runs, r->warmup);
     if (r->warmup && r->warmup_images < r->images) fprintf(out, " (%lld images each)", (long long)r->warmup_images);
-    fprintf(out, "; test set replicated in order --seed %llu\n", (unsigned long long)r->seed);
+    fprintf(out, "; %s replicated in order --seed %llu\n", r->data, (unsigned long long)r->seed);
     if (!r->complete) fprintf(out, "stopped   early on request: the figures measured before it\n");
     if (r->seconds > 0)
         fprintf(out, "time      %.1f s in all, %.1f s of it opening backends"
@@ -65,6 +65,8 @@ void bench_write_json(const bench_report *r, FILE *out) {
     json_string(out, r->backend); // names from the driver and the libraries: escaped
     fprintf(out, ",\n  \"versions\": ");
     json_string(out, r->versions);
+    fprintf(out, ",\n  \"data\": ");
+    json_string(out, r->data);
     fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"warmup_images\": %lld,\n"
                  "  \"seed\": %llu,\n  \"sgemm_gflops\": %.2f,\n  \"sgemm_start_gflops\": %.2f,\n"
                  "  \"sgemm_end_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"

@@ -294,6 +294,10 @@ def image_order(args, ours):
     (the bench's own images, or the first of them), else of --images."""
     def notice(message):
         print("torch_peer.py: " + message, file=sys.stderr)
+    test_set = os.path.join(args.assets, "data", "cifar10", "test_batch.bin")
+    theirs_data = ours.get("data")
+    if isinstance(theirs_data, str) and os.path.realpath(theirs_data) != os.path.realpath(test_set):
+        notice("--ours replicated %s, not %s: other images than the bench's" % (theirs_data, test_set))
     theirs_seed = ours.get("seed", 1)  # (a bench JSON from before the seed was written: its default)
     if type(theirs_seed) is not int or not 0 <= theirs_seed < 2 ** 64:
         if ours:

@@ -150,9 +150,10 @@ def main():
               "bench --warmup-images 16 is reported: %s" % r.stdout.splitlines()[2:3])
         got = json.loads(raw)
         start, end = got.get("sgemm_start_gflops", 0), got.get("sgemm_end_gflops", 0)
-        check(start > 0 and end > 0 and got.get("sgemm_gflops") == max(start, end) and got.get("seed") == 1,
-              "bench JSON: sgemm at the start and the end, the better kept, and the seed (%s)" %
-              {k: got.get(k) for k in ("sgemm_gflops", "sgemm_start_gflops", "sgemm_end_gflops", "seed")})
+        check(start > 0 and end > 0 and got.get("sgemm_gflops") == max(start, end) and got.get("seed") == 1 and
+              str(got.get("data")).endswith("test_batch.bin"),
+              "bench JSON: sgemm at the start and the end, the better kept, the seed and the data (%s)" %
+              {k: got.get(k) for k in ("sgemm_gflops", "sgemm_start_gflops", "sgemm_end_gflops", "seed", "data")})
         check("at the start," in r.stdout and "--seed 1" in r.stdout, "the table shows both sgemm rates and the seed")
         rc, lines, p = run(None, raw=raw)
         r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",

@@ -190,6 +190,14 @@ def check_bad_arguments():
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     check(p.returncode == 0 and "no ratios" in p.stderr and "Traceback" not in p.stderr,
           "torch_peer.py with nothing to measure and a missing --ours: rc %d, '%s'" % (p.returncode, p.stderr[-300:]))
+    with tempfile.TemporaryDirectory() as tmp:
+        other = os.path.join(tmp, "other.json")
+        with open(other, "w") as f:
+            json.dump({"images": 8, "seed": 1, "data": os.path.join(tmp, "other.bin"), "alone": [], "cascades": []}, f)
+        p = subprocess.run(peer + ["--models", "none", "--cascades", "none", "--ours", other],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        check(p.returncode == 0 and "other.bin, not" in p.stderr, "an --ours of another data file: a notice (rc %d, "
+              "'%s')" % (p.returncode, p.stderr[-300:]))
 
 
 def main():
