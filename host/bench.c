@@ -309,14 +309,11 @@ static void free_models(bench_context *c) {
 // The GPU when asked for (or, for auto, when usable: else the CPU, saying why).
 static cascade_status describe_device(bench_context *c, const bench_options *o, bench_report *r,
                                       cascade_error *err) {
-    c->on_gpu = 0;
-    cascade_error why = {"this build of cascade has no GPU backend (built without CUDA/cuDNN)"};
-#ifdef CASCADE_HAVE_CUDA
     char name[256];
-    if (o->device_choice != DEVICE_CPU && gpu_probe(name, sizeof name, &why) == CASCADE_OK) {
-        c->on_gpu = 1;
-        gpu_versions(r->versions, sizeof r->versions);
-    }
+    cascade_error why;
+    c->on_gpu = o->device_choice != DEVICE_CPU && gpu_usable(name, sizeof name, &why) == CASCADE_OK;
+#ifdef CASCADE_HAVE_CUDA
+    if (c->on_gpu) gpu_versions(r->versions, sizeof r->versions);
 #endif
     if (!c->on_gpu) {
         if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: %s", why.message);

@@ -43,8 +43,7 @@ cascade_status parse_device(const char *text, device_choice *out, cascade_error 
     return CASCADE_OK;
 }
 
-// CASCADE_OK when the GPU backend can be used; the reason otherwise.
-static cascade_status gpu_usable(char *name, size_t cap, cascade_error *err) {
+cascade_status gpu_usable(char *name, size_t cap, cascade_error *err) {
 #ifdef CASCADE_HAVE_CUDA
     return gpu_probe(name, cap, err);
 #else

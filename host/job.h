@@ -26,6 +26,10 @@ void image_source_fill(void *source, int64_t first, int n, uint8_t *pixels);
 
 CASCADE_MUST_CHECK cascade_status parse_device(const char *text, device_choice *out, cascade_error *err);
 
+// CASCADE_OK and the device's name when the GPU backend can be used; the
+// reason otherwise (no device, one this build cannot use, no GPU backend built).
+CASCADE_MUST_CHECK cascade_status gpu_usable(char *name, size_t cap, cascade_error *err);
+
 // Opens the backend for device (auto: GPU when usable, else CPU with a notice
 // written into notice). expensive may be NULL. chunk/batch <= 0: defaults
 // for the device.

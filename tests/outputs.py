@@ -39,7 +39,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, communicate_or_kill, finish  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
@@ -200,11 +200,8 @@ def check_fifo_without_reader(tmp, data):
             break
         time.sleep(0.1)
     p.send_signal(signal.SIGINT)
-    try:
-        out, err = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
+    out, err, killed = communicate_or_kill(p, 60)
+    if killed:
         err += " (still waiting 60 s after SIGINT: killed)"
     left = [f for f in os.listdir(tmp) if f.startswith("fifo-report")]
     check(p.returncode == 130 and "waited for a reader" in err and not left,

@@ -31,6 +31,7 @@ all of them, and the cascade the same on 8 workers (whose default batch is 4x la
 CPU backend's figures do not depend on how many cores share the work.
 """
 import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
+from checks import communicate_or_kill
 
 cascade = os.path.abspath(sys.argv[1])
 sanitized = "--sanitized" in sys.argv[2:]
@@ -193,11 +194,7 @@ def vanishing_inputs(tmp, out):
         else:
             os.truncate(data, 0)
         p.send_signal(signal.SIGCONT)
-        try:
-            _, err = p.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, err = p.communicate()
+        _, err, _ = communicate_or_kill(p, 120)
         lines = [l for l in err.splitlines() if l.strip()]
         left, problems = leftovers(out), []
         if mode == "deleted":  # the mapping holds the data: the run completes, outputs whole
