@@ -35,14 +35,15 @@ static const char bench_usage[] =
     "  --device auto|cpu|gpu   [auto]\n"
     "  --json FILE          everything measured, as JSON (\"complete\": false when stopped early)\n"
     "  --no-alone / --no-cascades   skip a part, as --models none / --cascades none\n"
-    "                       (efficiency needs the alone figures)\n\n"
+    "                       (efficiency needs the alone figures; a setting of the skipped\n"
+    "                       part, --batches or --thresholds/--chunk/--batch, is refused)\n\n"
     "SIGINT or SIGTERM stops it early: the run in progress is dropped, the figures measured\n"
     "before it are printed and written; a second one exits at once, writing nothing.\n"
     "--json - is standard output (the table then goes to stderr); it may not be an input.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
 
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
-    *o = (bench_options){.thresholds = "0.8,0.9,0.95,0.99", .device = "auto", .runs = 5, .warmup = 1, .seed = 1};
+    *o = (bench_options){.device = "auto", .runs = 5, .warmup = 1, .seed = 1};
     const option_spec specs[] = {
         {"--models", OPT_STRING, &o->models, 0, 0},       {"--cascades", OPT_STRING, &o->cascades, 0, 0},
         {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--batches", OPT_STRING, &o->batches, 0, 0},
@@ -65,6 +66,17 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
     o->no_alone |= !strcmp(o->models, "none"), o->no_cascades |= !strcmp(o->cascades, "none");
     if (o->no_alone && o->no_cascades)
         return cascade_fail(err, CASCADE_EINVAL, "nothing to measure: no models alone and no cascades");
+    // a setting for the part that is skipped would be silently unused
+    const char *unused = !o->no_cascades ? NULL
+                         : o->thresholds     ? "--thresholds"
+                         : o->chunk          ? "--chunk"
+                         : o->batch          ? "--batch"
+                                             : NULL;
+    if (unused) return cascade_fail(err, CASCADE_EINVAL, "%s with no cascades to measure: it would go unused", unused);
+    if (o->no_alone && o->batches)
+        return cascade_fail(err, CASCADE_EINVAL, "--batches with no models alone to measure: it would go unused"
+                            " (a cascade's sizes are --chunk and --batch)");
+    if (!o->thresholds) o->thresholds = "0.8,0.9,0.95,0.99";
     if (!o->no_alone && (s = check_list_unique("--models", o->models, err))) return s;
     if (!o->no_cascades && (s = check_list_unique("--cascades", o->cascades, err))) return s;
     double values[BENCH_MAX];

@@ -171,11 +171,14 @@ if want bench; then
   rm -f "$LOG"/bench.* "$LOG"/targets.txt
   reserve=0; want torch && reserve=${TORCH_RESERVE_S:-150}
   # a bench cut by its timeout (SIGTERM) drops the run in progress and writes what it finished
+  bench_models=${BENCH_MODELS:-lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34}
+  bench_cascades=${BENCH_CASCADES:-alexnet_shallow:resnet34,resnet18:resnet34,alexnet_shallower:resnet34,lenet:resnet34,alexnet:resnet34}
+  # bench refuses a setting for a part it skips: --batches only with models, --thresholds only with cascades
+  sizes=(); [ "$bench_models" = none ] || sizes=(--batches "${BENCH_BATCHES:-8192}")
+  [ "$bench_cascades" = none ] || sizes+=(--thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.99}")
   timeout -k 20 "$(budget 420 $reserve)" ./$BUILD/cascade bench --device gpu --images "${BENCH_IMAGES:-1000000}" --runs "${BENCH_RUNS:-5}" \
-    --warmup-images "${BENCH_WARMUP_IMAGES:-200000}" \
-    --batches "${BENCH_BATCHES:-8192}" --models "${BENCH_MODELS:-lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34}" \
-    --cascades "${BENCH_CASCADES:-alexnet_shallow:resnet34,resnet18:resnet34,alexnet_shallower:resnet34,lenet:resnet34,alexnet:resnet34}" \
-    --thresholds "${BENCH_THRESHOLDS:-0.8,0.9,0.99}" --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
+    --warmup-images "${BENCH_WARMUP_IMAGES:-200000}" --models "$bench_models" --cascades "$bench_cascades" "${sizes[@]}" \
+    --json "$LOG/bench.json" > "$LOG/bench.txt" 2> "$LOG/bench.err"
   rc=$?; [ $rc = 124 ] && summary+=("bench: cut short by its time budget (SIGTERM: the figures finished before it are in bench.json)")
   grep -q '^time ' "$LOG/bench.txt" && summary+=("bench $(grep -m1 '^time ' "$LOG/bench.txt" | tr -s ' ')")
   [ $rc = 0 ] || [ $rc = 124 ] || { tail -5 "$LOG/bench.err"; summary+=("bench: FAILED (rc $rc)"); }

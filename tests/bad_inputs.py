@@ -99,7 +99,7 @@ def weight_cases(tmp):
 
 def bench_cases(tmp, broken):
     """A bad name or file anywhere in bench's lists fails before the first figure (one line, no JSON)."""
-    quick = ["bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0", "--thresholds", "0.9",
+    quick = ["bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
              "--json", os.path.join(tmp, "out-bench.json")]
     expect_failure("bench: unknown model, last", quick + ["--models", "lenet,vgg99", "--no-cascades"],
                    "unknown model 'vgg99'", tmp)
@@ -116,6 +116,15 @@ def bench_cases(tmp, broken):
                    "--cascades lenet:vgg99 with --no-cascades", tmp)
     expect_failure("bench: --models with --no-alone", quick + ["--models", "lenet", "--no-alone"],
                    "--models lenet with --no-alone", tmp)
+    # a setting for the part that is skipped (it went unused, silently)
+    for setting in (["--thresholds", "0.9"], ["--chunk", "64"], ["--batch", "32"]):
+        for skip in (["--no-cascades"], ["--cascades", "none"]):
+            expect_failure("bench: %s with %s" % (setting[0], " ".join(skip)), quick + ["--models", "lenet"] + skip
+                           + setting, "%s with no cascades to measure" % setting[0], tmp)
+    expect_failure("bench: --batches with --no-alone", quick + ["--no-alone", "--cascades", "lenet:lenet",
+                                                                "--batches", "64"], "--batches with no models alone", tmp)
+    expect_failure("bench: --batches with --models none", quick + ["--models", "none", "--cascades", "lenet:lenet",
+                                                                   "--batches", "64"], "--batches with no models alone", tmp)
     expect_failure("run: --threshold with --full none", ["run", "--device", "cpu", "--full", "none", "--threshold",
                                                          "0.5", "--limit", "4"], "--threshold with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
