@@ -171,7 +171,43 @@ static void check_index_limit(const char *name, int expected, const char *tensor
     model_free(&m);
 }
 
+// A tiny IR: conv 3->C (3x3, pad 1) adding tensor `residual` (-1: none)
+// when C is 3, then flatten and a linear layer to 10 logits.
+static void tiny_model(model *m, int channels, int residual) {
+    static float weight[8 * 3 * 9], bias[8], fc_weight[10 * 8 * 1024], fc_bias[10];
+    memset(m, 0, sizeof *m);
+    snprintf(m->arch, sizeof m->arch, "tiny");
+    m->n_nodes = 3, m->n_tensors = 4, m->num_classes = 10;
+    m->tensors[0] = (tensor_shape){3, 32, 32};
+    m->tensors[1] = (tensor_shape){channels, 32, 32};
+    m->tensors[2] = (tensor_shape){channels * 1024, 1, 1};
+    m->tensors[3] = (tensor_shape){10, 1, 1};
+    m->nodes[0] = (model_node){NODE_CONV, "conv", 0, residual, 1, 1, 3, 1, 1, 3, channels, weight, bias};
+    m->nodes[1] = (model_node){NODE_FLATTEN, "flatten", 1, -1, 2, 0, 0, 0, 0, 0, 0, NULL, NULL};
+    m->nodes[2] = (model_node){NODE_LINEAR, "fc", 2, -1, 3, 0, 0, 0, 0, channels * 1024, 10, fc_weight, fc_bias};
+}
+
+// A residual is read with the strides of the conv's output (channels stored
+// rounded up to 8): one stored otherwise (the 3-channel input) is refused,
+// not read past its end.
+static void check_residual_layout(void) {
+    model m;
+    cascade_error err = {""};
+    gpu_network *net = calloc(1, sizeof *net);
+    tiny_model(&m, 3, -1);
+    CHECK(plan_layout(net, &m, &err) == CASCADE_OK, "tiny conv without residual: %s", err.message);
+    memset(net, 0, sizeof *net);
+    tiny_model(&m, 3, 0);
+    err.message[0] = 0;
+    cascade_status s = plan_layout(net, &m, &err);
+    CHECK(s == CASCADE_EINVAL && strstr(err.message, "node 0 (conv)"),
+          "a residual stored with 3 channels, added to an output stored with 8: %s \"%s\"", cascade_status_name(s),
+          err.message);
+    free(net);
+}
+
 int main(int argc, char **argv) {
+    check_residual_layout();
     check_index_limit("alexnet_shallower", 32767, "conv1's output"); // 64 x 32 x 32 = 65,536 values an image
     check_index_limit("resnet34", 32767, "conv1's output");          // the same first conv
     check_index_limit("lenet", 262143, "the input");                 // 3 channels read as 8: 8,192

@@ -35,7 +35,7 @@ struct cudnn_conv {
     cudnnBackendDescriptor_t plans[CUDNN_CONV_MAX_PLANS];
     int plan_config[CUDNN_CONV_MAX_PLANS], plan_engine[CUDNN_CONV_MAX_PLANS];
     int64_t plan_workspace[CUDNN_CONV_MAX_PLANS];
-    int plan_fp16_reduction[CUDNN_CONV_MAX_PLANS];
+    int plan_fp16_reduction[CUDNN_CONV_MAX_PLANS], plan_nondeterministic[CUDNN_CONV_MAX_PLANS];
     int n_plans;
     cudnnBackendDescriptor_t variant_pack;
     cudaEvent_t timing[2];
@@ -44,12 +44,14 @@ struct cudnn_conv {
     float chosen_ms;
 };
 
-// A cuDNN failure with cuDNN's own explanation of it.
+// A cuDNN failure with cuDNN's own explanation of it: out of memory is
+// CASCADE_ENOMEM (the batch is too big), anything else CASCADE_EDEVICE (this
+// graph is unsupported; the caller may try it in another form).
 static cascade_status conv_fail(cascade_error *err, cudnnStatus_t status, const char *what) {
     char detail[300] = "";
     cudnnGetLastErrorString(detail, sizeof detail);
-    return cascade_fail(err, CASCADE_EDEVICE, "cuDNN %s: %s%s%s", what, cudnnGetErrorString(status),
-                        detail[0] ? ": " : "", detail);
+    return cascade_fail(err, cudnn_out_of_memory(status) ? CASCADE_ENOMEM : CASCADE_EDEVICE, "cuDNN %s: %s%s%s", what,
+                        cudnnGetErrorString(status), detail[0] ? ": " : "", detail);
 }
 
 static double seconds_now(void) {
@@ -265,10 +267,11 @@ static void config_engine(cudnnBackendDescriptor_t config, int *engine_id, int *
 }
 
 // Finalizes config i into a plan. A config the engine turns down is noted
-// in `why`, not an error; one that reduces in fp16 or is nondeterministic is
-// passed over (and counted in *passed_over) unless allow_fp16_reduction.
+// in `why`, not an error (*out_of_memory set when it was for lack of memory);
+// one that reduces in fp16 or is nondeterministic is passed over (and
+// counted in *passed_over) unless allow_fp16_reduction.
 static cascade_status try_plan(cudnn_conv *c, cudnnHandle_t handle, int i, int allow_fp16_reduction, int *passed_over,
-                               char *why, size_t cap, cascade_error *err) {
+                               int *out_of_memory, char *why, size_t cap, cascade_error *err) {
     int engine, reduces_in_fp16, nondeterministic;
     config_engine(c->configs[i], &engine, &reduces_in_fp16, &nondeterministic);
     if ((reduces_in_fp16 || nondeterministic) && !allow_fp16_reduction) {
@@ -289,12 +292,13 @@ static cascade_status try_plan(cudnn_conv *c, cudnnHandle_t handle, int i, int a
         char detail[200] = "";
         cudnnGetLastErrorString(detail, sizeof detail);
         snprintf(why, cap, "config %d (engine %d): %s %s", i, engine, cudnnGetErrorString(status), detail);
+        *out_of_memory |= cudnn_out_of_memory(status);
         CUDNN_TEARDOWN_CHECK(cudnnBackendDestroyDescriptor(plan));
         return CASCADE_OK;
     }
     int k = c->n_plans++;
     c->plans[k] = plan, c->plan_config[k] = i, c->plan_engine[k] = engine, c->plan_workspace[k] = 0;
-    c->plan_fp16_reduction[k] = reduces_in_fp16;
+    c->plan_fp16_reduction[k] = reduces_in_fp16, c->plan_nondeterministic[k] = nondeterministic;
     int64_t n = 0;
     CUDNN_CHECK(cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &n,
                                          &c->plan_workspace[k]));
@@ -309,6 +313,7 @@ static void drop_plan(cudnn_conv *c, int k) {
         c->plans[j - 1] = c->plans[j], c->plan_config[j - 1] = c->plan_config[j];
         c->plan_engine[j - 1] = c->plan_engine[j], c->plan_workspace[j - 1] = c->plan_workspace[j];
         c->plan_fp16_reduction[j - 1] = c->plan_fp16_reduction[j];
+        c->plan_nondeterministic[j - 1] = c->plan_nondeterministic[j];
     }
     c->n_plans--;
 }
@@ -325,17 +330,19 @@ cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, in
         return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_finalize_plans: bad arguments");
     if (max_plans > CUDNN_CONV_MAX_PLANS) max_plans = CUDNN_CONV_MAX_PLANS;
     char why[300] = "no config to try";
+    int out_of_memory = 0;
     // Engines reducing in fp16 are admitted only when nothing else finalizes.
     for (int allow_fp16_reduction = 0, passed_over = 0; allow_fp16_reduction < 2; allow_fp16_reduction++) {
         double start = seconds_now();
         for (int i = first_config; i < c->n_configs && c->n_plans < max_plans; i++) {
             if (c->n_plans > 0 && seconds_now() - start > CONV_PLAN_BUDGET_S) break;
-            TRY(try_plan(c, handle, i, allow_fp16_reduction, &passed_over, why, sizeof why, err));
+            TRY(try_plan(c, handle, i, allow_fp16_reduction, &passed_over, &out_of_memory, why, sizeof why, err));
         }
         if (c->n_plans > 0 || passed_over == 0) break;
     }
-    if (c->n_plans == 0)
-        return cascade_fail(err, CASCADE_EDEVICE, "no cuDNN plan finalized from %d engine configs (last: %s)",
+    if (c->n_plans == 0) // for lack of memory: the batch is too big, not the graph unsupported
+        return cascade_fail(err, out_of_memory ? CASCADE_ENOMEM : CASCADE_EDEVICE,
+                            "no cuDNN plan finalized from %d engine configs (last: %s)",
                             c->n_configs > first_config ? c->n_configs - first_config : 0, why);
     // Past the cap only when nothing fits, and then only the smallest: the
     // arena's workspace is sized to the largest plan kept.
@@ -349,17 +356,22 @@ cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, in
 }
 
 cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config, int engine,
-                                          cascade_error *err) {
+                                          int allow_fp16_reduction, size_t workspace_cap, cascade_error *err) {
     if (!c || !handle || config < 0 || c->chosen || c->n_plans)
         return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_finalize_config: bad arguments");
     if (config >= c->n_configs)
         return cascade_fail(err, CASCADE_EDEVICE, "config %d not offered (%d configs)", config, c->n_configs);
     char why[300] = "";
-    int passed_over = 0;
-    cascade_status s = try_plan(c, handle, config, 1, &passed_over, why, sizeof why, err);
-    if (!s && c->n_plans == 1 && (engine < 0 || c->plan_engine[0] == engine)) return CASCADE_OK;
-    if (!s && c->n_plans == 1)
+    int passed_over = 0, out_of_memory = 0;
+    cascade_status s = try_plan(c, handle, config, allow_fp16_reduction, &passed_over, &out_of_memory, why, sizeof why,
+                                err);
+    int fits = c->n_plans == 1 && (size_t)c->plan_workspace[0] <= workspace_cap;
+    if (!s && fits && (engine < 0 || c->plan_engine[0] == engine)) return CASCADE_OK;
+    if (!s && fits)
         s = cascade_fail(err, CASCADE_EDEVICE, "config %d is now engine %d, not %d", config, c->plan_engine[0], engine);
+    else if (!s && c->n_plans == 1)
+        s = cascade_fail(err, CASCADE_EDEVICE, "config %d needs %lld B of workspace, over %zu", config,
+                         (long long)c->plan_workspace[0], workspace_cap);
     else if (!s)
         s = cascade_fail(err, CASCADE_EDEVICE, "config %d did not finalize: %s", config, why);
     while (c->n_plans) drop_plan(c, c->n_plans - 1);
@@ -454,6 +466,7 @@ int cudnn_conv_chosen_engine(const cudnn_conv *c) { return c && c->chosen ? c->p
 size_t cudnn_conv_chosen_workspace(const cudnn_conv *c) { return c && c->chosen ? (size_t)c->plan_workspace[0] : 0; }
 float cudnn_conv_chosen_ms(const cudnn_conv *c) { return c && c->chosen ? c->chosen_ms : -1.0f; }
 int cudnn_conv_chosen_reduces_in_fp16(const cudnn_conv *c) { return c && c->chosen ? c->plan_fp16_reduction[0] : 0; }
+int cudnn_conv_chosen_nondeterministic(const cudnn_conv *c) { return c && c->chosen ? c->plan_nondeterministic[0] : 0; }
 
 cascade_status cudnn_conv_execute(const cudnn_conv *c, cudnnHandle_t handle, cascade_error *err) {
     if (!c || !c->chosen) return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_execute: no plan chosen");

@@ -53,16 +53,19 @@ CASCADE_MUST_CHECK cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandl
 // configs whose engine reduces in fp16 or is nondeterministic are skipped
 // unless nothing else finalizes. Plans needing more than workspace_cap bytes
 // are dropped; when none fits, all but the smallest are. Fails when no plan
-// finalized.
+// finalized (CASCADE_ENOMEM when a config was refused for lack of memory).
 CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_plans(cudnn_conv *c, cudnnHandle_t handle, int first_config,
                                                             int max_plans, size_t workspace_cap, cascade_error *err);
-// Finalizes heuristic config `config` alone (engines reducing in fp16 and
-// any workspace admitted: it was chosen before), and only if its engine id
-// is `engine` (-1: any): the way to reuse a choice made for the same graph,
-// in this network or an earlier one. Fails, holding no plan, when it does
-// not finalize or is another engine; the caller then finalizes the top few.
+// Finalizes heuristic config `config` alone, and only if its engine id is
+// `engine` (-1: any), its workspace within workspace_cap and, unless
+// allow_fp16_reduction, its engine neither reduces in fp16 nor is
+// nondeterministic: the way to reuse a choice made for the same graph, in
+// this network or an earlier one (or a cache file's line, which is screened
+// as a fresh choice is). Fails, holding no plan, otherwise; the caller then
+// finalizes the top few.
 CASCADE_MUST_CHECK cascade_status cudnn_conv_finalize_config(cudnn_conv *c, cudnnHandle_t handle, int config,
-                                                             int engine, cascade_error *err);
+                                                             int engine, int allow_fp16_reduction,
+                                                             size_t workspace_cap, cascade_error *err);
 // Before a choice: destroys every plan held (the bound buffers stay), so
 // that others can be finalized in their place.
 void cudnn_conv_drop_plans(cudnn_conv *c);
@@ -85,6 +88,7 @@ int cudnn_conv_chosen_engine(const cudnn_conv *c);
 size_t cudnn_conv_chosen_workspace(const cudnn_conv *c);
 float cudnn_conv_chosen_ms(const cudnn_conv *c);
 int cudnn_conv_chosen_reduces_in_fp16(const cudnn_conv *c); // 1 if only such an engine finalized
+int cudnn_conv_chosen_nondeterministic(const cudnn_conv *c); // likewise
 int cudnn_conv_config_count(const cudnn_conv *c);
 // Enqueues the chosen plan on the handle's stream.
 CASCADE_MUST_CHECK cascade_status cudnn_conv_execute(const cudnn_conv *c, cudnnHandle_t handle, cascade_error *err);

@@ -152,8 +152,9 @@ static cascade_status take_node(gpu_network *net, const model *m, int i, cascade
              src->kernel > 0 && src->stride > 0 && src->pad >= 0 &&
              out.height == (in.height + 2 * src->pad - src->kernel) / src->stride + 1 &&
              out.width == (in.width + 2 * src->pad - src->kernel) / src->stride + 1;
-        if (n->residual != NO_TENSOR)
-            ok = ok && !memcmp(&m->tensors[n->residual], &out, sizeof out) && net->alias[n->residual] == n->residual;
+        if (n->residual != NO_TENSOR) // stored as y will be: the graph reads it with y's strides
+            ok = ok && !memcmp(&m->tensors[n->residual], &out, sizeof out) && net->alias[n->residual] == n->residual &&
+                 net->stored[n->residual] == round_up8(out.channels);
         break;
     case NODE_MAXPOOL:
         ok = src->kernel > 0 && src->stride > 0 && out.channels == in.channels && out.height > 0 && out.width > 0 &&
@@ -245,12 +246,15 @@ static int plan_limit(void) {
 }
 
 // Finalizes a leader's plans: the config an earlier network chose for this
-// very graph alone (plan_memo), else the heuristic's top few, to be timed.
+// very graph alone (plan_memo; screened like a fresh choice: within the
+// workspace cap, no fp16 reduction, deterministic), else the heuristic's top
+// few, to be timed.
 static cascade_status finalize_leader(gpu_network *net, gpu_node *n, const cudnn_conv_shape *shape,
                                       cascade_error *err) {
     int engine = -1, config = plan_memo_find(shape, &engine);
     cascade_error attempt = {""};
-    n->remembered = config >= 0 && !cudnn_conv_finalize_config(n->conv, net->lane.cudnn, config, engine, &attempt);
+    n->remembered = config >= 0 && !cudnn_conv_finalize_config(n->conv, net->lane.cudnn, config, engine, 0,
+                                                               CONV_WORKSPACE_CAP, &attempt);
     if (n->remembered) return CASCADE_OK;
     return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), CONV_WORKSPACE_CAP, err);
 }
@@ -453,17 +457,18 @@ static cascade_status upload_weights(gpu_network *net, const model *m, cascade_e
     return CASCADE_OK;
 }
 
-// A follower finalizes its leader's winning config (the same engine); should
-// that fail or not fit the workspace, it finalizes the top configs itself
-// (a copy too big is then dropped, or passed over when timing).
+// A follower finalizes its leader's winning config (the same engine, and
+// admitted as the leader's was); should that fail or not fit the arena's
+// workspace, it finalizes the top configs itself.
 static cascade_status finalize_follower(gpu_network *net, gpu_node *n, cascade_error *err) {
     const cudnn_conv *leader = net->nodes[n->leader].conv;
     int config = cudnn_conv_chosen_config(leader);
+    int last_resort = cudnn_conv_chosen_reduces_in_fp16(leader) || cudnn_conv_chosen_nondeterministic(leader);
     cascade_error attempt = {""};
     n->copied = config >= 0 && !cudnn_conv_finalize_config(n->conv, net->lane.cudnn, config,
-                                                           cudnn_conv_chosen_engine(leader), &attempt);
-    if (n->copied && cudnn_conv_workspace_max(n->conv) <= net->workspace_bytes) return CASCADE_OK;
-    n->copied = 0;
+                                                           cudnn_conv_chosen_engine(leader), last_resort,
+                                                           net->workspace_bytes, &attempt);
+    if (n->copied) return CASCADE_OK;
     return cudnn_conv_finalize_plans(n->conv, net->lane.cudnn, 0, plan_limit(), net->workspace_bytes, err);
 }
 
@@ -510,7 +515,10 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
                 cascade_error_prefix(err, n->name);
                 return s;
             }
-            if (!followers && !n->remembered)
+            // a last resort (fp16 reduction, nondeterminism: nothing else finalized) is not remembered:
+            // the next build looks again rather than reuse it untimed
+            int last_resort = cudnn_conv_chosen_reduces_in_fp16(n->conv) || cudnn_conv_chosen_nondeterministic(n->conv);
+            if (!followers && !n->remembered && !last_resort)
                 plan_memo_keep(&n->conv_shape, cudnn_conv_chosen_config(n->conv), cudnn_conv_chosen_engine(n->conv));
         }
     return CASCADE_OK;
@@ -785,7 +793,9 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                : n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize")
                : n->remembered ? ", remembered from an earlier network" : "",
                (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
-               cudnn_conv_chosen_reduces_in_fp16(n->conv) ? ", REDUCES IN FP16" : "");
+               cudnn_conv_chosen_reduces_in_fp16(n->conv)    ? ", REDUCES IN FP16"
+               : cudnn_conv_chosen_nondeterministic(n->conv) ? ", NONDETERMINISTIC"
+                                                             : "");
         if (n->direct_ms > 0)
             append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s\n", "", (double)n->direct_ms,
                    n->direct ? "conv_small" : "cuDNN");

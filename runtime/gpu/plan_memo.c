@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <cuda_runtime.h>
 
-#define IDENTITY_CAP 128
+#define IDENTITY_CAP 160
 
 #define OTHER_LINES_MAX (4 * PLAN_MEMO_MAX) // other devices' lines a save copies through
 #define LINE_CAP 512
@@ -60,18 +60,23 @@ int plan_memo_cache_path(char *out, size_t cap) {
     return 1;
 }
 
-// The current CUDA device as the file names it: "NVIDIA H200|sm_90|cuDNN 91900",
-// or "none" where there is none (no network is built then, so that key is
-// never used by one: it lets tests check the table anywhere).
+// The current CUDA device as the file names it, with what a heuristic's
+// ranking of configs may depend on: "v2|NVIDIA H200|sm_90|132 SMs|driver 13000|cuDNN 91900"
+// (a MIG slice has the card's name and fewer SMs; v2: the shape fields'
+// order, for a later change of it), or "none" where there is none (no
+// network is built then, so that key is never used by one: it lets tests
+// check the table anywhere).
 static void current_device(char out[IDENTITY_CAP]) {
-    int device = 0;
+    int device = 0, driver = 0;
     struct cudaDeviceProp prop;
-    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess ||
+        cudaDriverGetVersion(&driver) != cudaSuccess) {
         (void)cudaGetLastError(); // not sticky; the caller's next check must not see it
         snprintf(out, IDENTITY_CAP, "none");
         return;
     }
-    snprintf(out, IDENTITY_CAP, "%.80s|sm_%d%d|cuDNN %zu", prop.name, prop.major, prop.minor, cudnnGetVersion());
+    snprintf(out, IDENTITY_CAP, "v2|%.80s|sm_%d%d|%d SMs|driver %d|cuDNN %zu", prop.name, prop.major, prop.minor,
+             prop.multiProcessorCount, driver, cudnnGetVersion());
     for (char *c = out; *c; c++)
         if (*c == '\t' || *c == '\n' || *c == '\r') *c = ' ';
 }

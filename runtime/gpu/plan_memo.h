@@ -7,7 +7,8 @@
 // so that they write the same bytes: timing alone may pick another of two
 // near-equal plans in each process, and another plan rounds differently.
 // Keyed by the whole cudnn_conv_shape (batch, channels, sizes, fused ops,
-// heuristic mode) and the device (name, compute capability, cuDNN version);
+// heuristic mode) and the device (name, compute capability, SM count, driver
+// and cuDNN versions);
 // the engine id is kept beside the config index, so that a config index
 // naming another engine in a later build is not reused
 // (cudnn_conv_finalize_config) but chosen anew and replaced.
