@@ -145,6 +145,8 @@ static uint8_t *gpu_chunk_images(void *impl, int slot) {
 // pins its images once for all its backends).
 static cascade_status gpu_register_host(void *impl, const void *base, size_t bytes, cascade_error *err) {
     gpu_backend *g = impl;
+    if (g->pinned && g->pinned != base) // one range at a time: the first would stay pinned, unknown
+        return cascade_fail(err, CASCADE_EINVAL, "register_host: another range is registered; unregister it first");
     int pinned_here = 0;
     cascade_status s = gpu_pin_host(base, bytes, &pinned_here, err);
     if (pinned_here) g->pinned = base;
@@ -437,6 +439,7 @@ static void gpu_destroy(void *impl) {
     if (g->ctx.copy) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.copy));
     if (g->ctx.cheap.stream) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.cheap.stream));
     if (g->ctx.expensive.stream) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(g->ctx.expensive.stream));
+    if (g->pinned) CUDA_TEARDOWN_CHECK(cudaHostUnregister((void *)g->pinned)); // not unregistered by its caller
     if (g->cheap_net) gpu_network_destroy(g->cheap_net);
     if (g->expensive_net) gpu_network_destroy(g->expensive_net);
     for (int i = 0; i < GPU_SLOTS; i++) {

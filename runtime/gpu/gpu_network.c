@@ -82,6 +82,7 @@ typedef struct {
     int replaced;                          // 1: a reused choice did not run, and plans were timed in its place
     int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
     float direct_ms;                       // conv_small's time when it was tried, else 0
+    char direct_failure[160];              // why conv_small could not be timed (the node stays on cuDNN)
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
     void *padded_input;
     // linear
@@ -605,7 +606,10 @@ static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, 
 }
 
 // Convs that conv_small can run (few channels: LeNet's first layer) run
-// there when it beats cuDNN's chosen plan, timed on the same buffers.
+// there when it beats cuDNN's chosen plan, timed on the same buffers. The
+// kernel is optional: should it fail (a launch refused), the node stays on
+// cuDNN and the build report says why; only a fault the device keeps (the
+// stream no longer synchronises) fails the build.
 // CASCADE_CONV_SMALL=0 keeps cuDNN everywhere (for measuring the difference).
 static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) {
     const char *env = getenv("CASCADE_CONV_SMALL");
@@ -615,7 +619,13 @@ static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) 
         if (n->kind != NODE_CONV || n->form->pad_input || n->residual != NO_TENSOR ||
             !conv_small_supports(small_shape(net, n)))
             continue;
-        TRY(time_conv_small(net, n, &n->direct_ms, err));
+        cascade_error attempt = {""};
+        if (time_conv_small(net, n, &n->direct_ms, &attempt)) {
+            (void)cudaGetLastError(); // a refused launch's error is not sticky
+            CUDA_CHECK(cudaStreamSynchronize(net->lane.stream)); // a sticky one shows here
+            snprintf(n->direct_failure, sizeof n->direct_failure, "%.150s", attempt.message);
+            n->direct_ms = 0;
+        }
         n->direct = n->direct_ms > 0 && n->direct_ms < cudnn_conv_chosen_ms(n->conv);
     }
     return CASCADE_OK;
@@ -796,6 +806,9 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                cudnn_conv_chosen_reduces_in_fp16(n->conv)    ? ", REDUCES IN FP16"
                : cudnn_conv_chosen_nondeterministic(n->conv) ? ", NONDETERMINISTIC"
                                                              : "");
+        if (n->direct_failure[0])
+            append(out, cap, len, "  %-20s   conv_small kernel: did not run (%s) -> runs on cuDNN\n", "",
+                   n->direct_failure);
         if (n->direct_ms > 0)
             append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s\n", "", (double)n->direct_ms,
                    n->direct ? "conv_small" : "cuDNN");
