@@ -110,7 +110,7 @@ if ! system_cudnn; then
   # cuDNN compiles some engines at run time with NVRTC: the wheels' copy, or the toolkit's,
   # where the loader would not find it (engines needing it would silently not finalize)
   for lib in ${d:+"$d"/../cu13/lib "$d"/../cuda_nvrtc/lib} /usr/local/cuda/lib64; do
-    compgen -G "$lib/libnvrtc.so*" >/dev/null && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH}:$lib" && echo "NVRTC: $lib"
+    compgen -G "$lib/libnvrtc.so*" >/dev/null && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$lib" && echo "NVRTC: $lib"
   done
 fi
 blas_args=() # OpenBLAS (CPU backend): the system's, else the staged one in /tmp/blas
@@ -146,12 +146,16 @@ if want tests; then
   if (( $(budget 60 $reserve) < 20 )); then # squeezed to a few seconds each, both would fail and read as "DIFFER"
     summary+=("cascade run --device gpu: not run (the tests left no time)")
   else
+    rm -f "$LOG"/run[12].* # a rerun on a warm machine: an earlier call's CSVs must not be compared
+    run_rcs=""
     for k in 1 2; do
       timeout -k 5 "$(budget 60 $reserve)" ./$BUILD/cascade run --device gpu --quiet --output "$LOG/run$k.csv" --json "$LOG/run$k.json" > "$LOG/run$k.txt" 2>&1
-      echo "run $k: rc $? $(tail -2 "$LOG/run$k.txt" | tr '\n' ' ')"
+      rc=$?; run_rcs+=" $rc"
+      echo "run $k: rc $rc $(tail -2 "$LOG/run$k.txt" | tr '\n' ' ')"
     done
-    cmp -s "$LOG/run1.csv" "$LOG/run2.csv" && summary+=("cascade run --device gpu: two runs byte-identical") \
-      || summary+=("cascade run --device gpu: the two runs' CSVs DIFFER (or a run failed)")
+    if [ "$run_rcs" != " 0 0" ]; then summary+=("cascade run --device gpu: FAILED (rc$run_rcs; run1.txt/run2.txt in logs.tgz)")
+    elif cmp -s "$LOG/run1.csv" "$LOG/run2.csv"; then summary+=("cascade run --device gpu: two runs byte-identical")
+    else summary+=("cascade run --device gpu: the two runs' CSVs DIFFER"); fi
   fi
 fi
 

@@ -80,8 +80,9 @@ def setup_rows(bench):
     shown = "%d images per run, median of %d runs%s" % (
         images, runs, "" if bench.get("complete", True) else ", cut short: the figures finished before the stop")
     short = [what for what, ok in (("images", images >= 1000000), ("runs", runs >= 5)) if not ok]
+    cut = not bench.get("complete", True)
     return [("bench: >= 1000000 images per run, median of >= 5 runs", shown,
-             "met" if not short else "GAP: too few %s" % " and ".join(short))]
+             "GAP: too few %s" % " and ".join(short) if short else "GAP: cut short" if cut else "met")]
 
 
 def alone_rows(bench, torch):

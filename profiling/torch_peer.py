@@ -7,7 +7,11 @@ Models are built from the same safetensors files (architectures as in
 means from pinned host uint8 CIFAR images: H2D copy, normalise, forward,
 argmax, D2H, one stream, batch 1024 — as TARGETS.md measured its anchors.
 Modes for the models alone: eager, CUDA graph, torch.compile; and the naive
-cascade (cheap -> softmax -> mask -> index_select -> full).
+cascade (cheap -> softmax -> mask -> index_select -> full). Measured in that
+order of cost: every model eager and as a CUDA graph, then the cascades, then
+torch.compile (whole batches only, dynamic=False: one compile per batch size),
+whose compiles take a minute or more, so that a run cut off by a time limit
+keeps the rest; the seconds of each part go to stderr and the JSON.
 
 usage: torch_peer.py [--assets DIR] [--ours bench.json] [--images N] [--runs R] [--seed S]
                      [--models a,b] [--compile a,b] [--cascades cheap:full@thr,...] [--json FILE]
@@ -206,12 +210,17 @@ def timed(fn, runs):
     return statistics.median(rates), min(rates), max(rates)
 
 
-def e2e_eager(model, images, out, norm, batch=1024):
+def e2e_eager(model, images, out, norm, batch=1024, full_only=False):
+    """full_only (torch.compile): whole batches only, as the CUDA graph runs,
+    so that a last, shorter batch does not make Dynamo compile again for a
+    dynamic batch size and time that graph instead."""
+    end = len(images) // batch * batch if full_only and len(images) >= batch else len(images)
+
     def run():
-        for i in range(0, len(images), batch):
+        for i in range(0, end, batch):
             x = norm(images[i:i + batch].to(DEVICE, non_blocking=True))
             out[i:i + batch].copy_(model(x).argmax(1), non_blocking=True)
-        return len(images)
+        return end
     return run
 
 
@@ -387,6 +396,52 @@ def check_args(args):
     return cascades
 
 
+def measure_alone(name, model, images, labels, out, norm, batches, args, figures):
+    """Eager and (on a card) CUDA graph figures of one model alone, into figures["alone"]."""
+    row, at, per_batch = {}, {}, {}
+
+    def measure(mode, make_run):
+        row[mode], at[mode], per_batch[mode] = best_batch(batches, make_run, args.runs)
+    measure("eager", lambda b: e2e_eager(model, images, out, norm, b))
+    acc = (out == labels).float().mean().item()
+    try:
+        if DEVICE == "cuda":
+            measure("graph", lambda b: e2e_graph(model, images, out, norm, b))
+    except Exception as e:  # a peer that cannot run is reported, not fatal
+        print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
+    figures["alone"][name] = dict(row, accuracy=acc, batch=at, per_batch=per_batch)
+    write_json(args.json, figures)
+
+
+def print_alone_row(name, figure, ours_alone, several_batches, compile_later):
+    row = {m: figure[m] for m in ("eager", "graph", "compile") if m in figure}
+    ours_rate, ours_acc = ours_alone.get(name, (0, None))
+    best = max(row.values())
+    shown = {m: ("%.0f" % row[m]) + ("@%d" % figure["batch"][m] if several_batches else "") for m in row}
+    print("%-18s %12s %12s %12s %8.4f %12s %8s %12s" % (
+        name, shown["eager"], shown.get("graph", "-"), shown.get("compile", "later" if compile_later else "-"),
+        figure["accuracy"], "%.0f" % ours_rate if ours_rate else "-",
+        "%.4f" % ours_acc if ours_acc is not None else "-", "%.2fx" % (ours_rate / best) if ours_rate else "-"))
+
+
+def measure_cascade(models, cheap, full, thr, images, labels, out, norm, batches, args, figures, ours_cascades):
+    """The naive cascade's figure, into figures["cascades"], and its row beside ours."""
+    deferred = [0]
+    rate, at, per_batch = best_batch(batches, lambda b: naive_cascade(
+        models[cheap], models[full], images, out, norm, float(thr), deferred, b), args.runs)
+    acc = (out == labels).float().mean().item()
+    figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr), "images_per_s": rate,
+                                "deferred": deferred[0] / args.images, "accuracy": acc, "batch": at,
+                                "per_batch": per_batch})
+    write_json(args.json, figures)
+    o = ours_cascades.get((cheap, full, round(float(thr), 4)))
+    print("%-34s %12s %8.4f %8.4f %12s %8s %8s %10s" % (
+        "%s -> %s @ %s" % (cheap, full, thr), ("%.0f" % rate) + ("@%d" % at if len(batches) > 1 else ""),
+        deferred[0] / args.images, acc,
+        "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["deferred"] if o else "-",
+        "%.4f" % o["accuracy"] if o else "-", "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--assets", default=os.environ.get("CASCADE_ASSETS", "../shared"))
@@ -422,35 +477,21 @@ def main():
                "device": device_name, "images": args.images, "runs": args.runs,
                "seed": seed, "order_of": population, "first_records": first_records,
                "batch": batches[0], "batches": batches, "complete": False, "alone": {}, "cascades": []}
-    print("\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (%s)" % tag, "eager", "cuda graph", "compile", "acc",
-                                                      "ours", "acc", "ours/best"))
+    header = "\n%-18s %12s %12s %12s %8s %12s %8s %12s" % ("model (%s)" % tag, "eager", "cuda graph", "compile",
+                                                           "acc", "ours", "acc", "ours/best")
+    compiled = [m for m in names(args.models) if m in names(args.compile)]
+    seconds = figures["seconds"] = {}
+    # the slow part last: torch.compile's first compile takes a minute or more a model, so that a
+    # call cut off by its time limit still has every eager / CUDA graph figure and the cascades
     with torch.inference_mode():
+        start = time.perf_counter()
+        print(header)
         for name in names(args.models):
             models[name] = load_model(args.assets, name)
-            row, at, per_batch = {}, {}, {}
-            def measure(mode, make_run):
-                row[mode], at[mode], per_batch[mode] = best_batch(batches, make_run, args.runs)
-            measure("eager", lambda b: e2e_eager(models[name], images, out, norm, b))
-            acc = (out == labels).float().mean().item()
-            try:
-                if DEVICE == "cuda":
-                    measure("graph", lambda b: e2e_graph(models[name], images, out, norm, b))
-            except Exception as e:  # a peer that cannot run is reported, not fatal
-                print("  cuda graph failed for %s: %s" % (name, e), file=sys.stderr)
-            if name in names(args.compile):
-                try:
-                    compiled = torch.compile(models[name])
-                    measure("compile", lambda b: e2e_eager(compiled, images, out, norm, b))
-                except Exception as e:
-                    print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
-            figures["alone"][name] = dict(row, accuracy=acc, batch=at, per_batch=per_batch)
-            write_json(args.json, figures)
-            ours_rate, ours_acc = ours_alone.get(name, (0, None))
-            best = max(row.values())
-            shown = {m: ("%.0f" % row[m]) + ("@%d" % at[m] if len(batches) > 1 else "") for m in row}
-            print("%-18s %12s %12s %12s %8.4f %12s %8s %12s" % (
-                name, shown["eager"], shown.get("graph", "-"), shown.get("compile", "-"), acc, "%.0f" % ours_rate if ours_rate else "-",
-                "%.4f" % ours_acc if ours_acc is not None else "-", "%.2fx" % (ours_rate / best) if ours_rate else "-"))
+            measure_alone(name, models[name], images, labels, out, norm, batches, args, figures)
+            print_alone_row(name, figures["alone"][name], ours_alone, len(batches) > 1, name in compiled)
+        seconds["alone"] = round(time.perf_counter() - start, 1)
+        start = time.perf_counter()
         if cascades:
             print("\n%-34s %12s %8s %8s %12s %8s %8s %10s" % (
                 "naive cascade (%s)" % tag, "torch img/s", "deferred", "acc", "ours img/s", "deferred", "acc",
@@ -459,20 +500,24 @@ def main():
             for m in (cheap, full):
                 if m not in models:  # (setdefault would load it again each time)
                     models[m] = load_model(args.assets, m)
-            deferred = [0]
-            rate, at, per_batch = best_batch(batches, lambda b: naive_cascade(
-                models[cheap], models[full], images, out, norm, float(thr), deferred, b), args.runs)
-            acc = (out == labels).float().mean().item()
-            figures["cascades"].append({"cheap": cheap, "full": full, "threshold": float(thr), "images_per_s": rate,
-                                        "deferred": deferred[0] / args.images, "accuracy": acc, "batch": at,
-                                        "per_batch": per_batch})
-            write_json(args.json, figures)
-            o = ours_cascades.get((cheap, full, round(float(thr), 4)))
-            print("%-34s %12s %8.4f %8.4f %12s %8s %8s %10s" % (
-                "%s -> %s @ %s" % (cheap, full, thr), ("%.0f" % rate) + ("@%d" % at if len(batches) > 1 else ""),
-                deferred[0] / args.images, acc,
-                "%.0f" % o["images_per_s"]["median"] if o else "-", "%.4f" % o["deferred"] if o else "-",
-                "%.4f" % o["accuracy"] if o else "-", "%.2fx" % (o["images_per_s"]["median"] / rate) if o else "-"))
+            measure_cascade(models, cheap, full, thr, images, labels, out, norm, batches, args, figures,
+                            ours_cascades)
+        seconds["cascades"] = round(time.perf_counter() - start, 1)
+        start = time.perf_counter()
+        if compiled:
+            print("\ntorch.compile, measured last (its compiles are slow):" + header)
+        for name in compiled:
+            try:
+                program = torch.compile(models[name], dynamic=False)
+                row = figures["alone"][name]
+                row["compile"], row["batch"]["compile"], row["per_batch"]["compile"] = best_batch(
+                    batches, lambda b: e2e_eager(program, images, out, norm, b, full_only=True), args.runs)
+                write_json(args.json, figures)
+            except Exception as e:  # a peer that cannot run is reported, not fatal
+                print("  torch.compile failed for %s: %s" % (name, e), file=sys.stderr)
+            print_alone_row(name, figures["alone"][name], ours_alone, len(batches) > 1, False)
+        seconds["compile"] = round(time.perf_counter() - start, 1)
+    print("torch_peer.py: seconds: %s" % ", ".join("%s %.1f" % kv for kv in seconds.items()), file=sys.stderr)
     figures["complete"] = True
     write_json(args.json, figures)
     return 0
