@@ -36,6 +36,8 @@ grep -qw avx512f /proc/cpuinfo 2>/dev/null && export OPENBLAS_CORETYPE=${OPENBLA
 # cuDNN plan choices shared by every process of both calls (tests, runs, bench): a known file in
 # /tmp, which stays while the machine is warm, not $HOME's (unset or read-only on some images)
 export CASCADE_PLAN_CACHE=${CASCADE_PLAN_CACHE:-/tmp/cascade-plans.tsv}
+# this is the lent GPU machine: a GPU suite that finds no usable device fails, it does not skip
+export CASCADE_EXPECT_GPU=1
 BUILD=build-device
 CUDNN_SYSTEM_HEADERS=(/usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h)
 STAGES=" ${STAGES:-tests sanitize bench torch} "

@@ -27,6 +27,7 @@ sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-san
 logs=${2:-${OUT:-/tmp}/sanitize}
 mkdir -p "$logs"
 export CASCADE_TEST_IMAGES=${SANITIZE_IMAGES:-300} CASCADE_CUDNN_PLANS=1
+export CASCADE_TEST_THROUGHPUT=0 # no timed replays: a figure under the sanitizer means nothing and costs minutes
 export CASCADE_TEST_MODELS=${SANITIZE_MODELS:-lenet,alexnet_shallower,resnet34}
 
 # "name<TAB>env assignments<TAB>command..." for each ctest whose name matches $1

@@ -192,6 +192,9 @@ def main():
     probe = run(["run", "--device", DEVICE, "--full", "none", "--limit", "1", "--quiet"], timeout=300)
     no_device = ("no usable CUDA device", "no GPU backend", "cannot query CUDA device")
     if DEVICE == "gpu" and probe.returncode != 0 and any(why in probe.stderr for why in no_device):
+        if os.environ.get("CASCADE_EXPECT_GPU") == "1":  # device_check.sh: the card is there; not opening it fails
+            print("FAIL: no usable CUDA device, and CASCADE_EXPECT_GPU=1: %s" % probe.stderr.strip())
+            return 1
         print("skipped: no CUDA device (%s)" % probe.stderr.strip())
         return 77  # a device this build cannot use is no skip: the checks below fail on it
     G = golden.Golden()

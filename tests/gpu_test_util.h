@@ -1,10 +1,13 @@
 // gpu_test_util.h: the GPU suites' common start: without a usable CUDA
 // device they print "skipped: no CUDA device" and exit 77 (ctest's
-// SKIP_RETURN_CODE), never a pass. CASCADE_TEST_IMAGES=N runs a suite on the
+// SKIP_RETURN_CODE), never a pass; where one is known to be there
+// (CASCADE_EXPECT_GPU=1, set by profiling/device_check.sh) that is a failure:
+// a card CUDA cannot open (a driver mismatch) must not read as skipped. CASCADE_TEST_IMAGES=N runs a suite on the
 // first N test images only (compute-sanitizer runs, a quick device check).
 #pragma once
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "runtime/gpu/gpu_probe.h"
 
 // Returns the device's name; exits 77 when there is no device, 1 when there
@@ -14,9 +17,14 @@ static inline const char *require_gpu_or_skip(void) {
     static char name[256];
     cascade_error err;
     cascade_status s = gpu_probe(name, sizeof name, &err);
-    if (s == CASCADE_ENODEV) {
+    const char *expect = getenv("CASCADE_EXPECT_GPU");
+    if (s == CASCADE_ENODEV && !(expect && !strcmp(expect, "1"))) {
         printf("skipped: no CUDA device\n");
         exit(77);
+    }
+    if (s == CASCADE_ENODEV) {
+        printf("FAIL: no usable CUDA device, and CASCADE_EXPECT_GPU=1: %s\n", err.message);
+        exit(1);
     }
     if (s) {
         printf("FAIL: a CUDA device this build cannot use: %s\n", err.message);

@@ -124,6 +124,7 @@ static void check_global_avgpool(int batch, int pixels, int c) {
     uint16_t *x = random_halves(n_in, -4, 4), *y = malloc(n_out * 2);
     void *dx = device_copy(x, n_in * 2), *dy;
     DEVICE_OK(cudaMalloc(&dy, n_out * 2));
+    DEVICE_OK(cudaMemsetAsync(dy, 0xFF, n_out * 2, lane.stream)); // poison: NaN halves where nothing is written
     DEVICE_OK(global_avgpool_launch(dx, dy, batch, pixels, c, lane.stream));
     DEVICE_OK(cudaStreamSynchronize(lane.stream));
     DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
@@ -149,6 +150,7 @@ static void check_bias_act_and_pad(size_t rows, int c) {
     uint16_t *got = malloc(n * 2), *padded = malloc(rows * (c + 5) * 2);
     void *dy = device_copy(y, n * 2), *dres = device_copy(res, n * 2), *dbias = device_copy(bias, c * 2), *dpad;
     DEVICE_OK(cudaMalloc(&dpad, rows * (c + 5) * 2));
+    DEVICE_OK(cudaMemsetAsync(dpad, 0xFF, rows * (c + 5) * 2, lane.stream)); // poison: the zero fill must be written
     DEVICE_OK(channel_pad_launch(dy, dpad, rows, c, c + 5, lane.stream));
     DEVICE_OK(bias_act_f16_launch(dy, dbias, dres, rows, c, 1, lane.stream));
     DEVICE_OK(cudaStreamSynchronize(lane.stream));
@@ -325,7 +327,9 @@ static void compare_with_golden(const char *name, const float *logits, const flo
            count ? (double)same / count : 0.0);
     CHECK(mean <= 1e-2, "%s: mean relative L2 error %.3g > 1e-2", name, mean);
     CHECK(worst <= 5e-2, "%s: worst relative L2 error %.3g > 5e-2", name, worst);
-    CHECK(same >= 0.998 * count, "%s: argmax agrees on %d of %d images", name, same, count);
+    // 0.2% may flip (fp16 near-ties), at least one from 100 images up (the sanitizer's 300), none below
+    int slack = count >= 100 ? (int)fmax(1.0, 0.002 * count) : 0;
+    CHECK(same >= count - slack, "%s: argmax agrees on %d of %d images", name, same, count);
 }
 
 static int occurrences(const char *text, const char *needle) {
@@ -334,12 +338,34 @@ static int occurrences(const char *text, const char *needle) {
     return n;
 }
 
-// In a build report, the cuDNN conv lines (one "engine " each) and how many
-// of them took an earlier choice (their own network's or an earlier network's).
+static const char *next_line(const char *line);
+
+// A conv line whose choice is not remembered, by design: a last resort
+// (fp16 reduction, nondeterminism) or a plan over the 256 MiB workspace cap
+// (the only one that fitted); a rebuild times it afresh.
+static int not_remembered_by_design(const char *line) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char text[512];
+    snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text ? len : sizeof text - 1), line);
+    unsigned long long bytes = 0;
+    const char *ws = strstr(text, "workspace ");
+    if (ws) sscanf(ws, "workspace %llu", &bytes);
+    return strstr(text, ", REDUCES IN FP16") || strstr(text, ", NONDETERMINISTIC") || bytes > (256ull << 20);
+}
+
+// In a build report, the cuDNN conv lines (one "engine " each; those not
+// remembered by design left out) and how many of them took an earlier
+// choice (their own network's or an earlier network's).
 static void count_conv_plans(const char *description, int *convs, int *reused) {
-    *convs = occurrences(description, "engine ");
-    *reused = occurrences(description, ", as an earlier node") +
-              occurrences(description, ", remembered from an earlier network");
+    *convs = *reused = 0;
+    for (const char *line = description; line && *line; line = next_line(line)) {
+        const char *end = strchr(line, '\n'), *engine = strstr(line, "engine ");
+        if (!engine || (end && engine > end) || not_remembered_by_design(line)) continue;
+        const char *copied = strstr(line, ", as an earlier node"), *kept = strstr(line, ", remembered from an earlier");
+        (*convs)++;
+        *reused += (copied && (!end || copied < end)) || (kept && (!end || kept < end));
+    }
 }
 
 // One build-report line: 1 if it is a cuDNN conv's, with its node name and
@@ -373,7 +399,7 @@ static void check_same_engines(const char *name, const char *first, const char *
     int convs = 0, same = 0;
     char node[64], was[64], now[64];
     for (const char *line = again; line && *line; line = next_line(line)) {
-        if (!conv_line(line, node, now, sizeof now)) continue;
+        if (!conv_line(line, node, now, sizeof now) || not_remembered_by_design(line)) continue;
         conv_engine_of(first, node, was, sizeof was);
         convs++;
         same += was[0] && !strcmp(was, now);
@@ -408,6 +434,7 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
         count_conv_plans(description, &convs, &reused);
         printf("%-18s built in %.2f s%s: %d cuDNN convs, %d reuse an earlier choice\n", name, built,
                again ? " (again)" : "", convs, reused);
+        CHECK(!strstr(description, "conv_small kernel: did not run"), "%s: conv_small did not run (see above)", name);
         if (again) CHECK(convs > 0 && reused == convs, "%s built again: %d of its %d cuDNN convs timed their own plans",
                          name, convs - reused, convs);
         if (again) check_same_engines(name, first_description, description);
@@ -415,10 +442,16 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
         CHECK(gpu_network_captured(net), "%s: the forward is not a CUDA graph", name);
         run_images(net, input, count, classes, logits);
         compare_with_golden(name, logits, golden, count, classes);
-        printf("%-18s %.0f images/s (batch %d, CUDA graph replay)\n", name, throughput(net), TEST_BATCH);
+        const char *timed = getenv("CASCADE_TEST_THROUGHPUT"); // 0 under compute-sanitizer
+        if (!(timed && !strcmp(timed, "0")))
+            printf("%-18s %.0f images/s (batch %d, CUDA graph replay)\n", name, throughput(net), TEST_BATCH);
         gpu_network_destroy(net);
-        if (!again && (!strcmp(name, "lenet") || !strcmp(name, "resnet18"))) // odd channel counts; residual blocks
+        static int residual_checked; // odd channel counts (lenet); residual blocks (the first resnet of the list)
+        int residual = !strncmp(m.arch, "resnet", 6) && !residual_checked;
+        if (!again && (!strcmp(name, "lenet") || residual)) {
+            residual_checked |= residual;
             check_batch_one(name, &m, input, logits, golden);
+        }
     }
     free(golden), free(input), free(logits);
     model_free(&m);
@@ -451,7 +484,9 @@ static void check_out_of_memory(void) {
     printf("out of memory: %s: %s\n", cascade_status_name(s), err.message);
     CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
     CHECK(strstr(err.message, "batch 65536") != NULL, "the message does not name the batch size");
-    CHECK(strstr(err.message, "device arena") != NULL, "not the arena's allocation failing: %s", err.message);
+    // the arena's allocation fails, or before it a cuDNN plan's for lack of memory (CASCADE_ENOMEM too)
+    CHECK(strstr(err.message, "device arena") || strstr(err.message, "cuDNN"),
+          "neither the arena's nor a cuDNN plan's allocation failing: %s", err.message);
     if (net) gpu_network_destroy(net);
     if (hog) DEVICE_OK(cudaFree(hog));
     DEVICE_OK(cudaMemGetInfo(&free_after, &total));
