@@ -332,39 +332,36 @@ static void compare_with_golden(const char *name, const float *logits, const flo
     CHECK(same >= count - slack, "%s: argmax agrees on %d of %d images", name, same, count);
 }
 
-static int occurrences(const char *text, const char *needle) {
-    int n = 0;
-    for (const char *at = strstr(text, needle); at; at = strstr(at + 1, needle)) n++;
-    return n;
+static const char *next_line(const char *line) {
+    const char *end = strchr(line, '\n');
+    return end ? end + 1 : NULL;
 }
 
-static const char *next_line(const char *line);
+// One build-report line, without its newline.
+static void line_text(const char *line, char *out, size_t cap) {
+    snprintf(out, cap, "%.*s", (int)strcspn(line, "\n"), line);
+}
 
-// A conv line whose choice is not remembered, by design: a last resort
-// (fp16 reduction, nondeterminism) or a plan over the 256 MiB workspace cap
-// (the only one that fitted); a rebuild times it afresh.
+// A conv line whose choice is not remembered, by design: the report names its
+// caveat (a last resort, or a workspace over the cap); a rebuild times it afresh.
 static int not_remembered_by_design(const char *line) {
-    const char *end = strchr(line, '\n');
-    size_t len = end ? (size_t)(end - line) : strlen(line);
     char text[512];
-    snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text ? len : sizeof text - 1), line);
-    unsigned long long bytes = 0;
-    const char *ws = strstr(text, "workspace ");
-    if (ws) sscanf(ws, "workspace %llu", &bytes);
-    return strstr(text, ", REDUCES IN FP16") || strstr(text, ", NONDETERMINISTIC") || bytes > (256ull << 20);
+    line_text(line, text, sizeof text);
+    return strstr(text, ", REDUCES IN FP16") || strstr(text, ", NONDETERMINISTIC") ||
+           strstr(text, ", over the workspace cap");
 }
 
 // In a build report, the cuDNN conv lines (one "engine " each; those not
 // remembered by design left out) and how many of them took an earlier
 // choice (their own network's or an earlier network's).
 static void count_conv_plans(const char *description, int *convs, int *reused) {
+    char text[512];
     *convs = *reused = 0;
     for (const char *line = description; line && *line; line = next_line(line)) {
-        const char *end = strchr(line, '\n'), *engine = strstr(line, "engine ");
-        if (!engine || (end && engine > end) || not_remembered_by_design(line)) continue;
-        const char *copied = strstr(line, ", as an earlier node"), *kept = strstr(line, ", remembered from an earlier");
+        line_text(line, text, sizeof text);
+        if (!strstr(text, "engine ") || not_remembered_by_design(text)) continue;
         (*convs)++;
-        *reused += (copied && (!end || copied < end)) || (kept && (!end || kept < end));
+        *reused += strstr(text, ", as an earlier node") || strstr(text, ", remembered from an earlier network");
     }
 }
 
@@ -377,11 +374,6 @@ static int conv_line(const char *line, char name[64], char *engine_text, size_t 
     size_t len = close && (!end || close < end) ? (size_t)(close - engine) : 0;
     snprintf(engine_text, cap, "%.*s", (int)len, engine);
     return 1;
-}
-
-static const char *next_line(const char *line) {
-    const char *end = strchr(line, '\n');
-    return end ? end + 1 : NULL;
 }
 
 // The "engine E (config C" of the conv named `node` in a build report, or "".

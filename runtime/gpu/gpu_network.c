@@ -246,6 +246,17 @@ static int plan_limit(void) {
     return limit >= 1 && limit < CUDNN_CONV_MAX_PLANS ? limit : CUDNN_CONV_MAX_PLANS;
 }
 
+// What keeps a conv's choice from being reused untimed, for the build report,
+// or "": a last resort (nothing else finalized), or a workspace past the cap
+// (the smallest when none fitted). plan_memo keeps only choices without one;
+// a follower admits a last resort only when its leader's was one.
+static const char *choice_caveat(const cudnn_conv *c) {
+    return cudnn_conv_chosen_reduces_in_fp16(c)             ? ", REDUCES IN FP16"
+           : cudnn_conv_chosen_nondeterministic(c)          ? ", NONDETERMINISTIC"
+           : cudnn_conv_chosen_workspace(c) > CONV_WORKSPACE_CAP ? ", over the workspace cap"
+                                                                 : "";
+}
+
 // Finalizes a leader's plans: the config an earlier network chose for this
 // very graph alone (plan_memo; screened like a fresh choice: within the
 // workspace cap, no fp16 reduction, deterministic), else the heuristic's top
@@ -516,10 +527,9 @@ static cascade_status choose_plans(gpu_network *net, cascade_error *err) {
                 cascade_error_prefix(err, n->name);
                 return s;
             }
-            // a last resort (fp16 reduction, nondeterminism: nothing else finalized) is not remembered:
-            // the next build looks again rather than reuse it untimed
-            int last_resort = cudnn_conv_chosen_reduces_in_fp16(n->conv) || cudnn_conv_chosen_nondeterministic(n->conv);
-            if (!followers && !n->remembered && !last_resort)
+            // a choice with a caveat is not remembered: the next build looks again rather than
+            // reuse it untimed (a remembered config is screened the same way: finalize_leader)
+            if (!followers && !n->remembered && !choice_caveat(n->conv)[0])
                 plan_memo_keep(&n->conv_shape, cudnn_conv_chosen_config(n->conv), cudnn_conv_chosen_engine(n->conv));
         }
     return CASCADE_OK;
@@ -802,10 +812,7 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                n->replaced ? ", timed afresh: the reused choice did not run"
                : n->leader >= 0 ? (n->copied ? ", as an earlier node" : ", own plans: an earlier node's did not finalize")
                : n->remembered ? ", remembered from an earlier network" : "",
-               (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv),
-               cudnn_conv_chosen_reduces_in_fp16(n->conv)    ? ", REDUCES IN FP16"
-               : cudnn_conv_chosen_nondeterministic(n->conv) ? ", NONDETERMINISTIC"
-                                                             : "");
+               (double)cudnn_conv_chosen_ms(n->conv), cudnn_conv_chosen_workspace(n->conv), choice_caveat(n->conv));
         if (n->direct_failure[0])
             append(out, cap, len, "  %-20s   conv_small kernel: did not run (%s) -> runs on cuDNN\n", "",
                    n->direct_failure);
