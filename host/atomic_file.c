@@ -1,8 +1,11 @@
 // atomic_file.c: temporary file + rename (see atomic_file.h).
 #include "atomic_file.h"
+#include "interrupt.h"
 #include "output_paths.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,33 @@ static mode_t output_mode(int exists, const struct stat *st) {
     static mode_t mask = (mode_t)-1; // read once: umask() can only be read by setting it
     if (mask == (mode_t)-1) umask(mask = umask(0));
     return exists ? st->st_mode & 0777 : 0666 & ~mask; // never a set-user-ID bit on new content
+}
+
+// A FIFO's open waits for its reader. It is tried without blocking every
+// 10 ms until one comes, or a stop is requested (the stop signals restart
+// calls they interrupt, interrupt.c, so a blocking open would wait on): NULL
+// with *stopped set then, or NULL and errno for an error.
+static FILE *open_fifo(const char *path, int *stopped) {
+    *stopped = 0;
+    for (;;) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            int flags = fcntl(fd, F_GETFL);
+            FILE *f = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen(fd, "w") : NULL;
+            if (!f) {
+                int e = errno;
+                close(fd);
+                errno = e;
+            }
+            return f;
+        }
+        if (errno != ENXIO) return NULL; // ENXIO: no reader yet
+        if (command_stop) {
+            *stopped = 1;
+            return NULL;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
 }
 
 // An output on one of the process's descriptors (-, /dev/stdout, /dev/fd/N):
@@ -38,6 +68,15 @@ static cascade_status open_descriptor(atomic_file *f, const char *path, int desc
     return CASCADE_OK;
 }
 
+// The temporary file beside target: "NAME.tmp.XXXXXX", NAME cut short where
+// the whole would pass NAME_MAX (a 250-byte name is a valid output).
+static void temp_name(char *out, size_t cap, const char *target) {
+    const char *slash = strrchr(target, '/');
+    size_t dir = slash ? (size_t)(slash - target) + 1 : 0, base = strlen(target + dir);
+    size_t keep = NAME_MAX - strlen(".tmp.XXXXXX");
+    snprintf(out, cap, "%.*s%.*s.tmp.XXXXXX", (int)dir, target, (int)(base < keep ? base : keep), target + dir);
+}
+
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
     if (strlen(path) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
@@ -52,8 +91,9 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (descriptor == OUTPUT_PATH_IN_PLACE || (exists && !S_ISREG(st.st_mode))) {
         strcpy(f->path, path);
         if (exists && S_ISDIR(st.st_mode)) return cascade_fail(err, CASCADE_EIO, "cannot write %s: is a directory", path);
-        f->file = fopen(path, "w");
-        if (!f->file && errno == EINTR) // a signal while a FIFO waited for its reader: a stop, not an error
+        int stopped = 0;
+        f->file = exists && S_ISFIFO(st.st_mode) ? open_fifo(path, &stopped) : fopen(path, "w");
+        if (stopped) // a signal while a FIFO waited for its reader: a stop, not an error
             return cascade_fail(err, CASCADE_EINTERRUPTED, "stopped while %s waited for a reader; no output written",
                                 path);
         if (!f->file) return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
@@ -63,7 +103,7 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (exists && access(target, W_OK) != 0)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
     strcpy(f->path, target); // through a link: its target is replaced, the link stays
-    snprintf(f->temp_path, sizeof f->temp_path, "%s.tmp.XXXXXX", target);
+    temp_name(f->temp_path, sizeof f->temp_path, target);
     int fd = mkstemp(f->temp_path);
     if (fd < 0) {
         int e = errno;
@@ -124,9 +164,8 @@ void atomic_file_abort_from_signal(const atomic_file *f) {
     if (f->temp_path[0]) unlink(f->temp_path);
 }
 
-cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err) {
-    cascade_status s = atomic_file_open(f, path, err);
-    if (s || !f->temp_path[0]) return s; // a pipe or device is written directly anyway
+cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
+    if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
     unlink(f->temp_path);                // write the target itself: rename(path, path) is then a no-op
     fclose(f->file);
     snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // the link's target, as for any output

@@ -22,9 +22,12 @@ extern "C" {
 #endif
 
 CASCADE_MUST_CHECK cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
-// A log that others may follow while it grows (--progress-json): written in
-// place, yet still removed by abort, so a failed run leaves nothing behind.
-CASCADE_MUST_CHECK cascade_status atomic_file_open_live(atomic_file *f, const char *path, cascade_error *err);
+// A log that others may follow while it grows (--progress-json): opened as
+// any output (the checks, a temporary file), it goes live once the work
+// starts: from then on the target itself is written, and still removed by
+// abort, so a failed run leaves nothing behind; one that fails before (a
+// model, the device) leaves an existing file as it was.
+CASCADE_MUST_CHECK cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare
 // flushes, syncs and closes (write errors such as a full disk show here, and

@@ -1,5 +1,6 @@
 // bench.c: timing of models alone and cascades (see bench.h).
 #include "bench.h"
+#include "options.h" // number_text
 #include "assets.h"
 #include "bench_data.h"
 #include "progress.h"
@@ -151,7 +152,8 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         f->efficiency = f->ideal > 0 ? f->rate.median / f->ideal : 0;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_cascades++;
-        fprintf(stderr, "  %s -> %s @ %.3f  %12.0f img/s\n", f->cheap, f->full, f->threshold, f->rate.median);
+        char thr[NUMBER_TEXT_CAP];
+        fprintf(stderr, "  %s -> %s @ %s  %12.0f img/s\n", f->cheap, f->full, number_text(f->threshold, thr), f->rate.median);
     }
     detach_images(c, &be);
     backend_close(&be);
@@ -287,13 +289,37 @@ static cascade_status check_pair_sizes(void *ctx, const char *pair, cascade_erro
     return s;
 }
 
+static cascade_status count_item(void *ctx, const char *item, cascade_error *err) {
+    (void)item, (void)err;
+    ++*(int *)ctx;
+    return CASCADE_OK;
+}
+
+// The figures asked for fit the report (models x batches, pairs x thresholds):
+// refused before the first is measured, not once the report is full.
+static cascade_status check_counts(const bench_context *c, const bench_options *o, cascade_error *err) {
+    int models = 0, pairs = 0;
+    cascade_status s = o->no_alone ? CASCADE_OK : for_each_item(o->models, count_item, &models, err);
+    if (!s && !o->no_cascades) s = for_each_item(o->cascades, count_item, &pairs, err);
+    long long alone = (long long)models * (o->n_batches ? o->n_batches : c->on_gpu ? 2 : 1),
+              cascades = (long long)pairs * o->n_thresholds;
+    if (!s && alone > BENCH_MAX)
+        s = cascade_fail(err, CASCADE_EINVAL, "%d models x %d batch sizes is %lld figures alone, at most %d", models,
+                         (int)(alone / models), alone, BENCH_MAX);
+    if (!s && cascades > BENCH_MAX * 4)
+        s = cascade_fail(err, CASCADE_EINVAL, "%d cascades x %d thresholds is %lld cascade figures, at most %d", pairs,
+                         o->n_thresholds, cascades, BENCH_MAX * 4);
+    return s;
+}
+
 // Loads every model named into c->models (freed by free_models, also on
-// failure), then, on a GPU, checks the sizes against each model's largest batch.
+// failure), then, on a GPU, checks the sizes against each model's largest
+// batch; first, that the figures asked for fit the report.
 static cascade_status check_lists(bench_context *c, const bench_options *o, cascade_error *err) {
     if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     bench_walk w = {c, o, NULL};
-    cascade_status s = CASCADE_OK;
-    if (!o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
+    cascade_status s = check_counts(c, o, err);
+    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
     if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, c->models, err);
     if (!s && c->on_gpu && !o->no_alone) s = for_each_item(o->models, check_alone_sizes, &w, err);
     if (!s && c->on_gpu && !o->no_cascades) s = for_each_item(o->cascades, check_pair_sizes, &w, err);
@@ -315,6 +341,9 @@ static cascade_status describe_device(bench_context *c, const bench_options *o, 
 #ifdef CASCADE_HAVE_CUDA
     if (c->on_gpu) gpu_versions(r->versions, sizeof r->versions);
 #endif
+    // as the backends name themselves (a bench stopped before its first figure still names its device)
+    if (c->on_gpu) snprintf(r->backend, sizeof r->backend, "gpu (%.120s)", name);
+    else snprintf(r->backend, sizeof r->backend, "cpu (fp32, OpenBLAS)");
     if (!c->on_gpu) {
         if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: %s", why.message);
         if (o->device_choice == DEVICE_AUTO)
@@ -390,10 +419,13 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s && !o->no_alone) s = for_each_item(o->models, each_model, &w, err);
     if (!s && !o->no_cascades) s = for_each_item(o->cascades, each_pair, &w, err);
     r->complete = s == CASCADE_OK;
-    if (r->complete && !c.on_gpu) { // again at the end: another load on the cores shows as a change
+    int stopped = o->stop && *o->stop;
+    if (r->complete && !stopped && !c.on_gpu) { // again at the end: another load on the cores shows as a change
         r->sgemm_end_gflops = measure_sgemm();
         if (r->sgemm_end_gflops > r->sgemm_gflops) r->sgemm_gflops = r->sgemm_end_gflops;
     }
+    if (r->complete && o->stop && *o->stop) // every figure measured, then a signal: its exit status, all reported
+        s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted after the last figure");
     r->seconds = now_seconds() - start;
     free(c.results.prediction), free(c.results.confidence), free(c.results.deferred);
     unpin_images(&c);

@@ -1,5 +1,6 @@
 // bench_report.c: the table and the JSON of `cascade bench`.
 #include "bench.h"
+#include "options.h" // number_text
 #include "sweep.h" // json_string
 
 // The CPU's sgemm rate, measured at the bench's start and end: figures in
@@ -48,7 +49,8 @@ void bench_print(const bench_report *r, FILE *out) {
             snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
             char ideal[32] = "-", eff[16] = "-"; // "-": a model of the pair not measured alone
             if (f->ideal > 0) snprintf(ideal, sizeof ideal, "%.0f", f->ideal), snprintf(eff, sizeof eff, "%.3f", f->efficiency);
-            fprintf(out, "%-30s %6.3f %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", name, f->threshold,
+            char thr[NUMBER_TEXT_CAP];
+            fprintf(out, "%-30s %6s %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", name, number_text(f->threshold, thr),
                     f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, ideal, eff, f->build_seconds);
         }
         fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal;\n"
@@ -90,7 +92,8 @@ void bench_write_json(const bench_report *r, FILE *out) {
         json_string(out, f->cheap);
         fprintf(out, ", \"full\": ");
         json_string(out, f->full);
-        fprintf(out, ", \"threshold\": %.4f, \"chunk\": %d, \"batch\": %d, ", f->threshold, f->chunk, f->batch);
+        char thr[NUMBER_TEXT_CAP];
+        fprintf(out, ", \"threshold\": %s, \"chunk\": %d, \"batch\": %d, ", number_text(f->threshold, thr), f->chunk, f->batch);
         json_rate(out, &f->rate);
         fprintf(out, ", \"deferred\": %.6f, \"accuracy\": %.6f, ", f->deferred, f->accuracy);
         if (f->ideal > 0) // null: a model of the pair not measured alone

@@ -13,6 +13,7 @@
 #include "options.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static const char bench_usage[] =
@@ -87,7 +88,11 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
     if (o->batches) {
         if ((s = parse_float_list("--batches", o->batches, 1, 1 << 22, values, BENCH_MAX, &n, err))) return s;
         o->n_batches = n;
-        for (int i = 0; i < n; i++) o->batch_values[i] = (int)values[i];
+        for (int i = 0; i < n; i++) {
+            if (values[i] != floor(values[i])) // (32.9 ran as 32, beside a 32.2 that did too)
+                return cascade_fail(err, CASCADE_EINVAL, "--batches: %g is not a whole number", values[i]);
+            o->batch_values[i] = (int)values[i];
+        }
     }
     return parse_device(o->device, &o->device_choice, err);
 }

@@ -222,8 +222,10 @@ static void print_report(const calibrate_state *s) {
                m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
     }
     const model_pass *full = &s->setup.full;
+    char thr[NUMBER_TEXT_CAP];
     if (c->cheap >= 0)
-        printf("choice      %s -> %s at threshold %g\n", s->setup.cheap[c->cheap].name, full->name, c->threshold);
+        printf("choice      %s -> %s at threshold %s\n", s->setup.cheap[c->cheap].name, full->name,
+               number_text(c->threshold, thr));
     else printf("choice      %s alone (no cascade reaches the target faster)\n", full->name);
     printf("predicted   %.1f images/s (%.2fx %s alone), accuracy %.4f, agreement %.4f, deferred %.4f\n",
            c->predicted_images_per_s, full->images_per_s > 0 ? c->predicted_images_per_s / full->images_per_s : 0,
@@ -253,7 +255,8 @@ static void write_choice(FILE *f, const calibrate_state *s) {
     else fprintf(f, "null");
     fprintf(f, ", \"full\": ");
     json_string(f, s->setup.full.name);
-    if (c->cheap >= 0) fprintf(f, ", \"threshold\": %.6g", c->threshold);
+    char thr[NUMBER_TEXT_CAP];
+    if (c->cheap >= 0) fprintf(f, ", \"threshold\": %s", number_text(c->threshold, thr));
     else fprintf(f, ", \"threshold\": null");
     fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
                "\"deferred_fraction\": %.6f, \"deferred\": %lld, \"correct\": %lld, \"agree\": %lld}",

@@ -109,6 +109,8 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
     if (o->seed < 0) o->seed = 1;
     if (o->threshold >= 0 && !strcmp(o->full, "none"))
         return cascade_fail(err, CASCADE_EINVAL, "--threshold with --full none: the cheap model alone defers nothing");
+    if (o->batch > 0 && !strcmp(o->full, "none"))
+        return cascade_fail(err, CASCADE_EINVAL, "--batch with --full none: there is no expensive network to batch");
     if (o->threshold < 0) o->threshold = 0.9;
     return CASCADE_OK;
 }
@@ -183,8 +185,8 @@ static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
     if (s) return s;
     if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) interrupt_track(&r->output);
     if (!s && r->opt.json && !(s = atomic_file_open(&r->json, r->opt.json, err))) interrupt_track(&r->json);
-    if (!s && r->opt.progress_json && !(s = atomic_file_open_live(&r->progress_json, r->opt.progress_json, err)))
-        interrupt_track(&r->progress_json);
+    if (!s && r->opt.progress_json && !(s = atomic_file_open(&r->progress_json, r->opt.progress_json, err)))
+        interrupt_track(&r->progress_json); // live once the work starts (execute)
     return s;
 }
 
@@ -207,7 +209,8 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     json_string(f, r->opt.full);
     fprintf(f, ",\n  \"cheap_arch\": \"%s\",\n  \"full_arch\": \"%s\",\n  \"threshold\": ", r->cheap.arch,
             r->has_full ? r->full.arch : "none");
-    if (r->has_full) fprintf(f, "%g,\n  \"backend\": ", r->opt.threshold);
+    char thr[NUMBER_TEXT_CAP];
+    if (r->has_full) fprintf(f, "%s,\n  \"backend\": ", number_text(r->opt.threshold, thr));
     else fprintf(f, "null,\n  \"backend\": "); // the cheap model alone: no threshold applies
     json_string(f, r->backend.name);
     fprintf(f, ",\n");
@@ -234,8 +237,9 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
 
 static void print_summary(const run_state *r, const progress_state *p, const cascade_summary *sum, double elapsed) {
     const running_estimate *e = &p->estimate;
+    char thr[NUMBER_TEXT_CAP];
     if (r->has_full)
-        printf("cascade     %s -> %s at threshold %g\n", r->opt.cheap, r->opt.full, r->opt.threshold);
+        printf("cascade     %s -> %s at threshold %s\n", r->opt.cheap, r->opt.full, number_text(r->opt.threshold, thr));
     else printf("model       %s alone\n", r->opt.cheap);
     printf("backend     %s\n", r->backend.name);
     printf("images      %lld of %lld%s\n", (long long)sum->processed, (long long)r->total,
@@ -287,6 +291,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (!s) s = open_outputs_early(r, err);
     if (!s) s = backend_open(&r->backend, device, &r->cheap, r->has_full ? &r->full : NULL, (int)r->opt.chunk,
                              (int)r->opt.batch, r->notice, sizeof r->notice, err);
+    if (!s && r->opt.progress_json) s = atomic_file_go_live(&r->progress_json, r->opt.progress_json, err);
     if (s) return s;
     model_drop_weights(&r->cheap); // the networks hold their own copies now
     if (r->has_full) model_drop_weights(&r->full);
@@ -294,7 +299,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
     p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;
-    if (r->opt.progress_interval >= 0) p->plain_interval = p->json_interval = r->opt.progress_interval;
+    if (r->opt.progress_interval >= 0) p->draw_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};
     cascade_job job = {&r->backend, (float)r->opt.threshold, r->has_full, r->total, image_source_fill, &src,
                        progress_update, p, &command_stop};
@@ -312,7 +317,8 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (!s && command_stop) {
         // a stop requested between progress updates: name it and date it
         if (p->stop == STOP_NONE) p->stop = command_signal ? STOP_INTERRUPT : STOP_TIME_BUDGET;
-        double at = command_stop_at - p->start;
+        double at = command_stop_at - p->start; // (before the start: while the models loaded, 0)
+        if (at < 0) at = 0;
         if (p->stop_elapsed <= 0 || at < p->stop_elapsed) p->stop_elapsed = at;
     }
     if (!s) progress_finish(p);

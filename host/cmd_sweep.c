@@ -111,7 +111,8 @@ static void print_point_row(const sweep_input *in, const sweep_point *p) {
     if (p->cheap >= 0) snprintf(name, sizeof name, "%s", in->cheap[p->cheap].name);
     else snprintf(name, sizeof name, "%s alone", in->full->name);
     printf("  %-22s ", name);
-    if (p->cheap >= 0) printf("%9.4g", p->threshold);
+    char thr[NUMBER_TEXT_CAP];
+    if (p->cheap >= 0) printf("%9s", number_text(p->threshold, thr));
     else printf("%9s", "-");
     printf("  %8.4f  ", p->deferred_fraction);
     if (p->accuracy >= 0) printf("%8.4f", p->accuracy);
@@ -180,7 +181,8 @@ static void write_json(FILE *f, const sweep_state *s) {
         const sweep_point *p = &s->points[i];
         if (!p->pareto) continue;
         fprintf(f, "%s    {\"cheap\": ", first ? "" : ",\n");
-        if (p->cheap >= 0) json_string(f, in->cheap[p->cheap].name), fprintf(f, ", \"threshold\": %.6g", p->threshold);
+        char thr[NUMBER_TEXT_CAP];
+        if (p->cheap >= 0) json_string(f, in->cheap[p->cheap].name), fprintf(f, ", \"threshold\": %s", number_text(p->threshold, thr));
         else fprintf(f, "null, \"threshold\": null");
         fprintf(f, ", \"deferred_fraction\": %.6f, \"accuracy\": %.6f, \"agreement\": %.6f, "
                    "\"predicted_images_per_s\": %.3f}",

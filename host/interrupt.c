@@ -48,10 +48,15 @@ static void on_sigbus(int sig) {
     _exit(1);
 }
 
+// SA_RESTART: a stop must not fail the write it interrupts (a blocked write
+// to a slow pipe would return EINTR, and stdio would count the output as
+// failed); what waits for a stop polls command_stop instead (a FIFO's open,
+// atomic_file.c).
 static void install_handler(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, NULL);
 }

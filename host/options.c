@@ -2,6 +2,7 @@
 #include "options.h"
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,9 +25,17 @@ cascade_status parse_float(const char *flag, const char *text, double lo, double
     double v = strtod(text, &end);
     if (!*text || *end || errno || !isfinite(v))
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not a number", flag, text);
-    if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %g is outside [%g, %g]", flag, v, lo, hi);
+    if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%g, %g]", flag, text, lo, hi);
     *out = v;
     return CASCADE_OK;
+}
+
+const char *number_text(double v, char out[NUMBER_TEXT_CAP]) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(out, NUMBER_TEXT_CAP, "%.*g", digits, v);
+        if (strtod(out, NULL) == v) break;
+    }
+    return out;
 }
 
 static cascade_status parse_range(const char *flag, const char *text, double lo, double hi, double *out, int cap,
@@ -42,14 +51,15 @@ static cascade_status parse_range(const char *flag, const char *text, double lo,
     if (!s) s = parse_float(flag, b, lo, hi, &last, err);
     if (!s) s = parse_float(flag, c, 1e-9, hi - lo + 1, &step, err);
     if (s) return s;
-    if (last < first) return cascade_fail(err, CASCADE_EINVAL, "%s: range end %g is below its start %g", flag, last, first);
+    if (last < first) return cascade_fail(err, CASCADE_EINVAL, "%s: range end %s is below its start %s", flag, b, a);
     double values = floor((last - first) / step + 1e-9) + 1; // may be huge: compare before converting
     if (!(values <= cap)) return cascade_fail(err, CASCADE_EINVAL, "%s: range has %.0f values (at most %d)", flag, values, cap);
     long long n = (long long)values;
     for (long long i = 0; i < n; i++) out[i] = first + (double)i * step;
     // keep 0.5:0.99:0.01 free of 0.9900000001-style drift
+    // (and within [first, last]: 0:1:1.0000000008 ends at 1, not 1.000000001)
     for (long long i = 0; i < n; i++)
-        if (fabs(out[i]) < 1e9) out[i] = round(out[i] * 1e9) / 1e9;
+        if (fabs(out[i]) < 1e9) out[i] = fmax(first, fmin(round(out[i] * 1e9) / 1e9, last));
     *count = (int)n;
     return CASCADE_OK;
 }
@@ -69,7 +79,7 @@ cascade_status parse_float_list(const char *flag, const char *text, double lo, d
         cascade_status s = parse_float(flag, item, lo, hi, &out[*count], err);
         if (s) return s;
         for (int k = 0; k < *count; k++) // a point measured or swept twice is a slip, not a wish
-            if (out[k] == out[*count]) return cascade_fail(err, CASCADE_EINVAL, "%s: %g is listed twice", flag, out[k]);
+            if (out[k] == out[*count]) return cascade_fail(err, CASCADE_EINVAL, "%s: %s is listed twice", flag, item);
         (*count)++;
         if (!p[len]) return CASCADE_OK;
         p += len + 1;

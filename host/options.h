@@ -16,6 +16,12 @@ CASCADE_MUST_CHECK cascade_status parse_float(const char *flag, const char *text
 CASCADE_MUST_CHECK cascade_status parse_float_list(const char *flag, const char *text, double lo, double hi,
                                                    double *out, int cap, int *count, cascade_error *err);
 
+// v in the fewest significant digits that read back as v (%.1g .. %.17g):
+// a threshold as it was given (0.9, 0.9999995), never rounded into another
+// one (%g prints 0.9999995 as 1, which means "defer every image").
+#define NUMBER_TEXT_CAP 32
+const char *number_text(double v, char out[NUMBER_TEXT_CAP]);
+
 // CASCADE_EINVAL "FLAG: 'x' is listed twice" for a comma-separated list that names an item twice.
 CASCADE_MUST_CHECK cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err);
 

@@ -18,7 +18,7 @@ void progress_init(progress_state *p, const cifar_file *data, const uint32_t *or
     p->data = data, p->order = order, p->classes = classes;
     p->start = p->last_draw = now_seconds();
     p->tty = isatty(fileno(stderr));
-    p->plain_interval = 5.0;
+    p->draw_interval = p->tty ? 0.25 : 5.0;
     p->json_interval = 0.25;
     p->watch_class = -1;
     p->bad_record = -1;
@@ -111,8 +111,7 @@ int progress_update(void *ctx, int64_t done, const cascade_results *results) {
     p->aggregated = done;
     double t = now_seconds(), elapsed = t - p->start;
     check_stop_rules(p, elapsed);
-    double every = p->tty ? 0.25 : p->plain_interval;
-    if (!p->quiet && t - p->last_draw >= every) {
+    if (!p->quiet && t - p->last_draw >= p->draw_interval) {
         draw(p, elapsed, 0);
         p->last_draw = t;
         p->drawn_seen = p->estimate.seen;

@@ -1,8 +1,8 @@
 // progress.h: the running estimates of a job, shown while it runs, and
 // the early-stop rules (time budget, target interval width).
-// On a terminal one status line is redrawn at most 4 times a second;
-// otherwise a plain line every `plain_interval` seconds; optionally one JSON
-// object per update into a file for programs.
+// Every `draw_interval` seconds one status line is redrawn on a terminal
+// (default 0.25 s), or a plain line printed elsewhere (default 5 s);
+// optionally one JSON object per update into a file for programs.
 #pragma once
 #include <stdio.h>
 #include "estimate.h"
@@ -23,7 +23,7 @@ typedef struct {
     stop_reason json_stop;            // and its "stopping"
     double start, last_draw, last_json;
     int tty, quiet;
-    double plain_interval;            // seconds between plain lines
+    double draw_interval;             // seconds between redraws (terminal) or plain lines
     double json_interval;             // seconds between JSON updates (0: every update)
     FILE *json;                       // --progress-json, or NULL
     double time_budget;               // seconds, 0 = none

@@ -4,8 +4,10 @@
 #include "options.h"
 #include "progress.h"
 #include "../runtime/pipeline.h"
+#include "../runtime/utf8.h"
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@ cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascad
     if (in->n_cheap < 0 || in->n_thresholds < 0) return cascade_fail(err, CASCADE_EINVAL, "negative list size");
     for (int j = 0; j < in->n_thresholds; j++)
         if (!(in->thresholds[j] >= 0 && in->thresholds[j] <= 1))
-            return cascade_fail(err, CASCADE_EINVAL, "threshold %g is outside [0, 1]", in->thresholds[j]);
+            return cascade_fail(err, CASCADE_EINVAL, "threshold %.17g is outside [0, 1]", in->thresholds[j]);
     const int32_t *full_pred = in->full->prediction;
     int64_t full_correct = 0;
     if (in->labels)
@@ -94,6 +96,13 @@ void sweep_mark_pareto(sweep_point *points, int n) {
     free(idx);
 }
 
+// p before b among points as fast and as good: the earlier cheap model (the
+// expensive one alone, cheap -1, last), then the lower threshold.
+static int earlier_point(const sweep_point *p, const sweep_point *b) {
+    int pc = p->cheap < 0 ? INT_MAX : p->cheap, bc = b->cheap < 0 ? INT_MAX : b->cheap;
+    return pc != bc ? pc < bc : p->threshold < b->threshold;
+}
+
 int calibrate_choose(const sweep_point *points, int n, calibrate_target target, double level) {
     int best = -1;
     for (int i = 0; i < n; i++) {
@@ -104,7 +113,7 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
         const sweep_point *b = &points[best];
         double qb = target == TARGET_ACCURACY ? b->accuracy : b->agreement;
         if (p->predicted_images_per_s > b->predicted_images_per_s ||
-            (p->predicted_images_per_s == b->predicted_images_per_s && q > qb))
+            (p->predicted_images_per_s == b->predicted_images_per_s && (q > qb || (q == qb && earlier_point(p, b)))))
             best = i;
     }
     return best;
@@ -128,7 +137,8 @@ void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points) 
         const sweep_point *p = &points[i];
         if (p->cheap >= 0) {
             csv_field(f, in->cheap[p->cheap].name);
-            fprintf(f, ",%.6g,", p->threshold);
+            char thr[NUMBER_TEXT_CAP];
+            fprintf(f, ",%s,", number_text(p->threshold, thr));
         } else fprintf(f, "none,,");
         fprintf(f, "%lld,%lld,%.6f,%lld,", (long long)p->images, (long long)p->deferred, p->deferred_fraction,
                 (long long)p->correct);
@@ -143,18 +153,22 @@ void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points) 
 
 void json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (; *s; s++) {
+    while (*s) {
         unsigned char c = (unsigned char)*s;
+        int len = utf8_char_length(s);
         if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
         else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        else if (!len) fputs("\\ufffd", f); // a byte that is not UTF-8 (JSON text must be)
+        else fwrite(s, 1, (size_t)len, f);
+        s += len ? len : 1;
     }
     fputc('"', f);
 }
 
 void sweep_point_name(const sweep_input *in, const sweep_point *p, char *out, size_t cap) {
+    char thr[NUMBER_TEXT_CAP];
     if (p->cheap < 0) snprintf(out, cap, "%s alone", in->full->name);
-    else snprintf(out, cap, "%s @ %g", in->cheap[p->cheap].name, p->threshold);
+    else snprintf(out, cap, "%s @ %s", in->cheap[p->cheap].name, number_text(p->threshold, thr));
 }
 
 // ---- throughputs given on the command line or in a file ---------------------
@@ -313,9 +327,9 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
 cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err) {
     FILE *f = fopen(path, "r");
     if (!f) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
-    char text[65536];
+    char text[65536 + 1]; // 64 KiB and its terminator
     size_t len = fread(text, 1, sizeof text - 1, f);
-    int too_long = !feof(f) && len == sizeof text - 1, failed = ferror(f);
+    int too_long = len == sizeof text - 1 && fgetc(f) != EOF, failed = ferror(f); // (a full read has not seen EOF yet)
     fclose(f);
     if (failed) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s", path);
     if (too_long) return cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);

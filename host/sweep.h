@@ -82,8 +82,9 @@ void sweep_mark_pareto(sweep_point *points, int n);
 typedef enum { TARGET_ACCURACY, TARGET_AGREEMENT } calibrate_target;
 
 // The point with the highest predicted images/s whose accuracy (or agreement)
-// is >= level; ties go to the higher accuracy (agreement), then to the lower
-// index (earlier cheap model, lower threshold). -1 when none qualifies.
+// is >= level; ties go to the higher accuracy (agreement), then to the
+// earlier cheap model (the expensive one alone last), then to the lower
+// threshold, whatever order the thresholds were listed in. -1 when none qualifies.
 int calibrate_choose(const sweep_point *points, int n, calibrate_target target, double level);
 
 // "name=img/s" items separated by commas, newlines or spaces ('#' starts a

@@ -1,5 +1,7 @@
 // sweep_svg.c: hand-written SVG of the sweep (see sweep_svg.h).
 #include "sweep_svg.h"
+#include "options.h" // number_text
+#include "../runtime/utf8.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +17,18 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 static void put_escaped(FILE *f, const char *s) {
-    for (; *s; s++) {
+    while (*s) {
+        int len = utf8_char_length(s);
         switch (*s) {
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;
         case '>': fputs("&gt;", f); break;
         case '"': fputs("&quot;", f); break;
         default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f); // no control characters in XML 1.0
+            if (!len) fputs("&#xFFFD;", f); // a byte that is not UTF-8 (the file says it is)
+            else if ((unsigned char)*s >= 0x20 || *s == '\t') fwrite(s, 1, (size_t)len, f); // no control characters in XML 1.0
         }
+        s += len ? len : 1;
     }
 }
 
@@ -85,7 +90,8 @@ static void y_axis(FILE *f, const axes *a) {
     if (range / step > 16) step *= 5;
     else if (range / step > 8) step *= 2;
     int decimals = step >= 0.1 ? 1 : step >= 0.01 ? 2 : step >= 0.001 ? 3 : 4;
-    for (double v = ceil(a->y_lo / step - 1e-9) * step; v <= fmin(a->y_hi, 1) + 1e-12; v += step) {
+    // tick k at k * step, not a running sum (no drift); + 0.0: ceil of a tiny negative is -0.0, not a "-0.0" label
+    for (double k = ceil(a->y_lo / step - 1e-9), v; (v = k * step + 0.0) <= fmin(a->y_hi, 1) + 1e-12; k++) {
         double y = py(a, v);
         fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, y, WIDTH - RIGHT, y);
         fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT - 5, y, LEFT, y);
@@ -177,7 +183,8 @@ static void write_points(FILE *f, const axes *a, const sweep_plot *plot) {
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", px(a, p->predicted_images_per_s),
                     py(a, quality(p)));
             put_escaped(f, plot->cheap_names[c]);
-            fprintf(f, " @ %g: %.4f, %.0f images/s, deferred %.4f</title></circle>\n", p->threshold, quality(p),
+            char thr[NUMBER_TEXT_CAP];
+            fprintf(f, " @ %s: %.4f, %.0f images/s, deferred %.4f</title></circle>\n", number_text(p->threshold, thr), quality(p),
                     p->predicted_images_per_s, p->deferred_fraction);
         }
         fprintf(f, "</g>\n");

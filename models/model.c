@@ -4,6 +4,7 @@
 // fp32 and folds BatchNorm (MODELS.md: s = gamma/sqrt(var+eps),
 // W' = W*s, b' = (b-mean)*s + beta).
 #include "model.h"
+#include "../runtime/utf8.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,23 @@ static cascade_status read_float_list(const st_file *f, const char *key, float *
     return CASCADE_OK;
 }
 
+// The first len bytes of text as a class name: names go into CSV, JSON and
+// the terminal, so no quotes, backslashes or control characters, and only
+// whole UTF-8 characters (a byte that is not one becomes '_'), cut at a
+// character's end to fit 31 bytes.
+static void copy_class_name(char name[32], const char *text, size_t len) {
+    size_t n = 0;
+    for (size_t k = 0; k < len;) {
+        int c = utf8_char_length(text + k);
+        if ((size_t)c > len - k) c = 0; // (never: no UTF-8 sequence holds the "," that ends the name)
+        if (n + (size_t)(c ? c : 1) > 31) break;
+        if (!c || (unsigned char)text[k] < 0x20 || text[k] == 0x7f || text[k] == '"' || text[k] == '\\') name[n++] = '_';
+        else memcpy(name + n, text + k, (size_t)c), n += (size_t)c;
+        k += c ? (size_t)c : 1;
+    }
+    name[n] = 0;
+}
+
 static void read_class_names(model *m, const st_file *f) {
     static const char *cifar10[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                       "dog", "frog", "horse", "ship", "truck"};
@@ -216,11 +234,8 @@ static void read_class_names(model *m, const st_file *f) {
     const char *s = st_metadata(f, "classes");
     for (int i = 0; s && *s && i < m->num_classes; i++) {
         size_t len = strcspn(s, ",");
-        snprintf(m->class_names[i], 32, "%.*s", (int)(len < 31 ? len : 31), s);
+        copy_class_name(m->class_names[i], s, len);
         s += len + (s[len] == ',');
-        // names go into CSV, JSON and the terminal: no quotes, backslashes or control characters
-        for (char *c = m->class_names[i]; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\') *c = '_';
     }
 }
 

@@ -277,23 +277,23 @@ def ours_figures(path):
     """Our figures from `cascade bench --json`; none (a notice) when the file is
     missing or unreadable: the peers are still worth measuring."""
     if not path:
-        return {}, {}, {}
+        return {}, [], {}
     try:
         with open(path) as f:
             ours = json.load(f)
     except (OSError, ValueError) as e:
         print("torch_peer.py: --ours %s: %s; no ratios to our figures" % (path, e), file=sys.stderr)
-        return {}, {}, {}
+        return {}, [], {}
     try:
         alone = {}
         for f in ours.get("alone", []):  # the best batch size's figure
             if f["images_per_s"]["median"] > alone.get(f["model"], (0, None))[0]:
                 alone[f["model"]] = (f["images_per_s"]["median"], f.get("accuracy"))
-        cascades = {(f["cheap"], f["full"], round(f["threshold"], 4)): f for f in ours.get("cascades", [])}
-    except (AttributeError, KeyError, TypeError) as e:
+        cascades = [f for f in ours.get("cascades", []) if (f["cheap"], f["full"], float(f["threshold"]))]  # (checks them)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
         print("torch_peer.py: --ours %s: not cascade bench's JSON (%s); no ratios to our figures" % (path, e),
               file=sys.stderr)
-        return {}, {}, {}
+        return {}, [], {}
     return alone, cascades, ours
 
 
@@ -424,6 +424,14 @@ def print_alone_row(name, figure, ours_alone, several_batches, compile_later):
         "%.4f" % ours_acc if ours_acc is not None else "-", "%.2fx" % (ours_rate / best) if ours_rate else "-"))
 
 
+def our_cascade(ours_cascades, cheap, full, threshold):
+    """Our row of that cascade at that threshold (as targets.py matches them:
+    within 1e-6, not rounded to 4 decimals, where 0.99991 and 0.99994 met), or None."""
+    rows = [f for f in ours_cascades if f["cheap"] == cheap and f["full"] == full
+            and abs(float(f["threshold"]) - threshold) < 1e-6]
+    return min(rows, key=lambda f: abs(float(f["threshold"]) - threshold)) if rows else None
+
+
 def measure_cascade(models, cheap, full, thr, images, labels, out, norm, batches, args, figures, ours_cascades):
     """The naive cascade's figure, into figures["cascades"], and its row beside ours."""
     deferred = [0]
@@ -434,7 +442,7 @@ def measure_cascade(models, cheap, full, thr, images, labels, out, norm, batches
                                 "deferred": deferred[0] / args.images, "accuracy": acc, "batch": at,
                                 "per_batch": per_batch})
     write_json(args.json, figures)
-    o = ours_cascades.get((cheap, full, round(float(thr), 4)))
+    o = our_cascade(ours_cascades, cheap, full, float(thr))
     print("%-34s %12s %8.4f %8.4f %12s %8s %8s %10s" % (
         "%s -> %s @ %s" % (cheap, full, thr), ("%.0f" % rate) + ("@%d" % at if len(batches) > 1 else ""),
         deferred[0] / args.images, acc,

@@ -5,6 +5,8 @@ clear line on stderr, and leaves no output file behind.
 usage: bad_inputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
 Broken files are made from the real lenet weights and CIFAR test set.
 `cascade bench` checks every model it is given before measuring any.
+Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
+are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
 import json, os, struct, subprocess, sys, tempfile
 
@@ -127,6 +129,17 @@ def bench_cases(tmp, broken):
                                                                    "--batches", "64"], "--batches with no models alone", tmp)
     expect_failure("run: --threshold with --full none", ["run", "--device", "cpu", "--full", "none", "--threshold",
                                                          "0.5", "--limit", "4"], "--threshold with --full none", tmp)
+    # more figures than the report holds: refused before the first is measured (they were thrown away at the 65th)
+    expect_failure("bench: 2 models x 33 batches", quick + ["--models", "lenet,alexnet_shallower", "--no-cascades",
+                                                           "--batches", "1:33:1"], "at most 64", tmp)
+    expect_failure("bench: 5 cascades x 64 thresholds", quick + [
+        "--models", "none", "--thresholds", "0.01:0.64:0.01", "--cascades",
+        "lenet:lenet,lenet:alexnet_shallower,alexnet_shallower:lenet,alexnet_shallower:alexnet_shallower,lenet:alexnet"],
+        "at most 256", tmp)
+    expect_failure("bench: --batches 32.9", quick + ["--models", "lenet", "--no-cascades", "--batches", "32.9,32.2"],
+                   "not a whole number", tmp)
+    expect_failure("run: --batch with --full none", ["run", "--device", "cpu", "--full", "none", "--batch", "32",
+                                                     "--limit", "4"], "--batch with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
                                                      "--limit", "4"], "--seed with --order file", tmp)
 
@@ -148,8 +161,38 @@ def label_space_cases(tmp):
     os.unlink(swapped)
 
 
+def class_name_cases(tmp):
+    """Class names from a model's metadata go into the JSON and the CSV as they are,
+    but as valid UTF-8 without quotes: a name of 16 two-byte characters is cut to the
+    15 that fit 31 bytes (not inside the 16th), a byte that is not UTF-8 and a quote
+    become '_'."""
+    global failures, cases
+    cases += 1
+    header, data = read_safetensors(lenet)
+    names = header["__metadata__"]["classes"].split(",")
+    names[0], names[1], names[2] = "\u00e9" * 16, "a\udcffb", 'q"uote'  # \udcff: the raw byte 0xff
+    header["__metadata__"]["classes"] = ",".join(names)
+    odd = os.path.join(tmp, "odd-classes.safetensors")
+    write_safetensors(odd, header, data, json.dumps(header, ensure_ascii=False).encode("utf-8", "surrogateescape"))
+    report = os.path.join(tmp, "odd-classes.json")
+    r = subprocess.run([cascade, "run", "--device", "cpu", "--quiet", "--cheap", odd, "--full", "none", "--limit", "16",
+                        "--json", report], capture_output=True, text=True, timeout=120)
+    want = ["\u00e9" * 15, "a_b", "q_uote"] + names[3:]
+    try:
+        got = list(json.load(open(report, encoding="utf-8"))["predicted"]) if r.returncode == 0 else None
+    except (UnicodeDecodeError, ValueError) as e:
+        got = "not UTF-8 JSON: %s" % e
+    if got != want:
+        failures += 1
+        print("FAIL %-32s rc %d, classes %r, not %r %s" % ("odd class names", r.returncode, got, want, r.stderr[-200:]))
+    else:
+        print("ok   %-32s %r" % ("odd class names", got[:3]))
+    os.unlink(odd)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        class_name_cases(tmp)
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",

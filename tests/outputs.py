@@ -19,8 +19,10 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   /dev/null may take several outputs;
 - a write-protected output is not replaced (as root: run as uid 65534); a
   writable one in a folder that is not says so; --progress-json ends with the
-  final state once; SIGINT while an output FIFO waits for its reader is a
-  stop (130) with nothing written;
+  final state once, and an existing one is kept by a run that fails before
+  its work starts; SIGINT while an output FIFO waits for its reader is a
+  stop (130) with nothing written; names of 250 bytes are written;
+  --progress-interval spaces the redraws on a terminal too;
 - calibrate's default validation file named on the command line keeps its
   split (records 5000..9999: the first ones were trained on);
 - a run that a --time-budget stop reached after its last image was taken
@@ -191,9 +193,9 @@ def check_fifo_without_reader(tmp, data):
     os.mkfifo(fifo)
     p = subprocess.Popen([cascade, "run"] + LENET + ["--data", data, "--output", fifo, "--json", report], cwd=tmp,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(600):  # until it waits in the FIFO's open (the kernel's wait_for_partner), at most 60 s
+    for _ in range(600):  # until it waits for the FIFO's reader (the open retried every 10 ms), at most 60 s
         try:
-            waiting = "partner" in open("/proc/%d/wchan" % p.pid).read()
+            waiting = any(w in open("/proc/%d/wchan" % p.pid).read() for w in ("nanosleep", "partner"))
         except OSError:
             waiting = False
         if waiting or p.poll() is not None:
@@ -207,6 +209,70 @@ def check_fifo_without_reader(tmp, data):
     check(p.returncode == 130 and "waited for a reader" in err and not left,
           "a FIFO without a reader, then SIGINT: rc %d, %r, left %s" % (p.returncode, err.strip()[-120:], left))
     os.unlink(fifo)
+
+
+def check_live_file_kept(tmp, data):
+    """A run that fails before its work starts (here: buffers for chunk 4194304
+    and batch 1048576, more memory than the machine has) leaves an existing
+    --progress-json file as it was, like every other output (it used to be
+    truncated at the start and removed)."""
+    mem_total = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
+    if mem_total > 48 << 30:  # (they need 55 GB)
+        print("skipped: a run failing before its work keeps --progress-json (%.0f GB here: those buffers fit)"
+              % (mem_total / 2**30))
+        return
+    log, report = os.path.join(tmp, "kept.jsonl"), os.path.join(tmp, "kept.json")
+    for path in (log, report):
+        open(path, "w").write("an earlier run's\n")
+    r = run(["run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--data", data,
+             "--chunk", "4194304", "--batch", "1048576", "--progress-json", log, "--json", report])
+    kept = [os.path.exists(path) and open(path).read() == "an earlier run's\n" for path in (log, report)]
+    check(r.returncode == 1 and "memory" in r.stderr and all(kept),
+          "a run failing before its work: rc %d %r, progress file kept %s, report kept %s"
+          % (r.returncode, r.stderr.strip()[-120:], kept[0], kept[1]))
+
+
+def check_long_name(tmp, data):
+    """An output named with 250 bytes (under NAME_MAX, 255) is written, though
+    its temporary file's name would pass 255 bytes if it were the name plus
+    '.tmp.XXXXXX'."""
+    names = [os.path.join(tmp, ch * 250) for ch in "cjp"]
+    r = run(["run"] + LENET + ["--data", data, "--output", names[0], "--json", names[1], "--progress-json", names[2]])
+    made = [os.path.exists(n) for n in names]
+    check(r.returncode == 0 and all(made), "250-byte output names: rc %d %r, written %s"
+          % (r.returncode, r.stderr.strip()[-120:], made))
+    check(not [f for f in os.listdir(tmp) if ".tmp." in f], "250-byte output names: a temporary file was left")
+    for n in names:
+        if os.path.exists(n):
+            os.unlink(n)
+
+
+def check_progress_interval_on_terminal(tmp, data):
+    """--progress-interval holds on a terminal too (it was always 0.25 s
+    there): with 30 s, a run of a few seconds draws its line at the start and
+    the end only; without it, it redraws every 0.25 s."""
+    import pty
+    counts = []
+    for interval in (["--progress-interval", "30"], []):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none",
+                              "--limit", "3000", "--chunk", "64"] + interval, cwd=tmp, stdout=subprocess.DEVNULL,
+                             stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed the terminal's last descriptor
+                break
+            if not chunk:
+                break
+            shown += chunk
+        p.wait(timeout=300)
+        os.close(master)
+        counts.append(shown.count(b"img/s"))
+    check(counts[0] <= 2 and counts[1] > counts[0], "progress on a terminal: %d lines drawn with "
+          "--progress-interval 30, %d without" % tuple(counts))
 
 
 def check_progress_lines(tmp, data):
@@ -307,7 +373,8 @@ def main():
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
-                     check_write_protected, check_fifo_without_reader, check_progress_lines, check_report_fields):
+                     check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
+                     check_progress_interval_on_terminal, check_progress_lines, check_report_fields):
             part(tmp, data)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)

@@ -9,10 +9,14 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   uninterrupted run with the same seed over that many images, and each
   matching the golden cascade's decision; a second SIGINT during the drain
   exits at once and leaves no file at all. The same with SIGTERM (a batch
-  scheduler's stop), exit 143.
+  scheduler's stop), exit 143. A SIGINT while a write blocks on a full pipe
+  is a stop too (not a failed write), and one that comes while the models
+  load is dated at the start (0 s), not before it.
 - `cascade bench` stopped by SIGTERM once its first figure is out: exit 143,
   the figures finished before it in the table and in a whole JSON marked
-  "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file.
+  "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file;
+  one before the first figure still names the device, one after the last
+  is exit 143 with every figure.
 - --time-budget (the cheap model alone, and a cascade) and --target-ci
   (accuracy, and a --watch-class share) stop early and report consistently:
   the reason, the time the stop was requested (the budget itself, even
@@ -192,6 +196,67 @@ def test_double_sigint(tmp, sig=signal.SIGINT):
     check(not left, "double sigint left %s" % left)
 
 
+def test_sigint_blocked_write(tmp):
+    """SIGINT while a write blocks on a full pipe (a slow reader of the progress
+    stream): the write goes on once the reader reads, and the stop is a stop
+    (exit 130, the outputs written), not a failed write (it was EINTR, exit 1,
+    no outputs)."""
+    import fcntl, termios, array
+    out, rep = os.path.join(tmp, "blocked.csv"), os.path.join(tmp, "blocked.json")
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: a small pipe fills at once
+    p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--chunk", "16",
+                          "--progress-interval", "0", "--quiet", "--output", out, "--json", rep,
+                          "--progress-json", "/dev/fd/%d" % w], pass_fds=(w,), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    waiting, before, deadline = array.array("i", [0]), -1, time.time() + 60
+    while time.time() < deadline and p.poll() is None:  # until the unread bytes stop growing: the writer blocks
+        fcntl.ioctl(r, termios.FIONREAD, waiting)
+        if waiting[0] > 0 and waiting[0] == before:
+            break
+        before = waiting[0]
+        time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    progress = drain(r, b"")
+    stdout, stderr = p.communicate(timeout=120)
+    ok = p.returncode == 130 and os.path.exists(out) and os.path.exists(rep)
+    check(ok, "SIGINT in a blocked write: exit %d (want 130), outputs %s, stderr %r"
+          % (p.returncode, [os.path.exists(out), os.path.exists(rep)], stderr.strip()))
+    if ok:
+        n = json.load(open(rep))["processed"]
+        check(len(read_rows(out)) - 1 == n and progress and progress[-1]["stopping"] == "interrupted"
+              and progress[-1]["processed"] == n,
+              "SIGINT in a blocked write: %d CSV rows for %d processed, last progress %r"
+              % (len(read_rows(out)) - 1, n, progress[-1] if progress else None))
+        print("SIGINT in a blocked write: exit 130 after %d images, outputs written, progress whole" % n)
+
+
+def test_sigint_before_start(tmp):
+    """SIGINT as soon as the handler is in place (the models still loading):
+    exit 130, and the stop is dated at or after the start, never before it."""
+    rep = os.path.join(tmp, "early.json")
+    p = subprocess.Popen([cascade, "run", "--device", "cpu", "--limit", "500", "--quiet", "--json", rep],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None:  # SigCgt: the signals with a handler
+        status = open("/proc/%d/status" % p.pid).read()
+        caught = int([l for l in status.splitlines() if l.startswith("SigCgt")][0].split()[1], 16)
+        if caught & (1 << (signal.SIGINT - 1)):
+            break
+        time.sleep(0.001)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    report = json.load(open(rep)) if p.returncode == 130 else {}
+    at = report.get("stop_requested_s")
+    check(p.returncode == 130 and at is not None and 0 <= at <= report["elapsed_s"],
+          "SIGINT before the start: exit %d, stop requested at %r, elapsed %r" % (p.returncode, at,
+                                                                             report.get("elapsed_s")))
+    print("SIGINT before the start: exit %d, %r of 500 images, stop requested at %r s"
+          % (p.returncode, report.get("processed"), at))
+
+
 def wait_for_stderr(p, text, timeout=120):
     """Reads p's stderr until a line contains text; returns the lines read."""
     lines, deadline = [], time.time() + timeout
@@ -239,6 +304,48 @@ def test_bench_stop(tmp):
         check("stopped   early" in stdout and "lenet" in stdout, what + ": table %r" % stdout)
         check(stderr.strip().splitlines()[-1].startswith("cascade bench: stopped by signal 15"),
               what + ": stderr %r" % stderr)
+
+
+def test_bench_stop_edges(tmp):
+    """SIGTERM before bench's first figure: exit 143, a JSON that still names
+    the device (targets.py tells GPU from CPU by it; it was ""). SIGTERM once
+    the last figure is out (the CPU's closing sgemm measurement): exit 143
+    with every figure, "complete": true (it was ignored: exit 0)."""
+    def handler_in_place(p):
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            status = open("/proc/%d/status" % p.pid).read()
+            caught = int([l for l in status.splitlines() if l.startswith("SigCgt")][0].split()[1], 16)
+            if caught & (1 << (signal.SIGTERM - 1)):
+                return
+            time.sleep(0.001)
+    out = os.path.join(tmp, "bench-early.json")
+    p = subprocess.Popen([cascade, "bench", "--device", "cpu", "--models", "alexnet_shallower", "--no-cascades",
+                          "--images", "1024", "--runs", "3", "--json", out], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    handler_in_place(p)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=300)
+    report = json.load(open(out)) if os.path.exists(out) else {}
+    check(p.returncode == 143 and report.get("complete") is False and str(report.get("device")).startswith("cpu"),
+          "bench stopped before its first figure: exit %d, complete %r, device %r"
+          % (p.returncode, report.get("complete"), report.get("device")))
+    out = os.path.join(tmp, "bench-late.json")
+    p = subprocess.Popen([cascade, "bench", "--device", "cpu", "--no-alone", "--cascades", "lenet:lenet", "--thresholds",
+                          "0.9", "--images", "256", "--runs", "1", "--warmup", "0", "--json", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_stderr(p, "lenet -> lenet @")  # the last figure is out: the closing sgemm runs (~0.5 s)
+    ended = p.poll() is not None
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=300)
+    report = json.load(open(out)) if os.path.exists(out) else {}
+    if ended:
+        print("bench stopped after its last figure: it had ended before the signal (not checked)")
+    else:
+        check(p.returncode == 143 and report.get("complete") is True and len(report.get("cascades", [])) == 1,
+              "bench stopped after its last figure: exit %d, complete %r, %d cascade figures"
+              % (p.returncode, report.get("complete"), len(report.get("cascades", []))))
+    print("bench stopped before its first figure and after its last: exit 143 both, device named, figures kept")
 
 
 def run_stopped(tmp, name, args, total):
@@ -347,7 +454,10 @@ def main():
         test_sigint(tmp, signal.SIGTERM)  # a scheduler's stop: the same drain, exit 143
         test_double_sigint(tmp)
         test_double_sigint(tmp, signal.SIGTERM)
+        test_sigint_blocked_write(tmp)
+        test_sigint_before_start(tmp)
         test_bench_stop(tmp)
+        test_bench_stop_edges(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
     return checks.finish("run_early_stop")

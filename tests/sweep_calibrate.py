@@ -66,7 +66,8 @@ def oracle_table(cheap_models, full, thresholds, records, throughputs):
 
 
 def oracle_choice(points, key, level):
-    """calibrate's rule: highest predicted images/s with key >= level; ties: higher key, then earlier."""
+    """calibrate's rule: highest predicted images/s with key >= level; ties: higher key, then earlier
+    (the points are in sweep_evaluate's order, ascending thresholds: the earlier cheap model, then the lower threshold)."""
     best = None
     for i, pt in enumerate(points):
         if pt[key] + 1e-12 < level:
@@ -330,7 +331,48 @@ def test_throughputs_from_bench_names(tmp):
                                                                               r.stderr[-200:]))
 
 
+def test_odd_names_and_exact_thresholds(tmp):
+    """A model path with a byte that is not UTF-8: the JSON and the SVG stay
+    valid UTF-8 (U+FFFD in its place). A threshold %g would print as 1
+    (0.9999995): the CSV, the JSON and `run` give it as it was given."""
+    odd = os.path.join(tmp.encode(), b"lat\xe9n")
+    os.mkdir(odd)
+    cheap = os.path.join(odd, b"lenet.safetensors")
+    shutil.copy(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), cheap)
+    out = {k: os.path.join(tmp, "odd." + k) for k in ("json", "svg", "csv")}
+    r = subprocess.run([cascade, "sweep", "--device", "cpu", "--quiet", "--cheap", cheap, "--full", "alexnet_shallower",
+                        "--limit", "40", "--thresholds", "0.5,0.9999995", "--json", out["json"], "--svg", out["svg"],
+                        "--csv", out["csv"], "--throughputs", "lenet=2e6,alexnet_shallower=7e5"], capture_output=True)
+    check(r.returncode == 0, "sweep with a non-UTF-8 path: rc %d %r" % (r.returncode, r.stderr[-200:]))
+    if r.returncode:
+        return
+    try:
+        with open(out["json"], encoding="utf-8") as f:
+            names = [m["name"] for m in json.load(f)["models"]]
+        ok = any("lat\ufffdn" in n for n in names)
+        check(ok, "sweep JSON: the odd byte is not U+FFFD in %r" % names)
+    except (UnicodeDecodeError, ValueError) as e:
+        check(False, "sweep JSON with a non-UTF-8 path is not valid UTF-8 JSON: %s" % e)
+    try:
+        ET.parse(out["svg"])
+    except ET.ParseError as e:
+        check(False, "sweep SVG with a non-UTF-8 path does not parse: %s" % e)
+    with open(out["csv"], newline="", encoding="utf-8", errors="replace") as f:
+        cells = sorted(row["threshold"] for row in csv.DictReader(f) if row["threshold"])
+    check(cells == ["0.5", "0.9999995"], "sweep CSV thresholds %s, not 0.5 and 0.9999995" % cells)
+    report = os.path.join(tmp, "exact-run.json")
+    r = run(["run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
+             "--threshold", "0.9999995", "--json", report])
+    shown = [l for l in r.stdout.splitlines() if l.startswith("cascade ")]
+    thr = json.load(open(report)).get("threshold") if r.returncode == 0 else None
+    check(r.returncode == 0 and thr == 0.9999995 and shown and shown[0].endswith("at threshold 0.9999995"),
+          "run --threshold 0.9999995: rc %d, JSON %r, summary %r" % (r.returncode, thr, shown))
+    print("non-UTF-8 path: JSON and SVG valid; threshold 0.9999995 kept in the CSV, the JSON and run's summary")
+
+
 def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_odd_names_and_exact_thresholds(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_throughputs_from_bench_names(tmp)
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,8 +10,11 @@
 //  - calibrate_choose equals a brute-force argmax for many targets, returns
 //    -1 when nothing qualifies, and picks the expensive model alone when
 //    only it qualifies;
-//  - parsing of --throughputs text and of `cascade bench --json` files.
+//  - calibrate_choose's ties: earlier cheap model, then lower threshold;
+//  - thresholds printed so they read back the same, ranges kept within [lo, hi];
+//  - parsing of --throughputs text and of `cascade bench --json` files (up to 64 KiB).
 #include "test_util.h"
+#include "host/options.h"
 #include "host/sweep.h"
 #include "runtime/backend.h"
 #include "runtime/confidence.h"
@@ -169,6 +172,46 @@ static void check_choose(const sweep_input *in, const sweep_point *pts, int n) {
     CHECK(pts[perfect].agreement == 1.0, "agreement 1 chose agreement %g", pts[perfect].agreement);
 }
 
+// Ties in speed and quality go to the earlier cheap model, then the lower
+// threshold, whatever order the thresholds were listed in; the expensive
+// model alone comes last; a better quality still beats an earlier point.
+static void check_choose_ties(void) {
+    sweep_point tied[] = {{.cheap = 1, .threshold = 0.8}, {.cheap = 0, .threshold = 0.9001},
+                          {.cheap = 0, .threshold = 0.9},  {.cheap = -1, .threshold = 1}};
+    for (int i = 0; i < 4; i++) tied[i].predicted_images_per_s = 1000, tied[i].accuracy = 0.9, tied[i].agreement = 0.95;
+    CHECK(calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9) == 2, "tie: chose %d, not lenet-like cheap 0 @ 0.9",
+          calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9));
+    CHECK(calibrate_choose(tied + 3, 1, TARGET_ACCURACY, 0.9) == 0, "the expensive model alone, alone");
+    tied[0].accuracy = 0.91;
+    CHECK(calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9) == 0, "tie in speed: the higher accuracy first");
+    tied[0].accuracy = 0.9, tied[2].cheap = -1, tied[1].cheap = -1; // only cheap 1 before the alone points
+    CHECK(calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9) == 0, "a cheap model before the expensive one alone");
+}
+
+// Thresholds as printed (number_text: they read back as the same number, so
+// 0.9999995 is not "1", which would defer every image) and ranges (their
+// values stay within [lo, hi] after the rounding that removes drift).
+static void check_threshold_text(void) {
+    char text[NUMBER_TEXT_CAP];
+    const double given[] = {0.9, 0.99, 0.9999995, 1, 0, 0.5 + 1e-9, 0.1 + 0.2};
+    const char *want[] = {"0.9", "0.99", "0.9999995", "1", "0", "0.500000001", "0.30000000000000004"};
+    for (int i = 0; i < 7; i++)
+        CHECK(!strcmp(number_text(given[i], text), want[i]), "number_text(%.17g) = '%s', not '%s'", given[i], text,
+              want[i]);
+    double values[64];
+    int count = 0;
+    cascade_error err;
+    CHECK(!parse_float_list("--thresholds", "0.8:0.99:0.01", 0, 1, values, 64, &count, &err) && count == 20 &&
+              values[19] == 0.99,
+          "0.8:0.99:0.01: %d values, last %.17g", count, count ? values[count - 1] : -1);
+    CHECK(!parse_float_list("--thresholds", "0:1:1.0000000008", 0, 1, values, 64, &count, &err) && count == 2 &&
+              values[1] == 1,
+          "0:1:1.0000000008: %d values, last %.17g (above the range's end)", count, count ? values[count - 1] : -1);
+    CHECK(parse_float_list("--thresholds", "0.5,1.0000001", 0, 1, values, 64, &count, &err) &&
+              strstr(err.message, "1.0000001 is outside"),
+          "an out-of-range value named as given: '%s'", err.message);
+}
+
 static void check_throughput_parsing(void) {
     model_pass passes[3] = {0};
     snprintf(passes[0].name, 128, "lenet"), snprintf(passes[0].arch, 32, "lenet");
@@ -201,6 +244,16 @@ static void check_throughput_parsing(void) {
     CHECK(passes[1].images_per_s == 0 && !passes[1].throughput_given, "alexnet only in cascades: %g",
           passes[1].images_per_s);
     CHECK(passes[2].images_per_s == 99.5, "bench json: resnet34 %g", passes[2].images_per_s);
+    // a file of exactly 64 KiB is read, one byte more is refused
+    for (long size = 65535; size <= 65537; size++) {
+        f = fopen(path, "w");
+        long comment = size - (long)strlen("lenet=1234\n#") - 1;
+        fprintf(f, "lenet=1234\n#%*s\n", (int)comment, "");
+        fclose(f);
+        cascade_status s = apply_throughput_file(path, passes, 3, &err);
+        CHECK(size <= 65536 ? s == CASCADE_OK && passes[0].images_per_s == 1234 : s == CASCADE_EFORMAT,
+              "a %ld-byte throughput file: status %d (%s)", size, s, s ? err.message : "read");
+    }
     unlink(path);
     CHECK(apply_throughput_file("/nonexistent/t.txt", passes, 3, &err) == CASCADE_EIO, "missing file");
 }
@@ -224,6 +277,8 @@ int main(void) {
     check_targets_anchors(&in, pts);
     check_pareto(pts, n);
     check_choose(&in, pts, n);
+    check_choose_ties();
+    check_threshold_text();
     check_throughput_parsing();
     // bad input to the evaluation
     double bad_threshold = 1.5;

@@ -22,7 +22,8 @@ graphs too), else on the CPU (fp32); CASCADE_TEST_DEVICE=cpu forces the CPU.
 - with an --ours of another seed and more images, the peers' images are the
   first of that order;
 - --batches 64,128: each figure the best of both, its batch named;
-- profiling/targets.py reads both files and takes its ratios from the peers.
+- profiling/targets.py reads both files and takes its ratios from the peers;
+- our cascade rows are matched to the peers' thresholds exactly (0.99991 is not 0.99994).
 """
 import json
 import os
@@ -200,8 +201,21 @@ def check_bad_arguments():
               "'%s')" % (p.returncode, p.stderr[-300:]))
 
 
+def check_our_row_matching():
+    """The peer's cascade at 0.99991 is set beside ours at 0.99991, not at
+    0.99994 (both were 0.9999 to four decimals, and the last row won)."""
+    sys.path.insert(0, os.path.join(ROOT, "profiling"))
+    import torch_peer
+    rows = [{"cheap": "lenet", "full": "resnet34", "threshold": t, "deferred": d}
+            for t, d in ((0.99991, 0.9961), (0.99994, 0.3438), (0.9, 0.2))]
+    got = [torch_peer.our_cascade(rows, "lenet", "resnet34", t) for t in (0.99991, 0.99994, 0.9, 0.95)]
+    check([g and g["deferred"] for g in got] == [0.9961, 0.3438, 0.2, None],
+          "our rows matched to the peers' thresholds: %r" % [g and g["threshold"] for g in got])
+
+
 def main():
     check_bad_arguments()
+    check_our_row_matching()
     cascade = os.path.abspath(sys.argv[1])
     cuda = torch.cuda.is_available() and os.environ.get("CASCADE_TEST_DEVICE") != "cpu"
     print("PyTorch %s from %s, peers on the %s" % (torch.__version__, sys.executable, "card" if cuda else "CPU"))

@@ -49,7 +49,7 @@ static int replay_path(const char *path) {
         snprintf(names[count++], len, "%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, count, sizeof *names, compare_names);
+    if (count) qsort(names, count, sizeof *names, compare_names); // (names is NULL for an empty folder)
     int failed = 0;
     for (size_t i = 0; i < count; i++) {
         struct stat fs;
