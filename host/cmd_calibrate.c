@@ -51,6 +51,7 @@ static const char calibrate_usage[] =
     "  --device auto|cpu|gpu  backend   [auto]\n"
     "  --chunk C / --batch B  chunk and expensive batch sizes   [device defaults]\n"
     "  --throughputs LIST     name=images_per_s,... instead of the measured throughputs\n"
+    "                         (one figure per model)\n"
     "  --throughput-from FILE the same from a file (name=images_per_s items, or the JSON\n"
     "                         of `cascade bench --json`); --throughputs wins over it\n"
     "  --csv FILE             every validation point (columns as `cascade sweep --csv`)\n"

@@ -182,28 +182,32 @@ static const char *base_name(const char *path, char *out, size_t cap) {
 }
 
 // v as the throughput of the passes that name matches (by the name as given,
-// its file name without folder and .safetensors, or its architecture); 1 when one did.
-static int apply_one(const char *name, double v, model_pass *passes, int n_passes) {
-    int matched = 0;
-    for (int i = 0; i < n_passes; i++) {
+// its file name without folder and .safetensors, or its architecture); the
+// set of those passes (bit i for passes[i]), 0 when none.
+static unsigned apply_one(const char *name, double v, model_pass *passes, int n_passes) {
+    unsigned matched = 0;
+    for (int i = 0; i < n_passes && i < 32; i++) {
         char base[128];
         if (!strcmp(passes[i].name, name) || !strcmp(base_name(passes[i].name, base, sizeof base), name) ||
             !strcmp(passes[i].arch, name)) {
             passes[i].images_per_s = v;
             passes[i].throughput_given = 1;
-            matched = 1;
+            matched |= 1u << i;
         }
     }
     return matched;
 }
 
 // The items of text applied to passes; the first name that matches none
-// into unmatched (when not NULL; "" when all match).
+// into unmatched (when not NULL; "" when all match). Two items for one pass
+// (lenet=1,lenet=2, or a model by its name and by its architecture) are
+// refused: which one was meant is not for us to guess.
 static cascade_status apply_items(const char *what, const char *text, model_pass *passes, int n_passes,
                                   char unmatched[128], cascade_error *err) {
     if (unmatched) unmatched[0] = 0;
     const char *p = text;
     int line = 1;
+    unsigned given = 0;
     while (*p) {
         if (*p == '#') { p += strcspn(p, "\n"); continue; }
         if (*p == '\n') line++;
@@ -224,7 +228,14 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
         if (!eq[1] || *end || errno || !isfinite(v) || v <= 0)
             return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: throughput of %s '%s' is not a positive number",
                                 what, line, item, eq + 1);
-        int matched = apply_one(item, v, passes, n_passes);
+        unsigned matched = apply_one(item, v, passes, n_passes);
+        if (matched & given) {
+            int i = 0;
+            while (!(matched & given & 1u << i)) i++;
+            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: a second throughput for %s ('%s')", what, line,
+                                passes[i].name, item);
+        }
+        given |= matched;
         if (!matched && unmatched && !unmatched[0]) snprintf(unmatched, 128, "%.127s", item);
     }
     return CASCADE_OK;
@@ -235,9 +246,11 @@ cascade_status apply_throughputs(const char *what, const char *text, model_pass 
     return apply_items(what, text, passes, n_passes, NULL, err);
 }
 
-// --throughputs names only the sweep's models (a misspelt name would leave a
-// model's measured figure in the prediction without a word): checked on
-// stand-ins that carry the passes' names and architectures.
+// Before any model pass, the throughputs are tried on stand-ins that carry
+// the passes' names and architectures: --throughputs names only the sweep's
+// models (a misspelt name would leave a model's measured figure in the
+// prediction without a word), and neither it nor a --throughput-from file
+// gives one model two figures (found after the passes, that was minutes late).
 static cascade_status check_throughput_names(const sweep_setup *s, cascade_error *err) {
     static model_pass stand_in[SWEEP_MAX_MODELS + 1];
     int n = s->n_cheap + 1;
@@ -247,8 +260,10 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
         snprintf(stand_in[i].name, sizeof stand_in[i].name, "%s", i < s->n_cheap ? s->cheap_names[i] : s->opt.full);
         snprintf(stand_in[i].arch, sizeof stand_in[i].arch, "%s", m->arch);
     }
-    char unmatched[128];
-    cascade_status st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
+    cascade_status st = CASCADE_OK;
+    if (s->opt.throughput_from) st = apply_throughput_file(s->opt.throughput_from, stand_in, n, err);
+    char unmatched[128] = "";
+    if (!st && s->opt.throughputs) st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
     if (!st && unmatched[0])
         st = cascade_fail(err, CASCADE_EINVAL, "--throughputs: '%s' is none of this run's models (--cheap %s, --full %s)",
                           unmatched, s->opt.cheap, s->opt.full);
@@ -536,7 +551,7 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
     if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
     if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
-    if (!st && o->throughputs) st = check_throughput_names(s, err);
+    if (!st && (o->throughputs || o->throughput_from)) st = check_throughput_names(s, err);
     return st;
 }
 

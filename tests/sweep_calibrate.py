@@ -265,6 +265,22 @@ def test_errors(tmp):
     expect_error("sweep: throughput of another model", ["sweep", "--cheap", "lenet", "--throughputs",
                                                          "lenet=1e6,resnet43=1e5", "--csv", o], 2,
                  "'resnet43' is none of this run's models", tmp)
+    expect_error("sweep: one model's throughput twice", ["sweep", "--cheap", "lenet", "--throughputs",
+                                                          "lenet=1e6,resnet34=1e5,lenet=2e6", "--limit", "20",
+                                                          "--csv", o], 2,
+                 "a second throughput for lenet", tmp)
+    lenet_path = os.path.join(golden.ASSETS, "weights", "lenet.safetensors")
+    expect_error("sweep: by path and by name", ["sweep", "--cheap", lenet_path, "--throughputs",
+                                                "%s=1e6,lenet=2e6" % lenet_path, "--limit", "20", "--csv", o], 2,
+                 "a second throughput for " + lenet_path, tmp)
+    twice = os.path.join(tmp, "twice.txt")
+    open(twice, "w").write("# measured\nlenet=1e6\nresnet34=1e5\nlenet=2e6\n")
+    start = time.time()  # refused before the passes over all 10,000 images (a minute and more here)
+    expect_error("calibrate: throughput file twice", ["calibrate", "--target-accuracy", "0.9", "--cheap", "lenet",
+                                                      "--throughput-from", twice], 1,
+                 "line 4: a second throughput for lenet", tmp)
+    check(time.time() - start < 20, "calibrate: throughput file twice: refused after %.0f s" % (time.time() - start))
+    os.unlink(twice)
     expect_error("sweep: range past the end", ["sweep", "--range", "9990:10010", "--csv", o], 2, "not all in", tmp)
     expect_error("sweep: missing data", ["sweep", "--data", os.path.join(tmp, "no.bin"), "--csv", o], 1,
                  "cannot open", tmp)
