@@ -60,6 +60,21 @@ finish() {
   tar -czf "$OUT/logs.tgz" -C "$LOG" . 2>/dev/null
 }
 trap 'stage_done; finish' EXIT
+# each suite of a ctest log in run order, its verdict and seconds; one that
+# started and has no result was cut off when the stage's time ran out
+suite_verdicts() {
+  awk '/^ +Start +[0-9]+: / { order[++n] = $3; seen[$3] = "CUT OFF (the stage ran out of time)" }
+       / Test +#[0-9]+: / { sub(/.*Test +#[0-9]+: /, ""); name = $1; secs = 0
+                            if (match($0, /[0-9.]+ sec$/)) secs = substr($0, RSTART, RLENGTH - 4)
+                            sub(/^[^ ]+ [.* ]*/, ""); sub(/ +[0-9.]+ sec$/, "")
+                            seen[name] = tolower($0) " " int(secs + 0.5) " s" }
+       END { for (i = 1; i <= n; i++) printf "%s%s %s", (i > 1 ? ", " : ""), order[i], seen[order[i]] }' "$1"
+}
+# the suites the filter names that never started (the stage's time ran out before them)
+suites_not_reached() {
+  local name; while read -r name; do grep -a -q -E "Start +[0-9]+: $name\$" "$2" || printf '%s ' "$name"; done \
+    < <(ctest --test-dir $BUILD -N -R "$1" | sed -n 's/^ *Test *#[0-9]*: //p')
+}
 
 stage "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/gpu.txt"
@@ -138,12 +153,16 @@ summary+=("build: $(grep -a -m1 -o 'cuDNN: [^ ]*' "$LOG/build.log")")
 if want tests; then
   stage "GPU tests"
   reserve=0; want sanitize && reserve=${SANITIZE_RESERVE_S:-120}
-  timeout -k 10 "$(budget 400 $reserve)" ctest --test-dir $BUILD -R "${TEST_FILTER:-^gpu_(network|kernels|cascade|nodevice|commands)$|^resource_failures$}" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
+  filter=${TEST_FILTER:-^gpu_(network|kernels|cascade|nodevice|commands)$|^resource_failures$}
+  timeout -k 10 "$(budget 400 $reserve)" ctest --test-dir $BUILD -R "$filter" --output-on-failure --timeout 400 > "$LOG/ctest.log" 2>&1
   rc=$?
   cp $BUILD/Testing/Temporary/LastTest.log "$LOG/ctest-full.log" 2>/dev/null # the passing suites' figures too
   grep -a -E "Test +#|tests passed|FAIL |rel L2 mean|agree|images/s|opened|out of memory|skipped|FATAL|error" "$LOG/ctest.log" | cut -c1-240 | head -90
   skipped=$(grep -a -c '\*\*\*Skipped' "$LOG/ctest.log")
   summary+=("GPU tests: $( [ $rc = 0 ] && echo passed || echo "FAILED (ctest rc $rc)") $(grep -a 'tests passed' "$LOG/ctest.log")$( [ "$skipped" != 0 ] && echo ", $skipped SKIPPED")")
+  # each suite's verdict and seconds (what sizes the next call), and those the time never reached
+  unreached=$(suites_not_reached "$filter" "$LOG/ctest.log")
+  summary+=("GPU suites: $(suite_verdicts "$LOG/ctest.log")${unreached:+; NOT REACHED: ${unreached% }}")
   stage "cascade run x2 (the README's main job on the GPU; determinism)"
   if (( $(budget 60 $reserve) < 20 )); then # squeezed to a few seconds each, both would fail and read as "DIFFER"
     summary+=("cascade run --device gpu: not run (the tests left no time)")

@@ -65,6 +65,12 @@ static double now_seconds(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+// whether what occurs in text exactly once
+static int named_once(const char *text, const char *what) {
+    const char *at = strstr(text, what);
+    return at && !strstr(at + 1, what);
+}
+
 static uint32_t rng_state = 12345;
 static float random_uniform(float lo, float hi) { // xorshift32
     rng_state ^= rng_state << 13, rng_state ^= rng_state >> 17, rng_state ^= rng_state << 5;
@@ -476,6 +482,7 @@ static void check_out_of_memory(void) {
     printf("out of memory: %s: %s\n", cascade_status_name(s), err.message);
     CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
     CHECK(strstr(err.message, "batch 65536") != NULL, "the message does not name the batch size");
+    CHECK(named_once(err.message, "at batch"), "the model and batch named twice: %s", err.message);
     // the arena's allocation fails, or before it a cuDNN plan's for lack of memory (CASCADE_ENOMEM too)
     CHECK(strstr(err.message, "device arena") || strstr(err.message, "cuDNN"),
           "neither the arena's nor a cuDNN plan's allocation failing: %s", err.message);
@@ -501,6 +508,7 @@ static void check_never_fits(void) {
     CHECK(s == CASCADE_ENOMEM && !net, "expected CASCADE_ENOMEM, got %s", cascade_status_name(s));
     CHECK(strstr(err.message, "batch 1048576") && strstr(err.message, "more than the device's"),
           "the message does not say the batch can never fit: %s", err.message);
+    CHECK(named_once(err.message, "at batch"), "the model and batch named twice: %s", err.message);
     CHECK(took < 5.0, "%.1f s to refuse it: it planned first", took);
     if (net) gpu_network_destroy(net);
     model_free(&m);

@@ -351,8 +351,8 @@ static cascade_status check_batch_fits(const gpu_network *net, cascade_error *er
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (need > (double)total_bytes)
         return cascade_fail(err, CASCADE_ENOMEM,
-                            "%s at batch %d: its activations alone need %.0f MiB, more than the device's %.0f MiB: "
-                            "out of memory", net->arch, net->batch, need / 1048576.0, (double)total_bytes / 1048576.0);
+                            "its activations alone need %.0f MiB, more than the device's %.0f MiB: out of memory",
+                            need / 1048576.0, (double)total_bytes / 1048576.0);
     return CASCADE_OK;
 }
 
@@ -415,8 +415,8 @@ static cascade_status allocate_arena(gpu_network *net, cascade_error *err) {
         net->arena = NULL;
         (void)cudaGetLastError(); // clear it: the next call must not report it again
         return cascade_fail(err, e == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE,
-                            "%s at batch %d: cannot allocate its %.1f MiB device arena: %s", net->arch, net->batch,
-                            (double)net->arena_bytes / 1048576.0, cudaGetErrorString(e));
+                            "cannot allocate its %.1f MiB device arena: %s", (double)net->arena_bytes / 1048576.0,
+                            cudaGetErrorString(e));
     }
     CUDA_CHECK(cudaMemsetAsync(net->arena, 0, net->arena_bytes, net->lane.stream));
     point_into_arena(net, net->arena);
