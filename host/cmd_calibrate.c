@@ -1,6 +1,6 @@
 // cmd_calibrate.c: `cascade calibrate` — on the validation split, the cheap
 // model and threshold with the highest predicted throughput whose accuracy
-// (against labels) or agreement with the expensive model (no labels needed,
+// (against labels) or agreement with the expensive model (labels unused,
 // as in NoScope) reaches a target; optionally, what that choice really
 // achieves when run as a cascade on a test file.
 #include "commands.h"
@@ -32,7 +32,7 @@ static const char calibrate_usage[] =
     "usage: cascade calibrate (--target-accuracy A | --target-agreement A) [options]\n"
     "Chooses, on the validation split, the cheap model and threshold whose cascade has\n"
     "the highest predicted throughput 1 / (1/T_cheap + p/T_full) while its accuracy\n"
-    "(against the labels) or its agreement with the expensive model (needs no labels)\n"
+    "(against the labels) or its agreement with the expensive model (labels unused)\n"
     "is at least A. Each model runs alone once over the validation images; every\n"
     "(model, threshold) is then evaluated exactly (see `cascade sweep`). The expensive\n"
     "model alone is a candidate too. With --test, runs the chosen cascade there.\n\n"
