@@ -1,6 +1,7 @@
 // assets.c: locating weights, data and golden logits (see assets.h).
 #include "assets.h"
 #include "../models/model.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,25 @@ const char *assets_dir(void) {
     return CASCADE_SOURCE_DIR "/../shared";
 }
 
-void assets_path(const char *relative, char *out, size_t cap) { snprintf(out, cap, "%s/%s", assets_dir(), relative); }
+// The formatted path into out, or a failure where it does not fit (a path cut
+// short names another file, one that may well exist).
+static cascade_status put_path(char *out, size_t cap, cascade_error *err, const char *format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    int n = vsnprintf(out, cap, format, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap)
+        return cascade_fail(err, CASCADE_EINVAL, "path longer than %zu bytes: %.48s...", cap - 1, out);
+    return CASCADE_OK;
+}
 
-void assets_data_path(const char *given, char *out, size_t cap) {
-    if (given) snprintf(out, cap, "%s", given);
-    else assets_path("data/cifar10/test_batch.bin", out, cap);
+cascade_status assets_path(const char *relative, char *out, size_t cap, cascade_error *err) {
+    return put_path(out, cap, err, "%s/%s", assets_dir(), relative);
+}
+
+cascade_status assets_data_path(const char *given, char *out, size_t cap, cascade_error *err) {
+    if (given) return put_path(out, cap, err, "%s", given);
+    return assets_path("data/cifar10/test_batch.bin", out, cap, err);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -36,15 +51,10 @@ static int ends_with(const char *s, const char *suffix) {
 
 cascade_status assets_model_path(const char *name, char *out, size_t cap, cascade_error *err) {
     if (!name || !*name) return cascade_fail(err, CASCADE_EINVAL, "empty model name");
-    if (strchr(name, '/') || ends_with(name, ".safetensors")) {
-        snprintf(out, cap, "%s", name);
-        return CASCADE_OK;
-    }
+    if (strchr(name, '/') || ends_with(name, ".safetensors")) return put_path(out, cap, err, "%s", name);
     for (int i = 0; model_arch_names[i]; i++)
-        if (!strcmp(name, model_arch_names[i])) {
-            snprintf(out, cap, "%s/weights/%s.safetensors", assets_dir(), name);
-            return CASCADE_OK;
-        }
+        if (!strcmp(name, model_arch_names[i]))
+            return put_path(out, cap, err, "%s/weights/%s.safetensors", assets_dir(), name);
     return cascade_fail(err, CASCADE_EINVAL,
                         "unknown model '%s' (zoo: lenet, alexnet_shallower, alexnet_shallow, alexnet, resnet18, "
                         "resnet34; or a path to a .safetensors file)", name);

@@ -16,9 +16,11 @@ const char *assets_dir(void);
 CASCADE_MUST_CHECK cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap,
                                                     cascade_error *err);
 // <assets>/<relative> into out.
-void assets_path(const char *relative, char *out, size_t cap);
+CASCADE_MUST_CHECK cascade_status assets_path(const char *relative, char *out, size_t cap, cascade_error *err);
 // The data file a --data option names (given), or the CIFAR-10 test set when it is NULL.
-void assets_data_path(const char *given, char *out, size_t cap);
+CASCADE_MUST_CHECK cascade_status assets_data_path(const char *given, char *out, size_t cap, cascade_error *err);
+// Each of these fails (CASCADE_EINVAL) on a path longer than cap - 1 bytes:
+// cut to fit, it would name another file.
 
 #ifdef __cplusplus
 }

@@ -397,10 +397,9 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s) s = check_lists(&c, o, err);
     if (s) { free_models(&c); return s; }
     char path[1024];
-    assets_data_path(o->data, path, sizeof path);
-    snprintf(r->data, sizeof r->data, "%s", path);
     cifar_file source;
-    if ((s = cifar_open(&source, path, err))) { free_models(&c); return s; }
+    if (!(s = assets_data_path(o->data, path, sizeof path, err))) snprintf(r->data, sizeof r->data, "%s", path);
+    if (s || (s = cifar_open(&source, path, err))) { free_models(&c); return s; }
     r->images = o->images ? o->images : (c.on_gpu ? 1000000 : 2000);
     r->runs = (int)o->runs, r->warmup = (int)o->warmup, r->seed = (uint64_t)o->seed;
     r->warmup_images = c.warmup_images = o->warmup_images && o->warmup_images < r->images ? o->warmup_images

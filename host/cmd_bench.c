@@ -108,10 +108,9 @@ int cmd_bench(int argc, char **argv) {
     if (help) { fputs(bench_usage, stdout); return 0; }
     atomic_file json = {0};
     char data[1024];
-    assets_data_path(o.data, data, sizeof data);
     named_path output = {"--json", o.json, 0}, inputs[] = {{"--data", data, 0}, {"--models", o.models, 1},
                                                            {"--cascades", o.cascades, 2}};
-    if (output_paths_check(&output, 1, inputs, 3, &err)) {
+    if (assets_data_path(o.data, data, sizeof data, &err) || output_paths_check(&output, 1, inputs, 3, &err)) {
         fprintf(stderr, "cascade bench: %s\n", err.message);
         return EXIT_USAGE;
     }

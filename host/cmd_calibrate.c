@@ -121,8 +121,9 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char val_path[1024], default_path[1024];
-    assets_path(DEFAULT_VAL, default_path, sizeof default_path);
-    snprintf(val_path, sizeof val_path, "%s", o->val ? o->val : default_path);
+    if ((st = assets_path(DEFAULT_VAL, default_path, sizeof default_path, err)) ||
+        (st = assets_data_path(o->val ? o->val : default_path, val_path, sizeof val_path, err)))
+        return st;
     // the default file named on the command line is still split: its first records were trained on
     int default_file = !o->val || output_paths_same(o->val, default_path);
     st = data_range_open(&s->val, val_path, "--val-range", o->val_range, default_file ? DEFAULT_VAL_FIRST : 0,

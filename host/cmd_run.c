@@ -126,14 +126,11 @@ typedef struct {
     cascade_backend backend;
     cascade_results results;
     atomic_file output, json, progress_json;
+    char data_file[1024]; // --data, or the test set
     char notice[512];
 } run_state;
 
 #define EAGER_LABEL_CHECK ((size_t)256 << 20)
-
-static void data_path(const run_state *r, char *path, size_t cap) {
-    assets_data_path(r->opt.data, path, cap);
-}
 
 // Whether to read the whole data file once, in file order, checking every
 // label, before the run (else each label is checked as its image is
@@ -150,9 +147,9 @@ static int scan_whole_file(const run_state *r) {
 }
 
 static cascade_status open_inputs(run_state *r, cascade_error *err) {
-    char path[1024];
-    data_path(r, path, sizeof path);
-    cascade_status s = load_named_model(&r->cheap, r->opt.cheap, err);
+    const char *path = r->data_file;
+    cascade_status s = assets_data_path(r->opt.data, r->data_file, sizeof r->data_file, err);
+    if (!s) s = load_named_model(&r->cheap, r->opt.cheap, err);
     r->has_full = strcmp(r->opt.full, "none") != 0;
     if (!s && r->has_full) s = load_named_model(&r->full, r->opt.full, err);
     if (!s && r->has_full) s = model_check_pair(&r->cheap, r->opt.cheap, &r->full, r->opt.full, err);
@@ -177,11 +174,9 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
 
 // Outputs are opened before the run, so a bad path fails in a second, not after the job.
 static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
-    char data[1024];
-    data_path(r, data, sizeof data);
     const run_options *o = &r->opt;
     named_path outputs[] = {{"--output", o->output, 0}, {"--json", o->json, 0}, {"--progress-json", o->progress_json, 0}},
-               inputs[] = {{"--data", data, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1}};
+               inputs[] = {{"--data", r->data_file, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1}};
     cascade_status s = output_paths_check(outputs, 3, inputs, 3, err);
     if (s) return s;
     if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) interrupt_track(&r->output);
@@ -309,10 +304,8 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (r->opt.time_budget > 0) time_budget_timer(0);
     *elapsed = now_seconds() - p->start;
     if (!s && p->bad_record >= 0) { // found as its image was aggregated: an error, no output
-        char path[1024];
-        data_path(r, path, sizeof path);
         s = cifar_bad_label((int)p->bad_record, cifar_label(&r->data, (int)p->bad_record), err);
-        cascade_error_prefix(err, path);
+        cascade_error_prefix(err, r->data_file);
         return s;
     }
     if (!s && command_stop) {

@@ -90,8 +90,8 @@ static cascade_status prepare(sweep_state *s, cascade_error *err) {
     cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char data_path[1024];
-    assets_data_path(o->data, data_path, sizeof data_path);
-    st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
+    st = assets_data_path(o->data, data_path, sizeof data_path, err);
+    if (!st) st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
     named_path outputs[] = {{"--csv", o->csv, 0}, {"--svg", o->svg, 0}, {"--json", o->json, 0}},
                inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1},
                            {"--throughput-from", o->throughput_from, 0}};

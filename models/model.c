@@ -227,16 +227,32 @@ static void copy_class_name(char name[32], const char *text, size_t len) {
     name[n] = 0;
 }
 
-static void read_class_names(model *m, const st_file *f) {
+// The "classes" metadata, when there: exactly one name per class, none empty
+// and none twice once cleaned (each is a key of the run's JSON report and a
+// class of its counts); CIFAR-10's names when there is none.
+static cascade_status read_class_names(model *m, const st_file *f, cascade_error *err) {
     static const char *cifar10[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                       "dog", "frog", "horse", "ship", "truck"};
-    for (int i = 0; i < m->num_classes; i++) snprintf(m->class_names[i], 32, "%s", cifar10[i]);
+    for (int i = 0; i < m->num_classes && i < 10; i++) snprintf(m->class_names[i], 32, "%s", cifar10[i]);
     const char *s = st_metadata(f, "classes");
-    for (int i = 0; s && *s && i < m->num_classes; i++) {
-        size_t len = strcspn(s, ",");
-        copy_class_name(m->class_names[i], s, len);
-        s += len + (s[len] == ',');
+    if (!s) return CASCADE_OK;
+    int n = 0;
+    for (const char *p = s;; p++, n++) {
+        size_t len = strcspn(p, ",");
+        if (n < m->num_classes) copy_class_name(m->class_names[n], p, len);
+        p += len;
+        if (!*p) { n++; break; }
     }
+    if (n != m->num_classes)
+        return cascade_fail(err, CASCADE_EFORMAT, "metadata 'classes' has %d names for %d classes", n, m->num_classes);
+    for (int i = 0; i < n; i++) {
+        if (!m->class_names[i][0]) return cascade_fail(err, CASCADE_EFORMAT, "metadata 'classes': name %d is empty", i);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->class_names[i], m->class_names[j]))
+                return cascade_fail(err, CASCADE_EFORMAT, "metadata 'classes': '%s' names classes %d and %d",
+                                    m->class_names[i], j, i);
+    }
+    return CASCADE_OK;
 }
 
 static cascade_status build_arch(model_builder *b, const char *arch) {
@@ -302,8 +318,8 @@ static cascade_status build_from_file(model *m, st_file *f, const char *name, co
     cascade_status s = check_input_metadata(f, m, err);
     if (!s) s = read_float_list(f, "mean", m->mean, 3, err);
     if (!s) s = read_float_list(f, "std", m->std, 3, err);
+    if (!s) s = read_class_names(m, f, err);
     if (!s) {
-        read_class_names(m, f);
         m->tensors[0] = (tensor_shape){3, 32, 32};
         m->n_tensors = 1;
         model_builder b = {m, f, err, CASCADE_OK, calloc((size_t)f->n_tensors + 1, 1)};

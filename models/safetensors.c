@@ -272,10 +272,15 @@ static cascade_status check_ranges(st_file *f, const uint8_t *data, size_t data_
     for (int i = 0; i < f->n_tensors; i++) order[i] = &f->tensors[i];
     qsort(order, (size_t)f->n_tensors, sizeof *order, compare_begin);
     cascade_status s = CASCADE_OK;
-    for (int i = 1; i < f->n_tensors && !s; i++)
-        if (order[i]->begin < order[i - 1]->end)
+    const st_tensor *furthest = NULL; // of those so far, the one ending last (empty ones hold no bytes)
+    for (int i = 0; i < f->n_tensors && !s; i++) {
+        const st_tensor *t = order[i];
+        if (t->begin == t->end) continue;
+        if (furthest && t->begin < furthest->end)
             s = cascade_fail(err, CASCADE_EFORMAT, "tensors '%s' and '%s' overlap in the data section",
-                             order[i - 1]->name, order[i]->name);
+                             furthest->name, t->name);
+        if (!furthest || t->end > furthest->end) furthest = t;
+    }
     if (!s) { // duplicate names: adjacent once sorted by name
         qsort(order, (size_t)f->n_tensors, sizeof *order, compare_name);
         for (int i = 1; i < f->n_tensors && !s; i++)

@@ -8,7 +8,7 @@ Broken files are made from the real lenet weights and CIFAR test set.
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
-import json, os, struct, subprocess, sys, tempfile
+import json, os, shutil, struct, subprocess, sys, tempfile
 
 cascade = os.path.abspath(sys.argv[1])
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
@@ -190,9 +190,70 @@ def class_name_cases(tmp):
     os.unlink(odd)
 
 
+def class_list_cases(tmp):
+    """The metadata's class names: one per class, none empty, none twice (each is
+    a key of the report); and an empty tensor among the others holds no bytes, so
+    it overlaps nothing (the safetensors writer puts it at its neighbour's offset)."""
+    header, data = read_safetensors(lenet)
+    names = header["__metadata__"]["classes"].split(",")
+    for what, classes, want in [("a class twice", ",".join(["cat"] + names[1:3] + ["cat"] + names[4:]),
+                                 "'cat' names classes 0 and 3"),
+                                ("an empty class", ",".join(names[:9] + [""]), "name 9 is empty"),
+                                ("two classes of ten", "a,b", "2 names for 10 classes"),
+                                ("eleven classes", ",".join(names + ["extra"]), "11 names for 10 classes")]:
+        h = json.loads(json.dumps(header))
+        h["__metadata__"]["classes"] = classes
+        path = os.path.join(tmp, "classes.safetensors")
+        write_safetensors(path, h, data)
+        expect_failure("classes: " + what, ["info", path], want, tmp)
+        expect_failure("classes: run, " + what, ["run", "--cheap", path, "--full", "none", "--limit", "4"], want, tmp)
+        os.unlink(path)
+    h = json.loads(json.dumps(header))
+    first = min(h[k]["data_offsets"][0] for k in h if k != "__metadata__")
+    h["pad"] = {"dtype": "U8", "shape": [0], "data_offsets": [first, first]}
+    empty = os.path.join(tmp, "empty-tensor.safetensors")
+    write_safetensors(empty, h, data)
+    r = subprocess.run([cascade, "info", empty], capture_output=True, text=True, timeout=120)
+    global failures, cases
+    cases += 1
+    failures += r.returncode != 0
+    print("%s %-32s rc %d %s" % ("ok  " if r.returncode == 0 else "FAIL", "an empty tensor overlaps nothing",
+                                 r.returncode, r.stderr.strip()[:160]))
+    os.unlink(empty)
+
+
+def long_path_cases(tmp):
+    """A path longer than the 1023 bytes cascade holds is refused: cut to fit, it
+    named another file (here a lenet where an alexnet_shallower was asked for)."""
+    cut = os.path.join(tmp, *(["d" * 100] * 9)) + "/"
+    cut += "f" * (1023 - len(cut))
+    os.makedirs(os.path.dirname(cut))
+    shutil.copy(lenet, cut)
+    longer = cut + "x.safetensors"
+    shutil.copy(lenet.replace("lenet", "alexnet_shallower"), longer)
+    expect_failure("path: model past 1023 bytes", ["info", longer], "longer than 1023 bytes", tmp)
+    expect_failure("path: expensive model", ["run", "--full", longer, "--limit", "4"], "longer than", tmp)
+    data = cut + "x.bin"
+    for cmd in (["run", "--full", "none", "--data", data], ["sweep", "--cheap", "lenet", "--data", data],
+                ["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--data", data],
+                ["calibrate", "--target-accuracy", "0.8", "--cheap", "lenet", "--val", data]):
+        expect_failure("path: %s --data/--val" % cmd[0], cmd, "longer than", tmp)
+    env = dict(os.environ, CASCADE_ASSETS=cut)
+    r = subprocess.run([cascade, "info", "lenet"], capture_output=True, text=True, timeout=120, env=env)
+    ok = r.returncode != 0 and "longer than" in r.stderr
+    global failures, cases
+    cases += 1
+    failures += not ok
+    print("%s %-32s rc %d: %s" % ("ok  " if ok else "FAIL", "path: long CASCADE_ASSETS", r.returncode,
+                                  r.stderr.strip()[:120]))
+    shutil.rmtree(os.path.join(tmp, "d" * 100))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         class_name_cases(tmp)
+        long_path_cases(tmp)
+        class_list_cases(tmp)
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",

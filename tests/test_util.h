@@ -46,10 +46,9 @@ static inline int argmax10(const float *v, int n) {
 // Loads "<model>.test_logits" (10000 x 10) from the golden file into a malloc'd array.
 static inline float *load_golden_logits(const char *model_name, int *count) {
     char path[1024], key[128];
-    assets_path("golden/test_logits.safetensors", path, sizeof path);
     st_file f;
     cascade_error err;
-    if (st_open(&f, path, &err)) { fprintf(stderr, "golden: %s\n", err.message); exit(2); }
+    if (assets_path("golden/test_logits.safetensors", path, sizeof path, &err) || st_open(&f, path, &err)) { fprintf(stderr, "golden: %s\n", err.message); exit(2); }
     snprintf(key, sizeof key, "%s.test_logits", model_name);
     const st_tensor *t = st_find(&f, key);
     if (!t || t->ndim != 2 || t->shape[1] != 10) { fprintf(stderr, "golden: no %s\n", key); exit(2); }
@@ -63,8 +62,7 @@ static inline float *load_golden_logits(const char *model_name, int *count) {
 static inline void open_test_set(cifar_file *f) {
     char path[1024];
     cascade_error err;
-    assets_path("data/cifar10/test_batch.bin", path, sizeof path);
-    if (cifar_open(f, path, &err) || cifar_check_labels(f, 0, f->count, &err)) {
+    if (assets_path("data/cifar10/test_batch.bin", path, sizeof path, &err) || cifar_open(f, path, &err) || cifar_check_labels(f, 0, f->count, &err)) {
         fprintf(stderr, "test set: %s\n", err.message);
         exit(2);
     }
