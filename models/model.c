@@ -194,8 +194,12 @@ int build_linear(model_builder *b, const char *name, int input, int out_features
     return n->output;
 }
 
-// Reads "a,b,c" floats from metadata key into out[n]; keeps defaults when absent.
-static cascade_status read_float_list(const st_file *f, const char *key, float *out, int n, cascade_error *err) {
+// Reads "a,b,c" floats from metadata key into out[n], each within [lo, hi];
+// keeps defaults when absent. (mean and std are of pixels scaled to [0, 1]:
+// mean within it, std from 1e-3 up, so that (x - mean) / std stays finite and
+// far inside fp16's range on the GPU; pixel units, mean 125, are refused.)
+static cascade_status read_float_list(const st_file *f, const char *key, float lo, float hi, float *out, int n,
+                                      cascade_error *err) {
     const char *s = st_metadata(f, key);
     if (!s) return CASCADE_OK;
     for (int i = 0; i < n; i++) {
@@ -203,7 +207,9 @@ static cascade_status read_float_list(const st_file *f, const char *key, float *
         float v = strtof(s, &end);
         if (end == s || !isfinite(v) || (i < n - 1 && *end != ',') || (i == n - 1 && *end))
             return cascade_fail(err, CASCADE_EFORMAT, "metadata '%s' must hold %d numbers: '%s'", key, n, st_metadata(f, key));
-        if (!strcmp(key, "std") && v <= 0) return cascade_fail(err, CASCADE_EFORMAT, "metadata 'std' must be positive");
+        if (!(v >= lo && v <= hi))
+            return cascade_fail(err, CASCADE_EFORMAT, "metadata '%s': %g is outside [%g, %g] (pixels are scaled to "
+                                "[0, 1])", key, v, lo, hi);
         out[i] = v;
         s = end + 1;
     }
@@ -316,8 +322,8 @@ static cascade_status build_from_file(model *m, st_file *f, const char *name, co
     memcpy(m->mean, mean, sizeof mean);
     memcpy(m->std, std, sizeof std);
     cascade_status s = check_input_metadata(f, m, err);
-    if (!s) s = read_float_list(f, "mean", m->mean, 3, err);
-    if (!s) s = read_float_list(f, "std", m->std, 3, err);
+    if (!s) s = read_float_list(f, "mean", 0.0f, 1.0f, m->mean, 3, err);
+    if (!s) s = read_float_list(f, "std", 1e-3f, 1e3f, m->std, 3, err);
     if (!s) s = read_class_names(m, f, err);
     if (!s) {
         m->tensors[0] = (tensor_shape){3, 32, 32};

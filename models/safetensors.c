@@ -9,6 +9,7 @@
 
 #define ST_MAX_HEADER (100u << 20) // the format's own 100 MB limit
 #define ST_MAX_TENSORS 100000
+#define ST_MAX_METADATA 1024 // entries of __metadata__ (ours have a handful)
 
 typedef struct {
     const char *p, *end;
@@ -138,17 +139,34 @@ size_t st_dtype_size(st_dtype d) {
     return (unsigned)d < 8 ? sizes[d] : 0;
 }
 
+// An array of n elements of size bytes with room for one more: grown (to
+// twice, at least 8) when n is 0 or a power of two of 8 or more, the sizes
+// it last had; NULL when out of memory (array then still holds the n).
+static void *room_for_one_more(void *array, int n, size_t size) {
+    if (n && (n < 8 || (n & (n - 1)))) return array;
+    return realloc(array, (size_t)(n ? 2 * n : 8) * size);
+}
+
 static int parse_metadata(json_cursor *c, st_file *f) {
     if (expect(c, '{')) return -1;
     if (peek(c, '}')) { c->p++; return 0; }
     for (;;) {
-        st_metadata_entry *grown = realloc(f->metadata, (size_t)(f->n_metadata + 1) * sizeof *grown);
+        if (f->n_metadata >= ST_MAX_METADATA) {
+            cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: more than %d metadata entries", ST_MAX_METADATA);
+            return -1;
+        }
+        st_metadata_entry *grown = room_for_one_more(f->metadata, f->n_metadata, sizeof *grown);
         if (!grown) { cascade_fail(c->err, CASCADE_ENOMEM, "out of memory reading metadata"); return -1; }
         f->metadata = grown;
         st_metadata_entry *e = &f->metadata[f->n_metadata++];
         if (parse_string(c, e->key, sizeof e->key) || expect(c, ':') ||
             parse_string(c, e->value, sizeof e->value))
             return -1;
+        for (int i = 0; i < f->n_metadata - 1; i++) // which one a reader takes differs (we took the first)
+            if (!strcmp(f->metadata[i].key, e->key)) {
+                cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: metadata '%s' appears twice", e->key);
+                return -1;
+            }
         if (peek(c, ',')) { c->p++; continue; }
         return expect(c, '}');
     }
@@ -225,7 +243,7 @@ static int parse_header(json_cursor *c, st_file *f) {
                 cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: more than %d tensors", ST_MAX_TENSORS);
                 return -1;
             }
-            st_tensor *grown = realloc(f->tensors, (size_t)(f->n_tensors + 1) * sizeof *grown);
+            st_tensor *grown = room_for_one_more(f->tensors, f->n_tensors, sizeof *grown);
             if (!grown) { cascade_fail(c->err, CASCADE_ENOMEM, "out of memory reading header"); return -1; }
             f->tensors = grown;
             st_tensor *t = &f->tensors[f->n_tensors++];

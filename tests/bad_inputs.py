@@ -208,6 +208,25 @@ def class_list_cases(tmp):
         expect_failure("classes: " + what, ["info", path], want, tmp)
         expect_failure("classes: run, " + what, ["run", "--cheap", path, "--full", "none", "--limit", "4"], want, tmp)
         os.unlink(path)
+    for key, value, want in [("mean", "1e38,1e38,1e38", "1e+38 is outside [0, 1]"),
+                             ("mean", "125.3,123.0,113.9", "125.3 is outside [0, 1]"),
+                             ("std", "1e-45,1e-45,1e-45", "is outside [0.001, 1000]"),
+                             ("std", "0,0.2,0.2", "0 is outside [0.001, 1000]")]:
+        h = json.loads(json.dumps(header))
+        h["__metadata__"][key] = value
+        path = os.path.join(tmp, "normalize.safetensors")
+        write_safetensors(path, h, data)  # every logit NaN, or pixel units: accuracy 0.1, exit 0
+        expect_failure("metadata: %s %s" % (key, value.split(",")[0]), ["info", path], want, tmp)
+        os.unlink(path)
+    meta = json.dumps(header["__metadata__"])[1:-1]
+    rest = json.dumps({k: v for k, v in header.items() if k != "__metadata__"})[1:-1]
+    for what, entries, want in [("a metadata key twice", '"arch": "resnet34", ' + meta, "'arch' appears twice"),
+                                ("2000 metadata entries", meta + "".join(', "k%d": ""' % i for i in range(2000)),
+                                 "more than 1024 metadata entries")]:
+        path = os.path.join(tmp, "metadata.safetensors")
+        write_safetensors(path, None, data, ('{"__metadata__": {%s}, %s}' % (entries, rest)).encode())
+        expect_failure("metadata: " + what, ["info", path], want, tmp)
+        os.unlink(path)
     h = json.loads(json.dumps(header))
     first = min(h[k]["data_offsets"][0] for k in h if k != "__metadata__")
     h["pad"] = {"dtype": "U8", "shape": [0], "data_offsets": [first, first]}
