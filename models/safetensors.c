@@ -35,45 +35,75 @@ static int peek(json_cursor *c, char ch) {
     return c->p < c->end && *c->p == ch;
 }
 
-// Reads a JSON string into out (NUL-terminated, at most cap-1 bytes).
+// The four hex digits of a \u escape as v; -1 when they are not.
+static int read_hex4(json_cursor *c, unsigned *v) {
+    if (c->end - c->p < 4) return -1;
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = *c->p++;
+        *v <<= 4;
+        if (h >= '0' && h <= '9') *v |= (unsigned)(h - '0');
+        else if (h >= 'a' && h <= 'f') *v |= (unsigned)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F') *v |= (unsigned)(h - 'A' + 10);
+        else return -1;
+    }
+    return 0;
+}
+
+// The character of a \u escape (the "\u" read) as UTF-8 into out: its byte
+// count, or -1 for \u0000 (it would cut the string short) or a lone surrogate.
+static int read_unicode_escape(json_cursor *c, unsigned char out[4]) {
+    unsigned v, low;
+    if (read_hex4(c, &v) || v == 0 || (v >= 0xDC00 && v <= 0xDFFF)) return -1;
+    if (v >= 0xD800 && v <= 0xDBFF) { // a pair: \uD8xx\uDCxx
+        if (c->end - c->p < 2 || c->p[0] != '\\' || c->p[1] != 'u') return -1;
+        c->p += 2;
+        if (read_hex4(c, &low) || low < 0xDC00 || low > 0xDFFF) return -1;
+        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00);
+    }
+    if (v < 0x80) return out[0] = (unsigned char)v, 1;
+    if (v < 0x800) return out[0] = (unsigned char)(0xC0 | v >> 6), out[1] = (unsigned char)(0x80 | (v & 0x3F)), 2;
+    if (v < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | v >> 12), out[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | v >> 18), out[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F)), out[3] = (unsigned char)(0x80 | (v & 0x3F));
+    return 4;
+}
+
+// Reads a JSON string into out (NUL-terminated, at most cap-1 bytes); a \u
+// escape becomes its UTF-8 bytes, as the raw character would be.
 static int parse_string(json_cursor *c, char *out, size_t cap) {
     if (expect(c, '"')) return -1;
     size_t n = 0;
     while (c->p < c->end && *c->p != '"') {
-        unsigned char ch = (unsigned char)*c->p++;
-        if (ch < 0x20) goto bad;
-        if (ch == '\\') {
+        unsigned char bytes[4] = {(unsigned char)*c->p++};
+        int count = 1;
+        if (bytes[0] < 0x20) goto bad;
+        if (bytes[0] == '\\') {
             if (c->p >= c->end) goto bad;
             char e = *c->p++;
             switch (e) {
-            case '"': case '\\': case '/': ch = (unsigned char)e; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
-            case 'u': {
-                if (c->end - c->p < 4) goto bad;
-                unsigned v = 0;
-                for (int i = 0; i < 4; i++) {
-                    char h = *c->p++;
-                    v <<= 4;
-                    if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-                    else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-                    else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-                    else goto bad;
-                }
-                ch = v < 0x80 ? (unsigned char)v : '?'; // names we accept are ASCII
+            case '"': case '\\': case '/': bytes[0] = (unsigned char)e; break;
+            case 'b': bytes[0] = '\b'; break;
+            case 'f': bytes[0] = '\f'; break;
+            case 'n': bytes[0] = '\n'; break;
+            case 'r': bytes[0] = '\r'; break;
+            case 't': bytes[0] = '\t'; break;
+            case 'u':
+                if ((count = read_unicode_escape(c, bytes)) < 0) goto bad;
                 break;
-            }
             default: goto bad;
             }
         }
-        if (n + 1 >= cap) {
+        if (n + (size_t)count >= cap) {
             cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: string longer than %zu bytes", cap - 1);
             return -1;
         }
-        out[n++] = (char)ch;
+        memcpy(out + n, bytes, (size_t)count);
+        n += (size_t)count;
     }
     if (c->p >= c->end) goto bad;
     c->p++;

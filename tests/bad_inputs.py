@@ -190,6 +190,34 @@ def class_name_cases(tmp):
     os.unlink(odd)
 
 
+def unicode_escape_cases(tmp):
+    """A header written by json.dumps (non-ASCII as \\u escapes, pairs beyond the
+    BMP) reads as the same text as raw UTF-8; \\u0000 (it would cut a name short:
+    'lenet\\u0000junk' read as lenet) and a lone surrogate are refused."""
+    global failures, cases
+    header, data = read_safetensors(lenet)
+    names = ["\u98db\u884c\u6a5f", "\u00e9t\u00e9", "\U0001f697"] + header["__metadata__"]["classes"].split(",")[3:]
+    header["__metadata__"]["classes"] = ",".join(names)
+    escaped = os.path.join(tmp, "escaped.safetensors")
+    write_safetensors(escaped, header, data)  # ensure_ascii: every non-ASCII character escaped
+    report = os.path.join(tmp, "escaped.json")
+    r = subprocess.run([cascade, "run", "--device", "cpu", "--quiet", "--cheap", escaped, "--full", "none", "--limit",
+                        "16", "--json", report], capture_output=True, text=True, timeout=120)
+    got = list(json.load(open(report, encoding="utf-8"))["predicted"]) if r.returncode == 0 else None
+    cases += 1
+    failures += got != names
+    print("%s %-32s %r" % ("ok  " if got == names else "FAIL", "escaped class names", got if got != names else got[:3]))
+    os.unlink(escaped)
+    raw = json.dumps(header).encode()
+    for what, old, new in [("\\u0000 in a string", b'"arch": "lenet"', b'"arch": "lenet\\u0000junk"'),
+                           ("a lone surrogate", b'"arch": "lenet"', b'"arch": "lenet", "note": "\\ud800x"')]:
+        assert old in raw
+        bad = os.path.join(tmp, "escape.safetensors")
+        write_safetensors(bad, None, data, raw.replace(old, new))
+        expect_failure("header: " + what, ["info", bad], "malformed json string", tmp)
+        os.unlink(bad)
+
+
 def class_list_cases(tmp):
     """The metadata's class names: one per class, none empty, none twice (each is
     a key of the report); and an empty tensor among the others holds no bytes, so
@@ -273,6 +301,7 @@ def main():
         class_name_cases(tmp)
         long_path_cases(tmp)
         class_list_cases(tmp)
+        unicode_escape_cases(tmp)
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",
