@@ -467,6 +467,9 @@ cascade_status data_range_open(data_range *d, const char *path, const char *flag
     if (first >= d->file.count || end > d->file.count) {
         int count = d->file.count;
         cifar_close(&d->file);
+        if (!range) // the command's own default split: a file too short, not a bad option
+            return cascade_fail(err, CASCADE_EFORMAT, "%s holds %d records, too few for the default %s %lld:%lld",
+                                path, count, flag, first, end);
         return cascade_fail(err, CASCADE_EINVAL, "%s: records %lld..%lld are not all in %s (%d records)", flag, first,
                             end - 1, path, count);
     }

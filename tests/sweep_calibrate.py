@@ -300,6 +300,18 @@ def test_errors(tmp):
     expect_error("calibrate: target above 1", ["calibrate", "--target-accuracy", "1.2"], 2, "outside", tmp)
     expect_error("calibrate: throughput file", ["calibrate", "--target-accuracy", "0.9", "--throughput-from",
                                                 os.path.join(tmp, "none.txt")], 1, "cannot open", tmp)
+    # a default validation file too short for the default split: the file's fault (exit 1), not an option's
+    short = os.path.join(tmp, "assets")
+    os.makedirs(os.path.join(short, "data", "cifar10"))
+    os.symlink(os.path.join(golden.ASSETS, "weights"), os.path.join(short, "weights"))
+    with open(os.path.join(golden.ASSETS, "data", "cifar10", "data_batch_5.bin"), "rb") as f:
+        open(os.path.join(short, "data", "cifar10", "data_batch_5.bin"), "wb").write(f.read(3073 * 300))
+    r = subprocess.run([cascade, "calibrate", "--target-accuracy", "0.8", "--cheap", "lenet"], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, CASCADE_ASSETS=short))
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:")]
+    check(r.returncode == 1 and len(lines) == 1 and "too few for the default --val-range 5000:10000" in lines[0],
+          "calibrate: short default validation file: exit %d, stderr %r" % (r.returncode, lines))
+    shutil.rmtree(short)
     check_unreachable(tmp, quick)
     for cmd in ("sweep", "calibrate"):
         r = run([cmd, "--help"])
