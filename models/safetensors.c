@@ -3,6 +3,7 @@
 // only accepts what safetensors allows: one object whose values are tensor
 // objects {dtype, shape, data_offsets} or the __metadata__ string map.
 #include "safetensors.h"
+#include "../runtime/utf8.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,16 +62,7 @@ static int read_unicode_escape(json_cursor *c, unsigned char out[4]) {
         if (read_hex4(c, &low) || low < 0xDC00 || low > 0xDFFF) return -1;
         v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00);
     }
-    if (v < 0x80) return out[0] = (unsigned char)v, 1;
-    if (v < 0x800) return out[0] = (unsigned char)(0xC0 | v >> 6), out[1] = (unsigned char)(0x80 | (v & 0x3F)), 2;
-    if (v < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | v >> 12), out[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (v & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | v >> 18), out[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F)), out[3] = (unsigned char)(0x80 | (v & 0x3F));
-    return 4;
+    return utf8_encode(v, out);
 }
 
 // Reads a JSON string into out (NUL-terminated, at most cap-1 bytes); a \u

@@ -1,4 +1,4 @@
-// utf8.h: how long the UTF-8 character at s is, for the writers of JSON and
+// utf8.h: how long the UTF-8 character at s is, and a code point's bytes, for the writers of JSON and
 // SVG (which must be valid UTF-8) and for names read from untrusted files.
 // A path or a model's metadata may hold any bytes; those that are not UTF-8
 // are written as U+FFFD (or '_'), never copied raw.
@@ -19,4 +19,19 @@ static inline int utf8_char_length(const char *text) {
         (s[0] == 0xf4 && s[1] > 0x8f))
         return 0;
     return len;
+}
+
+// The UTF-8 bytes of code point v (at most U+10FFFF, not a surrogate) into
+// out: their count, 1-4.
+static inline int utf8_encode(unsigned v, unsigned char out[4]) {
+    if (v < 0x80) return out[0] = (unsigned char)v, 1;
+    if (v < 0x800) return out[0] = (unsigned char)(0xC0 | v >> 6), out[1] = (unsigned char)(0x80 | (v & 0x3F)), 2;
+    if (v < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | v >> 12), out[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | v >> 18), out[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F)), out[3] = (unsigned char)(0x80 | (v & 0x3F));
+    return 4;
 }
