@@ -4,17 +4,36 @@
 #include "options.h"
 #include <stdio.h>
 #include <string.h>
+#ifdef CASCADE_HAVE_CUDA
+#include "../runtime/gpu/gpu_network.h"
+#endif
 
 static const char info_usage[] =
     "usage: cascade info [--layers] MODEL\n"
     "Prints a model's architecture, parameter count and multiply-accumulates per image.\n"
     "MODEL is a zoo name (lenet, alexnet_shallower, alexnet_shallow, alexnet, resnet18,\n"
     "resnet34) or a path to a .safetensors file.\n"
-    "  --layers   also list the IR nodes with their output shapes\n";
+    "  --layers   also list the IR nodes with their output shapes\n"
+    "The gpu line says whether the GPU backend runs the model (fp16 weights) and\n"
+    "its largest batch, or why not; it needs no device.\n";
 
 static const char *kind_name(node_kind k) {
     static const char *names[] = {"conv", "maxpool", "avgpool", "flatten", "linear"};
     return names[k];
+}
+
+// Whether this build's GPU backend takes the model: the checks
+// gpu_network_create makes before touching a device.
+static void print_gpu_support(const model *m) {
+#ifdef CASCADE_HAVE_CUDA
+    cascade_error err = {""};
+    int largest = gpu_network_max_batch(m, &err);
+    if (largest) printf("gpu         runs it in fp16, up to %d images per batch\n", largest);
+    else printf("gpu         does not run it: %s\n", err.message);
+#else
+    (void)m;
+    printf("gpu         this build has no GPU backend\n");
+#endif
 }
 
 static void print_layers(const model *m) {
@@ -57,6 +76,7 @@ int cmd_info(int argc, char **argv) {
     printf("layers      %d conv, %d linear (%d IR nodes, BatchNorm folded)\n", convs, linears, m.n_nodes);
     printf("parameters  %lld trainable (%lld stored values with BatchNorm statistics)\n", m.params, m.stored_values);
     printf("MACs/image  %lld (%.2f M; %.3f GFLOP)\n", m.macs, m.macs / 1e6, 2.0 * m.macs / 1e9);
+    print_gpu_support(&m);
     if (layers) print_layers(&m);
     model_free(&m);
     return 0;

@@ -5,6 +5,8 @@ clear line on stderr, and leaves no output file behind.
 usage: bad_inputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shared)
 Broken files are made from the real lenet weights and CIFAR test set.
 `cascade bench` checks every model it is given before measuring any.
+A model whose weights fp16 cannot hold runs on the CPU; `info` says the GPU
+backend does not run it.
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
@@ -269,6 +271,41 @@ def class_list_cases(tmp):
     os.unlink(empty)
 
 
+def fp16_range_cases(tmp):
+    """A weight past fp16's 65504 loads and runs on the CPU (fp32), while `info`
+    says the GPU backend, which stores weights in fp16, does not run it: there
+    it would be infinity and every logit NaN. fc3's bias stays fp32 there."""
+    global failures, cases
+    header, data = read_safetensors(lenet)
+    for tensor, value, gpu_want in (("fc1.weight", 1e5, "node 5 (fc1) has weight 0 (100000) past fp16"),
+                                    ("conv2.bias", -7e4, "node 2 (conv2) has bias 0 (-70000) past fp16"),
+                                    ("fc3.bias", 1e5, "runs it in fp16")):
+        h, raw = json.loads(json.dumps(header)), b""  # the zoo's F16 can't hold it: that tensor becomes F32
+        for name in sorted((k for k in h if k != "__metadata__"), key=lambda k: h[k]["data_offsets"][0]):
+            start, end = h[name]["data_offsets"]
+            piece = data[start:end]
+            if name == tensor:
+                values = list(struct.unpack("<%de" % ((end - start) // 2), piece))
+                values[0] = value
+                piece, h[name]["dtype"] = struct.pack("<%df" % len(values), *values), "F32"
+            h[name]["data_offsets"] = [len(raw), len(raw) + len(piece)]
+            raw += piece
+        path = os.path.join(tmp, "fp16-%s.safetensors" % tensor)
+        write_safetensors(path, h, raw)
+        info = subprocess.run([cascade, "info", path], capture_output=True, text=True, timeout=120)
+        gpu = [l for l in info.stdout.splitlines() if l.startswith("gpu ")]
+        run = subprocess.run([cascade, "run", "--device", "cpu", "--cheap", path, "--full", "none", "--limit", "64",
+                              "--quiet"], capture_output=True, text=True, timeout=120)
+        no_backend = gpu and "no GPU backend" in gpu[0]
+        ok = info.returncode == 0 and run.returncode == 0 and len(gpu) == 1 and (no_backend or gpu_want in gpu[0])
+        cases += 1
+        failures += not ok
+        print("%s %-32s info rc %d, cpu run rc %d: %s" % ("ok  " if ok else "FAIL", "fp16: %s %g" % (tensor, value),
+                                                         info.returncode, run.returncode,
+                                                         gpu[0] if gpu else info.stderr.strip()[:160]))
+        os.unlink(path)
+
+
 def long_path_cases(tmp):
     """A path longer than the 1023 bytes cascade holds is refused: cut to fit, it
     named another file (here a lenet where an alexnet_shallower was asked for)."""
@@ -299,6 +336,7 @@ def long_path_cases(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         class_name_cases(tmp)
+        fp16_range_cases(tmp)
         long_path_cases(tmp)
         class_list_cases(tmp)
         unicode_escape_cases(tmp)

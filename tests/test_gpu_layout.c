@@ -206,8 +206,46 @@ static void check_residual_layout(void) {
     free(net);
 }
 
+// fp16 holds |w| < 65520 (65504 and what rounds to it): a weight, or a bias
+// stored in fp16, past that is refused naming the node and the value, since
+// the GPU would compute with infinity. The last linear's bias stays fp32.
+static void check_fp16_refusal(float *value, float past, const char *expected) {
+    model m;
+    cascade_error err = {""};
+    gpu_network *net = calloc(1, sizeof *net);
+    tiny_model(&m, 8, -1);
+    *value = 65504.0f;
+    CHECK(plan_layout(net, &m, &err) == CASCADE_OK, "a weight of 65504 refused: %s", err.message);
+    *value = past;
+    memset(net, 0, sizeof *net), err.message[0] = 0;
+    cascade_status s = plan_layout(net, &m, &err);
+    if (expected)
+        CHECK(s == CASCADE_EINVAL && strstr(err.message, expected) && strstr(err.message, "fp16") &&
+                  gpu_network_max_batch(&m, &err) == 0,
+              "%g where %s: %s \"%s\"", past, expected, cascade_status_name(s), err.message);
+    else CHECK(s == CASCADE_OK, "%g in the fp32 bias refused: %s", past, err.message);
+    *value = 0.0f;
+    free(net);
+}
+
+static void check_fp16_range_refusals(void) {
+    const float edges[] = {65504.0f, 65519.0f, 65520.0f, 65536.0f, -65519.0f, -65520.0f, 1e30f};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        int finite = isfinite(half_to_float(half_from_float(edges[i])));
+        CHECK(half_holds(edges[i]) == finite, "half_holds(%g) = %d but fp16 gives %s", edges[i], half_holds(edges[i]),
+              finite ? "a finite value" : "infinity");
+    }
+    model m;
+    tiny_model(&m, 8, -1);
+    check_fp16_refusal((float *)&m.nodes[0].weight[5], 7e4f, "node 0 (conv) has weight 5 (70000)");
+    check_fp16_refusal((float *)&m.nodes[0].bias[2], -65520.0f, "node 0 (conv) has bias 2 (-65520)");
+    check_fp16_refusal((float *)&m.nodes[2].weight[8 * 1024 * 10 - 1], 1e30f, "node 2 (fc) has weight 81919 (1e+30)");
+    check_fp16_refusal((float *)&m.nodes[2].bias[9], 1e30f, NULL);
+}
+
 int main(int argc, char **argv) {
     check_residual_layout();
+    check_fp16_range_refusals();
     check_index_limit("alexnet_shallower", 32767, "conv1's output"); // 64 x 32 x 32 = 65,536 values an image
     check_index_limit("resnet34", 32767, "conv1's output");          // the same first conv
     check_index_limit("lenet", 262143, "the input");                 // 3 channels read as 8: 8,192

@@ -135,6 +135,27 @@ static int flatten_source(const gpu_network *net, int t) {
     return producer && producer->kind == NODE_FLATTEN ? producer->input : t;
 }
 
+// The first weight (or bias, where stored in fp16) of node i that fp16 cannot
+// hold, as "weight 123 (7e+04)"; 0 when all fit. The last linear's bias stays fp32.
+static int find_fp16_overflow(const model *m, int i, char *where, size_t cap) {
+    const model_node *src = &m->nodes[i];
+    size_t per_out = (size_t)src->in_features * (src->kind == NODE_CONV ? (size_t)src->kernel * src->kernel : 1);
+    size_t weights = (size_t)src->out_features * per_out;
+    for (size_t k = 0; k < weights; k++)
+        if (!half_holds(src->weight[k])) return snprintf(where, cap, "weight %zu (%g)", k, src->weight[k]), 1;
+    for (int o = 0; o < src->out_features && i < m->n_nodes - 1; o++)
+        if (!half_holds(src->bias[o])) return snprintf(where, cap, "bias %d (%g)", o, src->bias[o]), 1;
+    return 0;
+}
+
+static cascade_status check_fp16_range(const model *m, int i, cascade_error *err) {
+    char where[64];
+    if (!find_fp16_overflow(m, i, where, sizeof where)) return CASCADE_OK;
+    return cascade_fail(err, CASCADE_EINVAL,
+                        "%s: node %d (%s) has %s past fp16's range (65504), in which the GPU backend stores "
+                        "weights; --device cpu runs it in fp32", m->arch, i, m->nodes[i].name, where);
+}
+
 // Checks node i of the IR against what this backend runs and copies it.
 static cascade_status take_node(gpu_network *net, const model *m, int i, cascade_error *err) {
     const model_node *src = &m->nodes[i];
@@ -172,7 +193,7 @@ static cascade_status take_node(gpu_network *net, const model *m, int i, cascade
     }
     if (src->kind != NODE_FLATTEN && src->kind != NODE_LINEAR && net->alias[src->input] != src->input) ok = 0;
     if (!ok) return cascade_fail(err, CASCADE_EINVAL, "%s: node %d (%s) is not one the GPU backend runs", m->arch, i, n->name);
-    return CASCADE_OK;
+    return src->kind == NODE_CONV || src->kind == NODE_LINEAR ? check_fp16_range(m, i, err) : CASCADE_OK;
 }
 
 // How node n's output is stored (see the layout note at the top).

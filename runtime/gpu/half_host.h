@@ -26,6 +26,11 @@ static inline uint16_t half_from_float(float f) {
     return (uint16_t)(sign | half);
 }
 
+// Rounds to a finite fp16 (|f| < 65520; 65504 is fp16's largest). Stored
+// weights must: one past it becomes infinity and every logit NaN.
+#define HALF_ROUNDS_FINITE_BELOW 65520.0f
+static inline int half_holds(float f) { return f > -HALF_ROUNDS_FINITE_BELOW && f < HALF_ROUNDS_FINITE_BELOW; }
+
 static inline float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, x;
     if (exp == 0x1f) x = sign | 0x7f800000u | (mant << 13);             // inf, NaN
