@@ -19,7 +19,7 @@
 // spent measuring the first ones) and measured from then on.
 #define BENCH_MAX_MODELS 32
 typedef struct {
-    char names[BENCH_MAX_MODELS][128]; // as named in --models / --cascades
+    char names[BENCH_MAX_MODELS][MODEL_NAME_CAP]; // as named in --models / --cascades
     model models[BENCH_MAX_MODELS];
     int n;
 } bench_models;
@@ -113,7 +113,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
     detach_images(c, &be);
     if (!s) {
-        snprintf(f->model, sizeof f->model, "%s", name); // two files of one arch are two rows
+        snprintf(f->model, sizeof f->model, "%.*s", MODEL_NAME_CAP - 1, name); // two files of one arch: two rows
         f->batch = be.chunk_capacity;
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
@@ -175,20 +175,26 @@ static double measure_sgemm(void) {
     return 2.0 * n * n * (double)n * reps / seconds / 1e9;
 }
 
-// Splits "a,b,c" into items (each at most 127 chars) and calls each on them.
-static cascade_status for_each_item(const char *list, cascade_status (*each)(void *, const char *, cascade_error *),
-                                    void *ctx, cascade_error *err) {
-    while (*list) {
-        size_t len = strcspn(list, ",");
-        char item[128];
-        if (len == 0 || len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "bad list item in '%s'", list);
-        memcpy(item, list, len);
+// Splits the list of option flag, "a,b,c", into items and calls each on
+// them. An empty item (",,", a trailing comma) or list is refused, and so is
+// an item longer than a model's name and a cascade's pair of them can be.
+static cascade_status for_each_item(const char *flag, const char *list,
+                                    cascade_status (*each)(void *, const char *, cascade_error *), void *ctx,
+                                    cascade_error *err) {
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char item[2 * MODEL_NAME_CAP];
+        if (len == 0) return cascade_fail(err, CASCADE_EINVAL, "%s: empty item in '%s'", flag, list);
+        if (len >= sizeof item)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: item %.40s... is longer than %zu bytes", flag, p,
+                                sizeof item - 1);
+        memcpy(item, p, len);
         item[len] = 0;
         cascade_status s = each(ctx, item, err);
-        if (s) return s;
-        list += len + (list[len] == ',');
+        if (s || !p[len]) return s;
+        p += len + 1;
     }
-    return CASCADE_OK;
 }
 
 typedef struct {
@@ -213,18 +219,21 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
 }
 
 // "cheap:full" into cheap (a copy) and *full (the rest of pair).
-static cascade_status split_pair(const char *pair, char cheap[128], const char **full, cascade_error *err) {
+static cascade_status split_pair(const char *pair, char cheap[MODEL_NAME_CAP], const char **full, cascade_error *err) {
     const char *colon = strchr(pair, ':');
     if (!colon || colon == pair || !colon[1])
         return cascade_fail(err, CASCADE_EINVAL, "--cascades: '%s' is not cheap:full", pair);
-    snprintf(cheap, 128, "%.*s", (int)(colon - pair), pair);
+    if (colon - pair >= MODEL_NAME_CAP || strlen(colon + 1) >= MODEL_NAME_CAP)
+        return cascade_fail(err, CASCADE_EINVAL, "--cascades: a model in '%.40s...' is longer than %d bytes", pair,
+                            MODEL_NAME_CAP - 1);
+    snprintf(cheap, MODEL_NAME_CAP, "%.*s", (int)(colon - pair), pair);
     *full = colon + 1;
     return CASCADE_OK;
 }
 
 static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err) {
     bench_walk *w = ctx;
-    char cheap[128];
+    char cheap[MODEL_NAME_CAP];
     const char *full = NULL;
     cascade_status s = split_pair(pair, cheap, &full, err);
     if (s) return s;
@@ -241,12 +250,12 @@ static cascade_status check_model(void *ctx, const char *name, cascade_error *er
     if (loaded->n == BENCH_MAX_MODELS)
         return cascade_fail(err, CASCADE_EINVAL, "more than %d different models named", BENCH_MAX_MODELS);
     cascade_status s = load_named_model(&loaded->models[loaded->n], name, err);
-    if (!s) snprintf(loaded->names[loaded->n++], sizeof loaded->names[0], "%s", name);
+    if (!s) snprintf(loaded->names[loaded->n++], sizeof loaded->names[0], "%.*s", MODEL_NAME_CAP - 1, name);
     return s;
 }
 
 static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err) {
-    char cheap[128];
+    char cheap[MODEL_NAME_CAP];
     const char *full = NULL;
     cascade_status s = split_pair(pair, cheap, &full, err);
     if (!s) s = check_model(ctx, cheap, err);
@@ -281,7 +290,7 @@ static cascade_status check_alone_sizes(void *ctx, const char *name, cascade_err
 
 static cascade_status check_pair_sizes(void *ctx, const char *pair, cascade_error *err) {
     const bench_walk *w = ctx;
-    char cheap[128];
+    char cheap[MODEL_NAME_CAP];
     const char *full = NULL;
     cascade_status s = split_pair(pair, cheap, &full, err);
     if (!s && w->o->chunk) s = check_gpu_size(w->c, "--chunk", w->o->chunk, cheap, err);
@@ -299,8 +308,8 @@ static cascade_status count_item(void *ctx, const char *item, cascade_error *err
 // refused before the first is measured, not once the report is full.
 static cascade_status check_counts(const bench_context *c, const bench_options *o, cascade_error *err) {
     int models = 0, pairs = 0;
-    cascade_status s = o->no_alone ? CASCADE_OK : for_each_item(o->models, count_item, &models, err);
-    if (!s && !o->no_cascades) s = for_each_item(o->cascades, count_item, &pairs, err);
+    cascade_status s = o->no_alone ? CASCADE_OK : for_each_item("--models", o->models, count_item, &models, err);
+    if (!s && !o->no_cascades) s = for_each_item("--cascades", o->cascades, count_item, &pairs, err);
     long long alone = (long long)models * (o->n_batches ? o->n_batches : c->on_gpu ? 2 : 1),
               cascades = (long long)pairs * o->n_thresholds;
     if (!s && alone > BENCH_MAX)
@@ -319,10 +328,10 @@ static cascade_status check_lists(bench_context *c, const bench_options *o, casc
     if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     bench_walk w = {c, o, NULL};
     cascade_status s = check_counts(c, o, err);
-    if (!s && !o->no_alone) s = for_each_item(o->models, check_model, c->models, err);
-    if (!s && !o->no_cascades) s = for_each_item(o->cascades, check_pair, c->models, err);
-    if (!s && c->on_gpu && !o->no_alone) s = for_each_item(o->models, check_alone_sizes, &w, err);
-    if (!s && c->on_gpu && !o->no_cascades) s = for_each_item(o->cascades, check_pair_sizes, &w, err);
+    if (!s && !o->no_alone) s = for_each_item("--models", o->models, check_model, c->models, err);
+    if (!s && !o->no_cascades) s = for_each_item("--cascades", o->cascades, check_pair, c->models, err);
+    if (!s && c->on_gpu && !o->no_alone) s = for_each_item("--models", o->models, check_alone_sizes, &w, err);
+    if (!s && c->on_gpu && !o->no_cascades) s = for_each_item("--cascades", o->cascades, check_pair_sizes, &w, err);
     return s;
 }
 
@@ -415,8 +424,8 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
     bench_walk w = {&c, o, r};
-    if (!s && !o->no_alone) s = for_each_item(o->models, each_model, &w, err);
-    if (!s && !o->no_cascades) s = for_each_item(o->cascades, each_pair, &w, err);
+    if (!s && !o->no_alone) s = for_each_item("--models", o->models, each_model, &w, err);
+    if (!s && !o->no_cascades) s = for_each_item("--cascades", o->cascades, each_pair, &w, err);
     r->complete = s == CASCADE_OK;
     int stopped = o->stop && *o->stop;
     if (r->complete && !stopped && !c.on_gpu) { // again at the end: another load on the cores shows as a change

@@ -22,7 +22,7 @@ typedef struct {
 } rate_stats;
 
 typedef struct {
-    char model[128];     // as named in --models (a zoo name or a path)
+    char model[MODEL_NAME_CAP]; // as named in --models (a zoo name or a path)
     int batch;
     rate_stats rate;
     double gflops;       // 2 x MACs x median images/s
@@ -31,7 +31,7 @@ typedef struct {
 } alone_figure;
 
 typedef struct {
-    char cheap[128], full[128]; // as named in --cascades
+    char cheap[MODEL_NAME_CAP], full[MODEL_NAME_CAP]; // as named in --cascades
     double threshold;
     int chunk, batch;
     rate_stats rate;

@@ -118,7 +118,7 @@ int cmd_bench(int argc, char **argv) {
     interrupt_install();
     if (!s && o.json) interrupt_track(&json);
     o.stop = &command_stop;
-    bench_report report;
+    static bench_report report; // 600 KiB: its names hold paths
     if (!s) s = bench_execute(&o, &report, &err);
     int stopped = s == CASCADE_EINTERRUPTED; // what was measured before the stop is still reported
     if (!s || stopped) bench_print(&report, stdout);

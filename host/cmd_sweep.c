@@ -108,7 +108,7 @@ static const char *data_name(const data_range *d) {
 }
 
 static void print_point_row(const sweep_input *in, const sweep_point *p) {
-    char name[160];
+    char name[MODEL_NAME_CAP + 8];
     if (p->cheap >= 0) snprintf(name, sizeof name, "%s", in->cheap[p->cheap].name);
     else snprintf(name, sizeof name, "%s alone", in->full->name);
     printf("  %-22s ", name);

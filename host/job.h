@@ -8,6 +8,10 @@
 
 typedef enum { DEVICE_AUTO, DEVICE_CPU, DEVICE_GPU } device_choice;
 
+// Room for a model as the user names it: a zoo name, or a path of up to 1023
+// bytes (the longest assets_model_path takes).
+#define MODEL_NAME_CAP 1024
+
 typedef struct {
     uint64_t state;
 } seeded_rng;

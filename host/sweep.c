@@ -187,7 +187,7 @@ static const char *base_name(const char *path, char *out, size_t cap) {
 static unsigned apply_one(const char *name, double v, model_pass *passes, int n_passes) {
     unsigned matched = 0;
     for (int i = 0; i < n_passes && i < 32; i++) {
-        char base[128];
+        char base[MODEL_NAME_CAP];
         if (!strcmp(passes[i].name, name) || !strcmp(base_name(passes[i].name, base, sizeof base), name) ||
             !strcmp(passes[i].arch, name)) {
             passes[i].images_per_s = v;
@@ -203,7 +203,7 @@ static unsigned apply_one(const char *name, double v, model_pass *passes, int n_
 // (lenet=1,lenet=2, or a model by its name and by its architecture) are
 // refused: which one was meant is not for us to guess.
 static cascade_status apply_items(const char *what, const char *text, model_pass *passes, int n_passes,
-                                  char unmatched[128], cascade_error *err) {
+                                  char unmatched[MODEL_NAME_CAP], cascade_error *err) {
     if (unmatched) unmatched[0] = 0;
     const char *p = text;
     int line = 1;
@@ -213,7 +213,7 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
         if (*p == '\n') line++;
         if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
         size_t len = strcspn(p, ", \t\r\n#");
-        char item[256];
+        char item[MODEL_NAME_CAP + 64]; // name=images_per_s
         if (len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: item too long", what, line);
         memcpy(item, p, len);
         item[len] = 0;
@@ -236,7 +236,7 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
                                 passes[i].name, item);
         }
         given |= matched;
-        if (!matched && unmatched && !unmatched[0]) snprintf(unmatched, 128, "%.127s", item);
+        if (!matched && unmatched && !unmatched[0]) snprintf(unmatched, MODEL_NAME_CAP, "%.*s", MODEL_NAME_CAP - 1, item);
     }
     return CASCADE_OK;
 }
@@ -262,7 +262,7 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     }
     cascade_status st = CASCADE_OK;
     if (s->opt.throughput_from) st = apply_throughput_file(s->opt.throughput_from, stand_in, n, err);
-    char unmatched[128] = "";
+    char unmatched[MODEL_NAME_CAP] = "";
     if (!st && s->opt.throughputs) st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
     if (!st && unmatched[0])
         st = cascade_fail(err, CASCADE_EINVAL, "--throughputs: '%s' is none of this run's models (--cheap %s, --full %s)",
@@ -312,17 +312,17 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
     const char *alone = strstr(json, "\"alone\"");
     if (!alone) return cascade_fail(err, CASCADE_EFORMAT, "%s: JSON without \"alone\" (not `cascade bench --json`?)", what);
     const char *end = strstr(alone, "\"cascades\"");
-    static char names[BENCH_JSON_MODELS][128];
+    static char names[BENCH_JSON_MODELS][MODEL_NAME_CAP];
     double best[BENCH_JSON_MODELS];
     int n = 0;
     for (const char *p = alone; (p = strstr(p, "\"model\"")) && (!end || p < end);) {
-        char name[128];
+        char name[MODEL_NAME_CAP];
         const char *q = strchr(p + 7, '"'), *close = q ? read_json_string(q, name, sizeof name) : NULL;
         const char *median = close ? strstr(close, "\"median\"") : NULL;
         const char *colon = median ? strchr(median, ':') : NULL;
         if (!colon)
-            return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model name (under 128 "
-                                "characters) and a median", what);
+            return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model name (under %d "
+                                "bytes) and a median", what, MODEL_NAME_CAP);
         char *stop;
         double v = strtod(colon + 1, &stop);
         if (stop == colon + 1 || !(v > 0))
@@ -359,14 +359,16 @@ cascade_status apply_throughput_file(const char *path, model_pass *passes, int n
     return s == CASCADE_EINVAL ? CASCADE_EFORMAT : s;
 }
 
-cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap, int *count,
+cascade_status parse_name_list(const char *flag, const char *text, char out[][MODEL_NAME_CAP], int cap, int *count,
                                cascade_error *err) {
     *count = 0;
     const char *p = text;
     for (;;) {
         size_t len = strcspn(p, ",");
         if (len == 0) return cascade_fail(err, CASCADE_EINVAL, "%s: empty name in '%s'", flag, text);
-        if (len >= 128) return cascade_fail(err, CASCADE_EINVAL, "%s: name too long", flag);
+        if (len >= MODEL_NAME_CAP)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: name %.40s... is longer than %d bytes", flag, p,
+                                MODEL_NAME_CAP - 1);
         if (*count >= cap) return cascade_fail(err, CASCADE_EINVAL, "%s: more than %d models", flag, cap);
         memcpy(out[*count], p, len);
         out[*count][len] = 0;
@@ -500,7 +502,7 @@ void data_range_close(data_range *d) {
     d->order = NULL, d->labels = NULL;
 }
 
-cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap, const char *full_name,
+cascade_status sweep_models_load(sweep_models *ms, char names[][MODEL_NAME_CAP], int n_cheap, const char *full_name,
                                  cascade_error *err) {
     memset(ms, 0, sizeof *ms);
     ms->n_cheap = n_cheap;
@@ -519,7 +521,7 @@ void sweep_models_free(sweep_models *ms) {
     ms->n_loaded = 0;
 }
 
-cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
+cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP], int n_cheap, model_pass *full,
                                 const char *full_name, const sweep_models *ms, const data_range *d,
                                 pass_settings *ps, const char *throughput_file, const char *throughputs,
                                 cascade_error *err) {

@@ -24,7 +24,7 @@
 
 // One model run alone over the job's images.
 typedef struct {
-    char name[128];          // as the user gave it (zoo name or path)
+    char name[MODEL_NAME_CAP]; // as the user gave it (zoo name or path)
     char arch[32];
     int num_classes;
     int32_t *prediction;     // n: argmax
@@ -99,8 +99,8 @@ CASCADE_MUST_CHECK cascade_status apply_throughputs(const char *what, const char
 CASCADE_MUST_CHECK cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes,
                                                         cascade_error *err);
 
-// Splits "a,b,c" into at most cap names (each < 128 chars) in out.
-CASCADE_MUST_CHECK cascade_status parse_name_list(const char *flag, const char *text, char out[][128], int cap,
+// Splits "a,b,c" into at most cap names (each < MODEL_NAME_CAP bytes) in out.
+CASCADE_MUST_CHECK cascade_status parse_name_list(const char *flag, const char *text, char out[][MODEL_NAME_CAP], int cap,
                                                   int *count, cascade_error *err);
 
 // A run of records of a CIFAR-10 binary file, taken in file order.
@@ -151,14 +151,14 @@ typedef struct {
 
 // Loads names[0..n_cheap) and full_name; checks every cheap model has as
 // many classes as the expensive one. On failure nothing stays loaded.
-CASCADE_MUST_CHECK cascade_status sweep_models_load(sweep_models *ms, char names[][128], int n_cheap,
+CASCADE_MUST_CHECK cascade_status sweep_models_load(sweep_models *ms, char names[][MODEL_NAME_CAP], int n_cheap,
                                                     const char *full_name, cascade_error *err);
 void sweep_models_free(sweep_models *ms);
 
 // Runs each cheap model, then the expensive one, alone over d; then applies
 // the throughputs of throughput_file and of throughputs (either may be NULL;
 // the list wins over the file). On failure every pass is freed.
-CASCADE_MUST_CHECK cascade_status sweep_run_passes(model_pass *cheap, char names[][128], int n_cheap, model_pass *full,
+CASCADE_MUST_CHECK cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP], int n_cheap, model_pass *full,
                                                    const char *full_name, const sweep_models *ms, const data_range *d,
                                                    pass_settings *ps, const char *throughput_file,
                                                    const char *throughputs, cascade_error *err);
@@ -180,7 +180,7 @@ typedef struct {
 // --throughputs/--throughput-from before any pass, and the passes once run.
 typedef struct {
     sweep_setup_options opt; // the option strings (owned by the command)
-    char cheap_names[SWEEP_MAX_MODELS][128];
+    char cheap_names[SWEEP_MAX_MODELS][MODEL_NAME_CAP];
     int n_cheap;
     double *thresholds;
     int n_thresholds;

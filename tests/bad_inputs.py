@@ -144,6 +144,51 @@ def bench_cases(tmp, broken):
                                                      "--limit", "4"], "--batch with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
                                                      "--limit", "4"], "--seed with --order file", tmp)
+    # an empty item was skipped at the end of a list ("lenet,") and refused without a reason elsewhere
+    expect_failure("bench: trailing comma in --models", quick + ["--models", "lenet,", "--no-cascades"],
+                   "--models: empty item in 'lenet,'", tmp)
+    expect_failure("bench: empty item in --cascades", quick + ["--models", "lenet", "--cascades", "lenet:lenet,,"],
+                   "--cascades: empty item", tmp)
+    expect_failure("bench: --models item of 3000 bytes", quick + ["--models", "m" * 3000, "--no-cascades"],
+                   "--models: item mmmm", tmp)
+    expect_failure("bench: --cascades model of 1500 bytes", quick + ["--models", "lenet", "--cascades",
+                                                                     "lenet:" + "m" * 1500], "longer than 1023", tmp)
+    expect_failure("sweep: --cheap name of 1500 bytes", ["sweep", "--cheap", "m" * 1500, "--limit", "64"],
+                   "longer than 1023", tmp)
+
+
+def long_name_cases(tmp):
+    """A model path of 700 bytes (well within the 1023 a path may have) works
+    in bench's lists and sweep's, and names its throughput: these lists held
+    127 bytes a name, and refused a longer one ("bad list item")."""
+    global failures, cases
+    folder = os.path.join(tmp, *(["n" * 100] * 6))
+    os.makedirs(folder)
+    path = os.path.join(folder, "lenet-copy.safetensors")
+    shutil.copy(lenet, path)
+    report = os.path.join(tmp, "long-bench.json")
+    bench = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
+                            "--models", path + ",lenet", "--cascades", path + ":lenet", "--thresholds", "0.9",
+                            "--json", report], capture_output=True, text=True, timeout=300)
+    ok = bench.returncode == 0
+    if ok:
+        got = json.load(open(report))
+        ok = got["alone"][0]["model"] == path and got["cascades"][0]["cheap"] == path
+    sweeps = []
+    for given in (["--throughput-from", report], ["--throughputs", path + "=1000"]):
+        r = subprocess.run([cascade, "sweep", "--device", "cpu", "--cheap", path, "--full", "lenet", "--limit", "64",
+                            "--thresholds", "0.9", "--json", os.path.join(tmp, "long-sweep.json")] + given,
+                           capture_output=True, text=True, timeout=300)
+        sweeps.append(r.returncode)
+        if r.returncode == 0:
+            passes = json.load(open(os.path.join(tmp, "long-sweep.json")))
+            ok = ok and path in json.dumps(passes)
+    ok = ok and sweeps == [0, 0]
+    cases += 1
+    failures += not ok
+    print("%s %-32s bench rc %d, sweeps rc %s %s" % ("ok  " if ok else "FAIL", "names: a 700-byte model path",
+                                                   bench.returncode, sweeps, bench.stderr.strip()[-160:]))
+    shutil.rmtree(os.path.join(tmp, "n" * 100))
 
 
 def label_space_cases(tmp):
@@ -337,6 +382,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         class_name_cases(tmp)
         fp16_range_cases(tmp)
+        long_name_cases(tmp)
         long_path_cases(tmp)
         class_list_cases(tmp)
         unicode_escape_cases(tmp)
