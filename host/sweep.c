@@ -261,7 +261,7 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
         snprintf(stand_in[i].arch, sizeof stand_in[i].arch, "%s", m->arch);
     }
     cascade_status st = CASCADE_OK;
-    if (s->opt.throughput_from) st = apply_throughput_file(s->opt.throughput_from, stand_in, n, err);
+    if (s->throughput_text) st = apply_throughput_text(s->opt.throughput_from, s->throughput_text, stand_in, n, err);
     char unmatched[MODEL_NAME_CAP] = "";
     if (!st && s->opt.throughputs) st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
     if (!st && unmatched[0])
@@ -339,17 +339,36 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
     return CASCADE_OK;
 }
 
-cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err) {
+#define THROUGHPUT_FILE_MAX 65536
+cascade_status read_throughput_file(const char *path, char **text, cascade_error *err) {
+    *text = NULL;
     FILE *f = fopen(path, "r");
     if (!f) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
-    char text[65536 + 1]; // 64 KiB and its terminator
-    size_t len = fread(text, 1, sizeof text - 1, f);
-    int too_long = len == sizeof text - 1 && fgetc(f) != EOF, failed = ferror(f); // (a full read has not seen EOF yet)
+    char *buf = malloc(THROUGHPUT_FILE_MAX + 1); // and its terminator
+    if (!buf) return fclose(f), cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    size_t len = fread(buf, 1, THROUGHPUT_FILE_MAX, f);
+    int too_long = len == THROUGHPUT_FILE_MAX && fgetc(f) != EOF, failed = ferror(f); // (a full read has not seen EOF yet)
     fclose(f);
-    if (failed) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s", path);
-    if (too_long) return cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
-    text[len] = 0;
-    if (strlen(text) != len) return cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is not text", path);
+    buf[len] = 0;
+    cascade_status s = CASCADE_OK;
+    if (failed) s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s", path);
+    else if (too_long) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
+    else if (strlen(buf) != len) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is not text", path);
+    if (s) free(buf);
+    else *text = buf;
+    return s;
+}
+
+cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes, cascade_error *err) {
+    char *text;
+    cascade_status s = read_throughput_file(path, &text, err);
+    if (!s) s = apply_throughput_text(path, text, passes, n_passes, err);
+    free(text);
+    return s;
+}
+
+cascade_status apply_throughput_text(const char *path, const char *text, model_pass *passes, int n_passes,
+                                     cascade_error *err) {
     char what[1100];
     snprintf(what, sizeof what, "--throughput-from %s", path);
     const char *start = text + strspn(text, " \t\r\n");
@@ -523,8 +542,7 @@ void sweep_models_free(sweep_models *ms) {
 
 cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP], int n_cheap, model_pass *full,
                                 const char *full_name, const sweep_models *ms, const data_range *d,
-                                pass_settings *ps, const char *throughput_file, const char *throughputs,
-                                cascade_error *err) {
+                                pass_settings *ps, const throughput_source *given, cascade_error *err) {
     model_pass all[SWEEP_MAX_MODELS + 1];
     int done = 0;
     cascade_status s = CASCADE_OK;
@@ -532,8 +550,8 @@ cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP],
         s = model_pass_run(&all[done], done < n_cheap ? names[done] : full_name,
                            done < n_cheap ? &ms->cheap[done] : &ms->full, &d->file, d->order, d->n, ps, err);
     if (s) done--;
-    if (!s && throughput_file) s = apply_throughput_file(throughput_file, all, n_cheap + 1, err);
-    if (!s && throughputs) s = apply_throughputs("--throughputs", throughputs, all, n_cheap + 1, err);
+    if (!s && given->file_text) s = apply_throughput_text(given->file, given->file_text, all, n_cheap + 1, err);
+    if (!s && given->list) s = apply_throughputs("--throughputs", given->list, all, n_cheap + 1, err);
     if (s) {
         for (int i = 0; i < done; i++) model_pass_free(&all[i]);
         return s;
@@ -554,7 +572,8 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
                                    &s->n_thresholds, err);
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
-    if (!st && o->throughput_from) st = apply_throughput_file(o->throughput_from, NULL, 0, err);
+    if (!st && o->throughput_from) st = read_throughput_file(o->throughput_from, &s->throughput_text, err);
+    if (!st && o->throughput_from) st = apply_throughput_text(o->throughput_from, s->throughput_text, NULL, 0, err);
     if (!st) st = sweep_models_load(&s->models, s->cheap_names, s->n_cheap, o->full, err);
     if (!st && (o->throughputs || o->throughput_from)) st = check_throughput_names(s, err);
     return st;
@@ -562,8 +581,9 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
 
 cascade_status sweep_setup_run(sweep_setup *s, const data_range *d, pass_settings *ps, sweep_input *in,
                                cascade_error *err) {
+    throughput_source given = {s->opt.throughput_from, s->throughput_text, s->opt.throughputs};
     cascade_status st = sweep_run_passes(s->cheap, s->cheap_names, s->n_cheap, &s->full, s->opt.full, &s->models, d, ps,
-                                         s->opt.throughput_from, s->opt.throughputs, err);
+                                         &given, err);
     if (st) return st;
     s->have_passes = 1;
     *in = (sweep_input){d->n, d->labels, s->cheap, s->n_cheap, &s->full, s->thresholds, s->n_thresholds};
@@ -579,4 +599,6 @@ void sweep_setup_free(sweep_setup *s) {
     sweep_models_free(&s->models);
     free(s->thresholds);
     s->thresholds = NULL;
+    free(s->throughput_text);
+    s->throughput_text = NULL;
 }

@@ -94,8 +94,15 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
 // --throughput-from file may hold other models). what names the source in errors.
 CASCADE_MUST_CHECK cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes,
                                                     int n_passes, cascade_error *err);
-// Reads FILE and applies it as above. FILE is either such a text, or the
-// JSON of `cascade bench --json` (each model's best "alone" median).
+// A --throughput-from FILE's text (at most 64 KiB, no NUL), read once into
+// *text (malloc'd; free it): the checks before the passes and the figures
+// after them come from the same bytes, and a pipe (<(...)) can be read.
+CASCADE_MUST_CHECK cascade_status read_throughput_file(const char *path, char **text, cascade_error *err);
+// Applies the text read from path (named in errors) as above: either such
+// items, or the JSON of `cascade bench --json` (each model's best "alone" median).
+CASCADE_MUST_CHECK cascade_status apply_throughput_text(const char *path, const char *text, model_pass *passes,
+                                                        int n_passes, cascade_error *err);
+// read_throughput_file, then apply_throughput_text.
 CASCADE_MUST_CHECK cascade_status apply_throughput_file(const char *path, model_pass *passes, int n_passes,
                                                         cascade_error *err);
 
@@ -155,13 +162,19 @@ CASCADE_MUST_CHECK cascade_status sweep_models_load(sweep_models *ms, char names
                                                     const char *full_name, cascade_error *err);
 void sweep_models_free(sweep_models *ms);
 
+// Where the throughputs given instead of measured ones come from: the text
+// read from file (both NULL: none) and the --throughputs list (NULL: none).
+typedef struct {
+    const char *file, *file_text, *list;
+} throughput_source;
+
 // Runs each cheap model, then the expensive one, alone over d; then applies
-// the throughputs of throughput_file and of throughputs (either may be NULL;
-// the list wins over the file). On failure every pass is freed.
+// the throughputs of the file and of the list (the list wins over the file).
+// On failure every pass is freed.
 CASCADE_MUST_CHECK cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP], int n_cheap, model_pass *full,
                                                    const char *full_name, const sweep_models *ms, const data_range *d,
-                                                   pass_settings *ps, const char *throughput_file,
-                                                   const char *throughputs, cascade_error *err);
+                                                   pass_settings *ps, const throughput_source *given,
+                                                   cascade_error *err);
 
 // One CSV row per point (header first): cheap,threshold,images,deferred,
 // deferred_fraction,correct,accuracy,agree,agreement,cheap_images_per_s,
@@ -184,6 +197,7 @@ typedef struct {
     int n_cheap;
     double *thresholds;
     int n_thresholds;
+    char *throughput_text;   // --throughput-from's file, read once (NULL: none given)
     device_choice device;
     sweep_models models;
     model_pass cheap[SWEEP_MAX_MODELS], full;

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -359,6 +360,29 @@ def test_throughputs_from_bench_names(tmp):
                                                                               r.stderr[-200:]))
 
 
+def test_throughputs_from_pipe(tmp):
+    """--throughput-from <(...): the file is a pipe that can be read once. It was
+    opened three times (a check, the stand-ins, the passes) and the second open
+    waited for a writer that never came: the command hung."""
+    for cmd, extra in (("sweep", ["--thresholds", "0.9"]), ("calibrate", ["--target-accuracy", "0.5",
+                                                                         "--val", golden.TEST_BATCH])):
+        fifo = os.path.join(tmp, "throughputs-%s.fifo" % cmd)
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: open(fifo, "w").write("lenet=1234\nalexnet_shallower=567\n"),
+                                  daemon=True)
+        writer.start()
+        out = os.path.join(tmp, "pipe-%s.json" % cmd)
+        try:
+            r = run([cmd, "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit",
+                     "20", "--throughput-from", fifo, "--json", out] + extra, timeout=60)
+            rc, text = r.returncode, open(out).read() if r.returncode == 0 else r.stderr[-200:]
+        except subprocess.TimeoutExpired:
+            rc, text = "hung (60 s)", ""
+            threading.Thread(target=lambda: open(fifo, "w").close(), daemon=True).start()
+        check(rc == 0 and "1234" in text and "567" in text, "%s --throughput-from a pipe: rc %s %s" % (cmd, rc, text[-200:]))
+        print("%s --throughput-from a pipe: rc %s" % (cmd, rc))
+
+
 def test_odd_names_and_exact_thresholds(tmp):
     """A model path with a byte that is not UTF-8: the JSON and the SVG stay
     valid UTF-8 (U+FFFD in its place). A threshold %g would print as 1
@@ -403,6 +427,7 @@ def main():
         test_odd_names_and_exact_thresholds(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_throughputs_from_bench_names(tmp)
+        test_throughputs_from_pipe(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
         test_calibrate(tmp)
