@@ -407,11 +407,63 @@ static void check_same_engines(const char *name, const char *first, const char *
     printf("%-18s built again: %d of %d cuDNN convs on the engine and config of the first build\n", name, same, convs);
 }
 
+// The conv_small decision in a build report for the conv named node: the
+// "runs on X" of the conv_small line under its conv line ("" when none),
+// and whether that line says it was remembered.
+static void direct_decision(const char *description, const char *node, char *out, size_t cap, int *remembered) {
+    char name[64], engine[64], text[512];
+    out[0] = 0, *remembered = 0;
+    for (const char *line = description; line && *line; line = next_line(line)) {
+        if (!conv_line(line, name, engine, sizeof engine) || strcmp(name, node)) continue;
+        const char *below = next_line(line);
+        if (!below) return;
+        line_text(below, text, sizeof text);
+        const char *on = strstr(text, "conv_small kernel: ") ? strstr(text, "-> runs on ") : NULL;
+        if (!on) return;
+        snprintf(out, cap, "%.*s", (int)strcspn(on + 11, ","), on + 11);
+        *remembered = strstr(text, ", as an earlier network decided") != NULL;
+        return;
+    }
+}
+
+// Each conv of the second build that conv_small was timed for runs where
+// the first build decided (conv_small or cuDNN), remembered, not re-timed:
+// a near tie timed again could go the other way and round differently.
+static void check_same_direct(const char *name, const char *first, const char *again) {
+    char node[64], engine[64], was[32], now[32];
+    int remembered, ignored, checked = 0;
+    for (const char *line = again; line && *line; line = next_line(line)) {
+        if (!conv_line(line, node, engine, sizeof engine)) continue;
+        direct_decision(again, node, now, sizeof now, &remembered);
+        if (!now[0]) continue;
+        direct_decision(first, node, was, sizeof was, &ignored);
+        checked++;
+        CHECK(remembered && !strcmp(was, now), "%s %s built again: runs on %s%s, first build on %s", name, node, now,
+              remembered ? "" : " (timed afresh)", was[0] ? was : "(no decision)");
+    }
+    if (checked) printf("%-18s built again: %d conv_small decision(s) as the first build's\n", name, checked);
+}
+
+#define FIRST_BUILDS 16
+static char first_names[FIRST_BUILDS][64], first_descriptions[FIRST_BUILDS][16384];
+
+// The first build's report of model name (kept by check_model_build), or NULL.
+static char *first_build_of(const char *name, int make) {
+    for (int i = 0; i < FIRST_BUILDS; i++) {
+        if (!strcmp(first_names[i], name)) return first_descriptions[i];
+        if (!first_names[i][0] && make) {
+            snprintf(first_names[i], sizeof first_names[i], "%s", name);
+            return first_descriptions[i];
+        }
+    }
+    return NULL;
+}
+
 // again: this model was built before in this process, so every cuDNN conv
 // must reuse a choice (plan_memo), not time plans of its own, and get the
-// engine the first build chose.
+// engine the first build chose; conv_small's decisions are kept too.
 static void check_model_build(const char *name, const cifar_file *data, int again) {
-    static char description[16384], first_description[16384];
+    static char description[16384];
     cascade_error err;
     model m;
     if (!load_test_model(name, &m)) return;
@@ -435,8 +487,10 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
         CHECK(!strstr(description, "conv_small kernel: did not run"), "%s: conv_small did not run (see above)", name);
         if (again) CHECK(convs > 0 && reused == convs, "%s built again: %d of its %d cuDNN convs timed their own plans",
                          name, convs - reused, convs);
-        if (again) check_same_engines(name, first_description, description);
-        else snprintf(first_description, sizeof first_description, "%s", description);
+        char *first = first_build_of(name, !again);
+        if (again && first) check_same_engines(name, first, description);
+        if (again && first) check_same_direct(name, first, description);
+        if (!again && first) snprintf(first, sizeof first_descriptions[0], "%s", description);
         CHECK(gpu_network_captured(net), "%s: the forward is not a CUDA graph", name);
         run_images(net, input, count, classes, logits);
         compare_with_golden(name, logits, golden, count, classes);
@@ -457,7 +511,8 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
 
 static void check_model(const char *name, const cifar_file *data) { check_model_build(name, data, 0); }
 
-// The last model checked, built again in the same process (plan_memo).
+// The last model checked, and lenet (its first conv is conv_small's) when
+// it was checked, built again in the same process (plan_memo).
 static void check_plan_memo(const char *name, const cifar_file *data) {
     if (!name) return;
     if (!plan_memo_enabled()) {
@@ -465,6 +520,7 @@ static void check_plan_memo(const char *name, const cifar_file *data) {
         return;
     }
     check_model_build(name, data, 1);
+    if (strcmp(name, "lenet") && first_build_of("lenet", 0)) check_model_build("lenet", data, 1);
 }
 
 // Building a network that cannot fit fails with CASCADE_ENOMEM naming the

@@ -191,6 +191,16 @@ static void check_plan_cache(void) {
     setenv("CASCADE_CUDNN_PLANS", "1", 1); // untimed choices: the file is not theirs
     CHECK(!plan_memo_cache_path(where, sizeof where), "CASCADE_CUDNN_PLANS=1 still uses the cache file");
     unsetenv("CASCADE_CUDNN_PLANS");
+    // gpu_network's conv_small decision for a's graph (config 0: cuDNN) beside a's cuDNN choice
+    cudnn_conv_shape a_direct = a;
+    a_direct.heur_mode = PLAN_MEMO_CONV_SMALL_MODE;
+    plan_memo_clear();
+    plan_memo_keep(&a_direct, 0, 0);
+    CHECK(plan_memo_save(&err) == CASCADE_OK, "save: %s", err.message);
+    plan_memo_clear();
+    CHECK(plan_memo_find(&a_direct, &engine) == 0 && engine == 0 && plan_memo_find(&a, NULL) == 3,
+          "a conv_small decision from the file: %d (engine %d), a's cuDNN choice %d", plan_memo_find(&a_direct, NULL),
+          engine, plan_memo_find(&a, NULL));
     check_plan_cache_limits(dir, path, identity);
     plan_memo_clear();
     snprintf(tmp_pattern, sizeof tmp_pattern, "rm -rf %s", dir);

@@ -81,6 +81,7 @@ typedef struct {
     int copied;                            // follower: 1 if it finalized its leader's choice, 0 if its own plans
     int replaced;                          // 1: a reused choice did not run, and plans were timed in its place
     int direct;                            // 1: runs as our conv_small kernel, which beat cuDNN's plan
+    int direct_remembered;                 // 1: conv_small or cuDNN as an earlier network decided (plan_memo)
     float direct_ms;                       // conv_small's time when it was tried, else 0
     char direct_failure[160];              // why conv_small could not be timed (the node stays on cuDNN)
     size_t padded_at;                      // arena offset of the 8-channel input copy (pad_input forms)
@@ -636,11 +637,21 @@ static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, 
     return s;
 }
 
+// plan_memo's key for the conv_small-or-cuDNN decision on a conv graph: its
+// shape under a heuristic mode cuDNN has not (config 1: conv_small, 0: cuDNN).
+static cudnn_conv_shape conv_small_memo_key(const gpu_node *n) {
+    cudnn_conv_shape key = n->conv_shape;
+    key.heur_mode = PLAN_MEMO_CONV_SMALL_MODE;
+    return key;
+}
+
 // Convs that conv_small can run (few channels: LeNet's first layer) run
-// there when it beats cuDNN's chosen plan, timed on the same buffers. The
-// kernel is optional: should it fail (a launch refused), the node stays on
-// cuDNN and the build report says why; only a fault the device keeps (the
-// stream no longer synchronises) fails the build.
+// there when it beats cuDNN's chosen plan, timed on the same buffers; an
+// earlier network's decision for the same graph (plan_memo) is kept, as its
+// cuDNN plans are, so two runs compute alike. The kernel is optional: should
+// it fail (a launch refused), the node stays on cuDNN and the build report
+// says why; only a fault the device keeps (the stream no longer
+// synchronises) fails the build.
 // CASCADE_CONV_SMALL=0 keeps cuDNN everywhere (for measuring the difference).
 static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) {
     const char *env = getenv("CASCADE_CONV_SMALL");
@@ -656,8 +667,13 @@ static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) 
             CUDA_CHECK(cudaStreamSynchronize(net->lane.stream)); // a sticky one shows here
             snprintf(n->direct_failure, sizeof n->direct_failure, "%.150s", attempt.message);
             n->direct_ms = 0;
+            continue;
         }
-        n->direct = n->direct_ms > 0 && n->direct_ms < cudnn_conv_chosen_ms(n->conv);
+        cudnn_conv_shape key = conv_small_memo_key(n);
+        int earlier = plan_memo_find(&key, NULL);
+        n->direct_remembered = earlier == 0 || earlier == 1;
+        n->direct = n->direct_remembered ? earlier : n->direct_ms < cudnn_conv_chosen_ms(n->conv);
+        if (!n->direct_remembered) plan_memo_keep(&key, n->direct, 0);
     }
     return CASCADE_OK;
 }
@@ -751,8 +767,8 @@ static cascade_status build_network(gpu_network *net, const model *m, cascade_er
     TRY(allocate_arena(net, err));
     TRY(upload_weights(net, m, err));
     TRY(choose_plans(net, err));
-    note_plan_cache(net);
     TRY(choose_direct_convs(net, err));
+    note_plan_cache(net);
     TRY(create_linears(net, err));
     TRY(forward_eager(net, err)); // warm-up: libraries may allocate lazily on first use
     CUDA_CHECK(cudaStreamSynchronize(net->lane.stream));
@@ -838,8 +854,8 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
             append(out, cap, len, "  %-20s   conv_small kernel: did not run (%s) -> runs on cuDNN\n", "",
                    n->direct_failure);
         if (n->direct_ms > 0)
-            append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s\n", "", (double)n->direct_ms,
-                   n->direct ? "conv_small" : "cuDNN");
+            append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s%s\n", "", (double)n->direct_ms,
+                   n->direct ? "conv_small" : "cuDNN", n->direct_remembered ? ", as an earlier network decided" : "");
     } else if (n->kind == NODE_LINEAR) {
         const gpu_linear_shape *s = &n->linear_shape;
         append(out, cap, len, "  %-20s linear %d->%d (%s): cuBLASLt, %s\n", n->name, s->in_features, s->out_features,

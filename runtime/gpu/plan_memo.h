@@ -1,5 +1,7 @@
 // plan_memo.h: which cuDNN engine config each conv graph chose, remembered
-// for the life of the process and across processes in a cache file. A network
+// for the life of the process and across processes in a cache file (and,
+// under a shape whose heuristic mode cuDNN has not, gpu_network's decision
+// between its conv_small kernel and cuDNN for the graph). A network
 // built again with the same conv shapes (`cascade bench` builds resnet34 once
 // per cascade; a job that reopens its backend; the next run of the same job)
 // finalizes the remembered config alone instead of finalizing and timing the
@@ -22,6 +24,9 @@
 #include "cudnn_conv.h"
 
 #define PLAN_MEMO_MAX 1024 // a bench of six models at two batch sizes holds ~200
+// The heur_mode of gpu_network's conv_small-or-cuDNN keys (no cuDNN mode):
+// config 1 for conv_small, 0 for cuDNN, engine 0.
+#define PLAN_MEMO_CONV_SMALL_MODE 1000
 
 #ifdef __cplusplus
 extern "C" {
