@@ -106,6 +106,26 @@ bad:
     return -1;
 }
 
+// The JSON string at c (past blanks) into *out, malloc'd to fit: its bytes
+// as written, escapes included, bound the unescaped ones (a \u escape of 6
+// gives at most 3, a pair of 12 gives 4). *out is NULL on failure.
+static int parse_string_copy(json_cursor *c, char **out) {
+    *out = NULL;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != '"') return expect(c, '"');
+    const char *q = c->p + 1;
+    while (q < c->end && *q != '"') q += *q == '\\' ? 2 : 1;
+    size_t cap = (size_t)(q - c->p) + 1;
+    if (!(*out = malloc(cap))) {
+        cascade_fail(c->err, CASCADE_ENOMEM, "out of memory reading metadata");
+        return -1;
+    }
+    if (!parse_string(c, *out, cap)) return 0;
+    free(*out);
+    *out = NULL;
+    return -1;
+}
+
 static int parse_uint(json_cursor *c, uint64_t *out) {
     skip_ws(c);
     if (c->p >= c->end || *c->p < '0' || *c->p > '9') {
@@ -181,9 +201,8 @@ static int parse_metadata(json_cursor *c, st_file *f) {
         if (!grown) { cascade_fail(c->err, CASCADE_ENOMEM, "out of memory reading metadata"); return -1; }
         f->metadata = grown;
         st_metadata_entry *e = &f->metadata[f->n_metadata++];
-        if (parse_string(c, e->key, sizeof e->key) || expect(c, ':') ||
-            parse_string(c, e->value, sizeof e->value))
-            return -1;
+        e->key = e->value = NULL; // st_close frees what is set
+        if (parse_string_copy(c, &e->key) || expect(c, ':') || parse_string_copy(c, &e->value)) return -1;
         for (int i = 0; i < f->n_metadata - 1; i++) // which one a reader takes differs (we took the first)
             if (!strcmp(f->metadata[i].key, e->key)) {
                 cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: metadata '%s' appears twice", e->key);
@@ -367,6 +386,7 @@ cascade_status st_open(st_file *f, const char *path, cascade_error *err) {
 void st_close(st_file *f) {
     mapped_file_close(&f->map);
     free(f->tensors);
+    for (int i = 0; i < f->n_metadata; i++) free(f->metadata[i].key), free(f->metadata[i].value);
     free(f->metadata);
     memset(f, 0, sizeof *f);
 }

@@ -25,8 +25,7 @@ typedef struct {
 } st_tensor;
 
 typedef struct {
-    char key[64];
-    char value[256];
+    char *key, *value; // NUL-terminated, any length the header holds (freed by st_close)
 } st_metadata_entry;
 
 typedef struct {

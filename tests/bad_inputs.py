@@ -398,12 +398,23 @@ def main():
         counter = os.path.join(tmp, "counter.safetensors")
         write_safetensors(counter, header, data + struct.pack("<f", 100.0))
         r = subprocess.run([cascade, "info", counter], capture_output=True, text=True, timeout=120)
-        global failures
+        global failures, cases
         if r.returncode != 0:
             failures += 1
         print("%s info: a float num_batches_tracked loads (rc %d) %s" % ("ok  " if r.returncode == 0 else "FAIL",
                                                                         r.returncode, r.stderr.strip()))
         os.unlink(counter)
+        header, data = read_safetensors(lenet)  # not bad: metadata we do not read, long (an exporter's notes)
+        header["__metadata__"]["training_args"] = json.dumps({"lr": 0.1, "notes": "n" * 3000})
+        header["__metadata__"]["k" * 300] = "a key of 300 bytes"
+        noted = os.path.join(tmp, "long-metadata.safetensors")
+        write_safetensors(noted, header, data)
+        r = subprocess.run([cascade, "info", noted], capture_output=True, text=True, timeout=120)
+        cases += 1
+        failures += r.returncode != 0
+        print("%s info: 3 KB of metadata we do not read loads (rc %d) %s" % ("ok  " if r.returncode == 0 else "FAIL",
+                                                                             r.returncode, r.stderr.strip()[:120]))
+        os.unlink(noted)
         broken = weight_cases(tmp)
         for name, path in broken.items():
             expect_failure("weights: " + name, ["run", "--cheap", path, "--full", "none", "--limit", "4"],
