@@ -153,6 +153,15 @@ cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     return s ? s : atomic_file_publish(f, err);
 }
 
+cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err) {
+    cascade_status s = CASCADE_OK;
+    for (int i = 0; i < n && !s; i++)
+        if (files[i]) s = atomic_file_prepare(files[i], err);
+    for (int i = 0; i < n && !s; i++)
+        if (files[i]) s = atomic_file_publish(files[i], err);
+    return s;
+}
+
 void atomic_file_abort(atomic_file *f) {
     if (f->file) fclose(f->file);
     f->file = NULL;

@@ -312,14 +312,11 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
     if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
-    if (s->opt.csv) { // still tracked (until release): a second signal removes what is not yet published
-        sweep_write_csv(s->csv.file, &s->input, s->points);
-        st = atomic_file_commit(&s->csv, err);
-    }
-    if (!st && s->opt.json) {
-        write_json(s->json.file, s);
-        st = atomic_file_commit(&s->json, err);
-    }
+    // all outputs or none; still tracked (until release): a second signal removes what is not yet published
+    if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
+    if (s->opt.json) write_json(s->json.file, s);
+    atomic_file *outputs[2] = {s->opt.csv ? &s->csv : NULL, s->opt.json ? &s->json : NULL};
+    st = atomic_files_commit(outputs, 2, err);
     if (!st && s->choice < 0) // the outputs say what was reached: every point, and choice null
         return cascade_fail(err, CASCADE_EFORMAT, "no candidate reaches accuracy %.4f on the %lld validation images"
                             " (the best reaches %.4f)%s", s->level, (long long)s->val.n, best_accuracy(s),

@@ -261,16 +261,11 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
 // shows) before the first is renamed into place.
 static int finish_outputs(run_state *r, progress_state *p, const cascade_summary *sum, double elapsed,
                           cascade_error *err) {
-    cascade_status s = CASCADE_OK;
     if (r->opt.output) write_predictions(r, sum->processed);
     if (r->opt.json) write_report(r->json.file, r, p, sum, elapsed);
     atomic_file *outputs[3] = {r->opt.output ? &r->output : NULL, r->opt.json ? &r->json : NULL,
                                r->opt.progress_json ? &r->progress_json : NULL};
-    for (int i = 0; i < 3 && !s; i++)
-        if (outputs[i]) s = atomic_file_prepare(outputs[i], err);
-    for (int i = 0; i < 3 && !s; i++) // still tracked: a second signal now leaves no temporary file
-        if (outputs[i]) s = atomic_file_publish(outputs[i], err);
-    return s;
+    return atomic_files_commit(outputs, 3, err); // still tracked: a second signal now leaves no temporary file
 }
 
 static cascade_status execute(run_state *r, progress_state *p, cascade_summary *sum, double *elapsed,
@@ -339,7 +334,6 @@ int cmd_run(int argc, char **argv) {
     }
     if (help) { fputs(run_usage, stdout); return 0; }
     interrupt_install();
-    signal(SIGXFSZ, SIG_IGN); // past a file-size limit, writes fail with EFBIG (a clean error) instead
     progress_state p;
     cascade_summary sum;
     double elapsed = 0;

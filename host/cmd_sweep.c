@@ -209,23 +209,14 @@ static void write_svg(FILE *f, const sweep_state *s) {
     sweep_write_svg(f, &plot);
 }
 
-// The outputs stay tracked until release(): a second signal while they are
-// written removes those not yet published.
+// All outputs or none. They stay tracked until release(): a second signal
+// while they are written removes those not yet published.
 static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
-    cascade_status st = CASCADE_OK;
-    if (s->opt.csv) {
-        sweep_write_csv(s->csv.file, &s->input, s->points);
-        st = atomic_file_commit(&s->csv, err);
-    }
-    if (!st && s->opt.svg) {
-        write_svg(s->svg.file, s);
-        st = atomic_file_commit(&s->svg, err);
-    }
-    if (!st && s->opt.json) {
-        write_json(s->json.file, s);
-        st = atomic_file_commit(&s->json, err);
-    }
-    return st;
+    if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
+    if (s->opt.svg) write_svg(s->svg.file, s);
+    if (s->opt.json) write_json(s->json.file, s);
+    atomic_file *outputs[3] = {s->opt.csv ? &s->csv : NULL, s->opt.svg ? &s->svg : NULL, s->opt.json ? &s->json : NULL};
+    return atomic_files_commit(outputs, 3, err);
 }
 
 static cascade_status execute(sweep_state *s, cascade_error *err) {

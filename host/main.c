@@ -45,6 +45,7 @@ static void hold_standard_descriptors(void) {
 int main(int argc, char **argv) {
     hold_standard_descriptors();
     signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
+    signal(SIGXFSZ, SIG_IGN); // past a file-size limit (ulimit -f): writes fail with EFBIG, a clean error
     blas_tune_reexec(argv);
     input_fault_install(NULL);
     if (argc < 2) {

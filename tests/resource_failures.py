@@ -13,7 +13,8 @@ file (nor a temporary one) behind:
                        the run completes); the data file truncated mid-run (SIGBUS: one line)
   full disk            /dev/full as --output, --json, --progress-json and as stdout (and
                        /dev/full is still the device afterwards); a regular output past a
-                       file-size limit (RLIMIT_FSIZE); all outputs or none
+                       file-size limit (RLIMIT_FSIZE); all outputs or none; sweep, calibrate
+                       and bench alike
   missing output dir   --output, --json, --progress-json in a directory that does not exist
   batch too big        --device gpu with a batch no GPU holds, or one whose tensors pass
                        cuDNN's 32-bit offsets; a batch beyond the option's range; CPU
@@ -235,6 +236,27 @@ def full_disk(tmp, out):
     expect_failure("full disk: CSV past a 4 KB file-size limit",
                    quick(limit=1000) + ["--output", out + "/p.csv", "--json", out + "/r.json"],
                    "file too large", out, preexec_fn=small_file_limit)
+    # the other commands' outputs alike: one line, exit 1, none of them left (SIGXFSZ killed these, and sweep
+    # and calibrate published their first outputs before a later one failed)
+    sweep = ["--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "64"]
+    for name, args, want, limit in (
+            ("sweep: outputs past a 4 KB file-size limit", ["sweep"] + sweep + ["--thresholds", "0.5:0.99:0.01", "--csv",
+                                                     out + "/s.csv", "--svg", out + "/s.svg"], "file too large", True),
+            ("calibrate: CSV past a 4 KB file-size limit", ["calibrate", "--target-accuracy", "0.5", "--val",
+             test_batch] + sweep + ["--csv", out + "/c.csv", "--json", out + "/c.json"], "file too large", True),
+            ("sweep: --json /dev/full after --csv, --svg", ["sweep"] + sweep + ["--thresholds", "0.9", "--csv",
+             out + "/s.csv", "--svg", out + "/s.svg", "--json", full], "no space left", False),
+            ("calibrate: --json /dev/full after --csv", ["calibrate", "--target-accuracy", "0.5", "--val", test_batch]
+             + sweep + ["--csv", out + "/c.csv", "--json", full], "no space left", False)):
+        expect_failure(name, args, want, out, preexec_fn=small_file_limit if limit else None,
+                       stdout=subprocess.DEVNULL)
+    start = time.time()  # bench: its progress lines (two spaces in) aside, the one error line
+    r = run(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "64", "--runs", "1",
+             "--warmup", "0", "--batches", "1:40:1", "--json", out + "/b.json"], preexec_fn=small_file_limit,
+            stdout=subprocess.DEVNULL)
+    if r is not None:
+        r.stderr = "\n".join(l for l in r.stderr.splitlines() if not l.startswith("  "))
+    check_failure("bench: JSON past a 4 KB file-size limit", r, "file too large", out, start)
 
 
 def missing_output_dir(tmp, out):
