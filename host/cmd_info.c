@@ -59,7 +59,10 @@ int cmd_info(int argc, char **argv) {
             return EXIT_USAGE;
         } else name = argv[i];
     }
-    if (!name) { fputs(info_usage, stderr); return EXIT_USAGE; }
+    if (!name) {
+        fprintf(stderr, "cascade info: no MODEL given (see cascade info --help)\n");
+        return EXIT_USAGE;
+    }
     model m;
     cascade_error err;
     cascade_status s = load_named_model(&m, name, &err);

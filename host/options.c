@@ -107,6 +107,12 @@ int option_value(int argc, char **argv, int *i, const char *name, const char **v
     if (arg[n] == '=') { *value = arg + n + 1; return 1; }
     if (arg[n]) return 0;
     if (*i + 1 >= argc) { cascade_fail(err, CASCADE_EINVAL, "%s needs a value", name); return -1; }
+    const char *next = argv[*i + 1];
+    if (next[0] == '-' && next[1] == '-' && next[2]) { // "--output --quiet": a value forgotten, not a file "--quiet"
+        cascade_fail(err, CASCADE_EINVAL, "%s needs a value, not the option %s (a value that starts with -- is "
+                     "written %s=%s)", name, next, name, next);
+        return -1;
+    }
     *value = argv[++*i];
     return 1;
 }

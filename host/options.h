@@ -42,7 +42,8 @@ CASCADE_MUST_CHECK cascade_status parse_options(const char *command, int argc, c
 
 // Matches argv[*i] against "--name" or "--name=value"; sets *value (from the
 // next argument when needed, advancing *i). Returns 1 on a match, 0 if not,
-// -1 when the value is missing (err set).
+// -1 when the value is missing (err set), as it is when the next argument is
+// an option ("--x"; such a value must be given as --name=--x).
 int option_value(int argc, char **argv, int *i, const char *name, const char **value, cascade_error *err);
 
 #ifdef __cplusplus

@@ -324,9 +324,11 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
             return cascade_fail(err, CASCADE_EFORMAT, "%s: an \"alone\" entry without a model name (under %d "
                                 "bytes) and a median", what, MODEL_NAME_CAP);
         char *stop;
+        errno = 0;
         double v = strtod(colon + 1, &stop);
-        if (stop == colon + 1 || !(v > 0))
-            return cascade_fail(err, CASCADE_EFORMAT, "%s: bad median for %s", what, name);
+        if (stop == colon + 1 || errno || !isfinite(v) || !(v > 0)) // 1e999 or inf: JSON we would write as inf
+            return cascade_fail(err, CASCADE_EFORMAT, "%s: the median for %s is not a positive finite number", what,
+                                name);
         int k = 0;
         while (k < n && strcmp(names[k], name)) k++;
         if (k == n) {

@@ -37,7 +37,7 @@ def expect_failure(name, args, want, tmp):
     global failures, cases
     cases += 1
     out = os.path.join(tmp, "out-%d.csv" % cases)
-    full = [cascade] + args + (["--output", out, "--quiet"] if args[0] == "run" else [])
+    full = [cascade] + args + (["--output", out, "--quiet"] if args[:1] == ["run"] else [])
     r = subprocess.run(full, capture_output=True, text=True, timeout=120)
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     problems = []
@@ -436,6 +436,13 @@ def main():
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
+        # one line, not the whole usage; an extra word is an error, not the general help with exit 0
+        expect_failure("no command", [], "no command given", tmp)
+        expect_failure("info without a model", ["info"], "no MODEL given", tmp)
+        expect_failure("help of two words", ["help", "run", "extra"], "one command at most", tmp)
+        # a value forgotten: the next option is not taken for it (a file named --json was written)
+        expect_failure("option as a value", ["run", "--full", "none", "--limit", "4", "--json", "--quiet"],
+                       "--json needs a value, not the option --quiet", tmp)
         bench_cases(tmp, broken["truncated"])
         expect_failure("missing output dir", base + ["--limit", "4", "--json", os.path.join(tmp, "no/such/dir/r.json")],
                        "cannot write", tmp)

@@ -282,6 +282,14 @@ def test_errors(tmp):
                  "line 4: a second throughput for lenet", tmp)
     check(time.time() - start < 20, "calibrate: throughput file twice: refused after %.0f s" % (time.time() - start))
     os.unlink(twice)
+    for median in ("1e999", "-5", "0"):  # 1e999 was taken as infinity: JSON with "images_per_s": inf, exit 0
+        infinite = os.path.join(tmp, "infinite.json")
+        open(infinite, "w").write('{"alone": [{"model": "lenet", "images_per_s": {"median": %s}}], "cascades": []}'
+                                  % median)
+        expect_error("sweep: bench JSON median %s" % median, ["sweep", "--cheap", "lenet", "--throughput-from",
+                                                              infinite, "--limit", "20", "--json", o], 1,
+                     "median for lenet is not a positive finite number", tmp)
+        os.unlink(infinite)
     expect_error("sweep: range past the end", ["sweep", "--range", "9990:10010", "--csv", o], 2, "not all in", tmp)
     expect_error("sweep: missing data", ["sweep", "--data", os.path.join(tmp, "no.bin"), "--csv", o], 1,
                  "cannot open", tmp)
