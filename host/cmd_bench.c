@@ -74,6 +74,8 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
                          : o->batch          ? "--batch"
                                              : NULL;
     if (unused) return cascade_fail(err, CASCADE_EINVAL, "%s with no cascades to measure: it would go unused", unused);
+    if (o->warmup_images && !o->warmup)
+        return cascade_fail(err, CASCADE_EINVAL, "--warmup-images with --warmup 0: there is no warm-up run to size");
     if (o->no_alone && o->batches)
         return cascade_fail(err, CASCADE_EINVAL, "--batches with no models alone to measure: it would go unused"
                             " (a cascade's sizes are --chunk and --batch)");
@@ -83,6 +85,7 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
     double values[BENCH_MAX];
     int n;
     if ((s = parse_float_list("--thresholds", o->thresholds, 0, 1, values, BENCH_MAX, &n, err))) return s;
+    if ((s = check_thresholds("--thresholds", values, n, err))) return s;
     o->n_thresholds = n;
     memcpy(o->threshold_values, values, sizeof values);
     if (o->batches) {

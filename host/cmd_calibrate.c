@@ -158,7 +158,7 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
     if (!st && (!res.prediction || !res.confidence || !res.deferred))
         st = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)d->n);
     image_source src = {&d->file, d->order};
-    cascade_job job = {&be, (float)choice->threshold, has_cheap, d->n, image_source_fill, &src, pipeline_stop,
+    cascade_job job = {&be, cascade_threshold(choice->threshold), has_cheap, d->n, image_source_fill, &src, pipeline_stop,
                        (void *)&command_stop, &command_stop};
     cascade_summary sum;
     if (!st && strncmp(be.name, "cpu", 3)) { // untimed warm-up chunk on the GPU
@@ -212,7 +212,8 @@ static const char *file_name(const char *path) {
 static void print_report(const calibrate_state *s) {
     const sweep_point *c = &s->points[s->choice];
     const char *what = s->target == TARGET_ACCURACY ? "accuracy" : "agreement";
-    printf("target      %s >= %.4f on the validation images\n", what, s->level);
+    char level[NUMBER_TEXT_CAP]; // as given: 0.9999995 is not "1.0000"
+    printf("target      %s >= %s on the validation images\n", what, number_text(s->level, level));
     printf("validation  %s records %d..%lld (%lld images)\n", file_name(s->val.path), s->val.first,
            (long long)(s->val.first + s->val.n - 1), (long long)s->val.n);
     printf("backend     %s\n", s->settings.backend);
@@ -268,8 +269,10 @@ static void write_choice(FILE *f, const calibrate_state *s) {
 
 // "choice" is null, with "reached" false, when no candidate reaches the target.
 static void write_json(FILE *f, const calibrate_state *s) {
-    fprintf(f, "{\n  \"target\": {\"kind\": \"%s\", \"level\": %.6g},\n  \"reached\": %s,\n",
-            s->target == TARGET_ACCURACY ? "accuracy" : "agreement", s->level, s->choice >= 0 ? "true" : "false");
+    char level[NUMBER_TEXT_CAP];
+    fprintf(f, "{\n  \"target\": {\"kind\": \"%s\", \"level\": %s},\n  \"reached\": %s,\n",
+            s->target == TARGET_ACCURACY ? "accuracy" : "agreement", number_text(s->level, level),
+            s->choice >= 0 ? "true" : "false");
     fprintf(f, "  \"validation\": {\"data\": ");
     json_string(f, s->val.path);
     fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
@@ -317,9 +320,10 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (s->opt.json) write_json(s->json.file, s);
     atomic_file *outputs[2] = {s->opt.csv ? &s->csv : NULL, s->opt.json ? &s->json : NULL};
     st = atomic_files_commit(outputs, 2, err);
+    char level[NUMBER_TEXT_CAP];
     if (!st && s->choice < 0) // the outputs say what was reached: every point, and choice null
-        return cascade_fail(err, CASCADE_EFORMAT, "no candidate reaches accuracy %.4f on the %lld validation images"
-                            " (the best reaches %.4f)%s", s->level, (long long)s->val.n, best_accuracy(s),
+        return cascade_fail(err, CASCADE_EFORMAT, "no candidate reaches accuracy %s on the %lld validation images"
+                            " (the best reaches %.4f)%s", number_text(s->level, level), (long long)s->val.n, best_accuracy(s),
                             s->opt.csv || s->opt.json ? "; the outputs are written, with no choice" : "");
     if (!st) print_report(s);
     return st;

@@ -1,5 +1,7 @@
 // options.c: command-line parsing helpers (see options.h).
 #include "options.h"
+#include "../runtime/backend.h"
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +13,7 @@ cascade_status parse_int(const char *flag, const char *text, long long lo, long 
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno)
+    if (!*text || isspace((unsigned char)*text) || *end || errno) // " 5" as "5 ": neither is a number
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not an integer", flag, text);
     if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %lld is outside [%lld, %lld]", flag, v, lo, hi);
     *out = v;
@@ -23,10 +25,11 @@ cascade_status parse_float(const char *flag, const char *text, double lo, double
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (!*text || *end || errno || !isfinite(v))
+    int underflow = errno == ERANGE && fabs(v) <= 1.0; // 1e-310: a number, tiny (ERANGE is for overflow too)
+    if (!*text || isspace((unsigned char)*text) || *end || (errno && !underflow) || !isfinite(v))
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not a number", flag, text);
     if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%g, %g]", flag, text, lo, hi);
-    *out = v;
+    *out = v == 0 ? 0.0 : v; // -0 is 0
     return CASCADE_OK;
 }
 
@@ -84,6 +87,21 @@ cascade_status parse_float_list(const char *flag, const char *text, double lo, d
         if (!p[len]) return CASCADE_OK;
         p += len + 1;
     }
+}
+
+cascade_status check_thresholds(const char *flag, const double *values, int n, cascade_error *err) {
+    char a[NUMBER_TEXT_CAP], b[NUMBER_TEXT_CAP];
+    for (int i = 0; i < n; i++) {
+        float t = cascade_threshold(values[i]);
+        if (values[i] < 1.0 && t >= 1.0f)
+            return cascade_fail(err, CASCADE_EINVAL, "%s: %s is closer to 1 than a float32 confidence below 1 can be "
+                                "(the largest is 0.99999994): 1 defers every image", flag, number_text(values[i], a));
+        for (int k = 0; k < i; k++)
+            if (cascade_threshold(values[k]) == t)
+                return cascade_fail(err, CASCADE_EINVAL, "%s: %s and %s are one threshold at the float32 precision of "
+                                    "the confidences", flag, number_text(values[k], a), number_text(values[i], b));
+    }
+    return CASCADE_OK;
 }
 
 cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err) {

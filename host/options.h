@@ -19,6 +19,10 @@ CASCADE_MUST_CHECK cascade_status parse_float_list(const char *flag, const char 
 // v in the fewest significant digits that read back as v (%.1g .. %.17g):
 // a threshold as it was given (0.9, 0.9999995), never rounded into another
 // one (%g prints 0.9999995 as 1, which means "defer every image").
+// Thresholds as the backends compare them, float32 (cascade_threshold): none
+// in (0.99999994, 1), where every float confidence below 1 is below it, yet
+// 1 (which defers all) is not; no two that are one float32 threshold.
+CASCADE_MUST_CHECK cascade_status check_thresholds(const char *flag, const double *values, int n, cascade_error *err);
 #define NUMBER_TEXT_CAP 32
 const char *number_text(double v, char out[NUMBER_TEXT_CAP]);
 

@@ -33,7 +33,7 @@ cascade_status sweep_evaluate(const sweep_input *in, sweep_point *points, cascad
         const model_pass *m = &in->cheap[c];
         for (int j = 0; j < in->n_thresholds; j++) {
             // the pipeline compares in float: so does the sweep, to reproduce it exactly
-            float thr = (float)in->thresholds[j];
+            float thr = cascade_threshold(in->thresholds[j]);
             int64_t deferred = 0, correct = 0, agree = 0;
             for (int64_t i = 0; i < in->n; i++) {
                 int defer = cascade_defers(m->confidence[i], thr);
@@ -573,6 +573,7 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
     if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
                                    &s->n_thresholds, err);
+    if (!st) st = check_thresholds("--thresholds", s->thresholds, s->n_thresholds, err);
     if (!st && o->throughputs) st = apply_throughputs("--throughputs", o->throughputs, NULL, 0, err);
     if (!st && o->throughput_from) st = read_throughput_file(o->throughput_from, &s->throughput_text, err);
     if (!st && o->throughput_from) st = apply_throughput_text(o->throughput_from, s->throughput_text, NULL, 0, err);

@@ -14,6 +14,7 @@
 //    expensive_batch + n_slots * chunk_capacity;
 //  - at most 2 expensive batches are submitted and not yet finished.
 #pragma once
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "status.h"
@@ -70,4 +71,15 @@ typedef struct cascade_backend {
 // The confidence rule, the same on every backend.
 static inline int cascade_defers(float confidence, float threshold) {
     return threshold >= 1.0f || confidence < threshold;
+}
+
+// A threshold t in [0, 1] as the rule takes it: the smallest float32 at or
+// above t, so that a float confidence c is below it exactly when c < t
+// (rounding to nearest could fall below t, and a c equal to that float would
+// then be kept though below t); 1 and above: 1.0f, every image deferred.
+// (A t in (0.99999994, 1) would become 1.0f too: the host refuses those.)
+static inline float cascade_threshold(double t) {
+    if (t >= 1.0) return 1.0f;
+    float f = (float)t;
+    return (double)f < t ? nextafterf(f, 1.0f) : f;
 }

@@ -125,6 +125,9 @@ def bench_cases(tmp, broken):
         for skip in (["--no-cascades"], ["--cascades", "none"]):
             expect_failure("bench: %s with %s" % (setting[0], " ".join(skip)), quick + ["--models", "lenet"] + skip
                            + setting, "%s with no cascades to measure" % setting[0], tmp)
+    expect_failure("bench: --warmup-images with --warmup 0", quick[:-2] + ["--models", "lenet", "--no-cascades",
+                                                                           "--warmup-images", "32"],
+                   "--warmup-images with --warmup 0", tmp)
     expect_failure("bench: --batches with --no-alone", quick + ["--no-alone", "--cascades", "lenet:lenet",
                                                                 "--batches", "64"], "--batches with no models alone", tmp)
     expect_failure("bench: --batches with --models none", quick + ["--models", "none", "--cascades", "lenet:lenet",
@@ -433,6 +436,11 @@ def main():
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
         expect_failure("threshold not a number", ["run", "--threshold", "abc"], "not a number", tmp)
+        # thresholds as float32 compares them: 0.99999999 deferred every image, as 1 does, while saying 0.99999999
+        expect_failure("threshold 0.99999999", ["run", "--threshold", "0.99999999"], "closer to 1", tmp)
+        expect_failure("thresholds one float32", ["sweep", "--cheap", "lenet", "--thresholds", "0.9:0.90000001:1e-9"],
+                       "one threshold at the float32 precision", tmp)
+        expect_failure("threshold with a leading blank", ["run", "--threshold", " 0.5"], "not a number", tmp)
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)

@@ -3,7 +3,8 @@
 Reads $CASCADE_ASSETS/golden/test_logits.safetensors (default ../shared next to
 the checkout) and derives what a cascade decides from it, the way the C code
 does: confidence = 1 / sum_k exp(l_k - l_max) in float32, ties to the lowest
-class, deferred iff threshold >= 1 or confidence < float32(threshold).
+class, deferred iff threshold >= 1 or confidence < threshold (the float32
+confidence against the threshold as given: exactly what the C code decides).
 """
 import array
 import json
@@ -62,7 +63,7 @@ class Golden:
 
 
 def defers(conf, threshold):
-    return threshold >= 1.0 or conf < f32(threshold)
+    return threshold >= 1.0 or conf < threshold
 
 
 def cascade_point(golden, cheap, full, threshold, records):

@@ -303,6 +303,17 @@ def test_errors(tmp):
     expect_error("sweep: truncated weights", ["sweep", "--cheap", "lenet," + broken, "--csv", o], 1,
                  "broken.safetensors", tmp)
     os.unlink(broken)
+    # the target as given, not rounded: 0.99999 was "accuracy 1.0000", and 0.9999995 a JSON level of 1
+    expect_error("calibrate: unreachable target as given", ["calibrate", "--target-accuracy", "0.99999", "--full",
+                                                           "alexnet_shallower", "--val", golden.TEST_BATCH] + quick, 1,
+                 "no candidate reaches accuracy 0.99999 on the 20", tmp)
+    level = os.path.join(tmp, "level.json")
+    r = run(["calibrate", "--target-agreement", "0.9999995", "--full", "alexnet_shallower", "--val", golden.TEST_BATCH,
+             "--json", level] + quick)
+    got = json.load(open(level))["target"]["level"] if r.returncode == 0 else None
+    check(got == 0.9999995, "calibrate --target-agreement 0.9999995: rc %d, JSON level %r" % (r.returncode, got))
+    if os.path.exists(level):
+        os.unlink(level)
     expect_error("calibrate: no target", ["calibrate", "--json", o], 2, "--target-accuracy", tmp)
     expect_error("calibrate: two targets", ["calibrate", "--target-accuracy", "0.9", "--target-agreement", "0.9"], 2,
                  "one of", tmp)

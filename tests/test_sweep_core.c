@@ -53,7 +53,7 @@ static void check_points(const sweep_input *in, const sweep_point *pts) {
             const model_pass *m = &in->cheap[c];
             int64_t deferred = 0, correct = 0, agree = 0;
             for (int64_t i = 0; i < in->n; i++) {
-                int d = m->confidence[i] < (float)in->thresholds[j] || in->thresholds[j] >= 1;
+                int d = (double)m->confidence[i] < in->thresholds[j] || in->thresholds[j] >= 1; // c < t, exactly
                 int answer = d ? in->full->prediction[i] : m->prediction[i];
                 deferred += d, correct += answer == in->labels[i], agree += answer == in->full->prediction[i];
             }
@@ -212,6 +212,34 @@ static void check_threshold_text(void) {
           "an out-of-range value named as given: '%s'", err.message);
 }
 
+// A threshold just above a float confidence c (a quarter of c's ulp above
+// it, so that rounding to nearest gives c itself) defers c: c < t. The
+// backends' float rule gets it through cascade_threshold (rounding up); a
+// plain (float) cast kept c. Thresholds float32 cannot tell from 1, or from
+// each other, are refused (check_thresholds).
+static void check_threshold_rounding(void) {
+    float c = 0.7f;
+    double t = (double)c + (double)(nextafterf(c, 1.0f) - c) / 4;
+    CHECK((float)t == c && cascade_defers(c, cascade_threshold(t)) && !cascade_defers(c, cascade_threshold((double)c)),
+          "c = %.9g, t = %.17g: deferred %d (at t = c: %d)", c, t, cascade_defers(c, cascade_threshold(t)),
+          cascade_defers(c, cascade_threshold((double)c)));
+    int32_t prediction[2] = {3, 3};
+    float confidence[2] = {c, 0.9f};
+    model_pass cheap = {.name = "c", .prediction = prediction, .confidence = confidence, .images_per_s = 1},
+               full = {.name = "f", .prediction = prediction, .confidence = confidence, .images_per_s = 1};
+    sweep_input in = {2, NULL, &cheap, 1, &full, &t, 1};
+    sweep_point pts[2];
+    cascade_error err;
+    CHECK(!sweep_evaluate(&in, pts, &err) && pts[0].deferred == 1, "sweep at %.17g deferred %lld of {%.9g, 0.9}", t,
+          (long long)pts[0].deferred, c);
+    double near_one[] = {0.99999999}, same[] = {0.9, 0.900000001}, fine[] = {0.9, 0.99999994, 1};
+    CHECK(check_thresholds("t", near_one, 1, &err) == CASCADE_EINVAL && strstr(err.message, "closer to 1"),
+          "0.99999999: %s", err.message);
+    CHECK(check_thresholds("t", same, 2, &err) == CASCADE_EINVAL && strstr(err.message, "one threshold"),
+          "0.9 and 0.900000001: %s", err.message);
+    CHECK(check_thresholds("t", fine, 3, &err) == CASCADE_OK, "0.9, 0.99999994, 1 refused: %s", err.message);
+}
+
 static void check_throughput_parsing(void) {
     model_pass passes[3] = {0};
     snprintf(passes[0].name, 128, "lenet"), snprintf(passes[0].arch, 32, "lenet");
@@ -279,6 +307,7 @@ int main(void) {
     check_choose(&in, pts, n);
     check_choose_ties();
     check_threshold_text();
+    check_threshold_rounding();
     check_throughput_parsing();
     // bad input to the evaluation
     double bad_threshold = 1.5;
