@@ -117,8 +117,8 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "cascade bench: %s\n", err.message);
         return EXIT_USAGE;
     }
+    interrupt_install(); // before the open: a FIFO's open waits for a reader, and a stop ends the wait
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
-    interrupt_install();
     if (!s && o.json) interrupt_track(&json);
     o.stop = &command_stop;
     static bench_report report; // 600 KiB: its names hold paths

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,10 +68,61 @@ void input_fault_install(const char *command) {
     install_handler(SIGBUS, on_sigbus);
 }
 
+static void stop_signals(int how) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(how, &set, NULL);
+}
+
+static volatile sig_atomic_t early_signal; // a stop before the command's handler, 0 if none
+// In the environment from interrupt_before_exec on (putenv keeps this very
+// buffer): the handler writes the signal's number into it, so one taken by
+// any thread up to the exec itself reaches the new image.
+static char early_env[] = "CASCADE_EARLY_STOP=00";
+#define EARLY_DIGITS (sizeof early_env - 3)
+
+// Still a gap: one taken by another thread during the exec itself, after
+// the kernel copied the environment (about a millisecond), is lost.
+static void on_early_signal(int sig) {
+    if (early_signal) return;
+    early_signal = sig;
+    early_env[EARLY_DIGITS] = (char)('0' + sig / 10 % 10), early_env[EARLY_DIGITS + 1] = (char)('0' + sig % 10);
+}
+
+void interrupt_early_install(void) {
+    const char *carried = getenv("CASCADE_EARLY_STOP"); // from the image before blas_tune's re-exec
+    if (carried) {
+        int sig = atoi(carried);
+        if (!early_signal && (sig == SIGINT || sig == SIGTERM)) early_signal = sig;
+        unsetenv("CASCADE_EARLY_STOP");
+    }
+    install_handler(SIGINT, on_early_signal);
+    install_handler(SIGTERM, on_early_signal);
+    stop_signals(SIG_UNBLOCK); // one held over the exec arrives now
+}
+
+void interrupt_before_exec(void) {
+    putenv(early_env); // "00" until a signal comes: none
+    stop_signals(SIG_BLOCK); // the main thread's: OpenBLAS's threads may still take one (see on_early_signal)
+}
+
+void interrupt_early_release(void) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (early_signal) raise(early_signal);
+}
+
 void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);
+    if (early_signal) { // one came while the process started: the first stop
+        command_signal = early_signal;
+        command_request_stop();
+        early_signal = 0;
+    }
 }
 
 void interrupt_restore(void) {

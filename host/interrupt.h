@@ -16,7 +16,21 @@ void command_request_stop(void);
 // 128 + the stopping signal: the exit code of an interrupted command.
 int interrupted_exit_code(void);
 
-// The two-stage handler for SIGINT and SIGTERM; clears the stop state.
+// From main()'s start to the command's interrupt_install(), a SIGINT or
+// SIGTERM is remembered, not fatal: a handler, since blocking them in main
+// would not cover the threads OpenBLAS starts before main. interrupt_install()
+// turns the one remembered into a stop.
+void interrupt_early_install(void);
+// Before blas_tune's re-exec: holds the two signals (a stop during the exec
+// stays pending for the new image, whose interrupt_early_install takes it)
+// and passes one remembered, up to the exec, in CASCADE_EARLY_STOP. When no
+// exec follows, interrupt_early_install() again lets them through.
+void interrupt_before_exec(void);
+// For a command that does not stop cleanly (info): the default actions
+// again, and a signal remembered so far acts now, as it would have.
+void interrupt_early_release(void);
+// The two-stage handler for SIGINT and SIGTERM; clears the stop state, then
+// takes a signal remembered since main() as the first stop.
 void interrupt_install(void);
 // SIGBUS (a mapped input truncated while in use) as one clear line naming the
 // command (NULL: none yet) and exit 1, removing the tracked outputs' temporary

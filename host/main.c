@@ -26,10 +26,12 @@ static const char usage[] =
 typedef struct {
     const char *name;
     int (*run)(int, char **);
+    int stops; // 1: stops cleanly on SIGINT / SIGTERM (interrupt_install; one while starting is kept for it)
 } command;
 
 static const command commands[] = {
-    {"run", cmd_run}, {"bench", cmd_bench}, {"sweep", cmd_sweep}, {"calibrate", cmd_calibrate}, {"info", cmd_info},
+    {"run", cmd_run, 1}, {"bench", cmd_bench, 1}, {"sweep", cmd_sweep, 1}, {"calibrate", cmd_calibrate, 1},
+    {"info", cmd_info, 0},
 };
 
 // Descriptors 0-2 are open from here on (/dev/null where the caller closed
@@ -43,10 +45,13 @@ static void hold_standard_descriptors(void) {
 }
 
 int main(int argc, char **argv) {
+    interrupt_early_install(); // a stop while starting (the re-exec included) reaches the command, not a kill
     hold_standard_descriptors();
     signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
     signal(SIGXFSZ, SIG_IGN); // past a file-size limit (ulimit -f): writes fail with EFBIG, a clean error
+    interrupt_before_exec();
     blas_tune_reexec(argv);
+    interrupt_early_install(); // no exec: as before it
     input_fault_install(NULL);
     if (argc < 2) {
         fprintf(stderr, "cascade: no command given: run, bench, sweep, calibrate or info (see cascade --help)\n");
@@ -70,6 +75,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
             input_fault_install(commands[i].name);
+            if (!commands[i].stops) interrupt_early_release();
             int status = commands[i].run(argc - 2, argv + 2);
             if (fflush(stdout) != 0 || ferror(stdout)) { // e.g. stdout on a full disk: say so, fail
                 fprintf(stderr, "cascade %s: cannot write standard output: %s\n", argv[1], strerror(errno));

@@ -11,7 +11,8 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   exits at once and leaves no file at all. The same with SIGTERM (a batch
   scheduler's stop), exit 143. A SIGINT while a write blocks on a full pipe
   is a stop too (not a failed write), and one that comes while the models
-  load is dated at the start (0 s), not before it.
+  load is dated at the start (0 s), not before it; one sent while the process
+  starts (its re-exec) is held for the command: a stop, not a kill.
 - `cascade bench` stopped by SIGTERM once its first figure is out: exit 143,
   the figures finished before it in the table and in a whole JSON marked
   "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file;
@@ -257,6 +258,34 @@ def test_sigint_before_start(tmp):
           % (p.returncode, report.get("processed"), at))
 
 
+def test_sigint_while_starting(tmp):
+    """A stop while the process starts: cascade re-executes itself once (for
+    OpenBLAS, README), and a SIGINT or SIGTERM sent at that moment (the
+    process renamed "exe") is held over the exec and taken by the command as
+    its first stop: exit 130 / 143 with the report written. It killed the
+    process (no report) in that window, and before the command's handler."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CASCADE_BLAS_TUNE", "CASCADE_BLAS_TUNED")}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        rep = os.path.join(tmp, "starting.json")
+        p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--quiet",
+                              "--json", rep], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        renamed, deadline = False, time.time() + 10
+        while time.time() < deadline and p.poll() is None and not renamed:
+            try:
+                renamed = "Name:\texe" in open("/proc/%d/status" % p.pid).read()
+            except OSError:
+                break
+        p.send_signal(sig)
+        p.communicate(timeout=120)
+        report = json.load(open(rep)) if p.returncode == 128 + sig else {}
+        check(renamed and p.returncode == 128 + sig and report.get("stopped_by") == "interrupted",
+              "signal %d at the re-exec: seen %s, exit %d, stopped_by %r" % (sig, renamed, p.returncode,
+                                                                              report.get("stopped_by")))
+        print("signal %d at the re-exec: exit %d, %r images" % (sig, p.returncode, report.get("processed")))
+        if os.path.exists(rep):
+            os.unlink(rep)
+
+
 def wait_for_stderr(p, text, timeout=120):
     """Reads p's stderr until a line contains text; returns the lines read."""
     lines, deadline = [], time.time() + timeout
@@ -456,6 +485,7 @@ def main():
         test_double_sigint(tmp, signal.SIGTERM)
         test_sigint_blocked_write(tmp)
         test_sigint_before_start(tmp)
+        test_sigint_while_starting(tmp)
         test_bench_stop(tmp)
         test_bench_stop_edges(tmp)
         test_time_budget(tmp)
