@@ -69,13 +69,18 @@ void bench_write_json(const bench_report *r, FILE *out) {
     json_string(out, r->versions);
     fprintf(out, ",\n  \"data\": ");
     json_string(out, r->data);
+    char rates[5][32]; // null where not measured: the GPU's sgemm, the CPU's uploads, a stopped run's closing sgemm
+    const double measured[5] = {r->sgemm_gflops, r->sgemm_start_gflops, r->sgemm_end_gflops, r->upload_pinned_gbps,
+                                r->upload_data_gbps};
+    for (int i = 0; i < 5; i++)
+        if (measured[i] > 0) snprintf(rates[i], sizeof rates[i], "%.2f", measured[i]);
+        else snprintf(rates[i], sizeof rates[i], "null");
     fprintf(out, ",\n  \"complete\": %s,\n  \"images\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"warmup_images\": %lld,\n"
-                 "  \"seed\": %llu,\n  \"sgemm_gflops\": %.2f,\n  \"sgemm_start_gflops\": %.2f,\n"
-                 "  \"sgemm_end_gflops\": %.2f,\n  \"upload_pinned_gbps\": %.2f,\n  \"upload_data_gbps\": %.2f,\n"
+                 "  \"seed\": %llu,\n  \"sgemm_gflops\": %s,\n  \"sgemm_start_gflops\": %s,\n"
+                 "  \"sgemm_end_gflops\": %s,\n  \"upload_pinned_gbps\": %s,\n  \"upload_data_gbps\": %s,\n"
                  "  \"seconds\": %.2f,\n  \"build_seconds\": %.2f,\n  \"alone\": [",
             r->complete ? "true" : "false", (long long)r->images, r->runs, r->warmup, (long long)r->warmup_images,
-            (unsigned long long)r->seed,
-            r->sgemm_gflops, r->sgemm_start_gflops, r->sgemm_end_gflops, r->upload_pinned_gbps, r->upload_data_gbps, r->seconds, r->build_seconds);
+            (unsigned long long)r->seed, rates[0], rates[1], rates[2], rates[3], rates[4], r->seconds, r->build_seconds);
     for (int i = 0; i < r->n_alone; i++) {
         const alone_figure *f = &r->alone[i];
         fprintf(out, "%s\n    {\"model\": ", i ? "," : "");

@@ -235,8 +235,9 @@ static void print_report(const calibrate_state *s) {
            full->name, c->accuracy, c->agreement, c->deferred_fraction);
     if (!s->opt.test) return;
     const test_result *t = &s->tested;
-    printf("test        %s records %d..%lld (%lld images), run as a cascade on %s\n", file_name(s->test.path),
-           s->test.first, (long long)(s->test.first + s->test.n - 1), (long long)s->test.n, t->backend);
+    printf("test        %s records %d..%lld (%lld images), run %s on %s\n", file_name(s->test.path),
+           s->test.first, (long long)(s->test.first + s->test.n - 1), (long long)s->test.n,
+           c->cheap >= 0 ? "as the cascade" : "alone", t->backend);
     printf("realised    accuracy %.4f, ", (double)t->correct / t->images);
     if (t->have_agreement) printf("agreement %.4f, ", (double)t->agree / t->images);
     printf("deferred %.4f, %.1f images/s measured (predicted %.1f at this deferral)\n",

@@ -42,6 +42,7 @@ static const char run_usage[] =
     "  --batch B              expensive-network batch size   [GPU 1024, CPU 64, 32 per core past 2]\n"
     "  --chunk C              images per chunk through the cheap network   [GPU 8192, CPU 256, 32 per core past 8]\n"
     "  --output FILE          per-image CSV: index,prediction,confidence,deferred,label\n"
+    "                         (confidence: the deciding model's, the expensive one's when deferred)\n"
     "  --json FILE            final report as JSON\n"
     "  --progress-json FILE   one JSON object per progress update, written live (removed\n"
     "                         if the run fails or a second signal stops it)\n"

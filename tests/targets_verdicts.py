@@ -153,6 +153,9 @@ def main():
               "bench JSON: sgemm at the start and the end, the better kept, the seed and the data (%s)" %
               {k: got.get(k) for k in ("sgemm_gflops", "sgemm_start_gflops", "sgemm_end_gflops", "seed", "data")})
         check("at the start," in r.stdout and "--seed 1" in r.stdout, "the table shows both sgemm rates and the seed")
+        check("upload_pinned_gbps" in got and got["upload_pinned_gbps"] is None and got["upload_data_gbps"] is None,
+              "bench JSON on a CPU: the uploads it does not measure are null, not 0 (%r, %r)" %
+              (got.get("upload_pinned_gbps", "absent"), got.get("upload_data_gbps", "absent")))
         rc, lines, p = run(None, raw=raw)
         r = subprocess.run([cascade, "bench", "--device", "cpu", "--images", "64", "--runs", "1", "--warmup", "0",
                             "--models", "lenet", "--cascades", "none", "--batches", "32", "--json", out],
