@@ -57,14 +57,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cascade: no command given: run, bench, sweep, calibrate or info (see cascade --help)\n");
         return EXIT_USAGE;
     }
-    char *help_of[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL}; // `cascade help run`: `cascade run --help`
-    if (!strcmp(argv[1], "help") && argc == 3 && strcmp(argv[2], "help") && strcmp(argv[2], "--help") &&
-        strcmp(argv[2], "-h"))
+    // `cascade help run` (or --help run, -h run): `cascade run --help`
+    char *help_of[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL};
+    int asks_help = !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    if (asks_help && argc == 3 && strcmp(argv[2], "help") && strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))
         argv = help_of;
-    else if ((!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) && argc > 3) {
+    else if (asks_help && argc > 3) {
         fprintf(stderr, "cascade %s: one command at most, not %d words (see cascade --help)\n", argv[1], argc - 2);
         return EXIT_USAGE;
-    } else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    } else if (asks_help) {
         fputs(usage, stdout);
         if (fflush(stdout) != 0 || ferror(stdout)) {
             fprintf(stderr, "cascade: cannot write standard output: %s\n", strerror(errno));

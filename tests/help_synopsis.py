@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """help_synopsis.py: README.md's synopsis of each command names exactly the
-options its `--help` lists, so neither drifts from the other unseen.
+options its `--help` lists, so neither drifts from the other unseen; and
+`cascade help CMD` (or --help CMD, -h CMD) is CMD's --help.
 
 usage: help_synopsis.py CASCADE_BINARY
 An option counts as listed in --help when a line starts with it ("  --chunk C"
@@ -45,6 +46,15 @@ def synopses():
     return blocks
 
 
+def help_spellings(cmd):
+    """`cascade help CMD`, `cascade --help CMD` and `cascade -h CMD` print CMD's --help."""
+    own = subprocess.run([cascade, cmd, "--help"], capture_output=True, text=True, timeout=60).stdout
+    for spelling in ("help", "--help", "-h"):
+        r = subprocess.run([cascade, spelling, cmd], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and r.stdout == own, "cascade %s %s: exit %d, %s" % (
+            spelling, cmd, r.returncode, "its --help" if r.stdout == own else "not its --help: %r" % r.stdout[:60]))
+
+
 def main():
     blocks = synopses()
     for cmd in COMMANDS:
@@ -56,6 +66,7 @@ def main():
         check(given - listed == set(), "README's synopsis of %s has %s, which --help does not list" %
               (cmd, sorted(given - listed)))
         print("%-9s %2d options in --help and in README" % (cmd, len(listed & given)))
+        help_spellings(cmd)
     return checks.finish("help_synopsis")
 
 
