@@ -35,8 +35,10 @@ CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_err
 CASCADE_MUST_CHECK cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_error *err);
 // Commits the n outputs together (NULL entries skipped): every one prepared
-// before the first is published, so a full disk or a write error on any
-// leaves none of them (atomic_file_abort then removes the prepared ones).
+// (written, flushed, synced) before the first is published, so a full disk
+// or a write error on any leaves none of them (atomic_file_abort then removes
+// the prepared ones). Only a rename failing once others are renamed, or an
+// output that is a pipe or standard output, escapes that.
 CASCADE_MUST_CHECK cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err);
 void atomic_file_abort(atomic_file *f);
 // Async-signal-safe removal of the temporary file (for a second SIGINT).

@@ -45,7 +45,7 @@ void bench_print(const bench_report *r, FILE *out) {
                 "deferred", "acc", "ideal img/s", "eff", "build s");
         for (int i = 0; i < r->n_cascades; i++) {
             const cascade_figure *f = &r->cascades[i];
-            char name[160];
+            char name[2 * MODEL_NAME_CAP + 8]; // whole: two long paths cut alike would read as one pair
             snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
             char ideal[32] = "-", eff[16] = "-"; // "-": a model of the pair not measured alone
             if (f->ideal > 0) snprintf(ideal, sizeof ideal, "%.0f", f->ideal), snprintf(eff, sizeof eff, "%.3f", f->efficiency);

@@ -119,6 +119,11 @@ int cmd_bench(int argc, char **argv) {
     }
     interrupt_install(); // before the open: a FIFO's open waits for a reader, and a stop ends the wait
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
+    if (s == CASCADE_EINTERRUPTED) { // while --json (a FIFO) waited for its reader: nothing measured, nothing to write
+        interrupt_restore();
+        fprintf(stderr, "cascade bench: stopped by signal %d before anything was measured\n", command_signal);
+        return interrupted_exit_code();
+    }
     if (!s && o.json) interrupt_track(&json);
     o.stop = &command_stop;
     static bench_report report; // 600 KiB: its names hold paths

@@ -80,22 +80,28 @@ static volatile sig_atomic_t early_signal; // a stop before the command's handle
 // In the environment from interrupt_before_exec on (putenv keeps this very
 // buffer): the handler writes the signal's number into it, so one taken by
 // any thread up to the exec itself reaches the new image.
-static char early_env[] = "CASCADE_EARLY_STOP=00";
-#define EARLY_DIGITS (sizeof early_env - 3)
+static char early_env[] = "CASCADE_EARLY_STOP=-"; // '-' none, 'I' SIGINT, 'T' SIGTERM: one byte, written whole
+#define EARLY_MARK (sizeof early_env - 2)
 
 // Still a gap: one taken by another thread during the exec itself, after
 // the kernel copied the environment (about a millisecond), is lost.
 static void on_early_signal(int sig) {
     if (early_signal) return;
     early_signal = sig;
-    early_env[EARLY_DIGITS] = (char)('0' + sig / 10 % 10), early_env[EARLY_DIGITS + 1] = (char)('0' + sig % 10);
+    early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
 }
 
+// The dispositions the process started with (SIG_IGN for a script's
+// background job), for interrupt_early_release.
+static struct sigaction started_with[2];
+static int saved_start;
+
 void interrupt_early_install(void) {
+    if (!saved_start) sigaction(SIGINT, NULL, &started_with[0]), sigaction(SIGTERM, NULL, &started_with[1]);
+    saved_start = 1;
     const char *carried = getenv("CASCADE_EARLY_STOP"); // from the image before blas_tune's re-exec
     if (carried) {
-        int sig = atoi(carried);
-        if (!early_signal && (sig == SIGINT || sig == SIGTERM)) early_signal = sig;
+        if (!early_signal && (carried[0] == 'I' || carried[0] == 'T')) early_signal = carried[0] == 'I' ? SIGINT : SIGTERM;
         unsetenv("CASCADE_EARLY_STOP");
     }
     install_handler(SIGINT, on_early_signal);
@@ -104,14 +110,16 @@ void interrupt_early_install(void) {
 }
 
 void interrupt_before_exec(void) {
-    putenv(early_env); // "00" until a signal comes: none
+    putenv(early_env); // '-' until a signal comes: none
     stop_signals(SIG_BLOCK); // the main thread's: OpenBLAS's threads may still take one (see on_early_signal)
 }
 
 void interrupt_early_release(void) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (early_signal) raise(early_signal);
+    sigaction(SIGINT, &started_with[0], NULL);
+    sigaction(SIGTERM, &started_with[1], NULL);
+    int sig = early_signal;
+    early_signal = 0;
+    if (sig) raise(sig); // as it would have acted (nothing, where it was ignored)
 }
 
 void interrupt_install(void) {

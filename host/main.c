@@ -44,15 +44,14 @@ static void hold_standard_descriptors(void) {
         }
 }
 
-int main(int argc, char **argv) {
-    interrupt_early_install(); // a stop while starting (the re-exec included) reaches the command, not a kill
-    hold_standard_descriptors();
-    signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
-    signal(SIGXFSZ, SIG_IGN); // past a file-size limit (ulimit -f): writes fail with EFBIG, a clean error
-    interrupt_before_exec();
-    blas_tune_reexec(argv);
-    interrupt_early_install(); // no exec: as before it
-    input_fault_install(NULL);
+static const command *find_command(const char *name) {
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
+
+// The help, or the command argv names; its exit status.
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "cascade: no command given: run, bench, sweep, calibrate or info (see cascade --help)\n");
         return EXIT_USAGE;
@@ -73,17 +72,34 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) {
-            input_fault_install(commands[i].name);
-            if (!commands[i].stops) interrupt_early_release();
-            int status = commands[i].run(argc - 2, argv + 2);
-            if (fflush(stdout) != 0 || ferror(stdout)) { // e.g. stdout on a full disk: say so, fail
-                fprintf(stderr, "cascade %s: cannot write standard output: %s\n", argv[1], strerror(errno));
-                return status ? status : 1;
-            }
-            return status;
-        }
-    fprintf(stderr, "cascade: unknown command '%s' (see cascade --help)\n", argv[1]);
-    return EXIT_USAGE;
+    const command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "cascade: unknown command '%s' (see cascade --help)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    input_fault_install(c->name);
+    if (!c->stops) interrupt_early_release(); // its signals as the process was started with them
+    int status = c->run(argc - 2, argv + 2);
+    if (fflush(stdout) != 0 || ferror(stdout)) { // e.g. stdout on a full disk: say so, fail
+        fprintf(stderr, "cascade %s: cannot write standard output: %s\n", argv[1], strerror(errno));
+        return status ? status : 1;
+    }
+    return status;
+}
+
+int main(int argc, char **argv) {
+    interrupt_early_install(); // a stop while starting (the re-exec included) reaches the command, not a kill
+    hold_standard_descriptors();
+    signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
+    signal(SIGXFSZ, SIG_IGN); // past a file-size limit (ulimit -f): writes fail with EFBIG, a clean error
+    const command *c = argc > 1 ? find_command(argv[1]) : NULL;
+    if (c && c->stops) { // the commands that compute: OpenBLAS's and OpenMP's settings first (blas_tune.h)
+        interrupt_before_exec();
+        blas_tune_reexec(argv);
+        interrupt_early_install(); // no exec: as before it
+    }
+    input_fault_install(NULL);
+    int status = dispatch(argc, argv);
+    interrupt_early_release(); // a stop the command never took (it ended before its handler) acts now
+    return status;
 }

@@ -11,6 +11,7 @@
 #define ST_MAX_HEADER (100u << 20) // the format's own 100 MB limit
 #define ST_MAX_TENSORS 100000
 #define ST_MAX_METADATA 1024 // entries of __metadata__ (ours have a handful)
+#define ST_MAX_METADATA_KEY 1024 // bytes of a metadata key (its value: any length)
 
 typedef struct {
     const char *p, *end;
@@ -114,7 +115,7 @@ static int parse_string_copy(json_cursor *c, char **out) {
     skip_ws(c);
     if (c->p >= c->end || *c->p != '"') return expect(c, '"');
     const char *q = c->p + 1;
-    while (q < c->end && *q != '"') q += *q == '\\' ? 2 : 1;
+    while (q < c->end && *q != '"') q += *q == '\\' && q + 1 < c->end ? 2 : 1;
     size_t cap = (size_t)(q - c->p) + 1;
     if (!(*out = malloc(cap))) {
         cascade_fail(c->err, CASCADE_ENOMEM, "out of memory reading metadata");
@@ -203,6 +204,11 @@ static int parse_metadata(json_cursor *c, st_file *f) {
         st_metadata_entry *e = &f->metadata[f->n_metadata++];
         e->key = e->value = NULL; // st_close frees what is set
         if (parse_string_copy(c, &e->key) || expect(c, ':') || parse_string_copy(c, &e->value)) return -1;
+        if (strlen(e->key) > ST_MAX_METADATA_KEY) { // values may be long; keys are compared pairwise just below
+            cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: metadata key longer than %d bytes",
+                         ST_MAX_METADATA_KEY);
+            return -1;
+        }
         for (int i = 0; i < f->n_metadata - 1; i++) // which one a reader takes differs (we took the first)
             if (!strcmp(f->metadata[i].key, e->key)) {
                 cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: metadata '%s' appears twice", e->key);

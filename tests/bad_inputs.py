@@ -418,6 +418,11 @@ def main():
         print("%s info: 3 KB of metadata we do not read loads (rc %d) %s" % ("ok  " if r.returncode == 0 else "FAIL",
                                                                              r.returncode, r.stderr.strip()[:120]))
         os.unlink(noted)
+        header, data = read_safetensors(lenet)  # a key, unlike a value, is bounded: keys are compared pairwise
+        header["__metadata__"]["k" * 2000] = "x"
+        write_safetensors(noted, header, data)
+        expect_failure("metadata: key of 2000 bytes", ["info", noted], "metadata key longer than 1024 bytes", tmp)
+        os.unlink(noted)
         broken = weight_cases(tmp)
         for name, path in broken.items():
             expect_failure("weights: " + name, ["run", "--cheap", path, "--full", "none", "--limit", "4"],

@@ -286,6 +286,31 @@ def test_sigint_while_starting(tmp):
             os.unlink(rep)
 
 
+def test_bench_stop_fifo(tmp):
+    """bench --json on a FIFO nobody reads: it waits for a reader; a stop then
+    is exit 130 in one line, nothing measured (it dereferenced the FIFO's
+    never-opened file and crashed)."""
+    fifo = os.path.join(tmp, "bench.fifo")
+    os.mkfifo(fifo)
+    p = subprocess.Popen([cascade, "bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "64",
+                          "--runs", "1", "--warmup", "0", "--json", fifo], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and p.poll() is None:  # the handler in place, then the open waiting
+        status = open("/proc/%d/status" % p.pid).read()
+        if int([l for l in status.splitlines() if l.startswith("SigCgt")][0].split()[1], 16) & (1 << (signal.SIGINT - 1)):
+            break
+        time.sleep(0.005)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("notice:")]
+    check(p.returncode == 130 and len(lines) == 1 and "before anything was measured" in lines[0] and not out,
+          "bench stopped while its --json FIFO waits: exit %d, stderr %r, stdout %r" % (p.returncode, lines, out[:80]))
+    print("bench stopped while its --json FIFO waits: exit %d: %s" % (p.returncode, lines[0] if lines else None))
+    os.unlink(fifo)
+
+
 def wait_for_stderr(p, text, timeout=120):
     """Reads p's stderr until a line contains text; returns the lines read."""
     lines, deadline = [], time.time() + timeout
@@ -488,6 +513,7 @@ def main():
         test_sigint_while_starting(tmp)
         test_bench_stop(tmp)
         test_bench_stop_edges(tmp)
+        test_bench_stop_fifo(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
     return checks.finish("run_early_stop")

@@ -421,7 +421,7 @@ static void direct_decision(const char *description, const char *node, char *out
         const char *on = strstr(text, "conv_small kernel: ") ? strstr(text, "-> runs on ") : NULL;
         if (!on) return;
         snprintf(out, cap, "%.*s", (int)strcspn(on + 11, ","), on + 11);
-        *remembered = strstr(text, ", as an earlier network decided") != NULL;
+        *remembered = strstr(text, ", as decided before (plan memo)") != NULL;
         return;
     }
 }

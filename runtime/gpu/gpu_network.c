@@ -637,11 +637,14 @@ static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, 
     return s;
 }
 
-// plan_memo's key for the conv_small-or-cuDNN decision on a conv graph: its
-// shape under a heuristic mode cuDNN has not (config 1: conv_small, 0: cuDNN).
+// plan_memo's key for the conv_small-or-cuDNN decision on a conv graph (config
+// 1: conv_small, 0: cuDNN): its shape, with the node's own ReLU (a split form's
+// graph has none) and, for the heuristic mode, one cuDNN has not that also
+// names the form, whose plan conv_small was timed against.
 static cudnn_conv_shape conv_small_memo_key(const gpu_node *n) {
     cudnn_conv_shape key = n->conv_shape;
-    key.heur_mode = PLAN_MEMO_CONV_SMALL_MODE;
+    key.relu = n->relu;
+    key.heur_mode = PLAN_MEMO_CONV_SMALL_MODE + (int)(n->form - conv_forms);
     return key;
 }
 
@@ -672,7 +675,7 @@ static cascade_status choose_direct_convs(gpu_network *net, cascade_error *err) 
         cudnn_conv_shape key = conv_small_memo_key(n);
         int earlier = plan_memo_find(&key, NULL);
         n->direct_remembered = earlier == 0 || earlier == 1;
-        n->direct = n->direct_remembered ? earlier : n->direct_ms < cudnn_conv_chosen_ms(n->conv);
+        n->direct = n->direct_remembered ? earlier : n->direct_ms > 0 && n->direct_ms < cudnn_conv_chosen_ms(n->conv);
         if (!n->direct_remembered) plan_memo_keep(&key, n->direct, 0);
     }
     return CASCADE_OK;
@@ -855,7 +858,7 @@ static void describe_node(const gpu_node *n, char *out, size_t cap, size_t *len)
                    n->direct_failure);
         if (n->direct_ms > 0)
             append(out, cap, len, "  %-20s   conv_small kernel: %.3f ms -> runs on %s%s\n", "", (double)n->direct_ms,
-                   n->direct ? "conv_small" : "cuDNN", n->direct_remembered ? ", as an earlier network decided" : "");
+                   n->direct ? "conv_small" : "cuDNN", n->direct_remembered ? ", as decided before (plan memo)" : "");
     } else if (n->kind == NODE_LINEAR) {
         const gpu_linear_shape *s = &n->linear_shape;
         append(out, cap, len, "  %-20s linear %d->%d (%s): cuBLASLt, %s\n", n->name, s->in_features, s->out_features,

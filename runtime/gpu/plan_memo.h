@@ -24,8 +24,10 @@
 #include "cudnn_conv.h"
 
 #define PLAN_MEMO_MAX 1024 // a bench of six models at two batch sizes holds ~200
-// The heur_mode of gpu_network's conv_small-or-cuDNN keys (no cuDNN mode):
-// config 1 for conv_small, 0 for cuDNN, engine 0.
+// The heur_mode of gpu_network's conv_small-or-cuDNN keys (no cuDNN mode),
+// plus the conv form's index: config 1 for conv_small, 0 for cuDNN, engine 0.
+// A change to the conv_small kernel moves it on (1100, ...), so that the
+// decisions cached for the old one are not reused.
 #define PLAN_MEMO_CONV_SMALL_MODE 1000
 
 #ifdef __cplusplus
