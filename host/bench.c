@@ -69,7 +69,7 @@ static int compare_double(const void *a, const void *b) {
 
 // Times warmup + runs passes of one configuration; rates in images/s.
 static cascade_status time_runs(bench_context *c, cascade_backend *be, const bench_options *o, int has_expensive,
-                                float threshold, rate_stats *rate, double *deferred, double *accuracy,
+                                double threshold, rate_stats *rate, double *deferred, double *accuracy,
                                 cascade_error *err) {
     double rates[1000];
     for (int run = 0; run < o->warmup + o->runs; run++) {
@@ -145,7 +145,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         f->threshold = o->threshold_values[t];
         f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
         f->build_seconds = build_seconds;
-        s = time_runs(c, &be, o, 1, cascade_threshold(f->threshold), &f->rate, &f->deferred, &f->accuracy, err);
+        s = time_runs(c, &be, o, 1, f->threshold, &f->rate, &f->deferred, &f->accuracy, err);
         if (s) break;
         double tc = alone_rate(r, f->cheap), tf = alone_rate(r, f->full);
         f->ideal = tc > 0 && tf > 0 ? 1.0 / (1.0 / tc + f->deferred / tf) : 0;

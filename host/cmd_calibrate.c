@@ -158,7 +158,7 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
     if (!st && (!res.prediction || !res.confidence || !res.deferred))
         st = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)d->n);
     image_source src = {&d->file, d->order};
-    cascade_job job = {&be, cascade_threshold(choice->threshold), has_cheap, d->n, image_source_fill, &src, pipeline_stop,
+    cascade_job job = {&be, choice->threshold, has_cheap, d->n, image_source_fill, &src, pipeline_stop,
                        (void *)&command_stop, &command_stop};
     cascade_summary sum;
     if (!st && strncmp(be.name, "cpu", 3)) { // untimed warm-up chunk on the GPU

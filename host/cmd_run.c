@@ -293,7 +293,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;
     if (r->opt.progress_interval >= 0) p->draw_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};
-    cascade_job job = {&r->backend, cascade_threshold(r->opt.threshold), r->has_full, r->total, image_source_fill, &src,
+    cascade_job job = {&r->backend, r->opt.threshold, r->has_full, r->total, image_source_fill, &src,
                        progress_update, p, &command_stop};
     if (r->opt.time_budget > 0) time_budget_timer(r->opt.time_budget - (now_seconds() - p->start));
     s = cascade_run(&job, &r->results, sum, err);

@@ -23,6 +23,7 @@ typedef struct {
 
 typedef struct {
     const cascade_job *job;
+    float threshold; // the job's, as the backends compare it (cascade_threshold)
     cascade_results *results;
     cascade_summary *summary;
     position_fifo queue;
@@ -133,7 +134,7 @@ static cascade_status submit_next_chunk(pipeline *p, cascade_error *err) {
         if (be->set_chunk_source) be->set_chunk_source(be->impl, slot, NULL); // the slot's own buffer
         p->job->fill(p->job->fill_ctx, p->next_position, n, be->chunk_images(be->impl, slot));
     }
-    cascade_status s = be->submit_chunk(be->impl, slot, n, p->job->has_expensive ? p->job->threshold : 0.0f, err);
+    cascade_status s = be->submit_chunk(be->impl, slot, n, p->job->has_expensive ? p->threshold : 0.0f, err);
     if (s) return s;
     p->chunk_first[slot] = p->next_position;
     p->next_position += n;
@@ -185,11 +186,11 @@ cascade_status cascade_run(const cascade_job *job, cascade_results *results, cas
     cascade_backend *be = job->backend;
     memset(summary, 0, sizeof *summary);
     if (job->total < 0) return cascade_fail(err, CASCADE_EINVAL, "negative image count");
-    if (!(job->threshold >= 0.0f && job->threshold <= 1.0f))
+    if (!(job->threshold >= 0.0 && job->threshold <= 1.0))
         return cascade_fail(err, CASCADE_EINVAL, "threshold %g is outside [0, 1]", job->threshold);
     if (be->n_slots < 1 || be->n_slots > 16 || be->chunk_capacity < 1 || (job->has_expensive && be->expensive_batch < 1))
         return cascade_fail(err, CASCADE_EINVAL, "internal: bad backend geometry");
-    pipeline p = {.job = job, .results = results, .summary = summary};
+    pipeline p = {.job = job, .results = results, .summary = summary, .threshold = cascade_threshold(job->threshold)};
     cascade_status s = CASCADE_OK;
     if (job->has_expensive) {
         p.queue.capacity = be->expensive_batch + (int64_t)be->n_slots * be->chunk_capacity;

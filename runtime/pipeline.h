@@ -17,7 +17,7 @@ typedef struct {
 
 typedef struct {
     cascade_backend *backend;
-    float threshold;          // images with confidence < threshold are deferred
+    double threshold;         // as given: images with confidence < threshold are deferred (cascade_threshold)
     int has_expensive;        // 0: the cheap network alone decides everything
     int64_t total;            // images in the job
     // Writes the pixels of positions first .. first+n-1 (n x 3072 bytes) into pixels.
