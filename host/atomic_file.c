@@ -1,13 +1,15 @@
 // atomic_file.c: temporary file + rename (see atomic_file.h).
+#define _GNU_SOURCE // renameat2
 #include "atomic_file.h"
 #include "interrupt.h"
 #include "output_paths.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <time.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,12 +155,51 @@ cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     return s ? s : atomic_file_publish(f, err);
 }
 
+// How a file of a set was published, for taking it back.
+enum { PUBLISHED_NEW, PUBLISHED_OVER_OLD, PUBLISHED_DIRECT };
+
+// Publishes f so that it can be taken back: over an existing file by an
+// exchange, which leaves the old content under the temporary name (where the
+// file system has no exchange, a plain rename: that one cannot be undone).
+static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *err) {
+    struct stat st;
+    *how = PUBLISHED_DIRECT;
+    if (!f->temp_path[0]) return CASCADE_OK; // written in place: nothing to rename
+    if (!strcmp(f->temp_path, f->path)) return atomic_file_publish(f, err); // live (go_live): already there
+    if (lstat(f->path, &st) != 0) *how = PUBLISHED_NEW;
+    else if (S_ISREG(st.st_mode) && renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) == 0) {
+        *how = PUBLISHED_OVER_OLD;
+        return CASCADE_OK;
+    }
+    int new_file = *how == PUBLISHED_NEW;
+    cascade_status s = atomic_file_publish(f, err);
+    *how = new_file ? PUBLISHED_NEW : PUBLISHED_DIRECT;
+    return s;
+}
+
+static void take_back(atomic_file *f, int how) {
+    if (how == PUBLISHED_OVER_OLD) { // the old content is at temp_path: exchange again, drop the new
+        renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE);
+        unlink(f->temp_path);
+    } else if (how == PUBLISHED_NEW) unlink(f->path);
+    f->temp_path[0] = 0;
+}
+
 cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err) {
     cascade_status s = CASCADE_OK;
     for (int i = 0; i < n && !s; i++)
         if (files[i]) s = atomic_file_prepare(files[i], err);
-    for (int i = 0; i < n && !s; i++)
-        if (files[i]) s = atomic_file_publish(files[i], err);
+    if (s) return s;
+    int how[n > 0 ? n : 1], done = 0;
+    for (; done < n && !s; done++)
+        if (files[done]) s = publish_undoably(files[done], &how[done], err);
+    if (s) done--; // (the one that failed has removed its own temporary file)
+    for (int i = 0; i < done; i++) { // all published: drop the old contents; else take every one back
+        if (!files[i]) continue;
+        if (s) take_back(files[i], how[i]);
+        else if (how[i] == PUBLISHED_OVER_OLD) unlink(files[i]->temp_path);
+        files[i]->temp_path[0] = 0;
+    }
     return s;
 }
 

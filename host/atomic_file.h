@@ -37,8 +37,10 @@ CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_er
 // Commits the n outputs together (NULL entries skipped): every one prepared
 // (written, flushed, synced) before the first is published, so a full disk
 // or a write error on any leaves none of them (atomic_file_abort then removes
-// the prepared ones). Only a rename failing once others are renamed, or an
-// output that is a pipe or standard output, escapes that.
+// the prepared ones). A rename that fails once others are renamed takes them
+// back: a file replaced gets its old content again (kept by an exchange,
+// renameat2 RENAME_EXCHANGE, where the file system has one), a new one is
+// removed. Only an output that is a pipe or standard output escapes that.
 CASCADE_MUST_CHECK cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err);
 void atomic_file_abort(atomic_file *f);
 // Async-signal-safe removal of the temporary file (for a second SIGINT).

@@ -161,14 +161,15 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
         cascade_error_prefix(err, path);
         return s;
     }
-    r->order = malloc((size_t)r->data.count * sizeof(uint32_t));
+    int in_file_order = !strcmp(r->opt.order, "file"); // the first total records: an order of those alone
+    r->order = malloc((size_t)(in_file_order ? r->total : r->data.count) * sizeof(uint32_t));
     r->results.prediction = malloc((size_t)r->total * sizeof(int32_t));
     r->results.confidence = malloc((size_t)r->total * sizeof(float));
     r->results.deferred = malloc((size_t)r->total);
     if (!r->order || !r->results.prediction || !r->results.confidence || !r->results.deferred)
         return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)r->total);
-    if (!strcmp(r->opt.order, "file"))
-        for (int i = 0; i < r->data.count; i++) r->order[i] = (uint32_t)i;
+    if (in_file_order)
+        for (int64_t i = 0; i < r->total; i++) r->order[i] = (uint32_t)i;
     else shuffled_order(r->order, r->data.count, (uint64_t)r->opt.seed);
     return CASCADE_OK;
 }

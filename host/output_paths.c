@@ -73,7 +73,10 @@ int output_paths_same(const char *a, const char *b) {
     if (!strcmp(b, "-")) b = "/dev/stdout";
     struct stat sa, sb;
     int has_a = stat(a, &sa) == 0, has_b = stat(b, &sb) == 0;
-    if (has_a && has_b) return S_ISREG(sa.st_mode) && S_ISREG(sb.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    // one file, or one FIFO (its reader would get both streams mixed); devices such as /dev/null may repeat
+    if (has_a && has_b)
+        return (S_ISREG(sa.st_mode) || S_ISFIFO(sa.st_mode)) && sa.st_mode == sb.st_mode && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
     if (has_a || has_b) return 0;
     char pa[2 * PATH_MAX], pb[2 * PATH_MAX];
     return planned_name(a, pa, sizeof pa) && planned_name(b, pb, sizeof pb) && !strcmp(pa, pb);

@@ -2,16 +2,20 @@
 // and the timed pass of one model alone over a data set (see sweep.h).
 #include "sweep.h"
 #include "options.h"
+#include "interrupt.h"
 #include "progress.h"
 #include "../runtime/pipeline.h"
 #include "../runtime/utf8.h"
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 double cascade_predicted_throughput(double t_cheap, double t_full, double deferred_fraction) {
     if (!(t_cheap > 0) || !(t_full > 0)) return 0;
@@ -342,19 +346,53 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
 }
 
 #define THROUGHPUT_FILE_MAX 65536
+
+// Up to cap bytes of path into buf, *len of them (READ_MORE when more
+// follow). Each read waits in poll(), 10 ms at a time, for data or the end:
+// a FIFO's writer may be slow or never come, and a stop signal restarts a
+// blocked read (interrupt.c), so only polling command_stop lets a stop end the
+// wait. (A FIFO opened without blocking reads as empty until its writer comes;
+// poll waits for the writer's data, or its close.) READ_FAILED and
+// READ_UNOPENED leave errno.
+enum { READ_WHOLE, READ_MORE, READ_FAILED, READ_UNOPENED, READ_STOPPED };
+static int read_stoppable(const char *path, char *buf, size_t cap, size_t *len) {
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // (a FIFO opened so does not wait for its writer)
+    if (fd < 0) return READ_UNOPENED;
+    int result = READ_WHOLE;
+    for (;;) {
+        struct pollfd waiting = {.fd = fd, .events = POLLIN};
+        int ready = poll(&waiting, 1, 10);
+        if (ready < 0 && errno != EINTR) { result = READ_FAILED; break; }
+        if (command_stop) { result = READ_STOPPED; break; }
+        if (ready <= 0) continue;
+        char extra;
+        ssize_t got = *len < cap ? read(fd, buf + *len, cap - *len) : read(fd, &extra, 1);
+        if (got > 0 && *len == cap) { result = READ_MORE; break; }
+        if (got > 0) *len += (size_t)got;
+        else if (got == 0) break; // the end (a FIFO's: its writer has closed it)
+        else if (errno != EAGAIN && errno != EINTR) { result = READ_FAILED; break; }
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return result;
+}
+
 cascade_status read_throughput_file(const char *path, char **text, cascade_error *err) {
     *text = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f) return cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
     char *buf = malloc(THROUGHPUT_FILE_MAX + 1); // and its terminator
-    if (!buf) return fclose(f), cascade_fail(err, CASCADE_ENOMEM, "out of memory");
-    size_t len = fread(buf, 1, THROUGHPUT_FILE_MAX, f);
-    int too_long = len == THROUGHPUT_FILE_MAX && fgetc(f) != EOF, failed = ferror(f); // (a full read has not seen EOF yet)
-    fclose(f);
+    if (!buf) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    size_t len;
+    int r = read_stoppable(path, buf, THROUGHPUT_FILE_MAX, &len);
     buf[len] = 0;
     cascade_status s = CASCADE_OK;
-    if (failed) s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s", path);
-    else if (too_long) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
+    if (r == READ_STOPPED) s = cascade_fail(err, CASCADE_EINTERRUPTED, "stopped while reading --throughput-from %s", path);
+    else if (r == READ_UNOPENED)
+        s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
+    else if (r == READ_FAILED)
+        s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s: %s", path, strerror(errno));
+    else if (r == READ_MORE) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
     else if (strlen(buf) != len) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is not text", path);
     if (s) free(buf);
     else *text = buf;

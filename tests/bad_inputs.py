@@ -436,6 +436,10 @@ def main():
         base = ["run", "--cheap", "lenet", "--full", "none"]
         expect_failure("cifar: wrong size", base + ["--data", short], "whole number of", tmp)
         expect_failure("cifar: label 10", base + ["--data", label10], "record 7 has label 10", tmp)
+        # bench checks each record it draws (64 of 20 records: all of them), not the whole file up front
+        expect_failure("cifar: bench, label 10", ["bench", "--device", "cpu", "--models", "lenet", "--no-cascades",
+                                                  "--images", "64", "--runs", "1", "--warmup", "0", "--data", label10],
+                       "record 7 has label 10", tmp)
         expect_failure("cifar: empty file", base + ["--data", empty], "empty", tmp)
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)

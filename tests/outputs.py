@@ -15,7 +15,8 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   stderr; the same for /dev/stdout redirected to a file (written through
   the descriptor: the CSV whole, not overwritten by the summary);
 - an output that is an input (data, weights, --throughput-from) or another
-  output is exit 2 with one line, before any work, every file as it was;
+  output (one FIFO named twice too) is exit 2 with one line, before any work,
+  every file as it was;
   /dev/null may take several outputs;
 - a write-protected output is not replaced (as root: run as uid 65534); a
   writable one in a folder that is not says so; --progress-json ends with the
@@ -324,6 +325,15 @@ def check_collisions(tmp, data):
     expect_usage_error("run: two outputs on standard output", ["run"] + LENET + ["--data", data, "--output", "-",
                                                                               "--json", "/dev/stdout"],
                        "is also the --output file", tmp, [])
+    fifo = os.path.join(tmp, "twice.fifo")  # a FIFO's reader would get the CSV and the JSON mixed
+    os.mkfifo(fifo)
+    expect_usage_error("run: --output and --json one FIFO", ["run"] + LENET + ["--data", data, "--output", fifo,
+                                                                            "--json", fifo],
+                       "is also the --output file", tmp, [])
+    expect_usage_error("sweep: --csv and --json one FIFO", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower",
+                                                            "--data", data, "--csv", fifo, "--json", fifo],
+                       "is also the --csv file", tmp, [])
+    os.unlink(fifo)
     r = run(["run"] + LENET + ["--data", data, "--output", "/dev/null", "--json", "/dev/null"])
     check(r.returncode == 0, "/dev/null for two outputs: rc %d %s" % (r.returncode, r.stderr[-200:]))
 

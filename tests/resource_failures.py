@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """resource_failures.py: the resource-failure matrix and the determinism check.
 
-usage: resource_failures.py CASCADE_BINARY [--sanitized]
+usage: resource_failures.py CASCADE_BINARY [--sanitized] [--gpu-only]
        (assets from $CASCADE_ASSETS, default ../shared; --sanitized: the binary is built
-       with ASan, so the address-space limit case is skipped)
+       with ASan, so the address-space limit case is skipped; --gpu-only: the batch-too-big
+       group alone, the one that uses a GPU, as the device check runs it)
 
 Each failure must give a non-zero exit, exactly one line on stderr, and leave no output
 file (nor a temporary one) behind:
@@ -13,8 +14,9 @@ file (nor a temporary one) behind:
                        the run completes); the data file truncated mid-run (SIGBUS: one line)
   full disk            /dev/full as --output, --json, --progress-json and as stdout (and
                        /dev/full is still the device afterwards); a regular output past a
-                       file-size limit (RLIMIT_FSIZE); all outputs or none; sweep, calibrate
-                       and bench alike
+                       file-size limit (RLIMIT_FSIZE); all outputs or none (also when a later
+                       output's rename fails: the earlier ones are taken back); sweep,
+                       calibrate and bench alike
   missing output dir   --output, --json, --progress-json in a directory that does not exist
   batch too big        --device gpu with a batch no GPU holds, or one whose tensors pass
                        cuDNN's 32-bit offsets; a batch beyond the option's range; CPU
@@ -23,7 +25,9 @@ file (nor a temporary one) behind:
                        peak RSS); under a 4 GB address-space limit it fails cleanly; a tensor
                        claimed past the end of the file
   data > 2 GiB         a 2.2 GB sparse data file: records past 2^31 bytes give the figures
-                       of the same images in the original file, mapped (small peak RSS); a
+                       of the same images in the original file, mapped (small peak RSS), and
+                       bench of 64 of its images reads only those; 10 records of a 1 TB sparse
+                       file in file order take no per-record memory of the whole file; a
                        bad label among the records a file-order run reads fails it, one far
                        past them does not; a random order over the whole file finds it first
 Determinism: two CPU runs with the same seed write byte-identical prediction files; and
@@ -36,6 +40,7 @@ from checks import communicate_or_kill
 
 cascade = os.path.abspath(sys.argv[1])
 sanitized = "--sanitized" in sys.argv[2:]
+gpu_only = "--gpu-only" in sys.argv[2:]
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 lenet = os.path.join(assets, "weights", "lenet.safetensors")
 test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
@@ -267,11 +272,49 @@ def missing_output_dir(tmp, out):
     expect_failure("output path is a directory", quick() + ["--output", os.path.join(tmp, "in.outdir")], "is a directory", out)
 
 
+def publish_taken_back(tmp, out):
+    """The --json target becomes a directory while the run works: its rename fails after the CSV's succeeded.
+    The CSV is taken back (a file replaced gets its old content, a new one is removed): all outputs or none."""
+    for name, old in (("in.keep.csv", b"the previous CSV\n"), ("new.csv", None)):
+        csv, report_path = os.path.join(out, name), os.path.join(out, "r.json")
+        if old is not None:
+            open(csv, "wb").write(old)
+        start = time.time()
+        p = subprocess.Popen([cascade] + quick(cheap="alexnet_shallower", limit=2000) +
+                             ["--output", csv, "--json", report_path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        while time.time() < start + 60 and not any(f.startswith("r.json.tmp.") for f in os.listdir(out)):
+            time.sleep(0.01)  # the outputs' temporary files are made before the work starts
+        os.mkdir(report_path)
+        err = communicate_or_kill(p, 120)[1]
+        lines = [l for l in err.splitlines() if l.strip()]
+        problems = [] if p.returncode == 1 else ["exit %s" % p.returncode]
+        if len(lines) != 1 or "is a directory" not in lines[0].lower():
+            problems.append("stderr %r" % lines[:4])
+        now = open(csv, "rb").read() if os.path.exists(csv) else None
+        if now != old:
+            problems.append("the CSV is %s" % ("gone" if now is None else "%s (%d bytes)" %
+                                                ("replaced" if old else "written", len(now))))
+        os.rmdir(report_path)
+        if old is not None:
+            os.unlink(csv)
+        left = leftovers(out)
+        if left:
+            problems.append("left behind: %s" % left)
+            for f in left:
+                os.unlink(os.path.join(out, f))
+        report("all or none: --json's rename fails, %s CSV" % ("an existing" if old else "a new"), problems,
+               "exit %s in %.1fs, the CSV %s" % (p.returncode, time.time() - start, "as it was" if old else "absent"))
+
+
 def batch_too_big(tmp, out):
     big = quick(full="resnet34") + ["--output", out + "/p.csv"]
     start = time.time()
     r = run(big + ["--device", "gpu", "--batch", "1048576"], timeout=300)
     no_gpu = r is not None and r.returncode != 0 and "--device gpu:" in r.stderr
+    if no_gpu and os.environ.get("CASCADE_EXPECT_GPU") == "1":  # the device check: a GPU that is not used fails
+        report("batch too big: GPU expected (CASCADE_EXPECT_GPU=1)", ["no usable GPU: %s" % r.stderr.strip()], "")
+        return
     check_failure("batch too big: GPU, batch 1048576 x resnet34" + (" (no GPU here)" if no_gpu else ""), r,
                   "--device gpu:" if no_gpu else "out of memory", out, start, 300)
     start = time.time()  # fits in memory (~11 GB), but conv1's output would pass cuDNN's 32-bit offsets
@@ -417,8 +460,47 @@ def data_past_2gib(tmp, out):
         first, first + n - 1, first * 3073, rss_mb))
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
+    # bench draws --images records of the file: only those are read (it checked every label: the whole file)
+    status, message, rss_mb = run_measured(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images",
+                                            "64", "--runs", "1", "--warmup", "0", "--data", big], tmp)
+    report("large data: bench of 64 images of the 2.2 GB file",
+           (["exit %d: %s" % (status, message[-300:])] if status else []) +
+           (["peak RSS %.0f MB: the file was read, not mapped" % rss_mb] if rss_mb > 1024 else []),
+           "exit %d, peak RSS %.0f MB" % (status, rss_mb))
     bad_label_in_use(big, first + n, out)
     os.unlink(big)
+
+
+def run_measured(args, tmp):
+    """(exit code, stderr, peak RSS in MB) of cascade ARGS, its stdout discarded."""
+    with open(os.path.join(tmp, "in.stderr"), "w+") as err:
+        p = subprocess.Popen([cascade] + args, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        err.seek(0)
+        return os.waitstatus_to_exitcode(status), err.read().strip(), usage.ru_maxrss / 1024
+
+
+def huge_data_prefix(tmp, out):
+    """A run over the first records of a 1 TB (sparse) data file in file order keeps an order of those records
+    alone: it allocated and filled one entry per record of the file (1.3 GB for 325 million records)."""
+    huge = os.path.join(tmp, "in.huge.bin")
+    try:
+        with open(huge, "wb") as f:
+            f.truncate(325000000 * 3073)
+    except OSError as e:
+        skip("huge data: a 1 TB file in file order", "cannot make a sparse file here: %s" % e)
+        return
+    start = time.time()
+    status, message, rss_mb = run_measured(quick(limit=10) + ["--data", huge, "--order", "file", "--output",
+                                                              out + "/p.csv"], tmp)
+    os.unlink(huge)
+    rows = len(open(out + "/p.csv").read().splitlines()) - 1 if status == 0 else 0
+    report("huge data: 10 records of a 1 TB file, file order",
+           (["exit %d: %s" % (status, message[-300:])] if status else []) + (["%d rows" % rows] if rows != 10 and
+           not status else []) + (["peak RSS %.0f MB: an order of every record" % rss_mb] if rss_mb > 768 else []),
+           "exit %d in %.1fs, 10 rows, peak RSS %.0f MB" % (status, time.time() - start, rss_mb))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
 
 
 def bad_label_in_use(big, count, out):
@@ -456,8 +538,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
         os.mkdir(out)
-        for group in (unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, batch_too_big,
-                      weights_larger_than_memory, data_past_2gib, determinism):
+        groups = (batch_too_big,) if gpu_only else (
+            unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, batch_too_big,
+            weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
+        for group in groups:
             group(tmp, out)
     print("%d passed, %d failed, %d skipped" % (cases - failures, failures, skipped))
     return 1 if failures else 0

@@ -402,6 +402,31 @@ def test_throughputs_from_pipe(tmp):
         print("%s --throughput-from a pipe: rc %s" % (cmd, rc))
 
 
+def test_throughputs_from_fifo_stop(tmp):
+    """SIGINT while --throughput-from is a FIFO with no writer: a stop (130)
+    at once. A blocking open and read restarted after the signal (SA_RESTART),
+    so the first SIGINT was lost and the command waited for ever."""
+    for cmd, extra in (("sweep", ["--thresholds", "0.9"]), ("calibrate", ["--target-accuracy", "0.5",
+                                                                         "--val", golden.TEST_BATCH])):
+        fifo = os.path.join(tmp, "no-writer-%s.fifo" % cmd)
+        os.mkfifo(fifo)
+        p = subprocess.Popen([cascade, cmd, "--device", "cpu", "--quiet", "--cheap", "lenet", "--full",
+                              "alexnet_shallower", "--limit", "20", "--throughput-from", fifo] + extra,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # past the start: waiting on the FIFO
+        p.send_signal(signal.SIGINT)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            err = "still waiting 10 s after SIGINT"
+        lines = [l for l in err.splitlines() if l.strip()]
+        check(p.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0],
+              "%s --throughput-from a FIFO with no writer, SIGINT: rc %s %r" % (cmd, p.returncode, lines))
+        print("%s --throughput-from a FIFO with no writer, SIGINT: rc %s" % (cmd, p.returncode))
+
+
 def test_odd_names_and_exact_thresholds(tmp):
     """A model path with a byte that is not UTF-8: the JSON and the SVG stay
     valid UTF-8 (U+FFFD in its place). A threshold %g would print as 1
@@ -447,6 +472,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_throughputs_from_bench_names(tmp)
         test_throughputs_from_pipe(tmp)
+        test_throughputs_from_fifo_stop(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
         test_calibrate(tmp)
