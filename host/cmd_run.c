@@ -1,6 +1,6 @@
 // cmd_run.c: `cascade run` — the cascade over a CIFAR-10 binary file.
 // Images go through in a seeded random order (every prefix a uniform
-// sample), with running estimates, early stop (SIGINT, time budget, target
+// sample: the intervals hold; --order file gives none), with running estimates, early stop (SIGINT, time budget, target
 // interval width), and outputs written atomically for exactly the images
 // processed.
 #include "commands.h"
@@ -52,7 +52,8 @@ static const char run_usage[] =
     "  --target-ci W          stop once the 95% interval of the accuracy (or of\n"
     "                         --watch-class's share) is narrower than W; the interval is\n"
     "                         about the run's images (the file, or its --limit): a\n"
-    "                         finished run's is exact\n"
+    "                         finished run's is exact. Random order only: a prefix of\n"
+    "                         the file's order is no sample, and gets no intervals\n"
     "  --watch-class NAME     a class whose share the progress shows and --target-ci watches\n"
     "  --quiet                no progress display\n\n"
     "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
@@ -108,6 +109,9 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
         return cascade_fail(err, CASCADE_EINVAL, "--order: '%s' is not 'random' or 'file'", o->order);
     if (o->seed >= 0 && !strcmp(o->order, "file")) // it orders nothing: which was meant?
         return cascade_fail(err, CASCADE_EINVAL, "--seed with --order file: the file's order takes no seed");
+    if (o->target_ci > 0 && !strcmp(o->order, "file")) // a prefix of the file's order is no sample of the rest
+        return cascade_fail(err, CASCADE_EINVAL, "--target-ci with --order file: its interval needs the random order "
+                            "(a prefix of the file says nothing of the rest)");
     if (o->seed < 0) o->seed = 1;
     if (o->threshold >= 0 && !strcmp(o->full, "none"))
         return cascade_fail(err, CASCADE_EINVAL, "--threshold with --full none: the cheap model alone defers nothing");
@@ -198,6 +202,27 @@ static void write_predictions(run_state *r, int64_t processed) {
     }
 }
 
+// "watched" (the --watch-class share) and "target_ci" (the rule, and where it was met: the in-flight
+// images drained after it may widen the final interval a little, as Wilson's width is not monotone in n)
+static void write_stop_rule(FILE *f, const run_state *r, const progress_state *p) {
+    const running_estimate *e = &p->estimate;
+    if (p->watch_class >= 0) {
+        int64_t k = e->predicted[p->watch_class];
+        fprintf(f, "  \"watched\": {\"class\": ");
+        json_string(f, r->opt.watch_class);
+        fprintf(f, ", \"count\": %lld, \"share\": %.6f", (long long)k, e->seen ? (double)k / e->seen : 0);
+        json_interval_fields(f, p->sampled, wilson_interval(k, e->seen, e->population), 1);
+        fprintf(f, "},\n");
+    } else fprintf(f, "  \"watched\": null,\n");
+    char w[NUMBER_TEXT_CAP];
+    if (p->target_ci <= 0) fprintf(f, "  \"target_ci\": null,\n");
+    else if (!p->rule_met_at)
+        fprintf(f, "  \"target_ci\": {\"width\": %s, \"met_at\": null},\n", number_text(p->target_ci, w));
+    else
+        fprintf(f, "  \"target_ci\": {\"width\": %s, \"met_at\": %lld, \"low\": %.6f, \"high\": %.6f},\n",
+                number_text(p->target_ci, w), (long long)p->rule_met_at, p->rule_met.low, p->rule_met.high);
+}
+
 static void write_report(FILE *f, const run_state *r, const progress_state *p, const cascade_summary *sum,
                          double elapsed) {
     const running_estimate *e = &p->estimate;
@@ -217,12 +242,14 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
             stop_reason_name(p->stop));
     if (p->stop) fprintf(f, "  \"stop_requested_s\": %.3f,\n", p->stop_elapsed);
     else fprintf(f, "  \"stop_requested_s\": null,\n");
-    interval d = wilson_interval(e->deferred, e->seen, e->population);
-    interval a = wilson_interval(e->correct, e->labelled, e->population);
-    fprintf(f, "  \"deferred\": {\"count\": %lld, \"fraction\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
-            (long long)e->deferred, e->seen ? (double)e->deferred / e->seen : 0, d.low, d.high);
-    fprintf(f, "  \"accuracy\": {\"correct\": %lld, \"value\": %.6f, \"low\": %.6f, \"high\": %.6f},\n",
-            (long long)e->correct, e->labelled ? (double)e->correct / e->labelled : 0, a.low, a.high);
+    fprintf(f, "  \"deferred\": {\"count\": %lld, \"fraction\": %.6f", (long long)e->deferred,
+            e->seen ? (double)e->deferred / e->seen : 0);
+    json_interval_fields(f, p->sampled, wilson_interval(e->deferred, e->seen, e->population), 1);
+    fprintf(f, "},\n  \"accuracy\": {\"correct\": %lld, \"value\": %.6f", (long long)e->correct,
+            e->labelled ? (double)e->correct / e->labelled : 0);
+    json_interval_fields(f, p->sampled, wilson_interval(e->correct, e->labelled, e->population), 1);
+    fprintf(f, "},\n");
+    write_stop_rule(f, r, p);
     fprintf(f, "  \"elapsed_s\": %.3f,\n  \"images_per_s\": %.1f,\n", elapsed,
             elapsed > 0 ? sum->processed / elapsed : 0);
     if (!strcmp(r->opt.order, "file")) fprintf(f, "  \"seed\": null,\n  \"order\": \"file\",\n");
@@ -253,9 +280,21 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     if (e->labelled) {
         interval a = wilson_interval(e->correct, e->labelled, e->population);
         printf("accuracy    %.4f", (double)e->correct / e->labelled);
-        if (!sum->complete) printf("  95%% CI [%.4f, %.4f]", a.low, a.high);
+        if (!sum->complete && p->sampled) printf("  95%% CI [%.4f, %.4f]", a.low, a.high);
         printf("\n");
     }
+    if (p->watch_class >= 0) {
+        int64_t k = e->predicted[p->watch_class];
+        interval w = wilson_interval(k, e->seen, e->population);
+        printf("watched     %s: %.4f of the images (%lld)", r->opt.watch_class, e->seen ? (double)k / e->seen : 0,
+               (long long)k);
+        if (!sum->complete && p->sampled) printf("  95%% CI [%.4f, %.4f]", w.low, w.high);
+        printf("\n");
+    }
+    char w[NUMBER_TEXT_CAP];
+    if (p->rule_met_at) // (the drained images after it may widen the final interval a little)
+        printf("target-ci   met at %lld images: [%.6f, %.6f], narrower than %s\n", (long long)p->rule_met_at,
+               p->rule_met.low, p->rule_met.high, number_text(p->target_ci, w));
     printf("images/s    %.1f (%.2f s)\n", elapsed > 0 ? sum->processed / elapsed : 0, elapsed);
 }
 
@@ -292,6 +331,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
     p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;
+    p->sampled = strcmp(r->opt.order, "file") != 0;
     if (r->opt.progress_interval >= 0) p->draw_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};
     cascade_job job = {&r->backend, r->opt.threshold, r->has_full, r->total, image_source_fill, &src,

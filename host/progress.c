@@ -36,9 +36,16 @@ interval progress_watched(const progress_state *p) {
     return wilson_interval(e->correct, e->labelled, e->population);
 }
 
-static void json_proportion(FILE *f, const char *name, int64_t k, int64_t n, int64_t N) {
-    interval ci = wilson_interval(k, n, N);
-    fprintf(f, "\"%s\":{\"value\":%.6f,\"low\":%.6f,\"high\":%.6f}", name, n ? (double)k / n : 0.0, ci.low, ci.high);
+void json_interval_fields(FILE *f, int sampled, interval ci, int spaced) {
+    const char *gap = spaced ? " " : "";
+    if (sampled) fprintf(f, ",%s\"low\":%s%.6f,%s\"high\":%s%.6f", gap, gap, ci.low, gap, gap, ci.high);
+    else fprintf(f, ",%s\"low\":%snull,%s\"high\":%snull", gap, gap, gap, gap);
+}
+
+static void json_proportion(const progress_state *p, const char *name, int64_t k, int64_t n) {
+    fprintf(p->json, "\"%s\":{\"value\":%.6f", name, n ? (double)k / n : 0.0);
+    json_interval_fields(p->json, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
+    fputc('}', p->json);
 }
 
 static void write_json(progress_state *p, double elapsed) {
@@ -47,15 +54,16 @@ static void write_json(progress_state *p, double elapsed) {
     fprintf(p->json, "{\"processed\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,\"eta_s\":%.1f,",
             (long long)e->seen, (long long)e->population, elapsed, rate,
             rate > 0 ? (e->population - e->seen) / rate : -1.0);
-    json_proportion(p->json, "deferred", e->deferred, e->seen, e->population);
+    json_proportion(p, "deferred", e->deferred, e->seen);
     fputc(',', p->json);
-    json_proportion(p->json, "accuracy", e->correct, e->labelled, e->population);
+    json_proportion(p, "accuracy", e->correct, e->labelled);
     fprintf(p->json, ",\"classes\":{");
     for (int c = 0; c < e->num_classes; c++) {
-        interval ci = wilson_interval(e->predicted[c], e->seen, e->population);
         double share = e->seen ? (double)e->predicted[c] / e->seen : 0;
-        fprintf(p->json, "%s\"%s\":{\"count\":%lld,\"share\":%.6f,\"low\":%.6f,\"high\":%.6f}", c ? "," : "",
-                p->classes->class_names[c], (long long)e->predicted[c], share, ci.low, ci.high);
+        fprintf(p->json, "%s\"%s\":{\"count\":%lld,\"share\":%.6f", c ? "," : "", p->classes->class_names[c],
+                (long long)e->predicted[c], share);
+        json_interval_fields(p->json, p->sampled, wilson_interval(e->predicted[c], e->seen, e->population), 0);
+        fputc('}', p->json);
     }
     fprintf(p->json, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
     fflush(p->json);
@@ -69,14 +77,19 @@ static void draw(progress_state *p, double elapsed, int final) {
     interval d = wilson_interval(e->deferred, e->seen, e->population);
     interval a = wilson_interval(e->correct, e->labelled, e->population);
     double pd = e->seen ? (double)e->deferred / e->seen : 0, pa = e->labelled ? (double)e->correct / e->labelled : 0;
-    fprintf(stderr, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f [%.4f, %.4f]  acc %.4f [%.4f, %.4f]",
-            p->tty ? "\r" : "", e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen,
-            (long long)e->population, rate, eta, pd, d.low, d.high, pa, a.low, a.high);
-    if (p->watch_class >= 0) {
+    char dci[48] = "", aci[48] = "", wci[48] = ""; // the intervals: a random order's prefixes only
+    if (p->sampled) {
         interval w = progress_watched(p);
-        fprintf(stderr, "  %s %.4f [%.4f, %.4f]", p->classes->class_names[p->watch_class],
-                e->seen ? (double)e->predicted[p->watch_class] / e->seen : 0, w.low, w.high);
+        snprintf(dci, sizeof dci, " [%.4f, %.4f]", d.low, d.high);
+        snprintf(aci, sizeof aci, " [%.4f, %.4f]", a.low, a.high);
+        if (p->watch_class >= 0) snprintf(wci, sizeof wci, " [%.4f, %.4f]", w.low, w.high);
     }
+    fprintf(stderr, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f%s  acc %.4f%s", p->tty ? "\r" : "",
+            e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen, (long long)e->population, rate,
+            eta, pd, dci, pa, aci);
+    if (p->watch_class >= 0)
+        fprintf(stderr, "  %s %.4f%s", p->classes->class_names[p->watch_class],
+                e->seen ? (double)e->predicted[p->watch_class] / e->seen : 0, wci);
     if (!p->tty) { // plain lines carry the per-class counts too
         fprintf(stderr, "  classes");
         for (int c = 0; c < e->num_classes; c++)
@@ -93,7 +106,7 @@ static void check_stop_rules(progress_state *p, double elapsed) {
     else if (p->time_budget > 0 && elapsed >= p->time_budget) p->stop = STOP_TIME_BUDGET;
     else if (p->target_ci > 0 && p->estimate.seen < p->estimate.population) {
         interval w = progress_watched(p);
-        if (w.high - w.low < p->target_ci) p->stop = STOP_TARGET_CI;
+        if (w.high - w.low < p->target_ci) p->stop = STOP_TARGET_CI, p->rule_met_at = p->estimate.seen, p->rule_met = w;
     }
     if (p->stop && p->stop_elapsed <= 0) p->stop_elapsed = elapsed;
 }

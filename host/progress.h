@@ -29,6 +29,10 @@ typedef struct {
     double time_budget;               // seconds, 0 = none
     double target_ci;                 // interval width, 0 = none
     int watch_class;                  // -1: watch accuracy
+    int sampled;                      // images in a seeded random order: every prefix a uniform sample, so the
+                                      // intervals mean something (a file-order prefix: none are given)
+    int64_t rule_met_at;              // images aggregated when --target-ci's rule was met (0: not met)
+    interval rule_met;                // the watched interval then (the drain may move it after)
     stop_reason stop;
     int64_t bad_record;               // a record whose label is not 0..9 (stops the run: an error), else -1
     double stop_elapsed;              // seconds from start when the stop was requested (0: not yet)
@@ -49,6 +53,9 @@ void progress_finish(progress_state *p);
 // The interval width stop rules watch: accuracy, or the watched class's share.
 interval progress_watched(const progress_state *p);
 const char *stop_reason_name(stop_reason r);
+// JSON fields ,"low":L,"high":H (", " between them when spaced); both null where the images are
+// no sample (--order file: a prefix of the file says nothing of the rest)
+void json_interval_fields(FILE *f, int sampled, interval ci, int spaced);
 
 #ifdef __cplusplus
 }

@@ -112,7 +112,7 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
     for (int i = 0; i < n; i++) {
         const sweep_point *p = &points[i];
         double q = target == TARGET_ACCURACY ? p->accuracy : p->agreement;
-        if (q < 0 || q + 1e-12 < level) continue;
+        if (q < 0 || q < level) continue; // exact: k/n is correctly rounded, so a level written as k/n still holds
         if (best < 0) { best = i; continue; }
         const sweep_point *b = &points[best];
         double qb = target == TARGET_ACCURACY ? b->accuracy : b->agreement;

@@ -76,12 +76,13 @@ def verdict(value, target):
 
 
 def setup_rows(bench):
-    images, runs = bench.get("images") or 0, bench.get("runs") or 0
-    shown = "%d images per run, median of %d runs%s" % (
-        images, runs, "" if bench.get("complete", True) else ", cut short: the figures finished before the stop")
-    short = [what for what, ok in (("images", images >= 1000000), ("runs", runs >= 5)) if not ok]
+    images, runs, warmup = bench.get("images") or 0, bench.get("runs") or 0, bench.get("warmup") or 0
+    shown = "%d images per run, median of %d runs after %d warm-up%s" % (
+        images, runs, warmup, "" if bench.get("complete", True) else ", cut short: the figures finished before the stop")
+    short = [what for what, ok in (("images", images >= 1000000), ("runs", runs >= 5), ("warm-ups", warmup >= 1))
+             if not ok]
     cut = not bench.get("complete", True)
-    return [("bench: >= 1000000 images per run, median of >= 5 runs", shown,
+    return [("bench: >= 1000000 images per run, median of >= 5 after a warm-up", shown,
              "GAP: too few %s" % " and ".join(short) if short else "GAP: cut short" if cut else "met")]
 
 

@@ -147,6 +147,9 @@ def bench_cases(tmp, broken):
                                                      "--limit", "4"], "--batch with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
                                                      "--limit", "4"], "--seed with --order file", tmp)
+    # a prefix of the file's own order is no random sample: an interval on it (and a stop on that) would mislead
+    expect_failure("run: --target-ci with --order file", ["run", "--device", "cpu", "--order", "file", "--target-ci",
+                                                          "0.05", "--limit", "4"], "--target-ci with --order file", tmp)
     # an empty item was skipped at the end of a list ("lenet,") and refused without a reason elsewhere
     expect_failure("bench: trailing comma in --models", quick + ["--models", "lenet,", "--no-cascades"],
                    "--models: empty item in 'lenet,'", tmp)

@@ -363,7 +363,8 @@ def check_stop_after_last_image(tmp):
 
 def check_report_fields(tmp, data):
     """The run JSON says null where a field does not apply: no threshold for a
-    model alone, no seed for the file's own order; both when they do."""
+    model alone, no seed (and no intervals) for the file's own order, no
+    watched class or target-ci without those options; values when they do."""
     report = os.path.join(tmp, "fields.json")
     for args, threshold, seed in ((LENET + ["--order", "file"], None, None),
                                   (["--cheap", "lenet", "--full", "alexnet_shallower", "--quiet", "--device", "cpu",
@@ -373,6 +374,13 @@ def check_report_fields(tmp, data):
         check(r.returncode == 0 and j.get("threshold", "absent") == threshold and j.get("seed", "absent") == seed,
               "run %s: JSON threshold %r, seed %r (rc %d)" % (" ".join(args[:4]), j.get("threshold", "absent"),
                                                              j.get("seed", "absent"), r.returncode))
+        # intervals only for a random order's images (a sample): null for the file's own order
+        bounds = [j.get(k, {}).get(b, "absent") for k in ("accuracy", "deferred") for b in ("low", "high")]
+        check(all(v is None for v in bounds) if seed is None else all(isinstance(v, float) for v in bounds),
+              "run %s: JSON intervals %r" % (" ".join(args[:4]), bounds))
+        check(j.get("watched", "absent") is None and j.get("target_ci", "absent") is None,
+              "run %s: JSON watched %r, target_ci %r" % (" ".join(args[:4]), j.get("watched", "absent"),
+                                                        j.get("target_ci", "absent")))
 
 
 def main():

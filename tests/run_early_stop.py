@@ -25,7 +25,10 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   processed, the JSON's counts equal the CSV's, its interval equals the Wilson
   interval with the finite-population correction recomputed here, the stop
   came at the first update that met the rule (plus at most the in-flight
-  chunks), and the rows are the seeded order's prefix.
+  chunks), the JSON's target_ci gives that update and its interval (narrower
+  than W; the drained chunks may widen the final one a little), its
+  "watched" the class's count and interval, and the rows are the seeded
+  order's prefix.
 """
 import csv
 import json
@@ -477,32 +480,56 @@ def first_update_meeting(rows, total, chunk, width, hit):
     return None
 
 
+def check_rule_met(name, report, rows, total, chunk, width, hit):
+    """The JSON's target_ci: where the rule was met (a chunk boundary, at or before the images processed) and the
+    watched interval there, recomputed from the CSV, narrower than width. (The images drained after it may widen
+    the final interval a little: Wilson's width is not monotone in n.)"""
+    rule = report.get("target_ci") or {}
+    at = rule.get("met_at")
+    check(rule.get("width") == width and isinstance(at, int) and 0 < at <= report["processed"] and at % chunk == 0,
+          "%s: target_ci %r, processed %d" % (name, rule, report["processed"]))
+    if not isinstance(at, int):
+        return
+    lo, hi = golden.wilson(sum(hit(row) for row in rows[1:at + 1]), at, total)
+    check(abs(rule.get("low", -1) - lo) < 2e-6 and abs(rule.get("high", -1) - hi) < 2e-6 and hi - lo < width,
+          "%s: met at %d with [%r, %r], recomputed [%g, %g]" % (name, at, rule.get("low"), rule.get("high"), lo, hi))
+
+
 def test_target_ci(tmp):
-    chunk, width = 50, 0.03
-    got = run_stopped(tmp, "ci", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",
-                                  str(width)], 10000)
-    if got:
+    correct = lambda row: row[1] == row[4]
+    # (chunk 8, width 0.059: met at 768 images with width 0.058964; the chunk drained after it gave 0.059021)
+    for chunk, width in ((50, 0.03), (8, 0.059)):
+        got = run_stopped(tmp, "ci", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",
+                                      str(width)], 10000)
+        if not got:
+            continue
         report, rows, progress, wall, plain = got
         a = report["accuracy"]
-        m = first_update_meeting(rows, 10000, chunk, width, lambda row: row[1] == row[4])
-        print("target-ci %.3f: stopped after %d images (rule first met at %s), accuracy %.4f [%.4f, %.4f], width %.4f"
-              % (width, report["processed"], m, a["value"], a["low"], a["high"], a["high"] - a["low"]))
+        m = first_update_meeting(rows, 10000, chunk, width, correct)
+        print("target-ci %.3f, chunk %d: stopped after %d images (rule first met at %s), accuracy %.4f [%.4f, %.4f], "
+              "width %.6f" % (width, chunk, report["processed"], m, a["value"], a["low"], a["high"], a["high"] - a["low"]))
         check(report["stopped_by"] == "target interval width", "ci: stopped_by %r" % report["stopped_by"])
-        check(a["high"] - a["low"] < width, "ci: final width %g" % (a["high"] - a["low"]))
+        check_rule_met("ci", report, rows, 10000, chunk, width, correct)
         check(m is not None and m <= report["processed"] <= m + 2 * chunk,
               "ci: stopped at %d, rule met at %s" % (report["processed"], m))
-    # the share of one class instead of the accuracy
+    # the share of one class instead of the accuracy: in the JSON as "watched", and in the summary
+    chunk = 50
     got = run_stopped(tmp, "watch", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",
                                      "0.02", "--watch-class", "cat"], 10000)
     if got:
         report, rows, progress, wall, plain = got
         cat = progress[-1]["classes"]["cat"]
-        m = first_update_meeting(rows, 10000, chunk, 0.02, lambda row: row[1] == "3")
+        watched = report.get("watched") or {}
+        is_cat = lambda row: row[1] == "3"
+        m = first_update_meeting(rows, 10000, chunk, 0.02, is_cat)
         print("target-ci 0.02 on cat: stopped after %d images (rule first met at %s), cat share %.4f [%.4f, %.4f]"
               % (report["processed"], m, cat["share"], cat["low"], cat["high"]))
         check(report["stopped_by"] == "target interval width", "watch: stopped_by %r" % report["stopped_by"])
-        check(cat["high"] - cat["low"] < 0.02, "watch: cat width %g" % (cat["high"] - cat["low"]))
-        check(cat["count"] == sum(row[1] == "3" for row in rows[1:]), "watch: cat count vs CSV")
+        check_rule_met("watch", report, rows, 10000, chunk, 0.02, is_cat)
+        count = sum(is_cat(row) for row in rows[1:])
+        check(cat["count"] == count and watched.get("class") == "cat" and watched.get("count") == count and
+              abs(watched.get("low", -1) - cat["low"]) < 2e-6 and abs(watched.get("high", -1) - cat["high"]) < 2e-6,
+              "watch: CSV count %d, progress %r, JSON watched %r" % (count, cat, watched))
         check(m is not None and m <= report["processed"] <= m + 2 * chunk,
               "watch: stopped at %d, rule met at %s" % (report["processed"], m))
 

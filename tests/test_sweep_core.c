@@ -133,7 +133,7 @@ static int brute_choose(const sweep_point *pts, int n, calibrate_target target, 
     int best = -1;
     for (int i = 0; i < n; i++) {
         double q = target == TARGET_ACCURACY ? pts[i].accuracy : pts[i].agreement;
-        if (q + 1e-12 < level) continue;
+        if (q < level) continue;
         double qb = best < 0 ? 0 : target == TARGET_ACCURACY ? pts[best].accuracy : pts[best].agreement;
         if (best < 0 || pts[i].predicted_images_per_s > pts[best].predicted_images_per_s ||
             (pts[i].predicted_images_per_s == pts[best].predicted_images_per_s && q > qb))
@@ -154,7 +154,7 @@ static void check_choose(const sweep_input *in, const sweep_point *pts, int n) {
             sweep_point_name(in, &pts[got], name, sizeof name);
             printf("accuracy >= %-6g -> %-26s %10.0f images/s, accuracy %.4f, deferred %.4f\n", acc_levels[k], name,
                    pts[got].predicted_images_per_s, pts[got].accuracy, pts[got].deferred_fraction);
-            CHECK(pts[got].accuracy >= acc_levels[k] - 1e-12, "chosen accuracy below the target");
+            CHECK(pts[got].accuracy >= acc_levels[k], "chosen accuracy below the target");
         }
     }
     for (size_t k = 0; k < sizeof agree_levels / sizeof agree_levels[0]; k++) {
@@ -184,6 +184,11 @@ static void check_choose_ties(void) {
     CHECK(calibrate_choose(tied + 3, 1, TARGET_ACCURACY, 0.9) == 0, "the expensive model alone, alone");
     tied[0].accuracy = 0.91;
     CHECK(calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9) == 0, "tie in speed: the higher accuracy first");
+    // ">= A" exactly: 401/500 holds for A = 0.802 (the same double) and not for A a hair above it
+    // (a 1e-12 tolerance took 0.802 for 0.8020000000005)
+    sweep_point one = {.cheap = 0, .threshold = 0.5, .accuracy = 401 / 500.0, .predicted_images_per_s = 1};
+    CHECK(calibrate_choose(&one, 1, TARGET_ACCURACY, 0.802) == 0, "accuracy 401/500 >= 0.802");
+    CHECK(calibrate_choose(&one, 1, TARGET_ACCURACY, 0.8020000000005) == -1, "accuracy 401/500 < 0.8020000000005");
     tied[0].accuracy = 0.9, tied[2].cheap = -1, tied[1].cheap = -1; // only cheap 1 before the alone points
     CHECK(calibrate_choose(tied, 4, TARGET_ACCURACY, 0.9) == 0, "a cheap model before the expensive one alone");
 }
