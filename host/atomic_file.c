@@ -165,7 +165,10 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
     struct stat st;
     *how = PUBLISHED_DIRECT;
     if (!f->temp_path[0]) return CASCADE_OK; // written in place: nothing to rename
-    if (!strcmp(f->temp_path, f->path)) return atomic_file_publish(f, err); // live (go_live): already there
+    if (!strcmp(f->temp_path, f->path)) { // live (go_live): already in place, whatever became of it since
+        f->temp_path[0] = 0;
+        return CASCADE_OK;
+    }
     if (lstat(f->path, &st) != 0) *how = PUBLISHED_NEW;
     else if (S_ISREG(st.st_mode) && renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) == 0) {
         *how = PUBLISHED_OVER_OLD;
@@ -177,10 +180,13 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
     return s;
 }
 
-static void take_back(atomic_file *f, int how) {
-    if (how == PUBLISHED_OVER_OLD) { // the old content is at temp_path: exchange again, drop the new
-        renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE);
-        unlink(f->temp_path);
+// The old content (at temp_path after the exchange) renamed back over the new; where even that
+// fails, it stays there and the message says where.
+static void take_back(atomic_file *f, int how, cascade_error *err) {
+    if (how == PUBLISHED_OVER_OLD && rename(f->temp_path, f->path) != 0 && err) {
+        size_t used = strlen(err->message);
+        snprintf(err->message + used, sizeof err->message - used, "; the previous %s is kept as %s", f->path,
+                 f->temp_path);
     } else if (how == PUBLISHED_NEW) unlink(f->path);
     f->temp_path[0] = 0;
 }
@@ -196,7 +202,7 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
     if (s) done--; // (the one that failed has removed its own temporary file)
     for (int i = 0; i < done; i++) { // all published: drop the old contents; else take every one back
         if (!files[i]) continue;
-        if (s) take_back(files[i], how[i]);
+        if (s) take_back(files[i], how[i], err);
         else if (how[i] == PUBLISHED_OVER_OLD) unlink(files[i]->temp_path);
         files[i]->temp_path[0] = 0;
     }

@@ -68,15 +68,25 @@ static int planned_name(const char *path, char *out, size_t cap) {
     return 1;
 }
 
+// The process's descriptor an output is written through (- is standard output), else -1.
+static int descriptor_of(const char *path) {
+    char target[PATH_MAX];
+    int fd = !strcmp(path, "-") ? 1 : output_path_target(path, target, sizeof target);
+    return fd >= 0 ? fd : -1;
+}
+
 int output_paths_same(const char *a, const char *b) {
     if (!strcmp(a, "-")) a = "/dev/stdout"; // as the outputs take it
     if (!strcmp(b, "-")) b = "/dev/stdout";
     struct stat sa, sb;
     int has_a = stat(a, &sa) == 0, has_b = stat(b, &sb) == 0;
-    // one file, or one FIFO (its reader would get both streams mixed); devices such as /dev/null may repeat
-    if (has_a && has_b)
-        return (S_ISREG(sa.st_mode) || S_ISFIFO(sa.st_mode)) && sa.st_mode == sb.st_mode && sa.st_dev == sb.st_dev &&
-               sa.st_ino == sb.st_ino;
+    // one file, or one named FIFO (its reader would get both streams mixed); devices such as /dev/null may
+    // repeat, and so may the process's own descriptors on one pipe (2>&1: /dev/stdout and /dev/stderr)
+    if (has_a && has_b) {
+        int same = sa.st_mode == sb.st_mode && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+        if (S_ISFIFO(sa.st_mode)) return same && descriptor_of(a) < 0 && descriptor_of(b) < 0;
+        return same && S_ISREG(sa.st_mode);
+    }
     if (has_a || has_b) return 0;
     char pa[2 * PATH_MAX], pb[2 * PATH_MAX];
     return planned_name(a, pa, sizeof pa) && planned_name(b, pb, sizeof pb) && !strcmp(pa, pb);
@@ -97,13 +107,6 @@ static int lands_on(const char *output, const named_path *input) {
         p += n + (p[n] != 0);
     }
     return 0;
-}
-
-// The process's descriptor an output is written through (- is standard output), else -1.
-static int descriptor_of(const char *path) {
-    char target[PATH_MAX];
-    int fd = !strcmp(path, "-") ? 1 : output_path_target(path, target, sizeof target);
-    return fd >= 0 ? fd : -1;
 }
 
 cascade_status output_paths_check(const named_path *outputs, int n_outputs, const named_path *inputs, int n_inputs,

@@ -334,6 +334,12 @@ def check_collisions(tmp, data):
                                                             "--data", data, "--csv", fifo, "--json", fifo],
                        "is also the --csv file", tmp, [])
     os.unlink(fifo)
+    # standard output and standard error on one pipe (2>&1) are the user's merge, not one output named twice
+    r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", "/dev/stdout", "--progress-json",
+                                                   "/dev/stderr"], cwd=WORK, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=300)
+    check(r.returncode == 0 and "index,prediction" in r.stdout and '"processed":10' in r.stdout,
+          "--output /dev/stdout --progress-json /dev/stderr on one pipe: rc %d %r" % (r.returncode, r.stdout[-200:]))
     r = run(["run"] + LENET + ["--data", data, "--output", "/dev/null", "--json", "/dev/null"])
     check(r.returncode == 0, "/dev/null for two outputs: rc %d %s" % (r.returncode, r.stderr[-200:]))
 

@@ -275,7 +275,7 @@ def missing_output_dir(tmp, out):
 def publish_taken_back(tmp, out):
     """The --json target becomes a directory while the run works: its rename fails after the CSV's succeeded.
     The CSV is taken back (a file replaced gets its old content, a new one is removed): all outputs or none."""
-    for name, old in (("in.keep.csv", b"the previous CSV\n"), ("new.csv", None)):
+    for name, old in (("keep.csv", b"the previous CSV\n"), ("new.csv", None)):
         csv, report_path = os.path.join(out, name), os.path.join(out, "r.json")
         if old is not None:
             open(csv, "wb").write(old)
@@ -305,6 +305,28 @@ def publish_taken_back(tmp, out):
                 os.unlink(os.path.join(out, f))
         report("all or none: --json's rename fails, %s CSV" % ("an existing" if old else "a new"), problems,
                "exit %s in %.1fs, the CSV %s" % (p.returncode, time.time() - start, "as it was" if old else "absent"))
+
+
+def live_log_removed(tmp, out):
+    """The live --progress-json removed (rotated) while the run works: the run still publishes its CSV and JSON,
+    exit 0 (the log is a feed, not a result; its rename failing took the other outputs back)."""
+    csv, report_path, log = (os.path.join(out, n) for n in ("p.csv", "r.json", "progress.jsonl"))
+    start = time.time()
+    p = subprocess.Popen([cascade] + quick(cheap="alexnet_shallower", limit=2000) +
+                         ["--output", csv, "--json", report_path, "--progress-json", log, "--progress-interval", "0.1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while time.time() < start + 60 and not (os.path.exists(log) and os.path.getsize(log) > 0):
+        time.sleep(0.01)  # live once the work starts: its first line is out
+    os.unlink(log)
+    err = communicate_or_kill(p, 120)[1]
+    rows = len(open(csv).read().splitlines()) - 1 if os.path.exists(csv) else None
+    problems = [] if p.returncode == 0 else ["exit %s: %s" % (p.returncode, err.strip()[-200:])]
+    if rows != 2000 or not os.path.exists(report_path):
+        problems.append("CSV rows %s, JSON %s" % (rows, "written" if os.path.exists(report_path) else "absent"))
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
+    report("live --progress-json removed mid-run", problems, "exit %s in %.1fs, CSV and JSON written" %
+           (p.returncode, time.time() - start))
 
 
 def batch_too_big(tmp, out):
@@ -539,7 +561,8 @@ def main():
         out = os.path.join(tmp, "out")
         os.mkdir(out)
         groups = (batch_too_big,) if gpu_only else (
-            unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, batch_too_big,
+            unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, live_log_removed,
+            batch_too_big,
             weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
         for group in groups:
             group(tmp, out)
