@@ -30,7 +30,7 @@ static const char bench_usage[] =
     "  --images N           images per run   [GPU 1000000, CPU 2000]\n"
     "  --runs R             timed runs   [5]\n"
     "  --warmup W           untimed runs first   [1]\n"
-    "  --warmup-images N    images in each warm-up run   [all of --images]\n"
+    "  --warmup-images N    images in each warm-up run, at most --images   [all of --images]\n"
     "  --data FILE          CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
     "  --seed S             order of the replicated images   [1]\n"
     "  --device auto|cpu|gpu   [auto]\n"

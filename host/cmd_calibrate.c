@@ -62,7 +62,8 @@ static const char calibrate_usage[] =
     "an output FILE of - is standard output (the report then goes to stderr); no output\n"
     "may be an input or another output.\n"
     "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
-    "are still written, the JSON's choice null), 2 bad usage,\n"
+    "are still written, the JSON's choice null; the reason, with the best reached, on\n"
+    "stderr and no report on stdout), 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {

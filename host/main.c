@@ -15,13 +15,14 @@ static const char usage[] =
     "GPU-native cascade inference: a cheap CNN on every image, an expensive CNN on\n"
     "the images it is unsure of.\n\n"
     "commands:\n"
-    "  run        run a cascade over a CIFAR-10 binary file (the default job)\n"
+    "  run        run a cascade over a CIFAR-10 binary file (the main job)\n"
     "  bench      measure throughput of models and cascades\n"
     "  sweep      accuracy / deferral / predicted speed over cheap models and thresholds\n"
     "  calibrate  choose the cheap model and threshold for a target accuracy\n"
     "  info       describe a model file\n\n"
     "'cascade COMMAND --help' (or 'cascade help COMMAND') describes each. Assets\n"
-    "(weights, data) are found under $CASCADE_ASSETS, default ../shared.\n";
+    "(weights, data) are found under $CASCADE_ASSETS, default ../shared when it has\n"
+    "weights/, else the shared/ beside the source tree the binary was built from.\n";
 
 typedef struct {
     const char *name;
