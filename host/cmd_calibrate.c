@@ -62,8 +62,8 @@ static const char calibrate_usage[] =
     "an output FILE of - is standard output (the report then goes to stderr); no output\n"
     "may be an input or another output.\n"
     "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
-    "are still written, the JSON's choice null; the reason, with the best reached, on\n"
-    "stderr and no report on stdout), 2 bad usage,\n"
+    "are still written, the JSON's choice null; the report gives what was measured, and\n"
+    "stderr the reason, with the best reached), 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
@@ -210,8 +210,8 @@ static const char *file_name(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-static void print_report(const calibrate_state *s) {
-    const sweep_point *c = &s->points[s->choice];
+// What was measured, with or without a choice: the target, the data, each model alone.
+static void print_measured(const calibrate_state *s) {
     const char *what = s->target == TARGET_ACCURACY ? "accuracy" : "agreement";
     char level[NUMBER_TEXT_CAP]; // as given: 0.9999995 is not "1.0000"
     printf("target      %s >= %s on the validation images\n", what, number_text(s->level, level));
@@ -225,6 +225,11 @@ static void print_report(const calibrate_state *s) {
         printf("%-12s%-22s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", m->name, m->images_per_s,
                m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
     }
+}
+
+static void print_report(const calibrate_state *s) {
+    const sweep_point *c = &s->points[s->choice];
+    print_measured(s);
     const model_pass *full = &s->setup.full;
     char thr[NUMBER_TEXT_CAP];
     if (c->cheap >= 0)
@@ -323,10 +328,12 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     atomic_file *outputs[2] = {s->opt.csv ? &s->csv : NULL, s->opt.json ? &s->json : NULL};
     st = atomic_files_commit(outputs, 2, err);
     char level[NUMBER_TEXT_CAP];
-    if (!st && s->choice < 0) // the outputs say what was reached: every point, and choice null
+    if (!st && s->choice < 0) { // the outputs say what was reached: every point, and choice null
+        print_measured(s);
         return cascade_fail(err, CASCADE_EFORMAT, "no candidate reaches accuracy %s on the %lld validation images"
                             " (the best reaches %.4f)%s", number_text(s->level, level), (long long)s->val.n, best_accuracy(s),
                             s->opt.csv || s->opt.json ? "; the outputs are written, with no choice" : "");
+    }
     if (!st) print_report(s);
     return st;
 }

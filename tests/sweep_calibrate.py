@@ -233,14 +233,18 @@ def expect_error(name, args, code, want, tmp):
 
 
 def check_unreachable(tmp, quick):
-    """A target no candidate reaches: exit 1 with one line, and the outputs
-    say what was reached: every validation point, the JSON's choice null."""
+    """A target no candidate reaches: exit 1 with one line, the report of what
+    was measured on stdout (no choice), and the outputs say what was reached:
+    every validation point, the JSON's choice null."""
     csv_path, json_path = os.path.join(tmp, "unreached.csv"), os.path.join(tmp, "unreached.json")
     r = run(["calibrate", "--target-accuracy", "0.999", "--thresholds", "0.5,0.9", "--csv", csv_path,
              "--json", json_path] + quick, timeout=120)
     lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:")]
     check(r.returncode == 1 and len(lines) == 1 and "no candidate reaches" in lines[0] and "written" in lines[0],
           "calibrate: unreachable target: exit %d, stderr %r" % (r.returncode, lines))
+    # the report still says what was measured (target, data, each model alone), with no choice line
+    check(r.stdout.startswith("target      accuracy >= 0.999") and "alone       " in r.stdout and
+          "choice" not in r.stdout, "calibrate: unreachable target: stdout %r" % r.stdout[-300:])
     rows = list(csv.DictReader(open(csv_path))) if os.path.exists(csv_path) else []
     j = json.load(open(json_path)) if os.path.exists(json_path) else {}
     best = max((float(x["accuracy"]) for x in rows), default=-1)
