@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -174,10 +173,7 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
         *how = PUBLISHED_OVER_OLD;
         return CASCADE_OK;
     }
-    int new_file = *how == PUBLISHED_NEW;
-    cascade_status s = atomic_file_publish(f, err);
-    *how = new_file ? PUBLISHED_NEW : PUBLISHED_DIRECT;
-    return s;
+    return atomic_file_publish(f, err); // a new file (taken back by removing it), or one that cannot be
 }
 
 // The old content (at temp_path after the exchange) renamed back over the new; where even that

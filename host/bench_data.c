@@ -23,14 +23,14 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
     shuffled_order(order, replicated, seed); // a permutation of the replicated set
     for (int64_t i = 0; i < count; i++) {
         int record = (int)(order[i] % (uint32_t)source->count);
-        if (!cifar_label_ok(cifar_label(source, record))) { // checked as drawn: a few images of a huge file touch only those
-            int label = cifar_label(source, record);
+        int label = cifar_label(source, record);
+        if (!cifar_label_ok(label)) { // checked as drawn: a few images of a huge file touch only those
             free(order);
             bench_data_free(d);
             return cifar_bad_label(record, label, err);
         }
         memcpy(d->pixels + i * CIFAR_PIXELS, cifar_pixels(source, record), CIFAR_PIXELS);
-        d->labels[i] = (uint8_t)cifar_label(source, record);
+        d->labels[i] = (uint8_t)label;
     }
     free(order);
     d->count = count;

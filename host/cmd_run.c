@@ -1,8 +1,8 @@
 // cmd_run.c: `cascade run` — the cascade over a CIFAR-10 binary file.
 // Images go through in a seeded random order (every prefix a uniform
-// sample: the intervals hold; --order file gives none), with running estimates, early stop (SIGINT, time budget, target
-// interval width), and outputs written atomically for exactly the images
-// processed.
+// sample, so the intervals hold; --order file gives none), with running
+// estimates, early stop (SIGINT, time budget, target interval width), and
+// outputs written atomically for exactly the images processed.
 #include "commands.h"
 #include "assets.h"
 #include "atomic_file.h"
@@ -212,7 +212,7 @@ static void write_stop_rule(FILE *f, const run_state *r, const progress_state *p
         fprintf(f, "  \"watched\": {\"class\": ");
         json_string(f, r->opt.watch_class);
         fprintf(f, ", \"count\": %lld, \"share\": %.6f", (long long)k, e->seen ? (double)k / e->seen : 0);
-        json_interval_fields(f, p->sampled, wilson_interval(k, e->seen, e->population), 1);
+        json_interval_fields(f, p->sampled, progress_watched(p), 1);
         fprintf(f, "},\n");
     } else fprintf(f, "  \"watched\": null,\n");
     char w[NUMBER_TEXT_CAP];
@@ -286,7 +286,7 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     }
     if (p->watch_class >= 0) {
         int64_t k = e->predicted[p->watch_class];
-        interval w = wilson_interval(k, e->seen, e->population);
+        interval w = progress_watched(p);
         printf("watched     %s: %.4f of the images (%lld)", r->opt.watch_class, e->seen ? (double)k / e->seen : 0,
                (long long)k);
         if (!sum->complete && p->sampled) printf("  95%% CI [%.4f, %.4f]", w.low, w.high);

@@ -79,10 +79,12 @@ static void draw(progress_state *p, double elapsed, int final) {
     double pd = e->seen ? (double)e->deferred / e->seen : 0, pa = e->labelled ? (double)e->correct / e->labelled : 0;
     char dci[48] = "", aci[48] = "", wci[48] = ""; // the intervals: a random order's prefixes only
     if (p->sampled) {
-        interval w = progress_watched(p);
         snprintf(dci, sizeof dci, " [%.4f, %.4f]", d.low, d.high);
         snprintf(aci, sizeof aci, " [%.4f, %.4f]", a.low, a.high);
-        if (p->watch_class >= 0) snprintf(wci, sizeof wci, " [%.4f, %.4f]", w.low, w.high);
+        if (p->watch_class >= 0) {
+            interval w = progress_watched(p);
+            snprintf(wci, sizeof wci, " [%.4f, %.4f]", w.low, w.high);
+        }
     }
     fprintf(stderr, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f%s  acc %.4f%s", p->tty ? "\r" : "",
             e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen, (long long)e->population, rate,
