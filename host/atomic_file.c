@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,60 @@ static void temp_name(char *out, size_t cap, const char *target) {
     snprintf(out, cap, "%.*s%.*s.tmp.XXXXXX", (int)dir, target, (int)(base < keep ? base : keep), target + dir);
 }
 
+// Six random letters for a temporary file's XXXXXX (getrandom; the clock
+// and the pid where it has nothing to give).
+static void random_suffix(char *out) {
+    static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char bytes[6];
+    if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != (ssize_t)sizeof bytes) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        unsigned long long x = (unsigned long long)t.tv_nsec * 2654435761u ^ (unsigned long long)getpid() << 20;
+        for (int i = 0; i < 6; i++, x = x * 6364136223846793005ull + 1442695040888963407ull) bytes[i] = x >> 56;
+    }
+    for (int i = 0; i < 6; i++) out[i] = letters[bytes[i] % 62];
+}
+
+// The temporary file beside the target: where the file system has O_TMPFILE
+// (and /proc/self/fd is there to link it through at the commit), an unnamed
+// file in the target's folder, so that nothing is left if the process is
+// killed outright; else NAME.tmp.XXXXXX, made now. -1 with errno on failure.
+static int open_temp(atomic_file *f, const char *target) {
+    temp_name(f->temp_path, sizeof f->temp_path, target);
+    const char *slash = strrchr(target, '/');
+    char folder[sizeof f->path];
+    snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash == target ? 1 : slash - target) : 1,
+             slash ? target : ".");
+    int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        char proc[64], seen[8];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (readlink(proc, seen, sizeof seen) > 0) {
+            f->unnamed = 1;
+            return fd;
+        }
+        close(fd);
+    }
+    return mkstemp(f->temp_path); // no O_TMPFILE here (or no /proc): its errors are the ones to give
+}
+
+// An unnamed temporary file gets its name beside the target, NAME.tmp.XXXXXX
+// with a fresh suffix (another while one is taken): from here on it is an
+// ordinary temporary file. -1 with errno on failure.
+static int name_temp(atomic_file *f) {
+    char proc[64], *suffix = f->temp_path + strlen(f->temp_path) - 6;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(f->file));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        random_suffix(suffix);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, f->temp_path, AT_SYMLINK_FOLLOW) == 0) {
+            f->unnamed = 0;
+            return 0;
+        }
+        if (errno != EEXIST) return -1;
+    }
+    return -1;
+}
+
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
     if (strlen(path) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
@@ -104,8 +159,7 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (exists && access(target, W_OK) != 0)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
     strcpy(f->path, target); // through a link: its target is replaced, the link stays
-    temp_name(f->temp_path, sizeof f->temp_path, target);
-    int fd = mkstemp(f->temp_path);
+    int fd = open_temp(f, target);
     if (fd < 0) {
         int e = errno;
         f->temp_path[0] = 0;
@@ -118,7 +172,8 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     f->file = fdopen(fd, "w");
     if (!f->file) {
         close(fd);
-        unlink(f->temp_path);
+        if (!f->unnamed) unlink(f->temp_path);
+        f->temp_path[0] = 0, f->unnamed = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
     }
     return CASCADE_OK;
@@ -128,11 +183,12 @@ cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err) {
     int failed = ferror(f->file) || fflush(f->file) != 0;
     int e = errno;
     if (!failed && f->temp_path[0] && fsync(fileno(f->file)) != 0) failed = 1, e = errno;
+    if (!failed && f->unnamed && name_temp(f) != 0) failed = 1, e = errno;
     if (fclose(f->file) != 0 && !failed) failed = 1, e = errno;
     f->file = NULL;
     if (failed) {
-        if (f->temp_path[0]) unlink(f->temp_path);
-        f->temp_path[0] = 0;
+        if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
+        f->temp_path[0] = 0, f->unnamed = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e ? e : EIO));
     }
     return CASCADE_OK;
@@ -206,20 +262,21 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
 }
 
 void atomic_file_abort(atomic_file *f) {
-    if (f->file) fclose(f->file);
+    if (f->file) fclose(f->file); // (an unnamed temporary file goes with its descriptor)
     f->file = NULL;
-    if (f->temp_path[0]) unlink(f->temp_path);
-    f->temp_path[0] = 0;
+    if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
+    f->temp_path[0] = 0, f->unnamed = 0;
 }
 
 void atomic_file_abort_from_signal(const atomic_file *f) {
-    if (f->temp_path[0]) unlink(f->temp_path);
+    if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
 }
 
 cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
     if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
-    unlink(f->temp_path);                // write the target itself: rename(path, path) is then a no-op
+    if (!f->unnamed) unlink(f->temp_path); // write the target itself: rename(path, path) is then a no-op
     fclose(f->file);
+    f->unnamed = 0;
     snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // the link's target, as for any output
     f->file = fopen(f->path, "w");
     if (!f->file) {

@@ -1,6 +1,10 @@
 // atomic_file.h: outputs that appear whole or not at all.
 // Writes go to a temporary file next to the target, renamed over it on
-// commit; abort (or an error) removes it. A target that exists and is not a
+// commit; abort (or an error) removes it. Where the file system can (Linux's
+// O_TMPFILE: ext4, xfs, btrfs, tmpfs) that file has no name until the
+// commit links it beside the target, so a process killed outright (SIGKILL,
+// the OOM killer) leaves nothing behind; elsewhere it is NAME.tmp.XXXXXX
+// from the open on. A target that exists and is not a
 // regular file (a pipe, /dev/full) is written directly; - (standard output),
 // /dev/stdout or /dev/fd/N (the process's own descriptors) through a copy of
 // the descriptor, and an output on standard output has it to itself: from
@@ -14,7 +18,8 @@
 typedef struct {
     FILE *file;
     char path[1024];
-    char temp_path[1100]; // empty when writing directly
+    char temp_path[1100]; // empty when writing directly; NAME.tmp.XXXXXX still to be named when unnamed
+    int unnamed;          // 1: an O_TMPFILE not yet linked at temp_path (nothing there to remove)
 } atomic_file;
 
 #ifdef __cplusplus

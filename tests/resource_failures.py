@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """resource_failures.py: the resource-failure matrix and the determinism check.
 
-usage: resource_failures.py CASCADE_BINARY [--sanitized] [--gpu-only]
-       (assets from $CASCADE_ASSETS, default ../shared; --sanitized: the binary is built
-       with ASan, so the address-space limit case is skipped; --gpu-only: the batch-too-big
-       group alone, the one that uses a GPU, as the device check runs it)
+usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--sanitized] [--gpu-only]
+       (assets from $CASCADE_ASSETS, default ../shared; --no-tmpfile: the LD_PRELOAD shim
+       tests/no_tmpfile.c, which takes O_TMPFILE away (without it that case is skipped);
+       --sanitized: the binary is built with ASan, so the address-space limit case is skipped;
+       --gpu-only: the batch-too-big group alone, the one that uses a GPU, as the device check
+       runs it)
 
 Each failure must give a non-zero exit, exactly one line on stderr, and leave no output
 file (nor a temporary one) behind:
@@ -18,6 +20,9 @@ file (nor a temporary one) behind:
                        output's rename fails: the earlier ones are taken back); sweep,
                        calibrate and bench alike
   missing output dir   --output, --json, --progress-json in a directory that does not exist
+  killed outright      SIGKILL mid-run (the OOM killer's): no temporary file left, an existing
+                       output as it was; where the file system has no O_TMPFILE (the shim) the
+                       named temporary files are there during the run and gone after it
   batch too big        --device gpu with a batch no GPU holds, or one whose tensors pass
                        cuDNN's 32-bit offsets; a batch beyond the option's range; CPU
                        buffers larger than this machine's memory
@@ -41,6 +46,7 @@ from checks import communicate_or_kill
 cascade = os.path.abspath(sys.argv[1])
 sanitized = "--sanitized" in sys.argv[2:]
 gpu_only = "--gpu-only" in sys.argv[2:]
+no_tmpfile = sys.argv[sys.argv.index("--no-tmpfile") + 1] if "--no-tmpfile" in sys.argv[2:-1] else None
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 lenet = os.path.join(assets, "weights", "lenet.safetensors")
 test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
@@ -281,10 +287,9 @@ def publish_taken_back(tmp, out):
             open(csv, "wb").write(old)
         start = time.time()
         p = subprocess.Popen([cascade] + quick(cheap="alexnet_shallower", limit=2000) +
-                             ["--output", csv, "--json", report_path], stdout=subprocess.PIPE,
+                             ["--output", csv, "--json", report_path] + live_log(tmp), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        while time.time() < start + 60 and not any(f.startswith("r.json.tmp.") for f in os.listdir(out)):
-            time.sleep(0.01)  # the outputs' temporary files are made before the work starts
+        wait_for_work(p, tmp, start)
         os.mkdir(report_path)
         err = communicate_or_kill(p, 120)[1]
         lines = [l for l in err.splitlines() if l.strip()]
@@ -305,6 +310,78 @@ def publish_taken_back(tmp, out):
                 os.unlink(os.path.join(out, f))
         report("all or none: --json's rename fails, %s CSV" % ("an existing" if old else "a new"), problems,
                "exit %s in %.1fs, the CSV %s" % (p.returncode, time.time() - start, "as it was" if old else "absent"))
+
+
+def live_log(tmp):
+    """A live --progress-json outside out/ (it is written in place), to see the work start: a fresh one."""
+    log = os.path.join(tmp, "started.jsonl")
+    if os.path.exists(log):
+        os.unlink(log)
+    return ["--progress-json", log, "--progress-interval", "0.1"]
+
+
+def wait_for_work(p, tmp, start):
+    """Until the run's work has started (its live log's first line) or it ended."""
+    log = os.path.join(tmp, "started.jsonl")
+    while time.time() < start + 60 and p.poll() is None and not (os.path.exists(log) and os.path.getsize(log) > 0):
+        time.sleep(0.01)
+
+
+def killed_outright(tmp, out):
+    """SIGKILL while the run works: nothing can be cleaned up, so nothing may have been left to clean: the
+    outputs are unnamed temporary files (O_TMPFILE) until the commit, and an existing one is as it was. With
+    the shim (a file system without O_TMPFILE) the named fallback: NAME.tmp.XXXXXX during the run, the outputs
+    published and nothing left after it."""
+    csv, report_path = os.path.join(out, "keep.csv"), os.path.join(out, "r.json")
+    old = b"the previous CSV\n"
+    for shim in [None] + ([no_tmpfile] if no_tmpfile else []):
+        open(csv, "wb").write(old)
+        env = dict(os.environ)
+        if shim:
+            env["LD_PRELOAD"] = shim  # ASan must let a preload come ahead of its runtime
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+        start = time.time()
+        limit = 2000 if shim else 5000  # (the kill must come before the run ends)
+        p = subprocess.Popen([cascade] + quick(cheap="alexnet_shallower", limit=limit) +
+                             ["--output", csv, "--json", report_path] + live_log(tmp), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+        wait_for_work(p, tmp, start)
+        during = [f for f in os.listdir(out) if ".tmp." in f]
+        if shim:
+            err = communicate_or_kill(p, 120)[1]
+        else:
+            p.kill()
+            err = communicate_or_kill(p, 60)[1]
+        problems = []
+        now = open(csv, "rb").read() if os.path.exists(csv) else b""
+        if shim:
+            if p.returncode != 0:
+                problems.append("exit %s: %s" % (p.returncode, err.strip()[-200:]))
+            if sorted(f.split(".tmp.")[0] for f in during) != ["keep.csv", "r.json"]:
+                problems.append("temporary files during the run: %s (the fallback names them)" % during)
+            if len(now.splitlines()) != limit + 1 or not os.path.exists(report_path):
+                problems.append("outputs: CSV of %d lines, JSON %s" % (len(now.splitlines()),
+                                                                      "written" if os.path.exists(report_path) else "absent"))
+        else:
+            if p.returncode != -signal.SIGKILL:
+                problems.append("exit %s (the run ended before the kill)" % p.returncode)
+            if during:
+                problems.append("temporary files named during the run: %s" % during)
+            if now != old:
+                problems.append("the existing CSV was changed")
+        left = [f for f in leftovers(out) if f not in ("keep.csv", "r.json")]
+        if left:
+            problems.append("left behind: %s" % left)
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
+        if shim:
+            report("no O_TMPFILE (LD_PRELOAD shim): named temporary files, then published", problems,
+                   "exit 0 in %.1fs, %s during the run" % (time.time() - start, ", ".join(sorted(during))))
+        else:
+            report("SIGKILL mid-run: nothing left, the existing output as it was", problems,
+                   "killed after %.1fs" % (time.time() - start))
+    if no_tmpfile is None:
+        skip("no O_TMPFILE (LD_PRELOAD shim)", "no --no-tmpfile shim given")
 
 
 def live_log_removed(tmp, out):
@@ -561,7 +638,8 @@ def main():
         out = os.path.join(tmp, "out")
         os.mkdir(out)
         groups = (batch_too_big,) if gpu_only else (
-            unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, live_log_removed,
+            unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, killed_outright,
+            live_log_removed,
             batch_too_big,
             weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
         for group in groups:
