@@ -268,7 +268,7 @@ static void write_choice(FILE *f, const calibrate_state *s) {
     char thr[NUMBER_TEXT_CAP];
     if (c->cheap >= 0) fprintf(f, ", \"threshold\": %s", number_text(c->threshold, thr));
     else fprintf(f, ", \"threshold\": null");
-    fprintf(f, ", \"predicted_images_per_s\": %.3f, \"accuracy\": %.6f, \"agreement\": %.6f, "
+    fprintf(f, ", \"predicted_images_per_s\": %.9g, \"accuracy\": %.6f, \"agreement\": %.6f, "
                "\"deferred_fraction\": %.6f, \"deferred\": %lld, \"correct\": %lld, \"agree\": %lld}",
             c->predicted_images_per_s, c->accuracy, c->agreement, c->deferred_fraction, (long long)c->deferred,
             (long long)c->correct, (long long)c->agree);
@@ -284,14 +284,9 @@ static void write_json(FILE *f, const calibrate_state *s) {
     json_string(f, s->val.path);
     fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
     json_string(f, s->settings.backend);
-    fprintf(f, ",\n  \"throughputs\": {");
-    for (int i = 0; i <= s->setup.n_cheap; i++) {
-        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
-        fprintf(f, "%s", i ? ", " : "");
-        json_string(f, m->name);
-        fprintf(f, ": %.3f", m->images_per_s);
-    }
-    fprintf(f, "},\n  \"best_accuracy\": %.6f,\n  \"choice\": ", best_accuracy(s));
+    fprintf(f, ",\n  \"models\": "); // (an array: the expensive model may be named among the cheap ones too)
+    sweep_write_models_json(f, &s->setup, &s->val);
+    fprintf(f, ",\n  \"best_accuracy\": %.6f,\n  \"choice\": ", best_accuracy(s));
     if (s->choice >= 0) write_choice(f, s);
     else fprintf(f, "null");
     if (s->opt.test && s->choice >= 0) {
@@ -301,7 +296,7 @@ static void write_json(FILE *f, const calibrate_state *s) {
         fprintf(f, ", \"images\": %lld, \"accuracy\": %.6f, \"deferred_fraction\": %.6f, ", (long long)t->images,
                 (double)t->correct / t->images, (double)t->deferred / t->images);
         if (t->have_agreement) fprintf(f, "\"agreement\": %.6f, ", (double)t->agree / t->images);
-        fprintf(f, "\"images_per_s\": %.3f, \"predicted_images_per_s\": %.3f, \"seconds\": %.3f, \"backend\": ",
+        fprintf(f, "\"images_per_s\": %.9g, \"predicted_images_per_s\": %.9g, \"seconds\": %.6f, \"backend\": ",
                 t->images_per_s, t->predicted_images_per_s, t->seconds);
         json_string(f, t->backend);
         fprintf(f, "}");

@@ -198,7 +198,7 @@ static void write_predictions(run_state *r, int64_t processed) {
     fprintf(f, "index,prediction,confidence,deferred,label\n");
     for (int64_t pos = 0; pos < processed; pos++) {
         uint32_t rec = r->order[pos];
-        fprintf(f, "%u,%d,%.6f,%d,%d\n", rec, r->results.prediction[pos], r->results.confidence[pos],
+        fprintf(f, "%u,%d,%.9g,%d,%d\n", rec, r->results.prediction[pos], r->results.confidence[pos],
                 r->results.deferred[pos], cifar_label(&r->data, (int)rec));
     }
 }
@@ -211,8 +211,8 @@ static void write_stop_rule(FILE *f, const run_state *r, const progress_state *p
         int64_t k = e->predicted[p->watch_class];
         fprintf(f, "  \"watched\": {\"class\": ");
         json_string(f, r->opt.watch_class);
-        fprintf(f, ", \"count\": %lld, \"share\": %.6f", (long long)k, e->seen ? (double)k / e->seen : 0);
-        json_interval_fields(f, p->sampled, progress_watched(p), 1);
+        fprintf(f, ", \"count\": %lld, ", (long long)k);
+        json_proportion_fields(f, "share", k, e->seen, p->sampled, progress_watched(p), 1);
         fprintf(f, "},\n");
     } else fprintf(f, "  \"watched\": null,\n");
     char w[NUMBER_TEXT_CAP];
@@ -243,12 +243,12 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
             stop_reason_name(p->stop));
     if (p->stop) fprintf(f, "  \"stop_requested_s\": %.3f,\n", p->stop_elapsed);
     else fprintf(f, "  \"stop_requested_s\": null,\n");
-    fprintf(f, "  \"deferred\": {\"count\": %lld, \"fraction\": %.6f", (long long)e->deferred,
-            e->seen ? (double)e->deferred / e->seen : 0);
-    json_interval_fields(f, p->sampled, wilson_interval(e->deferred, e->seen, e->population), 1);
-    fprintf(f, "},\n  \"accuracy\": {\"correct\": %lld, \"value\": %.6f", (long long)e->correct,
-            e->labelled ? (double)e->correct / e->labelled : 0);
-    json_interval_fields(f, p->sampled, wilson_interval(e->correct, e->labelled, e->population), 1);
+    fprintf(f, "  \"deferred\": {\"count\": %lld, ", (long long)e->deferred);
+    json_proportion_fields(f, "fraction", e->deferred, e->seen, p->sampled,
+                           wilson_interval(e->deferred, e->seen, e->population), 1);
+    fprintf(f, "},\n  \"accuracy\": {\"correct\": %lld, ", (long long)e->correct);
+    json_proportion_fields(f, "value", e->correct, e->labelled, p->sampled,
+                           wilson_interval(e->correct, e->labelled, e->population), 1);
     fprintf(f, "},\n");
     write_stop_rule(f, r, p);
     fprintf(f, "  \"elapsed_s\": %.3f,\n  \"images_per_s\": %.1f,\n", elapsed,
@@ -276,19 +276,20 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
     else if (p->stop != STOP_NONE) // as the JSON says it: the stop came after the last image was taken
         printf("stopped by  %s, requested at %.2f s, after the last image was taken (none left out)\n",
                stop_reason_name(p->stop), p->stop_elapsed);
-    printf("deferred    %.4f (%lld images, %lld expensive batches)\n", e->seen ? (double)e->deferred / e->seen : 0,
-           (long long)e->deferred, (long long)sum->expensive_batches);
+    if (e->seen) printf("deferred    %.4f", (double)e->deferred / e->seen);
+    else printf("deferred    -"); // no image: no fraction (null in the JSON)
+    printf(" (%lld images, %lld expensive batches)\n", (long long)e->deferred, (long long)sum->expensive_batches);
     if (e->labelled) {
         interval a = wilson_interval(e->correct, e->labelled, e->population);
         printf("accuracy    %.4f", (double)e->correct / e->labelled);
         if (!sum->complete && p->sampled) printf("  95%% CI [%.4f, %.4f]", a.low, a.high);
         printf("\n");
     }
-    if (p->watch_class >= 0) {
+    if (p->watch_class >= 0 && !e->seen) printf("watched     %s: - (no image processed)\n", r->opt.watch_class);
+    else if (p->watch_class >= 0) {
         int64_t k = e->predicted[p->watch_class];
         interval w = progress_watched(p);
-        printf("watched     %s: %.4f of the images (%lld)", r->opt.watch_class, e->seen ? (double)k / e->seen : 0,
-               (long long)k);
+        printf("watched     %s: %.4f of the images (%lld)", r->opt.watch_class, (double)k / e->seen, (long long)k);
         if (!sum->complete && p->sampled) printf("  95%% CI [%.4f, %.4f]", w.low, w.high);
         printf("\n");
     }

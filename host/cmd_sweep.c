@@ -165,20 +165,9 @@ static void write_json(FILE *f, const sweep_state *s) {
     json_string(f, s->data.path);
     fprintf(f, ",\n  \"first\": %d,\n  \"images\": %lld,\n  \"backend\": ", s->data.first, (long long)s->data.n);
     json_string(f, s->settings.backend);
-    fprintf(f, ",\n  \"models\": [\n");
-    for (int i = 0; i <= s->setup.n_cheap; i++) {
-        const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
-        int64_t correct = 0;
-        for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
-        fprintf(f, "    {\"name\": ");
-        json_string(f, m->name);
-        fprintf(f, ", \"role\": \"%s\", \"arch\": \"%s\", \"images_per_s\": %.3f, \"throughput\": \"%s\", "
-                   "\"seconds\": %.3f, \"accuracy\": %.6f}%s\n",
-                i < s->setup.n_cheap ? "cheap" : "full", m->arch, m->images_per_s,
-                m->throughput_given ? "given" : "measured",
-                m->seconds, (double)correct / s->data.n, i < s->setup.n_cheap ? "," : "");
-    }
-    fprintf(f, "  ],\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->setup.n_thresholds);
+    fprintf(f, ",\n  \"models\": ");
+    sweep_write_models_json(f, &s->setup, &s->data);
+    fprintf(f, ",\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->setup.n_thresholds);
     int n = sweep_point_count(in), first = 1;
     for (int i = 0; i < n; i++) {
         const sweep_point *p = &s->points[i];
@@ -188,7 +177,7 @@ static void write_json(FILE *f, const sweep_state *s) {
         if (p->cheap >= 0) json_string(f, in->cheap[p->cheap].name), fprintf(f, ", \"threshold\": %s", number_text(p->threshold, thr));
         else fprintf(f, "null, \"threshold\": null");
         fprintf(f, ", \"deferred_fraction\": %.6f, \"accuracy\": %.6f, \"agreement\": %.6f, "
-                   "\"predicted_images_per_s\": %.3f}",
+                   "\"predicted_images_per_s\": %.9g}",
                 p->deferred_fraction, p->accuracy, p->agreement, p->predicted_images_per_s);
         first = 0;
     }

@@ -42,27 +42,37 @@ void json_interval_fields(FILE *f, int sampled, interval ci, int spaced) {
     else fprintf(f, ",%s\"low\":%snull,%s\"high\":%snull", gap, gap, gap, gap);
 }
 
+// k of n as "value" with its interval: null, all three, while n is 0 (nothing counted yet).
+void json_proportion_fields(FILE *f, const char *value_key, int64_t k, int64_t n, int sampled, interval ci,
+                            int spaced) {
+    const char *gap = spaced ? " " : "";
+    if (n) fprintf(f, "\"%s\":%s%.6f", value_key, gap, (double)k / n);
+    else fprintf(f, "\"%s\":%snull", value_key, gap);
+    json_interval_fields(f, sampled && n, ci, spaced);
+}
+
 static void json_proportion(const progress_state *p, const char *name, int64_t k, int64_t n) {
-    fprintf(p->json, "\"%s\":{\"value\":%.6f", name, n ? (double)k / n : 0.0);
-    json_interval_fields(p->json, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
+    fprintf(p->json, "\"%s\":{", name);
+    json_proportion_fields(p->json, "value", k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
     fputc('}', p->json);
 }
 
 static void write_json(progress_state *p, double elapsed) {
     const running_estimate *e = &p->estimate;
     double rate = elapsed > 0 ? e->seen / elapsed : 0;
-    fprintf(p->json, "{\"processed\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,\"eta_s\":%.1f,",
-            (long long)e->seen, (long long)e->population, elapsed, rate,
-            rate > 0 ? (e->population - e->seen) / rate : -1.0);
+    fprintf(p->json, "{\"processed\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
+            (long long)e->seen, (long long)e->population, elapsed, rate);
+    if (rate > 0) fprintf(p->json, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
+    else fprintf(p->json, "\"eta_s\":null,"); // no image yet: no rate to tell
     json_proportion(p, "deferred", e->deferred, e->seen);
     fputc(',', p->json);
     json_proportion(p, "accuracy", e->correct, e->labelled);
     fprintf(p->json, ",\"classes\":{");
     for (int c = 0; c < e->num_classes; c++) {
-        double share = e->seen ? (double)e->predicted[c] / e->seen : 0;
-        fprintf(p->json, "%s\"%s\":{\"count\":%lld,\"share\":%.6f", c ? "," : "", p->classes->class_names[c],
-                (long long)e->predicted[c], share);
-        json_interval_fields(p->json, p->sampled, wilson_interval(e->predicted[c], e->seen, e->population), 0);
+        fprintf(p->json, "%s\"%s\":{\"count\":%lld,", c ? "," : "", p->classes->class_names[c],
+                (long long)e->predicted[c]);
+        json_proportion_fields(p->json, "share", e->predicted[c], e->seen, p->sampled,
+                               wilson_interval(e->predicted[c], e->seen, e->population), 0);
         fputc('}', p->json);
     }
     fprintf(p->json, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));

@@ -56,6 +56,9 @@ const char *stop_reason_name(stop_reason r);
 // JSON fields ,"low":L,"high":H (", " between them when spaced); both null where the images are
 // no sample (--order file: a prefix of the file says nothing of the rest)
 void json_interval_fields(FILE *f, int sampled, interval ci, int spaced);
+// "value_key": k/n and the interval's fields (as json_interval_fields); all null while n is 0.
+void json_proportion_fields(FILE *f, const char *value_key, int64_t k, int64_t n, int sampled, interval ci,
+                            int spaced);
 
 #ifdef __cplusplus
 }

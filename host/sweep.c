@@ -123,14 +123,19 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
     return best;
 }
 
+// A name as an RFC 4180 field: quoted where it holds a comma, quote or line
+// break; bytes that are not UTF-8 as U+FFFD (as in the JSON and the SVG).
 static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) { fputs(s, f); return; }
-    fputc('"', f);
-    for (; *s; s++) {
+    int quoted = strpbrk(s, ",\"\r\n") != NULL;
+    if (quoted) fputc('"', f);
+    while (*s) {
+        int len = utf8_char_length(s);
         if (*s == '"') fputc('"', f);
-        fputc(*s, f);
+        if (len) fwrite(s, 1, (size_t)len, f);
+        else fputs("\xef\xbf\xbd", f);
+        s += len ? len : 1;
     }
-    fputc('"', f);
+    if (quoted) fputc('"', f);
 }
 
 void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points) {
@@ -149,10 +154,26 @@ void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points) 
         if (p->accuracy >= 0) fprintf(f, "%.6f,", p->accuracy);
         else fprintf(f, ",");
         fprintf(f, "%lld,%.6f,", (long long)p->agree, p->agreement);
-        if (p->cheap >= 0) fprintf(f, "%.3f,", in->cheap[p->cheap].images_per_s);
+        if (p->cheap >= 0) fprintf(f, "%.9g,", in->cheap[p->cheap].images_per_s);
         else fprintf(f, ",");
-        fprintf(f, "%.3f,%.3f,%d\n", in->full->images_per_s, p->predicted_images_per_s, p->pareto);
+        fprintf(f, "%.9g,%.9g,%d\n", in->full->images_per_s, p->predicted_images_per_s, p->pareto);
     }
+}
+
+void sweep_write_models_json(FILE *f, const sweep_setup *s, const data_range *d) {
+    fprintf(f, "[\n");
+    for (int i = 0; i <= s->n_cheap; i++) {
+        const model_pass *m = i < s->n_cheap ? &s->cheap[i] : &s->full;
+        int64_t correct = 0;
+        for (int64_t k = 0; k < d->n; k++) correct += m->prediction[k] == d->labels[k];
+        fprintf(f, "    {\"name\": ");
+        json_string(f, m->name);
+        fprintf(f, ", \"role\": \"%s\", \"arch\": \"%s\", \"images_per_s\": %.9g, \"throughput\": \"%s\", "
+                   "\"seconds\": %.6f, \"accuracy\": %.6f}%s\n",
+                i < s->n_cheap ? "cheap" : "full", m->arch, m->images_per_s, m->throughput_given ? "given" : "measured",
+                m->seconds, (double)correct / d->n, i < s->n_cheap ? "," : "");
+    }
+    fprintf(f, "  ]");
 }
 
 void json_string(FILE *f, const char *s) {

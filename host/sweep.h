@@ -214,6 +214,10 @@ void sweep_setup_free(sweep_setup *s);
 
 // Writes s as a JSON string literal (quoted, escaped).
 void json_string(FILE *f, const char *s);
+// The report JSON's "models" array (sweep's and calibrate's): each model's name, role (cheap, full), arch,
+// images_per_s (%.9g: a given 1e-300 or 1e300 stays what it is), whether that was given or measured, the
+// seconds of its pass and its accuracy on d.
+void sweep_write_models_json(FILE *f, const sweep_setup *s, const data_range *d);
 
 
 #ifdef __cplusplus

@@ -16,6 +16,12 @@
 static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
+// U+FFFE and U+FFFF: UTF-8, but no characters of XML 1.0 (a parser stops there).
+static int not_xml_char(const char *s, int len) {
+    const unsigned char *u = (const unsigned char *)s;
+    return len == 3 && u[0] == 0xef && u[1] == 0xbf && u[2] >= 0xbe;
+}
+
 static void put_escaped(FILE *f, const char *s) {
     while (*s) {
         int len = utf8_char_length(s);
@@ -25,7 +31,7 @@ static void put_escaped(FILE *f, const char *s) {
         case '>': fputs("&gt;", f); break;
         case '"': fputs("&quot;", f); break;
         default:
-            if (!len) fputs("&#xFFFD;", f); // a byte that is not UTF-8 (the file says it is)
+            if (!len || not_xml_char(s, len)) fputs("&#xFFFD;", f); // not UTF-8 (the file says it is), or not XML's
             else if ((unsigned char)*s >= 0x20 || *s == '\t') fwrite(s, 1, (size_t)len, f); // no control characters in XML 1.0
         }
         s += len ? len : 1;
@@ -127,7 +133,7 @@ static axes fit_axes(const sweep_plot *plot) {
     a.x_lo -= pad, a.x_hi += pad;
     pad = fmax((a.y_hi - a.y_lo) * 0.06, 0.002);
     a.y_lo = fmax(a.y_lo - pad, 0), a.y_hi = a.y_hi + pad;
-    if (a.y_hi - a.y_lo < 0.004) a.y_lo = a.y_hi - 0.004;
+    if (a.y_hi - a.y_lo < 0.004) a.y_lo = fmax(a.y_hi - 0.004, 0), a.y_hi = a.y_lo + 0.004; // (no accuracy below 0)
     a.y_hi += (a.y_hi - a.y_lo) * 0.06;
     return a;
 }
@@ -183,9 +189,10 @@ static void write_points(FILE *f, const axes *a, const sweep_plot *plot) {
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", px(a, p->predicted_images_per_s),
                     py(a, quality(p)));
             put_escaped(f, plot->cheap_names[c]);
-            char thr[NUMBER_TEXT_CAP];
-            fprintf(f, " @ %s: %.4f, %.0f images/s, deferred %.4f</title></circle>\n", number_text(p->threshold, thr), quality(p),
-                    p->predicted_images_per_s, p->deferred_fraction);
+            char thr[NUMBER_TEXT_CAP], rate[32];
+            format_rate(rate, sizeof rate, p->predicted_images_per_s);
+            fprintf(f, " @ %s: %.4f, %s images/s, deferred %.4f</title></circle>\n", number_text(p->threshold, thr),
+                    quality(p), rate, p->deferred_fraction);
         }
         fprintf(f, "</g>\n");
     }

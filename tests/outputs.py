@@ -29,13 +29,15 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - a run that a --time-budget stop reached after its last image was taken
   says so in the summary as in the JSON;
 - the run JSON's threshold is null for a model alone, its seed null for the
-  file's own order.
+  file's own order; a run stopped before its first image gives null
+  fractions (and eta_s), not 0; the CSV's confidences are float32's 9 digits.
 """
 import json
 import os
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -384,9 +386,54 @@ def check_report_fields(tmp, data):
         bounds = [j.get(k, {}).get(b, "absent") for k in ("accuracy", "deferred") for b in ("low", "high")]
         check(all(v is None for v in bounds) if seed is None else all(isinstance(v, float) for v in bounds),
               "run %s: JSON intervals %r" % (" ".join(args[:4]), bounds))
+        # a complete random-order run has seen its whole population: its intervals are the values themselves
+        exact = [(j[k][v], j[k]["low"], j[k]["high"]) for k, v in (("accuracy", "value"), ("deferred", "fraction"))
+                 if seed is not None and j]
+        check(all(a == lo == hi for a, lo, hi in exact), "run %s: a complete run's intervals %r are not its values"
+              % (" ".join(args[:4]), exact))
         check(j.get("watched", "absent") is None and j.get("target_ci", "absent") is None,
               "run %s: JSON watched %r, target_ci %r" % (" ".join(args[:4]), j.get("watched", "absent"),
                                                         j.get("target_ci", "absent")))
+
+
+def check_no_image_yet(tmp, data):
+    """A run stopped before its first image (the start-up stop that blas_tune's re-exec carries in
+    CASCADE_EARLY_STOP, here without the re-exec): exit 130, and its JSONs give null, not 0, for the
+    fractions and their intervals, and for the progress line's eta_s (it wrote -1)."""
+    report, log = os.path.join(tmp, "none-yet.json"), os.path.join(tmp, "none-yet.jsonl")
+    env = dict(os.environ, CASCADE_BLAS_TUNE="0", CASCADE_EARLY_STOP="I")
+    r = run(["run", "--cheap", "lenet", "--full", "alexnet_shallower", "--quiet", "--device", "cpu", "--data", data,
+             "--watch-class", "cat", "--json", report, "--progress-json", log], env=env)
+    if not check(r.returncode == 130, "run stopped before its first image: rc %d %s" % (r.returncode, r.stderr[-200:])):
+        return
+    j, lines = json.load(open(report)), [json.loads(l) for l in open(log)]
+    fields = [j["deferred"][k] for k in ("fraction", "low", "high")] + [j["accuracy"][k] for k in ("value", "low", "high")]
+    fields += [j["watched"][k] for k in ("share", "low", "high")]
+    last = lines[-1] if lines else {}
+    fields += [last.get("eta_s", "absent"), last.get("deferred", {}).get("value", "absent")]
+    fields += [c.get("share", "absent") for c in last.get("classes", {}).values()]
+    check(j["processed"] == 0 and lines and all(v is None for v in fields),
+          "run stopped before its first image: processed %s, fields %s" % (j["processed"], fields))
+    shown = [l for l in r.stdout.splitlines() if l.startswith(("deferred", "watched"))]
+    check(shown == ["deferred    - (0 images, 0 expensive batches)", "watched     cat: - (no image processed)"],
+          "run stopped before its first image: summary %s" % shown)
+
+
+def check_confidence_digits(tmp):
+    """The CSV's confidence is the float32 itself (9 digits): a reader can check that no row kept by the cheap
+    model is below the threshold (with %.6f, 0.960972 showed a confidence of 0.96097207 kept at 0.9609721)."""
+    csv_path, threshold = os.path.join(tmp, "digits.csv"), 0.9609721
+    r = run(["run", "--cheap", "lenet", "--full", "alexnet_shallower", "--quiet", "--device", "cpu", "--limit", "300",
+             "--threshold", str(threshold), "--output", csv_path])
+    if not check(r.returncode == 0, "run for the confidence digits: rc %d %s" % (r.returncode, r.stderr[-200:])):
+        return
+    rows = [line.split(",") for line in csv_rows(open(csv_path).read())]  # index,prediction,confidence,deferred,label
+    f32 = lambda text: struct.unpack("f", struct.pack("f", float(text)))[0]
+    inexact = [row[2] for row in rows if "%.9g" % f32(row[2]) != row[2]]
+    below = [row for row in rows if row[3] == "0" and float(row[2]) < threshold]
+    check(len(rows) == 300 and not inexact and not below,
+          "CSV confidences: %d rows, %d not float32's 9 digits (%s), %d kept below the threshold" %
+          (len(rows), len(inexact), inexact[:3], len(below)))
 
 
 def main():
@@ -398,8 +445,10 @@ def main():
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
-                     check_progress_interval_on_terminal, check_progress_lines, check_report_fields):
+                     check_progress_interval_on_terminal, check_progress_lines, check_report_fields,
+                     check_no_image_yet):
             part(tmp, data)
+        check_confidence_digits(tmp)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
     return finish("outputs")

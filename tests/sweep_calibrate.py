@@ -15,6 +15,8 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
   the one the golden-derived table picks under the same rule, with the same
   figures; --test runs the choice and reports what it achieves.
 - bad usage, SIGINT and SIGTERM: one line on stderr, the documented exit code, no output file.
+- the outputs at the edges (test_output_edges, test_odd_names_and_exact_thresholds): odd bytes and
+  characters in names, accuracy 0, extreme given throughputs, a model in a cascade with itself.
 """
 import csv
 import json
@@ -457,9 +459,12 @@ def test_odd_names_and_exact_thresholds(tmp):
         ET.parse(out["svg"])
     except ET.ParseError as e:
         check(False, "sweep SVG with a non-UTF-8 path does not parse: %s" % e)
-    with open(out["csv"], newline="", encoding="utf-8", errors="replace") as f:
-        cells = sorted(row["threshold"] for row in csv.DictReader(f) if row["threshold"])
-    check(cells == ["0.5", "0.9999995"], "sweep CSV thresholds %s, not 0.5 and 0.9999995" % cells)
+    try:
+        with open(out["csv"], newline="", encoding="utf-8") as f:  # (U+FFFD for the odd byte, as in the JSON)
+            cells = sorted(row["threshold"] for row in csv.DictReader(f) if row["threshold"])
+        check(cells == ["0.5", "0.9999995"], "sweep CSV thresholds %s, not 0.5 and 0.9999995" % cells)
+    except UnicodeDecodeError as e:
+        check(False, "sweep CSV with a non-UTF-8 path is not UTF-8: %s" % e)
     report = os.path.join(tmp, "exact-run.json")
     r = run(["run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
              "--threshold", "0.9999995", "--json", report])
@@ -470,7 +475,72 @@ def test_odd_names_and_exact_thresholds(tmp):
     print("non-UTF-8 path: JSON and SVG valid; threshold 0.9999995 kept in the CSV, the JSON and run's summary")
 
 
+def strict_json(path):
+    """The JSON at path, refused (ValueError) where a strict reader would: no key twice, no NaN or Infinity."""
+    def no_key_twice(pairs):
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError("key twice: %s" % twice)
+        return dict(pairs)
+
+    def no_constant(name):
+        raise ValueError("not JSON: %s" % name)
+    with open(path, encoding="utf-8") as f:
+        return json.load(f, object_pairs_hook=no_key_twice, parse_constant=no_constant)
+
+
+def test_output_edges(tmp):
+    """Strict readers at the edges: a name with U+FFFF (UTF-8, but no XML character) leaves the SVG well
+    formed; every point at accuracy 0 (one record both models get wrong, confidently) puts no axis tick below
+    0; given throughputs of 1e300 and 1e-300 stay what they are in the CSV (%.3f wrote 301 digits and 0.000)
+    and the predicted one follows from them; calibrate with the expensive model among the cheap ones writes
+    no JSON key twice."""
+    lp, lc = G.decisions("lenet")
+    ap, ac = G.decisions("alexnet_shallower")
+    wrong = next(i for i in range(len(G.labels)) if lp[i] != G.labels[i] != ap[i] and min(lc[i], ac[i]) > 0.8)
+    odd = os.path.join(tmp, "non\uffffchar.safetensors")
+    shutil.copy(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), odd)
+    svg = os.path.join(tmp, "edge.svg")
+    for what, args in (("a name with U+FFFF", ["--cheap", odd, "--range", "0:10"]),
+                       ("accuracy 0 (record %d)" % wrong, ["--cheap", "lenet", "--range", "%d:%d" % (wrong, wrong + 1)])):
+        r = run(["sweep", "--device", "cpu", "--quiet", "--full", "alexnet_shallower", "--thresholds", "0.5",
+                 "--svg", svg] + args)
+        if not check(r.returncode == 0, "sweep, %s: rc %d %s" % (what, r.returncode, r.stderr[-200:])):
+            continue
+        try:
+            ticks = [t.text or "" for t in ET.parse(svg).iter() if t.get("class") == "tick"]
+            check(ticks and not [t for t in ticks if t.startswith("-")], "sweep SVG, %s: ticks %s" % (what, ticks))
+        except ET.ParseError as e:
+            check(False, "sweep SVG, %s: not well formed: %s" % (what, e))
+    csv_path = os.path.join(tmp, "edge.csv")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
+             "--thresholds", "0.5,0.9", "--throughputs", "lenet=1e300,alexnet_shallower=1e-300", "--csv", csv_path])
+    if check(r.returncode == 0, "sweep with throughputs 1e300, 1e-300: rc %d %s" % (r.returncode, r.stderr[-200:])):
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            p, given = float(row["deferred_fraction"]), (1e300 if row["cheap"] == "lenet" else 1e-300)
+            want = golden.predicted_throughput(1e300, 1e-300, p) if row["cheap"] == "lenet" else 1e-300
+            got = [float(row[k] or given) for k in ("cheap_images_per_s", "full_images_per_s", "predicted_images_per_s")]
+            ok = all(abs(g - w) <= 1e-8 * w for g, w in zip(got, (given, 1e-300, want)))
+            check(ok and max(len(v or "") for v in row.values()) < 32,
+                  "sweep CSV with throughputs 1e300, 1e-300: %s" % dict(row))
+    report = os.path.join(tmp, "edge-calibrate.json")
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--target-accuracy", "0.5", "--cheap", "lenet", "--full",
+             "lenet", "--limit", "20", "--json", report])
+    if check(r.returncode == 0, "calibrate lenet -> lenet: rc %d %s" % (r.returncode, r.stderr[-200:])):
+        try:
+            models = [(m["name"], m["role"]) for m in strict_json(report)["models"]]
+            check(models == [("lenet", "cheap"), ("lenet", "full")], "calibrate JSON models %s" % models)
+        except (ValueError, KeyError) as e:
+            check(False, "calibrate lenet -> lenet: the JSON: %s" % e)
+    print("edges: U+FFFF in a name, accuracy 0, throughputs 1e300 and 1e-300, calibrate of a model with itself")
+
+
 def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_output_edges(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_odd_names_and_exact_thresholds(tmp)
     with tempfile.TemporaryDirectory() as tmp:
