@@ -115,7 +115,7 @@ def drain(fd, buf):
 def check_rows_against_golden(rows, cheap, full, threshold, what):
     g = golden.Golden()
     cp, cc = g.decisions(cheap)
-    fp = g.decisions(full)[0] if full else None
+    fp, fc = g.decisions(full) if full else (None, None)
     differ = near = 0
     for row in rows[1:]:
         rec, pred, deferred, label = int(row[0]), int(row[1]), int(row[3]), int(row[4])
@@ -123,8 +123,8 @@ def check_rows_against_golden(rows, cheap, full, threshold, what):
         if full is not None and abs(cc[rec] - threshold) <= 1e-4:
             near += 1
             continue
-        want = fp[rec] if d else cp[rec]
-        if pred != want or deferred != int(d) or label != g.labels[rec]:
+        want, conf = (fp[rec], fc[rec]) if d else (cp[rec], cc[rec])  # the deciding model's
+        if pred != want or deferred != int(d) or label != g.labels[rec] or not abs(float(row[2]) - conf) <= 1e-4:
             differ += 1
     check(differ == 0, "%s: %d rows differ from the golden decisions (%d near the threshold skipped)"
           % (what, differ, near))
@@ -512,6 +512,15 @@ def test_target_ci(tmp):
         check_rule_met("ci", report, rows, 10000, chunk, width, correct)
         check(m is not None and m <= report["processed"] <= m + 2 * chunk,
               "ci: stopped at %d, rule met at %s" % (report["processed"], m))
+    # a width no interval reaches before the run's last image: not met (the last image's exact interval is no stop)
+    report_path = os.path.join(tmp, "never.json")
+    r = subprocess.run([cascade, "run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "none", "--limit",
+                        "300", "--target-ci", "1e-6", "--json", report_path], capture_output=True, text=True, timeout=120)
+    never = json.load(open(report_path)) if r.returncode == 0 else {}
+    rule = never.get("target_ci") or {}
+    check(r.returncode == 0 and never.get("stopped_by") == "none" and rule.get("met_at", "absent") is None and
+          "target" not in r.stdout, "target-ci 1e-6 over 300 images: rc %d, stopped_by %r, target_ci %r" %
+          (r.returncode, never.get("stopped_by"), rule))
     # the share of one class instead of the accuracy: in the JSON as "watched", and in the summary
     chunk = 50
     got = run_stopped(tmp, "watch", ["--cheap", "lenet", "--full", "none", "--chunk", str(chunk), "--target-ci",

@@ -2,7 +2,9 @@
 // the CPU backend equal the decisions computed from PyTorch's golden logits
 // (alexnet_shallower -> resnet34 at 0.9, first N test images in file order):
 // same deferred set, same predictions, same accuracy, allowing only images
-// whose golden confidence is within 1e-4 of the threshold. Also checks the
+// whose golden confidence is within 1e-4 of the threshold; each image's
+// confidence is the deciding model's golden one (the expensive model's when
+// deferred) within 1e-4. Also checks the
 // pipeline's bookkeeping: chunk and batch sizes that do not divide N, and
 // thresholds 0 (nothing deferred) and 1 (everything deferred).
 #include "test_util.h"
@@ -15,7 +17,8 @@
 
 typedef struct {
     int32_t prediction[10000];
-    float confidence[10000];
+    float confidence[10000]; // the cheap model's
+    float decided[10000];    // the deciding model's: the expensive one's when deferred
     uint8_t deferred[10000];
 } golden_decisions;
 
@@ -25,9 +28,10 @@ static void golden_cascade(const float *cheap, const float *full, int n, float t
     confidence_from_logits(cheap, n, 10, g->prediction, g->confidence);
     for (int i = 0; i < n; i++) {
         g->deferred[i] = (uint8_t)cascade_defers(g->confidence[i], threshold);
+        g->decided[i] = g->confidence[i];
         if (!g->deferred[i]) continue;
         confidence_from_logits(full + i * 10, 1, 10, full_pred, full_conf);
-        g->prediction[i] = full_pred[0];
+        g->prediction[i] = full_pred[0], g->decided[i] = full_conf[0];
     }
 }
 
@@ -43,15 +47,17 @@ static void check_run(model *cheap, model *full, const cifar_file *data, int n, 
     if (drop_weights) model_drop_weights(cheap), model_drop_weights(full);
     uint32_t *order = malloc((size_t)n * sizeof *order);
     for (int i = 0; i < n; i++) order[i] = (uint32_t)i;
-    cascade_results res = {malloc(n * sizeof(int32_t)), malloc(n * sizeof(float)), malloc(n)};
-    memset(res.prediction, 0xff, n * sizeof(int32_t)); // poison
-    memset(res.deferred, 0xff, n);
+    size_t count = (size_t)n;
+    cascade_results res = {malloc(count * sizeof(int32_t)), malloc(count * sizeof(float)), malloc(count)};
+    memset(res.prediction, 0xff, count * sizeof(int32_t)); // poison
+    memset(res.deferred, 0xff, count);
+    for (size_t i = 0; i < count; i++) res.confidence[i] = NAN;
     image_source src = {data, order};
     cascade_job job = {&be, threshold, 1, n, image_source_fill, &src, NULL, NULL, NULL};
     cascade_summary sum;
     CHECK(!cascade_run(&job, &res, &sum, &err), "%s", err.message);
     CHECK(sum.processed == n && sum.complete, "processed %lld of %d", (long long)sum.processed, n);
-    int near = 0, deferred_diff = 0, pred_diff = 0, correct = 0, golden_correct = 0, deferred = 0;
+    int near = 0, deferred_diff = 0, pred_diff = 0, conf_diff = 0, correct = 0, golden_correct = 0, deferred = 0;
     for (int i = 0; i < n; i++) {
         int label = cifar_label(data, i);
         correct += res.prediction[i] == label;
@@ -60,17 +66,32 @@ static void check_run(model *cheap, model *full, const cifar_file *data, int n, 
         if (fabsf(g.confidence[i] - threshold) <= 1e-4f) { near++; continue; }
         deferred_diff += res.deferred[i] != g.deferred[i];
         pred_diff += res.prediction[i] != g.prediction[i];
+        conf_diff += !(fabsf(res.confidence[i] - g.decided[i]) <= 1e-4f);
     }
     printf("threshold %.2f chunk %d batch %d: deferred %d, accuracy %.4f (golden %.4f), %d near the threshold\n",
            threshold, chunk, batch, deferred, (double)correct / n, (double)golden_correct / n, near);
     CHECK(deferred_diff == 0, "%d images deferred differently from the golden decisions", deferred_diff);
     CHECK(pred_diff == 0, "%d predictions differ from the golden cascade", pred_diff);
+    CHECK(conf_diff == 0, "%d confidences differ from the deciding model's golden one by more than 1e-4", conf_diff);
     CHECK(abs(correct - golden_correct) <= near, "accuracy differs: %d vs %d correct", correct, golden_correct);
     if (threshold <= 0) CHECK(deferred == 0, "threshold 0 deferred %d images", deferred);
     if (threshold >= 1) CHECK(deferred == n, "threshold 1 deferred %d of %d images", deferred, n);
     CHECK(sum.deferred == deferred, "summary says %lld deferred, results %d", (long long)sum.deferred, deferred);
     free(order), free(res.prediction), free(res.confidence), free(res.deferred);
     be.destroy(be.impl);
+}
+
+// Plain rows: softmax's largest share and its class; a tie goes to the first.
+static void check_plain_logits(void) {
+    const float rows[2][3] = {{1, 2, 3}, {4, 4, 1}};
+    int32_t prediction[2];
+    float confidence[2];
+    confidence_from_logits(&rows[0][0], 2, 3, prediction, confidence);
+    double e = exp(1.0), want0 = e * e / (1 + e + e * e), want1 = 1 / (2 + exp(-3.0));
+    CHECK(prediction[0] == 2 && fabs(confidence[0] - want0) < 1e-6, "{1,2,3}: class %d, confidence %.7f (want 2, %.7f)",
+          prediction[0], confidence[0], want0);
+    CHECK(prediction[1] == 0 && fabs(confidence[1] - want1) < 1e-6, "{4,4,1}: class %d, confidence %.7f (want 0, %.7f)",
+          prediction[1], confidence[1], want1);
 }
 
 // Logits an overflowed fp16 network gives: NaN or +inf anywhere makes the
@@ -89,6 +110,7 @@ static void check_non_finite_logits(void) {
 
 int main(int argc, char **argv) {
     blas_tune_reexec(argv);
+    check_plain_logits();
     check_non_finite_logits();
     int n = argc > 1 ? atoi(argv[1]) : 1000;
     cifar_file data;

@@ -63,6 +63,8 @@ static void check_model(const char *name, const cifar_file *data, int n) {
     printf("%-18s n=%d  max rel L2 err %.3g  argmax mismatches %d  workspace %.1f MB per worker "
            "(activations %.1f, most live at once %.1f; im2col %.1f)\n", name, n, worst, argmax_diff, total / 1e6,
            work.activations / 1e6, peak / 1e6, work.columns / 1e6);
+    CHECK(worst <= 1e-3, "%s: max relative error %.3g > 1e-3", name, worst);
+    CHECK(argmax_diff == 0, "%s: %d argmax mismatches", name, argmax_diff);
     CHECK(work.activations <= peak, "%s: activation buffers %.1f MB, more than the %.1f MB live at once", name,
           work.activations / 1e6, peak / 1e6);
     CHECK(total <= 32e6, "%s: workspace %.1f MB per worker, over 32 MB", name, total / 1e6);
