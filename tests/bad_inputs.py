@@ -447,8 +447,10 @@ def main():
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
-        expect_failure("run --limit 0", ["run", "--limit", "0"], "--limit: 0 is outside [1,", tmp)
-        expect_failure("sweep --limit 0", ["sweep", "--limit", "0"], "--limit: 0 is outside [1,", tmp)
+        small = ["--cheap", "lenet", "--full", "none", "--device", "cpu"]  # (quick, should 0 be taken as "all")
+        expect_failure("run --limit 0", ["run"] + small + ["--limit", "0"], "--limit: 0 is outside [1,", tmp)
+        expect_failure("sweep --limit 0", ["sweep", "--cheap", "lenet", "--full", "lenet", "--device", "cpu", "--limit",
+                                           "0"], "--limit: 0 is outside [1,", tmp)
         expect_failure("threshold not a number", ["run", "--threshold", "abc"], "not a number", tmp)
         # thresholds as float32 compares them: 0.99999999 deferred every image, as 1 does, while saying 0.99999999
         expect_failure("threshold 0.99999999", ["run", "--threshold", "0.99999999"], "closer to 1", tmp)
