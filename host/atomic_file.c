@@ -207,7 +207,11 @@ cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
 
 cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     cascade_status s = atomic_file_prepare(f, err);
-    return s ? s : atomic_file_publish(f, err);
+    if (s) return s;
+    interrupt_publishing(1);
+    s = atomic_file_publish(f, err);
+    interrupt_publishing(0);
+    return s;
 }
 
 // How a file of a set was published, for taking it back.
@@ -249,6 +253,7 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         if (files[i]) s = atomic_file_prepare(files[i], err);
     if (s) return s;
     int how[n > 0 ? n : 1], done = 0;
+    interrupt_publishing(1); // a signal's exit waits for the set to be whole (or taken back)
     for (; done < n && !s; done++)
         if (files[done]) s = publish_undoably(files[done], &how[done], err);
     if (s) done--; // (the one that failed has removed its own temporary file)
@@ -258,6 +263,7 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         else if (how[i] == PUBLISHED_OVER_OLD) unlink(files[i]->temp_path);
         files[i]->temp_path[0] = 0;
     }
+    interrupt_publishing(0);
     return s;
 }
 

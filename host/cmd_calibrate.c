@@ -318,6 +318,7 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
     if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
+    if (command_stop) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.json) write_json(s->json.file, s);
     atomic_file *outputs[2] = {s->opt.csv ? &s->csv : NULL, s->opt.json ? &s->json : NULL};

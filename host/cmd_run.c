@@ -58,7 +58,7 @@ static const char run_usage[] =
     "  --watch-class NAME     a class whose share the progress shows and --target-ci watches\n"
     "  --quiet                no progress display\n\n"
     "SIGINT or SIGTERM stops early (drains in-flight work, then reports and writes the outputs);\n"
-    "a second one exits at once, writing nothing.\n"
+    "a second one (or SIGHUP) exits at once, writing nothing.\n"
     "Outputs cover exactly the images processed and appear whole or not at all; an output\n"
     "FILE of - is standard output (the summary then goes to stderr); no output may be an\n"
     "input or another output (exit 2).\n"

@@ -14,6 +14,8 @@ volatile int command_signal = 0;
 volatile int command_stop = 0;
 volatile double command_stop_at = 0;
 static const atomic_file *volatile tracked[MAX_TRACKED];
+static volatile sig_atomic_t publishing;    // 1 while outputs are renamed into place (interrupt_publishing)
+static volatile sig_atomic_t exit_deferred; // a second signal that came then: exit once they are
 
 void command_request_stop(void) {
     if (!command_stop) {
@@ -24,15 +26,33 @@ void command_request_stop(void) {
     command_stop = 1;
 }
 
+static void abort_tracked(void) {
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
+}
+
 static void on_stop_signal(int sig) {
-    if (command_signal) { // the second one: leave at once, no partial file
-        for (int i = 0; i < MAX_TRACKED; i++)
-            if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
+    if (command_signal || sig == SIGHUP) { // the second one (or a hang-up): leave at once, no partial file
+        if (publishing) { // not halfway through a set of renames: once they are done
+            exit_deferred = sig;
+            return;
+        }
+        abort_tracked();
         _exit(128 + sig);
     }
     command_signal = sig;
     command_request_stop();
 }
+
+void interrupt_publishing(int on) {
+    publishing = on;
+    if (!on && exit_deferred) _exit(128 + exit_deferred);
+}
+
+// Once a command is done with its outputs: a stop signal ends the process
+// at once with 128 + the signal, as a second one does (not by the signal's
+// default action while it exits).
+static void on_late_signal(int sig) { _exit(128 + sig); }
 
 int interrupted_exit_code(void) { return 128 + (command_signal ? command_signal : SIGINT); }
 
@@ -73,6 +93,7 @@ static void stop_signals(int how) {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigprocmask(how, &set, NULL);
 }
 
@@ -86,18 +107,29 @@ static char early_env[] = "CASCADE_EARLY_STOP=-"; // '-' none, 'I' SIGINT, 'T' S
 // Still a gap: one taken by another thread during the exec itself, after
 // the kernel copied the environment (about a millisecond), is lost.
 static void on_early_signal(int sig) {
-    if (early_signal) return;
+    if (early_signal || sig == SIGHUP) { // a second one while starting: at once, as once the command runs
+        abort_tracked();
+        _exit(128 + sig);
+    }
     early_signal = sig;
     early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
 }
 
 // The dispositions the process started with (SIG_IGN for a script's
-// background job), for interrupt_early_release.
-static struct sigaction started_with[2];
+// background job; SIGHUP under nohup), for interrupt_early_release.
+static struct sigaction started_with[3];
 static int saved_start;
 
+// SIGHUP (the terminal or ssh session gone): the process ends at once, as on
+// a second stop signal, but not where it was ignored from the start (nohup).
+static void install_hangup(void (*handler)(int)) {
+    if (started_with[2].sa_handler != SIG_IGN) install_handler(SIGHUP, handler);
+}
+
 void interrupt_early_install(void) {
-    if (!saved_start) sigaction(SIGINT, NULL, &started_with[0]), sigaction(SIGTERM, NULL, &started_with[1]);
+    if (!saved_start)
+        sigaction(SIGINT, NULL, &started_with[0]), sigaction(SIGTERM, NULL, &started_with[1]),
+            sigaction(SIGHUP, NULL, &started_with[2]);
     saved_start = 1;
     const char *carried = getenv("CASCADE_EARLY_STOP"); // from the image before blas_tune's re-exec
     if (carried) {
@@ -106,6 +138,7 @@ void interrupt_early_install(void) {
     }
     install_handler(SIGINT, on_early_signal);
     install_handler(SIGTERM, on_early_signal);
+    install_hangup(on_early_signal);
     stop_signals(SIG_UNBLOCK); // one held over the exec arrives now
 }
 
@@ -117,6 +150,7 @@ void interrupt_before_exec(void) {
 void interrupt_early_release(void) {
     sigaction(SIGINT, &started_with[0], NULL);
     sigaction(SIGTERM, &started_with[1], NULL);
+    sigaction(SIGHUP, &started_with[2], NULL);
     int sig = early_signal;
     early_signal = 0;
     if (sig) raise(sig); // as it would have acted (nothing, where it was ignored)
@@ -126,6 +160,7 @@ void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);
+    install_hangup(on_stop_signal);
     if (early_signal) { // one came while the process started: the first stop
         command_signal = early_signal;
         command_request_stop();
@@ -134,9 +169,10 @@ void interrupt_install(void) {
 }
 
 void interrupt_restore(void) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     for (int i = 0; i < MAX_TRACKED; i++) tracked[i] = NULL;
+    install_handler(SIGINT, on_late_signal);
+    install_handler(SIGTERM, on_late_signal);
+    install_hangup(on_late_signal);
 }
 
 void interrupt_track(const atomic_file *f) {

@@ -2,8 +2,11 @@
 // first one sets command_signal and the stop flag command_stop (the pipeline
 // drains the work in flight and stops); a second one removes the tracked
 // outputs' temporary files and exits at once with 128 + the signal (130 for
-// SIGINT, 143 for SIGTERM). `run`'s time budget sets the same stop flag
-// through command_request_stop(), without a signal.
+// SIGINT, 143 for SIGTERM), as SIGHUP does at once (129; not where it was
+// ignored from the start, as under nohup). While a set of outputs is renamed
+// into place that exit waits for the renames (interrupt_publishing). `run`'s
+// time budget sets the same stop flag through command_request_stop(),
+// without a signal.
 #pragma once
 #include "atomic_file.h"
 
@@ -36,8 +39,14 @@ void interrupt_install(void);
 // command (NULL: none yet) and exit 1, removing the tracked outputs' temporary
 // files; main() installs it for every command.
 void input_fault_install(const char *command);
-// Default SIGINT / SIGTERM again, and forgets the tracked outputs.
+// Once a command is done with its outputs: forgets the tracked ones, and a stop
+// signal from here on exits at once with 128 + the signal.
 void interrupt_restore(void);
+// 1 while outputs are renamed into place, 0 after: an exit a signal asks for
+// meanwhile (a second stop, SIGHUP) comes once the renames are done, so that
+// a set of outputs is never left half published (or an old file, kept under
+// the temporary name by an exchange, removed).
+void interrupt_publishing(int on);
 // Registers an open output whose temporary file a second SIGINT (or a SIGBUS)
 // removes, until it is published or interrupt_restore() forgets it (at most 8).
 void interrupt_track(const atomic_file *f);

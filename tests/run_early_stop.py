@@ -289,6 +289,61 @@ def test_sigint_while_starting(tmp):
             os.unlink(rep)
 
 
+def test_two_signals_while_starting(tmp):
+    """Two stop signals while the process starts (SIGINT, then SIGTERM 20 ms later, once the re-executed image
+    exists: held over the exec, both arrive as its start-up handler is installed): the second exits at once,
+    writing nothing (it was dropped: the run went on and wrote every output)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CASCADE_BLAS_TUNE", "CASCADE_BLAS_TUNED")}
+    outs = [os.path.join(tmp, "early2." + e) for e in ("csv", "json", "jsonl")]
+    p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower",
+                          "--limit", "500", "--quiet", "--output", outs[0], "--json", outs[1], "--progress-json",
+                          outs[2]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ready, deadline = False, time.time() + 20
+    while time.time() < deadline and p.poll() is None and not ready:
+        try:
+            ready = b"CASCADE_BLAS_TUNED=1" in open("/proc/%d/environ" % p.pid, "rb").read()
+        except OSError:
+            break
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=120)[1]
+    left = [f for f in os.listdir(tmp) if f.startswith("early2")]
+    check(ready and p.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM) and not left,
+          "two signals while starting: re-executed %s, exit %d, left %s, stderr %r" % (ready, p.returncode, left,
+                                                                                     err[-200:]))
+    print("two signals while starting: exit %d, %d files written" % (p.returncode, len(left)))
+
+
+def test_hangup(tmp):
+    """SIGHUP (the session gone) mid-run: exit 129 at once, no output, the live --progress-json removed (it
+    killed the process, leaving the live log and the temporary files); where it was ignored from the start
+    (nohup) it stays ignored and the run completes."""
+    outs = [os.path.join(tmp, "hup." + e) for e in ("csv", "json", "jsonl")]
+    args = ["run", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "3000", "--chunk", "64", "--device",
+            "cpu", "--quiet", "--output", outs[0], "--json", outs[1], "--progress-json", outs[2],
+            "--progress-interval", "0.1"]
+    for ignored in (False, True):
+        p = subprocess.Popen([cascade] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if ignored else None)
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None and not (os.path.exists(outs[2]) and
+                                                                  os.path.getsize(outs[2]) > 0):
+            time.sleep(0.01)
+        p.send_signal(signal.SIGHUP)
+        p.communicate(timeout=120)
+        left = sorted(f for f in os.listdir(tmp) if f.startswith("hup."))
+        if ignored:
+            check(p.returncode == 0 and left == ["hup.csv", "hup.json", "hup.jsonl"],
+                  "SIGHUP ignored from the start: exit %d, files %s" % (p.returncode, left))
+        else:
+            check(p.returncode == 128 + signal.SIGHUP and not left,
+                  "SIGHUP mid-run: exit %d, files left %s" % (p.returncode, left))
+        for f in left:
+            os.unlink(os.path.join(tmp, f))
+    print("SIGHUP: exit 129 with nothing left; ignored under nohup")
+
+
 def test_bench_stop_fifo(tmp):
     """bench --json on a FIFO nobody reads: it waits for a reader; a stop then
     is exit 130 in one line, nothing measured (it dereferenced the FIFO's
@@ -552,6 +607,8 @@ def main():
         test_sigint_blocked_write(tmp)
         test_sigint_before_start(tmp)
         test_sigint_while_starting(tmp)
+        test_two_signals_while_starting(tmp)
+        test_hangup(tmp)
         test_bench_stop(tmp)
         test_bench_stop_edges(tmp)
         test_bench_stop_fifo(tmp)
