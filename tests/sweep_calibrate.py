@@ -348,13 +348,24 @@ def test_sweep_sigint(tmp, sig=signal.SIGINT):
     outs = [os.path.join(tmp, "int" + e) for e in (".csv", ".svg", ".json")]
     p = subprocess.Popen([cascade, "sweep", "--cheap", "lenet", "--full", "resnet34", "--limit", "3000", "--device",
                           "cpu", "--chunk", "64", "--csv", outs[0], "--svg", outs[1], "--json", outs[2]],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # into the expensive pass (about a minute on a CPU): once the cheap one's line is out (the outputs are
+    # unnamed temporary files until the commit: nothing shows in the folder before)
+    stderr_lines = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(p.stderr), daemon=True)
+    reader.start()
     deadline = time.time() + 60
-    while time.time() < deadline and not any(f.startswith("int") for f in os.listdir(tmp)):
-        time.sleep(0.02)  # the outputs' temporary files appear before the passes start
-    time.sleep(1.0)
+    while time.time() < deadline and p.poll() is None and not any("lenet alone" in l for l in stderr_lines):
+        time.sleep(0.02)
+    time.sleep(0.5)
     p.send_signal(sig)
-    out, err = p.communicate(timeout=120)
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    reader.join(10)
+    err = "".join(stderr_lines)
     lines = [l for l in err.splitlines() if l.startswith("cascade sweep: interrupted")]
     left = [f for f in os.listdir(tmp) if f.startswith("int")]
     check(p.returncode == 128 + sig and len(lines) == 1 and not left,
