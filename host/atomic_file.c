@@ -1,4 +1,5 @@
-// atomic_file.c: temporary file + rename (see atomic_file.h).
+// atomic_file.c: temporary file (unnamed where the file system can) + rename
+// or exchange (see atomic_file.h).
 #define _GNU_SOURCE // renameat2
 #include "atomic_file.h"
 #include "interrupt.h"
@@ -93,44 +94,77 @@ static void random_suffix(char *out) {
     for (int i = 0; i < 6; i++) out[i] = letters[bytes[i] % 62];
 }
 
-// The temporary file beside the target: where the file system has O_TMPFILE
-// (and /proc/self/fd is there to link it through at the commit), an unnamed
-// file in the target's folder, so that nothing is left if the process is
-// killed outright; else NAME.tmp.XXXXXX, made now. -1 with errno on failure.
-static int open_temp(atomic_file *f, const char *target) {
-    temp_name(f->temp_path, sizeof f->temp_path, target);
-    const char *slash = strrchr(target, '/');
-    char folder[sizeof f->path];
-    snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash == target ? 1 : slash - target) : 1,
-             slash ? target : ".");
-    int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        char proc[64], seen[8];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (readlink(proc, seen, sizeof seen) > 0) {
-            f->unnamed = 1;
-            return fd;
-        }
-        close(fd);
-    }
-    return mkstemp(f->temp_path); // no O_TMPFILE here (or no /proc): its errors are the ones to give
+// Gives the unnamed file fd the name path (through /proc/self/fd: linkat's
+// AT_EMPTY_PATH needs a capability). -1 with errno on failure (EEXIST: taken).
+static int link_unnamed(int fd, const char *path) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
 }
 
-// An unnamed temporary file gets its name beside the target, NAME.tmp.XXXXXX
-// with a fresh suffix (another while one is taken): from here on it is an
-// ordinary temporary file. -1 with errno on failure.
-static int name_temp(atomic_file *f) {
-    char proc[64], *suffix = f->temp_path + strlen(f->temp_path) - 6;
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(f->file));
+// Names fd temp_path, NAME.tmp.XXXXXX with a fresh suffix (another while one
+// is taken). -1 with errno on failure.
+static int link_beside(int fd, char *temp_path) {
+    char *suffix = temp_path + strlen(temp_path) - 6;
     for (int attempt = 0; attempt < 100; attempt++) {
         random_suffix(suffix);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, f->temp_path, AT_SYMLINK_FOLLOW) == 0) {
-            f->unnamed = 0;
-            return 0;
-        }
+        if (link_unnamed(fd, temp_path) == 0) return 0;
         if (errno != EEXIST) return -1;
     }
     return -1;
+}
+
+// Whether an unnamed file in folder can be given a name (through /proc, and
+// no policy refuses the link), tried on a throwaway one (an unnamed file can
+// be linked once only): so that a refusal shows at the open, not after the
+// whole job. temp_path: a NAME.tmp.XXXXXX to use for the trial.
+static int unnamed_files_work(const char *folder, char *temp_path) {
+    int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return 0;
+    int linked = link_beside(fd, temp_path) == 0;
+    if (linked) unlink(temp_path);
+    close(fd);
+    return linked;
+}
+
+// The temporary file beside the target: where the file system has O_TMPFILE,
+// an unnamed file in the target's folder, so that nothing is left if the
+// process is killed before the publish; else NAME.tmp.XXXXXX, made now. -1
+// with errno on failure.
+static int open_temp(atomic_file *f, const char *target) {
+    const char *slash = strrchr(target, '/');
+    size_t dir = slash ? (size_t)(slash == target ? 1 : slash - target) : 0;
+    char folder[sizeof f->path];
+    snprintf(folder, sizeof folder, "%.*s", (int)(dir ? dir : 1), dir ? target : ".");
+    temp_name(f->temp_path, sizeof f->temp_path, target);
+    int fd = unnamed_files_work(folder, f->temp_path) ? open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) : -1;
+    temp_name(f->temp_path, sizeof f->temp_path, target);
+    if (fd >= 0) {
+        f->unnamed = 1;
+        return fd;
+    }
+    return mkstemp(f->temp_path); // no O_TMPFILE here (or no link through /proc): its errors are the ones to give
+}
+
+// An unnamed file put in place at the publish, its descriptor closed: linked
+// straight to the target where there is none yet (*placed = 1: no other name
+// ever), else named NAME.tmp.XXXXXX beside it for the exchange or rename.
+// -1 with errno on failure (nothing named then).
+static int place_unnamed(atomic_file *f, int *placed) {
+    struct stat st;
+    int e = 0;
+    *placed = 0;
+    if (lstat(f->path, &st) != 0) {
+        if (link_unnamed(fileno(f->file), f->path) == 0) *placed = 1;
+        else if (errno != EEXIST) e = errno; // (EEXIST: one appeared meanwhile: as for an existing target)
+    }
+    if (!*placed && !e && link_beside(fileno(f->file), f->temp_path) != 0) e = errno;
+    fclose(f->file); // (flushed and synced already)
+    f->file = NULL;
+    f->unnamed = 0;
+    if (e || *placed) f->temp_path[0] = 0;
+    errno = e;
+    return e ? -1 : 0;
 }
 
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
@@ -171,10 +205,12 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     fchmod(fd, output_mode(exists, &st));
     f->file = fdopen(fd, "w");
     if (!f->file) {
+        int e = errno;
         close(fd);
         if (!f->unnamed) unlink(f->temp_path);
-        f->temp_path[0] = 0, f->unnamed = 0;
-        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
+        f->temp_path[0] = 0;
+        f->unnamed = 0;
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(e));
     }
     return CASCADE_OK;
 }
@@ -183,18 +219,23 @@ cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err) {
     int failed = ferror(f->file) || fflush(f->file) != 0;
     int e = errno;
     if (!failed && f->temp_path[0] && fsync(fileno(f->file)) != 0) failed = 1, e = errno;
-    if (!failed && f->unnamed && name_temp(f) != 0) failed = 1, e = errno;
-    if (fclose(f->file) != 0 && !failed) failed = 1, e = errno;
-    f->file = NULL;
+    if (failed || !f->unnamed) { // (an unnamed file stays open: its descriptor is what names it at the publish)
+        if (fclose(f->file) != 0 && !failed) failed = 1, e = errno;
+        f->file = NULL;
+    }
     if (failed) {
         if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
-        f->temp_path[0] = 0, f->unnamed = 0;
+        f->temp_path[0] = 0;
+        f->unnamed = 0;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e ? e : EIO));
     }
     return CASCADE_OK;
 }
 
 cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
+    int placed = 0;
+    if (f->unnamed && place_unnamed(f, &placed) != 0)
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (f->temp_path[0] && rename(f->temp_path, f->path) != 0) {
         int e = errno;
         unlink(f->temp_path);
@@ -226,6 +267,13 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
     if (!f->temp_path[0]) return CASCADE_OK; // written in place: nothing to rename
     if (!strcmp(f->temp_path, f->path)) { // live (go_live): already in place, whatever became of it since
         f->temp_path[0] = 0;
+        return CASCADE_OK;
+    }
+    int placed = 0;
+    if (f->unnamed && place_unnamed(f, &placed) != 0)
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
+    if (placed) { // a new file under its own name: taken back by removing it
+        *how = PUBLISHED_NEW;
         return CASCADE_OK;
     }
     if (lstat(f->path, &st) != 0) *how = PUBLISHED_NEW;
@@ -271,7 +319,8 @@ void atomic_file_abort(atomic_file *f) {
     if (f->file) fclose(f->file); // (an unnamed temporary file goes with its descriptor)
     f->file = NULL;
     if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
-    f->temp_path[0] = 0, f->unnamed = 0;
+    f->temp_path[0] = 0;
+    f->unnamed = 0;
 }
 
 void atomic_file_abort_from_signal(const atomic_file *f) {

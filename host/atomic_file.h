@@ -1,10 +1,11 @@
 // atomic_file.h: outputs that appear whole or not at all.
 // Writes go to a temporary file next to the target, renamed over it on
 // commit; abort (or an error) removes it. Where the file system can (Linux's
-// O_TMPFILE: ext4, xfs, btrfs, tmpfs) that file has no name until the
-// commit links it beside the target, so a process killed outright (SIGKILL,
-// the OOM killer) leaves nothing behind; elsewhere it is NAME.tmp.XXXXXX
-// from the open on. A target that exists and is not a
+// O_TMPFILE: ext4, xfs, btrfs, tmpfs) that file has no name until it is
+// published: a new target is linked to it directly, an existing one is
+// exchanged with it through NAME.tmp.XXXXXX for that moment; so a process
+// killed outright (SIGKILL, the OOM killer) leaves nothing behind.
+// Elsewhere it is NAME.tmp.XXXXXX from the open on. A target that exists and is not a
 // regular file (a pipe, /dev/full) is written directly; - (standard output),
 // /dev/stdout or /dev/fd/N (the process's own descriptors) through a copy of
 // the descriptor, and an output on standard output has it to itself: from
@@ -35,8 +36,9 @@ CASCADE_MUST_CHECK cascade_status atomic_file_open(atomic_file *f, const char *p
 CASCADE_MUST_CHECK cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare
-// flushes, syncs and closes (write errors such as a full disk show here, and
-// remove the temporary file); publish renames it over the target.
+// flushes, syncs and closes (an unnamed file at the publish; write errors
+// such as a full disk show here, and remove the temporary file); publish
+// renames it over the target (or links it there).
 CASCADE_MUST_CHECK cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_error *err);
 // Commits the n outputs together (NULL entries skipped): every one prepared

@@ -41,7 +41,8 @@ static const char bench_usage[] =
     "SIGINT or SIGTERM stops it early: the run in progress is dropped, the figures measured\n"
     "before it are printed and written; a second one exits at once, writing nothing.\n"
     "--json - is standard output (the table then goes to stderr); it may not be an input.\n"
-    "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM.\n";
+    "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM,\n"
+    "129 SIGHUP (at once, nothing written; ignored where it was ignored from the start).\n";
 
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
     *o = (bench_options){.device = "auto", .runs = 5, .warmup = 1, .seed = 1};

@@ -64,7 +64,8 @@ static const char calibrate_usage[] =
     "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
     "are still written, the JSON's choice null; the report gives what was measured, and\n"
     "stderr the reason, with the best reached), 2 bad usage,\n"
-    "130 / 143 stopped by SIGINT / SIGTERM (no output is written).\n";
+    "130 / 143 stopped by SIGINT / SIGTERM (no output is written), 129 SIGHUP (at once,\n"
+    "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
     *o = (calibrate_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
@@ -316,9 +317,10 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
+    if (command_stop) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
     if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
+    if (command_stop) return CASCADE_EINTERRUPTED;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
-    if (command_stop) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.json) write_json(s->json.file, s);
     atomic_file *outputs[2] = {s->opt.csv ? &s->csv : NULL, s->opt.json ? &s->json : NULL};

@@ -63,7 +63,8 @@ static const char run_usage[] =
     "FILE of - is standard output (the summary then goes to stderr); no output may be an\n"
     "input or another output (exit 2).\n"
     "Exit status: 0 done (also when a budget stopped it), 1 error, 2 bad usage,\n"
-    "130 / 143 stopped by SIGINT / SIGTERM (the outputs are written).\n";
+    "130 / 143 stopped by SIGINT / SIGTERM (the outputs are written), 129 SIGHUP (at once,\n"
+    "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 // The time budget's timer stops the pipeline like a signal does (interrupt.h's
 // stop flag), so that a stop takes effect at once, not at the next progress

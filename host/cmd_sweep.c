@@ -57,7 +57,8 @@ static const char sweep_usage[] =
     "CPU. Outputs appear whole or not at all; an output FILE of - is standard output\n"
     "(the report then goes to stderr); no output may be an input or another output.\n"
     "Exit status: 0 done, 1 error, 2 bad usage, 130 / 143 stopped by SIGINT / SIGTERM\n"
-    "(no output is written).\n";
+    "(no output is written), 129 SIGHUP (at once, nothing written; ignored where it was\n"
+    "ignored from the start, as under nohup).\n";
 
 static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *help, cascade_error *err) {
     *o = (sweep_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",

@@ -1,4 +1,5 @@
-// interrupt.c: two-stage SIGINT / SIGTERM (see interrupt.h).
+// interrupt.c: two-stage SIGINT / SIGTERM, SIGHUP at once, and the start-up
+// and publishing windows around them (see interrupt.h).
 #include "interrupt.h"
 #include "commands.h"
 #include <signal.h>
@@ -14,8 +15,12 @@ volatile int command_signal = 0;
 volatile int command_stop = 0;
 volatile double command_stop_at = 0;
 static const atomic_file *volatile tracked[MAX_TRACKED];
-static volatile sig_atomic_t publishing;    // 1 while outputs are renamed into place (interrupt_publishing)
-static volatile sig_atomic_t exit_deferred; // a second signal that came then: exit once they are
+// Publishing and exiting exclude each other, whichever thread a signal lands
+// on (OpenMP's and OpenBLAS's threads take them too): one word, changed by
+// compare-and-swap only.
+enum { IDLE, PUBLISHING, EXIT_AFTER_PUBLISHING, EXITING };
+static int exit_state = IDLE;
+static volatile sig_atomic_t exit_signal; // the signal of an EXIT_AFTER_PUBLISHING
 
 void command_request_stop(void) {
     if (!command_stop) {
@@ -31,22 +36,39 @@ static void abort_tracked(void) {
         if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
 }
 
-static void on_stop_signal(int sig) {
-    if (command_signal || sig == SIGHUP) { // the second one (or a hang-up): leave at once, no partial file
-        if (publishing) { // not halfway through a set of renames: once they are done
-            exit_deferred = sig;
-            return;
-        }
+static int swap_state(int from, int to) {
+    return __atomic_compare_exchange_n(&exit_state, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+// Leaves at once, no partial file; but not halfway through a set of renames:
+// once they are done (interrupt_publishing).
+static void exit_now(int sig) {
+    if (swap_state(IDLE, EXITING)) {
         abort_tracked();
         _exit(128 + sig);
+    }
+    exit_signal = sig;
+    swap_state(PUBLISHING, EXIT_AFTER_PUBLISHING); // (EXITING: another thread is leaving already)
+}
+
+static void on_stop_signal(int sig) {
+    if (command_signal || sig == SIGHUP) { // the second one, or a hang-up
+        exit_now(sig);
+        return;
     }
     command_signal = sig;
     command_request_stop();
 }
 
 void interrupt_publishing(int on) {
-    publishing = on;
-    if (!on && exit_deferred) _exit(128 + exit_deferred);
+    if (on) {
+        while (!swap_state(IDLE, PUBLISHING)) pause(); // another thread is leaving: let it
+        return;
+    }
+    if (!swap_state(PUBLISHING, IDLE) && swap_state(EXIT_AFTER_PUBLISHING, EXITING)) {
+        abort_tracked(); // what is not published (a set that failed half-way) goes too
+        _exit(128 + exit_signal);
+    }
 }
 
 // Once a command is done with its outputs: a stop signal ends the process
@@ -108,8 +130,8 @@ static char early_env[] = "CASCADE_EARLY_STOP=-"; // '-' none, 'I' SIGINT, 'T' S
 // the kernel copied the environment (about a millisecond), is lost.
 static void on_early_signal(int sig) {
     if (early_signal || sig == SIGHUP) { // a second one while starting: at once, as once the command runs
-        abort_tracked();
-        _exit(128 + sig);
+        exit_now(sig);
+        return;
     }
     early_signal = sig;
     early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
@@ -127,9 +149,11 @@ static void install_hangup(void (*handler)(int)) {
 }
 
 void interrupt_early_install(void) {
-    if (!saved_start)
-        sigaction(SIGINT, NULL, &started_with[0]), sigaction(SIGTERM, NULL, &started_with[1]),
-            sigaction(SIGHUP, NULL, &started_with[2]);
+    if (!saved_start) {
+        sigaction(SIGINT, NULL, &started_with[0]);
+        sigaction(SIGTERM, NULL, &started_with[1]);
+        sigaction(SIGHUP, NULL, &started_with[2]);
+    }
     saved_start = 1;
     const char *carried = getenv("CASCADE_EARLY_STOP"); // from the image before blas_tune's re-exec
     if (carried) {
@@ -147,7 +171,10 @@ void interrupt_before_exec(void) {
     stop_signals(SIG_BLOCK); // the main thread's: OpenBLAS's threads may still take one (see on_early_signal)
 }
 
+static int command_handled; // interrupt_install ran: its handlers (then the late ones) stay to the end
+
 void interrupt_early_release(void) {
+    if (command_handled) return; // a signal while the process exits: 128 + n, not the default action
     sigaction(SIGINT, &started_with[0], NULL);
     sigaction(SIGTERM, &started_with[1], NULL);
     sigaction(SIGHUP, &started_with[2], NULL);
@@ -158,6 +185,7 @@ void interrupt_early_release(void) {
 
 void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
+    command_handled = 1;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);
     install_hangup(on_stop_signal);

@@ -334,7 +334,13 @@ def killed_outright(tmp, out):
     published and nothing left after it."""
     csv, report_path = os.path.join(out, "keep.csv"), os.path.join(out, "r.json")
     old = b"the previous CSV\n"
-    for shim in [None] + ([no_tmpfile] if no_tmpfile else []):
+    try:  # (the unnamed files need a folder whose file system has O_TMPFILE: overlayfs before Linux 6.6 has none)
+        os.close(os.open(out, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        shims = [None]
+    except OSError as e:
+        shims = []
+        skip("SIGKILL mid-run: nothing left", "no O_TMPFILE in %s (%s)" % (out, e.strerror))
+    for shim in shims + ([no_tmpfile] if no_tmpfile else []):
         open(csv, "wb").write(old)
         env = dict(os.environ)
         if shim:
@@ -367,8 +373,8 @@ def killed_outright(tmp, out):
                 problems.append("exit %s (the run ended before the kill)" % p.returncode)
             if during:
                 problems.append("temporary files named during the run: %s" % during)
-            if now != old:
-                problems.append("the existing CSV was changed")
+            if now != old or os.path.exists(report_path):
+                problems.append("the existing CSV was changed, or the JSON written")
         left = [f for f in leftovers(out) if f not in ("keep.csv", "r.json")]
         if left:
             problems.append("left behind: %s" % left)
