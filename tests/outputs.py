@@ -37,7 +37,6 @@ import os
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, communicate_or_kill, finish  # noqa: E402
+from golden import f32  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
@@ -428,8 +428,7 @@ def check_confidence_digits(tmp):
     if not check(r.returncode == 0, "run for the confidence digits: rc %d %s" % (r.returncode, r.stderr[-200:])):
         return
     rows = [line.split(",") for line in csv_rows(open(csv_path).read())]  # index,prediction,confidence,deferred,label
-    f32 = lambda text: struct.unpack("f", struct.pack("f", float(text)))[0]
-    inexact = [row[2] for row in rows if "%.9g" % f32(row[2]) != row[2]]
+    inexact = [row[2] for row in rows if "%.9g" % f32(float(row[2])) != row[2]]
     below = [row for row in rows if row[3] == "0" and float(row[2]) < threshold]
     check(len(rows) == 300 and not inexact and not below,
           "CSV confidences: %d rows, %d not float32's 9 digits (%s), %d kept below the threshold" %
