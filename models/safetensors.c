@@ -276,15 +276,17 @@ static int parse_tensor(json_cursor *c, st_tensor *t) {
 static int parse_header(json_cursor *c, st_file *f) {
     if (expect(c, '{')) return -1;
     if (peek(c, '}')) { c->p++; goto done; }
+    int seen_metadata = 0; // an empty first object too: a first-wins reader would see no metadata
     for (;;) {
         char name[ST_MAX_NAME];
         if (parse_string(c, name, sizeof name) || expect(c, ':')) return -1;
         if (!strcmp(name, "__metadata__")) {
-            if (f->n_metadata || parse_metadata(c, f)) {
-                if (f->n_metadata && c->err && !c->err->message[0])
-                    cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: repeated __metadata__");
+            if (seen_metadata) {
+                cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: repeated __metadata__");
                 return -1;
             }
+            seen_metadata = 1;
+            if (parse_metadata(c, f)) return -1;
         } else {
             if (f->n_tensors >= ST_MAX_TENSORS) {
                 cascade_fail(c->err, CASCADE_EFORMAT, "safetensors header: more than %d tensors", ST_MAX_TENSORS);

@@ -273,7 +273,7 @@ def unicode_escape_cases(tmp):
 
 def class_list_cases(tmp):
     """The metadata's class names: one per class, none empty, none twice (each is
-    a key of the report); and an empty tensor among the others holds no bytes, so
+    a key of the report); one __metadata__ object, an empty one counted too; and an empty tensor among the others holds no bytes, so
     it overlaps nothing (the safetensors writer puts it at its neighbour's offset)."""
     header, data = read_safetensors(lenet)
     names = header["__metadata__"]["classes"].split(",")
@@ -306,6 +306,15 @@ def class_list_cases(tmp):
                                  "more than 1024 metadata entries")]:
         path = os.path.join(tmp, "metadata.safetensors")
         write_safetensors(path, None, data, ('{"__metadata__": {%s}, %s}' % (entries, rest)).encode())
+        expect_failure("metadata: " + what, ["info", path], want, tmp)
+        os.unlink(path)
+    # a second __metadata__ object, the empty one first or last (a first-wins reader sees another model)
+    for what, objects in [("__metadata__ twice, empty first", '{}, "__metadata__": {%s}' % meta),
+                          ("__metadata__ twice, empty last", '{%s}, "__metadata__": {}' % meta),
+                          ("__metadata__ twice", '{%s}, "__metadata__": {%s}' % (meta, meta))]:
+        path = os.path.join(tmp, "metadata.safetensors")
+        write_safetensors(path, None, data, ('{"__metadata__": %s, %s}' % (objects, rest)).encode())
+        want = "repeated __metadata__"
         expect_failure("metadata: " + what, ["info", path], want, tmp)
         os.unlink(path)
     h = json.loads(json.dumps(header))

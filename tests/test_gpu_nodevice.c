@@ -208,6 +208,45 @@ static void check_plan_cache(void) {
     printf("plan cache: saved, found anew, merged, other devices and broken lines skipped, unwritable and off checked\n");
 }
 
+// Links planted beside the cache, as in a folder others can write to, are not
+// followed: not at the name of an earlier temporary file (pid-based until
+// 2026-12-04: the save overwrote the link's target), nor at the lock file's
+// (a dangling one made its target). The save still writes the cache itself,
+// with the umask's mode.
+static void check_plan_cache_links(void) {
+    char dir[] = "/tmp/cascade-plan-links-XXXXXX", path[256], planted[300], victim[300], dangling[300], rm[300];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/plans.tsv", dir);
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(dangling, sizeof dangling, "%s/made-through-the-lock", dir);
+    FILE *f = fopen(victim, "w");
+    if (f) fputs("not a plan\n", f), fclose(f);
+    snprintf(planted, sizeof planted, "%s.%ld.tmp", path, (long)getpid());
+    CHECK(symlink(victim, planted) == 0, "symlink %s", planted);
+    snprintf(planted, sizeof planted, "%s.lock", path);
+    CHECK(symlink(dangling, planted) == 0, "symlink %s", planted);
+    setenv("CASCADE_PLAN_CACHE", path, 1);
+    unsetenv("CASCADE_PLAN_MEMO");
+    plan_memo_clear();
+    cudnn_conv_shape a = memo_shape(7000, 16, 0);
+    plan_memo_keep(&a, 2, 2);
+    cascade_error err = {""};
+    cascade_status s = plan_memo_save(&err);
+    struct stat st;
+    CHECK(s == CASCADE_OK && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && file_lines(path, NULL) == 1,
+          "save beside planted links: %s '%s', %ld lines", cascade_status_name(s), err.message, file_lines(path, NULL));
+    CHECK(file_lines(victim, "not a plan") == 1 && file_lines(victim, NULL) == 1, "a planted link's target was written");
+    CHECK(lstat(dangling, &st) != 0, "the lock file's dangling link made %s", dangling);
+    mode_t mask = umask(0);
+    umask(mask);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == (0666 & ~mask), "the cache's mode %o, umask %o",
+          (unsigned)(st.st_mode & 0777), (unsigned)mask); // as fopen's "w" made it, not mkstemp's 0600
+    plan_memo_clear();
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    CHECK(system(rm) == 0, "%s", rm);
+    printf("plan cache: links planted at the temporary and lock names not followed\n");
+}
+
 // Saves by many processes at once lose none of each other's choices: each of
 // SAVERS processes (this program again, a fresh process each) keeps and saves
 // SAVE_ROUNDS shapes of its own, one save per shape, all into one file.
@@ -339,6 +378,7 @@ int main(int argc, char **argv) {
     check_status_macros();
     check_plan_memo();
     check_plan_cache();
+    check_plan_cache_links();
     check_concurrent_saves(strchr(argv[0], '/') ? argv[0] : "/proc/self/exe");
     return test_summary("gpu_nodevice");
 }

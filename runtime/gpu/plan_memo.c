@@ -5,7 +5,8 @@
 //   device identity \t 14 shape fields \t config \t engine
 // Its lines for the current device are read once (lazily, on the first find
 // or keep); the table holds no other device's, which a save copies through.
-// It is written whole, through a temporary file and a rename, so a reader
+// It is written whole, through a new temporary file (a random name, O_EXCL:
+// no link planted in a shared folder is followed) and a rename, so a reader
 // never sees half a file; saves by several processes at once (the workers of
 // one job on a many-GPU node) take turns through a lock file beside it
 // (flock on FILE.lock), so that none loses the others' lines. A path that is
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
@@ -235,12 +237,39 @@ static int write_lines(FILE *out, const char *path) {
     return ferror(out) ? errno ? errno : EIO : 0;
 }
 
+// A new temporary file beside path, named into tmp: created, never an
+// existing name or a link planted there (the cache's folder may be shared),
+// with the mode fopen's "w" gives (0666 less the umask; mkstemp's is 0600).
+static FILE *open_temporary(const char *path, char tmp[1100]) {
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned char r[8];
+        if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) { // no entropy yet: a guessable name, still O_EXCL
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            unsigned long long v = (unsigned long long)now.tv_nsec ^ (unsigned long long)getpid() << 32 ^ (unsigned)attempt;
+            memcpy(r, &v, sizeof r);
+        }
+        char suffix[9];
+        for (int i = 0; i < 8; i++) suffix[i] = digits[r[i] % 36];
+        suffix[8] = 0;
+        snprintf(tmp, 1100, "%s.%s.tmp", path, suffix);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            FILE *f = fdopen(fd, "w");
+            if (!f) unlink(tmp), close(fd);
+            return f;
+        }
+        if (errno != EEXIST) return NULL;
+    }
+    return NULL; // errno EEXIST
+}
+
 static cascade_status write_locked(const char *path, cascade_error *err) {
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     if (make_parent(path)) return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", path, strerror(errno));
-    FILE *f = fopen(tmp, "w");
-    if (!f) return cascade_fail(err, CASCADE_EIO, "plan cache %s: %s", tmp, strerror(errno));
+    FILE *f = open_temporary(path, tmp);
+    if (!f) return cascade_fail(err, CASCADE_EIO, "plan cache %s: temporary file: %s", path, strerror(errno));
     int why = write_lines(f, path);
     if (fclose(f) && !why) why = errno ? errno : EIO;
     if (!why && rename(tmp, path)) why = errno;
@@ -253,14 +282,15 @@ static cascade_status write_locked(const char *path, cascade_error *err) {
 
 // Waits up to LOCK_WAIT_MS for the lock file beside path; its descriptor, or
 // -1 when it cannot be had (a directory not writable, another process holding
-// it too long): the save then goes on unlocked, at worst losing a line that
+// it too long, a link planted at its name): the save then goes on unlocked, at worst losing a line that
 // a later run times again.
 #define LOCK_WAIT_MS 5000
 static int lock_file(const char *path) {
     char lock[1100];
     snprintf(lock, sizeof lock, "%s.lock", path);
     if (make_parent(path)) return -1;
-    int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644); // read-only is enough for flock: another user's lock file too
+    // read-only is enough for flock: another user's lock file too; a link there is not followed (none is made through it)
+    int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     for (int waited = 0; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB); waited += 10) {
         if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
             close(fd);
