@@ -41,7 +41,7 @@ static FILE *open_fifo(const char *path, int *stopped) {
             return f;
         }
         if (errno != ENXIO) return NULL; // ENXIO: no reader yet
-        if (command_stop) {
+        if (command_stopped()) {
             *stopped = 1;
             return NULL;
         }

@@ -317,9 +317,9 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
-    if (command_stop) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
+    if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
     if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
-    if (command_stop) return CASCADE_EINTERRUPTED;
+    if (command_stopped()) return CASCADE_EINTERRUPTED;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.json) write_json(s->json.file, s);

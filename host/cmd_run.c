@@ -348,7 +348,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
         cascade_error_prefix(err, r->data_file);
         return s;
     }
-    if (!s && command_stop) {
+    if (!s && command_stopped()) {
         // a stop requested between progress updates: name it and date it
         if (p->stop == STOP_NONE) p->stop = command_signal ? STOP_INTERRUPT : STOP_TIME_BUDGET;
         double at = command_stop_at - p->start; // (before the start: while the models loaded, 0)

@@ -204,7 +204,7 @@ static void write_svg(FILE *f, const sweep_state *s) {
 // All outputs or none. They stay tracked until release(): a second signal
 // while they are written removes those not yet published.
 static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
-    if (command_stop) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (once they are
+    if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (once they are
                                                    // being written, it is too late: they are done, exit 0)
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.svg) write_svg(s->svg.file, s);

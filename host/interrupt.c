@@ -22,13 +22,28 @@ enum { IDLE, PUBLISHING, EXIT_AFTER_PUBLISHING, EXITING };
 static int exit_state = IDLE;
 static volatile sig_atomic_t exit_signal; // the signal of an EXIT_AFTER_PUBLISHING
 
+// The stop flags are set by handlers on whichever thread a signal lands on
+// and read by the main thread: command_stop is stored with release and read
+// with acquire (command_stopped), so that a reader who sees it set sees
+// command_signal and command_stop_at as they were set before it (volatile
+// alone orders nothing between threads; weakly ordered CPUs reorder).
 void command_request_stop(void) {
-    if (!command_stop) {
+    if (!__atomic_load_n(&command_stop, __ATOMIC_ACQUIRE)) {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
         command_stop_at = (double)t.tv_sec + t.tv_nsec * 1e-9;
     }
-    command_stop = 1;
+    __atomic_store_n(&command_stop, 1, __ATOMIC_RELEASE);
+}
+
+int command_stopped(void) { return __atomic_load_n(&command_stop, __ATOMIC_ACQUIRE); }
+
+// 1 when sig is the first stop signal of *first (set to it), 0 when one came
+// before it: one compare-and-swap, so that two at once, on two threads, are
+// never both the first.
+static int first_signal(volatile int *first, int sig) {
+    int none = 0;
+    return __atomic_compare_exchange_n(first, &none, sig, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 static void abort_tracked(void) {
@@ -41,22 +56,26 @@ static int swap_state(int from, int to) {
 }
 
 // Leaves at once, no partial file; but not halfway through a set of renames:
-// once they are done (interrupt_publishing).
+// once they are done (interrupt_publishing). Tries until one swap takes: the
+// publishing may end between the two (IDLE again), which dropped the exit.
 static void exit_now(int sig) {
-    if (swap_state(IDLE, EXITING)) {
-        abort_tracked();
-        _exit(128 + sig);
+    for (;;) {
+        if (swap_state(IDLE, EXITING)) {
+            abort_tracked();
+            _exit(128 + sig);
+        }
+        exit_signal = sig;
+        if (swap_state(PUBLISHING, EXIT_AFTER_PUBLISHING)) return;
+        int state = __atomic_load_n(&exit_state, __ATOMIC_SEQ_CST);
+        if (state == EXIT_AFTER_PUBLISHING || state == EXITING) return; // another signal's exit is under way
     }
-    exit_signal = sig;
-    swap_state(PUBLISHING, EXIT_AFTER_PUBLISHING); // (EXITING: another thread is leaving already)
 }
 
 static void on_stop_signal(int sig) {
-    if (command_signal || sig == SIGHUP) { // the second one, or a hang-up
+    if (sig == SIGHUP || !first_signal(&command_signal, sig)) { // a hang-up, or the second one
         exit_now(sig);
         return;
     }
-    command_signal = sig;
     command_request_stop();
 }
 
@@ -76,7 +95,11 @@ void interrupt_publishing(int on) {
 // default action while it exits).
 static void on_late_signal(int sig) { _exit(128 + sig); }
 
-int interrupted_exit_code(void) { return 128 + (command_signal ? command_signal : SIGINT); }
+int interrupted_exit_code(void) {
+    (void)command_stopped(); // acquire: command_signal as the stop set it
+    int sig = __atomic_load_n(&command_signal, __ATOMIC_ACQUIRE);
+    return 128 + (sig ? sig : SIGINT);
+}
 
 // A mapped input that shrinks under us raises SIGBUS on the next read: one
 // line, the tracked outputs' temporary files removed, exit 1.
@@ -94,13 +117,18 @@ static void on_sigbus(int sig) {
 // SA_RESTART: a stop must not fail the write it interrupts (a blocked write
 // to a slow pipe would return EINTR, and stdio would count the output as
 // failed); what waits for a stop polls command_stop instead (a FIFO's open,
-// atomic_file.c).
+// atomic_file.c). The stop signals and the time budget's SIGALRM are held
+// while a handler runs, so that none nests inside another on its thread.
 static void install_handler(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
+    sigaddset(&sa.sa_mask, SIGALRM);
     sigaction(sig, &sa, NULL);
 }
 
@@ -119,7 +147,7 @@ static void stop_signals(int how) {
     sigprocmask(how, &set, NULL);
 }
 
-static volatile sig_atomic_t early_signal; // a stop before the command's handler, 0 if none
+static volatile int early_signal; // a stop before the command's handler, 0 if none
 // In the environment from interrupt_before_exec on (putenv keeps this very
 // buffer): the handler writes the signal's number into it, so one taken by
 // any thread up to the exec itself reaches the new image.
@@ -129,11 +157,10 @@ static char early_env[] = "CASCADE_EARLY_STOP=-"; // '-' none, 'I' SIGINT, 'T' S
 // Still a gap: one taken by another thread during the exec itself, after
 // the kernel copied the environment (about a millisecond), is lost.
 static void on_early_signal(int sig) {
-    if (early_signal || sig == SIGHUP) { // a second one while starting: at once, as once the command runs
+    if (sig == SIGHUP || !first_signal(&early_signal, sig)) { // a second one while starting: at once, as once the command runs
         exit_now(sig);
         return;
     }
-    early_signal = sig;
     early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
 }
 
@@ -178,8 +205,7 @@ void interrupt_early_release(void) {
     sigaction(SIGINT, &started_with[0], NULL);
     sigaction(SIGTERM, &started_with[1], NULL);
     sigaction(SIGHUP, &started_with[2], NULL);
-    int sig = early_signal;
-    early_signal = 0;
+    int sig = __atomic_exchange_n(&early_signal, 0, __ATOMIC_SEQ_CST);
     if (sig) raise(sig); // as it would have acted (nothing, where it was ignored)
 }
 
@@ -189,10 +215,10 @@ void interrupt_install(void) {
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);
     install_hangup(on_stop_signal);
-    if (early_signal) { // one came while the process started: the first stop
-        command_signal = early_signal;
+    int early = __atomic_exchange_n(&early_signal, 0, __ATOMIC_SEQ_CST);
+    if (early) { // one came while the process started: the first stop, unless another came since (the second)
+        if (!first_signal(&command_signal, early)) exit_now(command_signal);
         command_request_stop();
-        early_signal = 0;
     }
 }
 

@@ -16,6 +16,9 @@ extern volatile double command_stop_at; // CLOCK_MONOTONIC seconds of the first 
 
 // Sets command_stop (and dates the first request); async-signal-safe, for a timer's handler.
 void command_request_stop(void);
+// command_stop, read so that command_signal and command_stop_at are seen as the
+// stop set them (from any thread): the main thread's test before it reads them.
+int command_stopped(void);
 // 128 + the stopping signal: the exit code of an interrupted command.
 int interrupted_exit_code(void);
 

@@ -385,7 +385,7 @@ static int read_stoppable(const char *path, char *buf, size_t cap, size_t *len) 
         struct pollfd waiting = {.fd = fd, .events = POLLIN};
         int ready = poll(&waiting, 1, 10);
         if (ready < 0 && errno != EINTR) { result = READ_FAILED; break; }
-        if (command_stop) { result = READ_STOPPED; break; }
+        if (command_stopped()) { result = READ_STOPPED; break; }
         if (ready <= 0) continue;
         char extra;
         ssize_t got = *len < cap ? read(fd, buf + *len, cap - *len) : read(fd, &extra, 1);
