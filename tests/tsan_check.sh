@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# tsan_check.sh: ThreadSanitizer over the CPU backend and the commands' threads
+# and signal handlers: a clang build (-DCASCADE_TSAN=ON, CPU only, LLVM's
+# OpenMP with its Archer tool) and, under it, the suites that run the
+# workers and stop signals (the CPU networks against golden, the cascade,
+# run's stops: time budget, SIGINT, SIGTERM, SIGHUP, two at once).
+# Any report fails the run (exit 66 of the process that raised it).
+#   tests/tsan_check.sh [BUILD_DIR]     (default build-tsan; assets from $CASCADE_ASSETS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-tsan}
+# Archer of the clang that builds (its libomp and TSan runtime must agree)
+lib=$(dirname "$(dirname "$(clang -print-resource-dir)")")
+archer=$lib/libarcher.so
+[ -f "$archer" ] || { echo "tsan_check: $archer not found (Debian package libomp-dev)"; exit 1; }
+CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASCADE_TSAN=ON -DCASCADE_WITH_CUDA=OFF >/dev/null
+cmake --build "$build" -j 2 --target cascade test_cpu_golden test_cascade_golden
+export OMP_TOOL_LIBRARIES=$archer
+# no ignore_noninstrumented_modules: it also hides a race with a signal handler
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+ctest --test-dir "$build" -R '^(cpu_golden|cascade_golden|run_early_stop)$' --output-on-failure
