@@ -140,8 +140,8 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     return st;
 }
 
-static int pipeline_stop(void *ctx, int64_t done, const cascade_results *results) {
-    (void)done, (void)results;
+static int pipeline_stop(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
+    (void)done, (void)screened, (void)results;
     return *(volatile int *)ctx != 0;
 }
 

@@ -57,11 +57,19 @@ static void json_proportion(const progress_state *p, const char *name, int64_t k
     fputc('}', p->json);
 }
 
+// Images screened per second, and the seconds left for the images not yet
+// final at that rate (0 rate: nothing screened yet, no ETA to tell).
+static double screened_rate(const progress_state *p, double elapsed) {
+    int64_t n = p->screened > p->estimate.seen ? p->screened : p->estimate.seen;
+    return elapsed > 0 ? n / elapsed : 0;
+}
+
 static void write_json(progress_state *p, double elapsed) {
     const running_estimate *e = &p->estimate;
-    double rate = elapsed > 0 ? e->seen / elapsed : 0;
-    fprintf(p->json, "{\"processed\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
-            (long long)e->seen, (long long)e->population, elapsed, rate);
+    double rate = screened_rate(p, elapsed);
+    fprintf(p->json, "{\"processed\":%lld,\"screened\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
+            (long long)e->seen, (long long)(p->screened > e->seen ? p->screened : e->seen), (long long)e->population,
+            elapsed, rate);
     if (rate > 0) fprintf(p->json, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
     else fprintf(p->json, "\"eta_s\":null,"); // no image yet: no rate to tell
     json_proportion(p, "deferred", e->deferred, e->seen);
@@ -82,7 +90,7 @@ static void write_json(progress_state *p, double elapsed) {
 
 static void draw(progress_state *p, double elapsed, int final) {
     const running_estimate *e = &p->estimate;
-    double rate = elapsed > 0 ? e->seen / elapsed : 0;
+    double rate = screened_rate(p, elapsed);
     double eta = rate > 0 ? (e->population - e->seen) / rate : 0;
     interval d = wilson_interval(e->deferred, e->seen, e->population);
     interval a = wilson_interval(e->correct, e->labelled, e->population);
@@ -123,8 +131,9 @@ static void check_stop_rules(progress_state *p, double elapsed) {
     if (p->stop && p->stop_elapsed <= 0) p->stop_elapsed = elapsed;
 }
 
-int progress_update(void *ctx, int64_t done, const cascade_results *results) {
+int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
     progress_state *p = ctx;
+    p->screened = screened;
     for (int64_t pos = p->aggregated; pos < done; pos++) {
         int label = cifar_label(p->data, (int)p->order[pos]); // checked here: a large file is not read at open
         if (!cifar_label_ok(label)) {

@@ -18,6 +18,7 @@ typedef struct {
     const uint32_t *order;            // position -> record (labels)
     const model *classes;             // class names
     int64_t aggregated;               // positions [0, aggregated) are in the estimate
+    int64_t screened;                 // positions [0, screened) through the cheap network (the rate's)
     int64_t drawn_seen;               // images shown by the last drawn line
     int64_t json_seen;                // images in the last JSON line (-1: none yet)
     stop_reason json_stop;            // and its "stopping"
@@ -47,7 +48,10 @@ double now_seconds(void);
 void progress_init(progress_state *p, const cifar_file *data, const uint32_t *order, const model *classes,
                    int64_t total);
 // The pipeline's progress callback: aggregates [aggregated, done), draws, returns 1 to stop.
-int progress_update(void *ctx, int64_t done, const cascade_results *results);
+// The rate and the ETA shown are of the images screened (through the cheap
+// network): the final prefix can wait a whole expensive batch for one early
+// deferred image, and its rate then read as 1 img/s.
+int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_results *results);
 // Ends the status line (terminal) and writes the last JSON update.
 void progress_finish(progress_state *p);
 // The interval width stop rules watch: accuracy, or the watched class's share.

@@ -467,8 +467,8 @@ typedef struct {
     volatile int *stop;
 } pass_progress;
 
-static int pass_stop(void *ctx, int64_t done, const cascade_results *results) {
-    (void)done, (void)results;
+static int pass_stop(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
+    (void)done, (void)screened, (void)results;
     const pass_progress *pp = ctx;
     return pp->stop && *pp->stop;
 }

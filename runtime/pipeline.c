@@ -155,7 +155,7 @@ static cascade_status run_loop(pipeline *p, cascade_error *err) {
     const cascade_job *job = p->job;
     cascade_backend *be = job->backend;
     int stopping = 0;
-    int64_t reported = 0;
+    int64_t reported = 0, screened = 0;
     cascade_status s;
     for (;;) {
         stopping |= job->stop && *job->stop;
@@ -168,15 +168,15 @@ static cascade_status run_loop(pipeline *p, cascade_error *err) {
         if (p->finished == p->submitted && (stopping || p->next_position == job->total))
             if ((s = drain_expensive(p, err))) return s;
         int64_t done = final_prefix(p);
-        if (done > reported) {
-            reported = done;
-            if (job->progress && job->progress(job->progress_ctx, done, p->results)) stopping = 1;
+        if (done > reported || p->finished_through > screened) { // a heartbeat while the final prefix waits
+            reported = done, screened = p->finished_through;
+            if (job->progress && job->progress(job->progress_ctx, done, screened, p->results)) stopping = 1;
         }
     }
     if ((s = drain_expensive(p, err))) return s;
     p->summary->processed = final_prefix(p);
-    if (p->summary->processed > reported && job->progress)
-        job->progress(job->progress_ctx, p->summary->processed, p->results);
+    if ((p->summary->processed > reported || p->finished_through > screened) && job->progress)
+        job->progress(job->progress_ctx, p->summary->processed, p->finished_through, p->results);
     p->summary->complete = p->summary->processed == job->total;
     return CASCADE_OK;
 }

@@ -23,9 +23,12 @@ typedef struct {
     // Writes the pixels of positions first .. first+n-1 (n x 3072 bytes) into pixels.
     void (*fill)(void *ctx, int64_t first, int n, uint8_t *pixels);
     void *fill_ctx;
-    // Called whenever the final prefix grows: positions [0, done) are final.
-    // Returns nonzero to stop early (in-flight work is drained first).
-    int (*progress)(void *ctx, int64_t done, const cascade_results *results);
+    // Called after every chunk the cheap network finishes (and at the end):
+    // positions [0, done) are final, [0, screened) through the cheap network
+    // (decided, or queued for the expensive one: screened - done is bounded by
+    // the queue and the batches in flight). Returns nonzero to stop early
+    // (in-flight work is drained first).
+    int (*progress)(void *ctx, int64_t done, int64_t screened, const cascade_results *results);
     void *progress_ctx;
     volatile int *stop;       // optional: set asynchronously (e.g. by SIGINT) to stop early
     // Optional: the pixels of positions first .. first+n-1 as one contiguous

@@ -89,11 +89,12 @@ typedef struct {
     int64_t seen[4096], correct[4096], predicted[4096][10];
 } recorder;
 
-static int record_update(void *ctx, int64_t done, const cascade_results *results) {
+static int record_update(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
     recorder *r = ctx;
-    int stop = progress_update(r->progress, done, results);
+    int64_t before = r->progress->estimate.seen;
+    int stop = progress_update(r->progress, done, screened, results);
     const running_estimate *e = &r->progress->estimate;
-    if (r->updates < 4096) {
+    if (r->updates < 4096 && e->seen > before) { // a heartbeat (no new final image) is no new estimate
         r->seen[r->updates] = e->seen, r->correct[r->updates] = e->correct;
         for (int c = 0; c < 10; c++) r->predicted[r->updates][c] = e->predicted[c];
         r->updates++;
