@@ -38,7 +38,8 @@ static const char calibrate_usage[] =
     "model alone is a candidate too. With --test, runs the chosen cascade there.\n\n"
     "  --target-accuracy A    accuracy against the labels >= A, in [0, 1]\n"
     "  --target-agreement A   share of answers equal to the expensive model's >= A\n"
-    "  --cheap LIST           candidate cheap models   [lenet,alexnet_shallower,alexnet_shallow,alexnet]\n"
+    "  --cheap LIST           candidate cheap models   [lenet,alexnet_shallower,alexnet_shallow,alexnet,\n"
+    "                         but the --full model]\n"
     "  --full NAME|PATH       expensive model   [resnet34]\n"
     "  --thresholds LIST      candidate thresholds: a,b,c or lo:hi:step   [0.5:0.999:0.001]\n"
     "  --val FILE             validation file   [$CASCADE_ASSETS/" DEFAULT_VAL "]\n"
@@ -68,7 +69,7 @@ static const char calibrate_usage[] =
     "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
-    *o = (calibrate_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
+    *o = (calibrate_options){.cheap = sweep_default_cheap, .full = "resnet34",
                              .thresholds = "0.5:0.999:0.001", .device = "auto", .target_accuracy = -1,
                              .target_agreement = -1};
     const option_spec specs[] = {

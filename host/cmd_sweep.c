@@ -28,7 +28,8 @@ static const char sweep_usage[] =
     "with the expensive model; with each model's measured throughput alone T, the\n"
     "predicted cascade throughput 1 / (1/T_cheap + p/T_full). Prints the Pareto\n"
     "frontier (accuracy vs predicted images/s).\n\n"
-    "  --cheap LIST           cheap models, comma-separated   [lenet,alexnet_shallower,alexnet_shallow,alexnet]\n"
+    "  --cheap LIST           cheap models, comma-separated   [lenet,alexnet_shallower,alexnet_shallow,alexnet,\n"
+    "                         but the --full model]\n"
     "  --full NAME|PATH       expensive model   [resnet34]\n"
     "  --thresholds LIST      thresholds: a,b,c or lo:hi:step   [0.5:0.99:0.01]\n"
     "  --data FILE            CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
@@ -61,7 +62,7 @@ static const char sweep_usage[] =
     "ignored from the start, as under nohup).\n";
 
 static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *help, cascade_error *err) {
-    *o = (sweep_options){.cheap = "lenet,alexnet_shallower,alexnet_shallow,alexnet", .full = "resnet34",
+    *o = (sweep_options){.cheap = sweep_default_cheap, .full = "resnet34",
                          .thresholds = "0.5:0.99:0.01", .device = "auto"};
     const option_spec specs[] = {
         {"--cheap", OPT_STRING, &o->cheap, 0, 0},           {"--full", OPT_STRING, &o->full, 0, 0},

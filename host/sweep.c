@@ -231,33 +231,35 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
                                   char unmatched[MODEL_NAME_CAP], cascade_error *err) {
     if (unmatched) unmatched[0] = 0;
     const char *p = text;
-    int line = 1;
+    int line = 1, from_file = !strncmp(what, "--throughput-from", 17); // the command line's items have no lines
     unsigned given = 0;
+    char at[32] = "";
     while (*p) {
         if (*p == '#') { p += strcspn(p, "\n"); continue; }
         if (*p == '\n') line++;
         if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
         size_t len = strcspn(p, ", \t\r\n#");
+        if (from_file) snprintf(at, sizeof at, "line %d: ", line);
         char item[MODEL_NAME_CAP + 64]; // name=images_per_s
-        if (len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: item too long", what, line);
+        if (len >= sizeof item) return cascade_fail(err, CASCADE_EINVAL, "%s: %sitem too long", what, at);
         memcpy(item, p, len);
         item[len] = 0;
         p += len;
         char *eq = strchr(item, '=');
         if (!eq || eq == item)
-            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: '%s' is not name=images_per_s", what, line, item);
+            return cascade_fail(err, CASCADE_EINVAL, "%s: %s'%s' is not name=images_per_s", what, at, item);
         *eq = 0;
         char *end;
         errno = 0;
         double v = strtod(eq + 1, &end);
         if (!eq[1] || *end || errno || !isfinite(v) || v <= 0)
-            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: throughput of %s '%s' is not a positive number",
-                                what, line, item, eq + 1);
+            return cascade_fail(err, CASCADE_EINVAL, "%s: %sthroughput of %s '%s' is not a positive number",
+                                what, at, item, eq + 1);
         unsigned matched = apply_one(item, v, passes, n_passes);
         if (matched & given) {
             int i = 0;
             while (!(matched & given & 1u << i)) i++;
-            return cascade_fail(err, CASCADE_EINVAL, "%s: line %d: a second throughput for %s ('%s')", what, line,
+            return cascade_fail(err, CASCADE_EINVAL, "%s: %sa second throughput for %s ('%s')", what, at,
                                 passes[i].name, item);
         }
         given |= matched;
@@ -622,10 +624,17 @@ cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP],
     return CASCADE_OK;
 }
 
+const char sweep_default_cheap[] = "lenet,alexnet_shallower,alexnet_shallow,alexnet";
+
 cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err) {
     s->opt = *o;
     cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
     if (st) return st;
+    for (int i = 0; o->cheap == sweep_default_cheap && i < s->n_cheap; i++)
+        if (!strcmp(s->cheap_names[i], o->full)) { // (at most once: the list has no name twice)
+            memmove(s->cheap_names[i], s->cheap_names[i + 1], (size_t)(s->n_cheap - i - 1) * sizeof s->cheap_names[i]);
+            s->n_cheap--;
+        }
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: %s", o->needs_full);
     st = parse_device(o->device, &s->device, err);
     s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));

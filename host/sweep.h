@@ -184,6 +184,10 @@ void sweep_write_csv(FILE *f, const sweep_input *in, const sweep_point *points);
 // The point's name for people: "lenet @ 0.9" or "resnet34 alone".
 void sweep_point_name(const sweep_input *in, const sweep_point *p, char *out, size_t cap);
 
+// --cheap's default, the zoo's cheap models; without --cheap (cheap is this
+// very string) the --full model is left out of it (no model against itself).
+extern const char sweep_default_cheap[];
+
 typedef struct {
     const char *cheap, *full, *device, *thresholds, *throughputs, *throughput_from;
     const char *needs_full; // the error when --full is none, e.g. "a sweep needs an expensive model"

@@ -17,6 +17,7 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
 - bad usage, SIGINT and SIGTERM: one line on stderr, the documented exit code, no output file.
 - the outputs at the edges (test_output_edges, test_odd_names_and_exact_thresholds): odd bytes and
   characters in names, accuracy 0, extreme given throughputs, a model in a cascade with itself.
+- without --cheap, the default list leaves out the --full model.
 """
 import csv
 import json
@@ -275,7 +276,7 @@ def test_errors(tmp):
     expect_error("sweep: one model's throughput twice", ["sweep", "--cheap", "lenet", "--throughputs",
                                                           "lenet=1e6,resnet34=1e5,lenet=2e6", "--limit", "20",
                                                           "--csv", o], 2,
-                 "a second throughput for lenet", tmp)
+                 "--throughputs: a second throughput for lenet", tmp)  # no "line 1:" of a command line
     lenet_path = os.path.join(golden.ASSETS, "weights", "lenet.safetensors")
     expect_error("sweep: by path and by name", ["sweep", "--cheap", lenet_path, "--throughputs",
                                                 "%s=1e6,lenet=2e6" % lenet_path, "--limit", "20", "--csv", o], 2,
@@ -549,6 +550,21 @@ def test_output_edges(tmp):
     print("edges: U+FFFF in a name, accuracy 0, throughputs 1e300 and 1e-300, calibrate of a model with itself")
 
 
+def test_default_cheap_without_full(tmp):
+    """Without --cheap, the default list leaves out the --full model: `sweep
+    --full alexnet` ran alexnet twice (two models rows, an alexnet -> alexnet
+    cascade). A --cheap naming it is taken as given."""
+    for cheap, want in (([], ["lenet", "alexnet_shallower", "alexnet_shallow"]), (["--cheap", "lenet,alexnet"], ["lenet", "alexnet"])):
+        out = os.path.join(tmp, "default-cheap.json")
+        r = run(["sweep", "--device", "cpu", "--full", "alexnet", "--limit", "32", "--thresholds", "0.9", "--quiet",
+                 "--json", out] + cheap)
+        models = [(m["name"], m["role"]) for m in json.load(open(out))["models"]] if r.returncode == 0 else []
+        check(models == [(n, "cheap") for n in want] + [("alexnet", "full")],
+              "sweep --full alexnet %s: rc %d, models %r" % (" ".join(cheap) or "(default --cheap)", r.returncode, models))
+        if os.path.exists(out):
+            os.unlink(out)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_output_edges(tmp)
@@ -566,6 +582,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep_sigint(tmp)
         test_sweep_sigint(tmp, signal.SIGTERM)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_default_cheap_without_full(tmp)
     return checks.finish("sweep_calibrate")
 
 
