@@ -1,5 +1,6 @@
 // bench_report.c: the table and the JSON of `cascade bench`.
 #include "bench.h"
+#include "version.h"
 #include "options.h" // number_text
 #include "sweep.h" // json_string
 
@@ -67,6 +68,8 @@ void bench_write_json(const bench_report *r, FILE *out) {
     json_string(out, r->backend); // names from the driver and the libraries: escaped
     fprintf(out, ",\n  \"versions\": ");
     json_string(out, r->versions);
+    fprintf(out, ",\n  \"version\": ");
+    json_string(out, cascade_version());
     fprintf(out, ",\n  \"data\": ");
     json_string(out, r->data);
     char rates[5][32]; // null where not measured: the GPU's sgemm, the CPU's uploads, a stopped run's closing sgemm

@@ -4,6 +4,7 @@
 // as in NoScope) reaches a target; optionally, what that choice really
 // achieves when run as a cascade on a test file.
 #include "commands.h"
+#include "version.h"
 #include "assets.h"
 #include "atomic_file.h"
 #include "output_paths.h"
@@ -286,6 +287,8 @@ static void write_json(FILE *f, const calibrate_state *s) {
     json_string(f, s->val.path);
     fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
     json_string(f, s->settings.backend);
+    fprintf(f, ",\n  \"version\": ");
+    json_string(f, cascade_version());
     fprintf(f, ",\n  \"models\": "); // (an array: the expensive model may be named among the cheap ones too)
     sweep_write_models_json(f, &s->setup, &s->val);
     fprintf(f, ",\n  \"best_accuracy\": %.6f,\n  \"choice\": ", best_accuracy(s));

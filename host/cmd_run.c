@@ -4,6 +4,7 @@
 // estimates, early stop (SIGINT, time budget, target interval width), and
 // outputs written atomically for exactly the images processed.
 #include "commands.h"
+#include "version.h"
 #include "assets.h"
 #include "atomic_file.h"
 #include "output_paths.h"
@@ -238,7 +239,14 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     if (r->has_full) fprintf(f, "%s,\n  \"backend\": ", number_text(r->opt.threshold, thr));
     else fprintf(f, "null,\n  \"backend\": "); // the cheap model alone: no threshold applies
     json_string(f, r->backend.name);
-    fprintf(f, ",\n");
+    fprintf(f, ",\n  \"version\": ");
+    json_string(f, cascade_version());
+    fprintf(f, ",\n  \"data\": "); // what reproduces the run: the file, its records, the geometry
+    json_string(f, r->data_file);
+    fprintf(f, ",\n  \"records\": %lld,\n  \"chunk\": %d,\n  \"batch\": ", (long long)r->data.count,
+            r->backend.chunk_capacity);
+    if (r->has_full) fprintf(f, "%d,\n", r->backend.expensive_batch);
+    else fprintf(f, "null,\n");
     fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
             (long long)r->total, (long long)sum->processed, sum->complete ? "true" : "false",
             stop_reason_name(p->stop));

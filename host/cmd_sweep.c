@@ -3,6 +3,7 @@
 // model alone over the data; the Pareto frontier as a table, a CSV of every
 // point, an SVG plot and a JSON report.
 #include "commands.h"
+#include "version.h"
 #include "assets.h"
 #include "atomic_file.h"
 #include "output_paths.h"
@@ -167,6 +168,8 @@ static void write_json(FILE *f, const sweep_state *s) {
     json_string(f, s->data.path);
     fprintf(f, ",\n  \"first\": %d,\n  \"images\": %lld,\n  \"backend\": ", s->data.first, (long long)s->data.n);
     json_string(f, s->settings.backend);
+    fprintf(f, ",\n  \"version\": ");
+    json_string(f, cascade_version());
     fprintf(f, ",\n  \"models\": ");
     sweep_write_models_json(f, &s->setup, &s->data);
     fprintf(f, ",\n  \"thresholds\": %d,\n  \"frontier\": [\n", s->setup.n_thresholds);

@@ -3,6 +3,7 @@
 #include "blas_tune.h"
 #include "commands.h"
 #include "interrupt.h"
+#include "version.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,7 +21,8 @@ static const char usage[] =
     "  sweep      accuracy / deferral / predicted speed over cheap models and thresholds\n"
     "  calibrate  choose the cheap model and threshold for a target accuracy\n"
     "  info       describe a model file\n\n"
-    "'cascade COMMAND --help' (or 'cascade help COMMAND') describes each. Assets\n"
+    "'cascade COMMAND --help' (or 'cascade help COMMAND') describes each;\n"
+    "'cascade --version' names the build. Assets\n"
     "(weights, data) are found under $CASCADE_ASSETS, default ../shared when it has\n"
     "weights/, else the shared/ beside the source tree the binary was built from.\n";
 
@@ -51,7 +53,14 @@ static const command *find_command(const char *name) {
     return NULL;
 }
 
-// The help, or the command argv names; its exit status.
+// 0 once standard output holds what was printed, else 1 with one line.
+static int stdout_written(void) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    fprintf(stderr, "cascade: cannot write standard output: %s\n", strerror(errno));
+    return 1;
+}
+
+// The help, the version, or the command argv names; its exit status.
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "cascade: no command given: run, bench, sweep, calibrate or info (see cascade --help)\n");
@@ -67,11 +76,19 @@ static int dispatch(int argc, char **argv) {
         return EXIT_USAGE;
     } else if (asks_help) {
         fputs(usage, stdout);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, "cascade: cannot write standard output: %s\n", strerror(errno));
-            return 1;
+        return stdout_written();
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        if (argc > 2) {
+            fprintf(stderr, "cascade %s: takes no arguments (see cascade --help)\n", argv[1]);
+            return EXIT_USAGE;
         }
-        return 0;
+#ifdef CASCADE_HAVE_CUDA
+        printf("cascade %s, CPU and GPU backends\n", cascade_version());
+#else
+        printf("cascade %s, CPU backend only (built without CUDA)\n", cascade_version());
+#endif
+        return stdout_written();
     }
     const command *c = find_command(argv[1]);
     if (!c) {

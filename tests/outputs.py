@@ -31,7 +31,8 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - a run that a --time-budget stop reached after its last image was taken
   says so in the summary as in the JSON;
 - the run JSON's threshold is null for a model alone, its seed null for the
-  file's own order; a run stopped before its first image gives null
+  file's own order; it names the version (as --version does), the data file,
+  its records, the chunk and the expensive batch; a run stopped before its first image gives null
   fractions (and eta_s), not 0; the CSV's confidences are float32's 9 digits.
 """
 import json
@@ -418,6 +419,14 @@ def check_report_fields(tmp, data):
         check(j.get("watched", "absent") is None and j.get("target_ci", "absent") is None,
               "run %s: JSON watched %r, target_ci %r" % (" ".join(args[:4]), j.get("watched", "absent"),
                                                         j.get("target_ci", "absent")))
+        # what reproduces it: the build, the file and its records, the chunk and the expensive batch
+        version = run(["--version"]).stdout.split(",")[0][len("cascade "):]
+        geometry = [j.get(k, "absent") for k in ("version", "data", "records", "chunk", "batch")]
+        check(geometry[:3] == [version, data, 10] and isinstance(geometry[3], int) and geometry[3] > 0
+              and (geometry[4] is None if threshold is None else isinstance(geometry[4], int) and geometry[4] > 0)
+              and version.startswith("0.") and "(git " in version,
+              "run %s: JSON version, data, records, chunk, batch %r (--version %r)" % (" ".join(args[:4]), geometry,
+                                                                                      version))
 
 
 def check_no_image_yet(tmp, data):

@@ -558,7 +558,11 @@ def test_default_cheap_without_full(tmp):
         out = os.path.join(tmp, "default-cheap.json")
         r = run(["sweep", "--device", "cpu", "--full", "alexnet", "--limit", "32", "--thresholds", "0.9", "--quiet",
                  "--json", out] + cheap)
-        models = [(m["name"], m["role"]) for m in json.load(open(out))["models"]] if r.returncode == 0 else []
+        report = json.load(open(out)) if r.returncode == 0 else {}
+        models = [(m["name"], m["role"]) for m in report.get("models", [])]
+        version = run(["--version"]).stdout.split(",")[0][len("cascade "):]
+        check(report.get("version") == version and "(git " in version, "sweep JSON version %r, --version %r" % (
+            report.get("version"), version))
         check(models == [(n, "cheap") for n in want] + [("alexnet", "full")],
               "sweep --full alexnet %s: rc %d, models %r" % (" ".join(cheap) or "(default --cheap)", r.returncode, models))
         if os.path.exists(out):
