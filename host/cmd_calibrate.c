@@ -58,7 +58,7 @@ static const char calibrate_usage[] =
     "                         of `cascade bench --json`); --throughputs wins over it\n"
     "  --csv FILE             every validation point (columns as `cascade sweep --csv`)\n"
     "  --json FILE            the choice, its predicted and (with --test) realised figures\n"
-    "  --quiet                no line per model pass on stderr\n\n"
+    "  --quiet                no progress nor line per model pass on stderr\n\n"
     "Ties in predicted throughput go to the higher accuracy (agreement), then to the\n"
     "earlier cheap model and the lower threshold. Outputs appear whole or not at all;\n"
     "an output FILE of - is standard output (the report then goes to stderr); no output\n"

@@ -53,7 +53,7 @@ static const char sweep_usage[] =
     "                         (the expensive model alone is the row with cheap 'none')\n"
     "  --svg FILE             plot: points per cheap model, the frontier, the expensive model alone\n"
     "  --json FILE            report: models, throughputs, the frontier\n"
-    "  --quiet                no line per model pass on stderr\n\n"
+    "  --quiet                no progress nor line per model pass on stderr\n\n"
     "Throughputs are measured as wall time of each model alone through the pipeline\n"
     "(after an untimed warm-up chunk on the GPU); on the CPU backend they describe the\n"
     "CPU. Outputs appear whole or not at all; an output FILE of - is standard output\n"

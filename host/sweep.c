@@ -465,13 +465,32 @@ cascade_status parse_name_list(const char *flag, const char *text, char out[][MO
 
 // ---- one model alone over the data ------------------------------------------
 
+// A pass's progress on stderr (unless --quiet), once its timed run starts:
+// redrawn in place every 0.25 s on a terminal, a line every 30 s elsewhere
+// (a log; a pass of the expensive model over 10,000 images takes minutes on a CPU).
 typedef struct {
     volatile int *stop;
+    const pass_settings *ps;
+    const char *name;
+    int64_t n;
+    int live, tty, drawn;  // live: the timed run (not the warm-up chunk)
+    double start, last;
 } pass_progress;
 
+static void pass_draw(pass_progress *pp, int64_t done) {
+    double t = now_seconds(), rate = t > pp->start ? done / (t - pp->start) : 0;
+    if (t - pp->last < (pp->tty ? 0.25 : 30.0)) return;
+    pp->last = t, pp->drawn = 1;
+    fprintf(stderr, "%scascade %s: %s alone: %lld/%lld images (%.0f%%), %.0f img/s, ETA %.0fs%s", pp->tty ? "\r" : "",
+            pp->ps->command, pp->name, (long long)done, (long long)pp->n, pp->n ? 100.0 * done / pp->n : 100.0, rate,
+            rate > 0 ? (pp->n - done) / rate : 0, pp->tty ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
 static int pass_stop(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
-    (void)done, (void)screened, (void)results;
-    const pass_progress *pp = ctx;
+    (void)screened, (void)results;
+    pass_progress *pp = ctx;
+    if (pp->live && !pp->ps->quiet) pass_draw(pp, done);
     return pp->stop && *pp->stop;
 }
 
@@ -499,7 +518,7 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld results", (long long)n);
     cascade_results results = {pass->prediction, pass->confidence, deferred};
     image_source src = {data, order};
-    pass_progress pp = {ps->stop};
+    pass_progress pp = {.stop = ps->stop, .ps = ps, .name = name, .n = n, .tty = isatty(STDERR_FILENO)};
     cascade_job job = {&be, 0.0f, 0, n, image_source_fill, &src, pass_stop, &pp, ps->stop};
     cascade_summary sum;
     if (!s && strncmp(be.name, "cpu", 3)) { // an untimed warm-up chunk: plans, graphs, clocks
@@ -508,8 +527,10 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
         s = cascade_run(&warm, &results, &sum, err);
     }
     double start = now_seconds();
+    pp.live = 1, pp.start = pp.last = start;
     if (!s) s = cascade_run(&job, &results, &sum, err);
     double seconds = now_seconds() - start;
+    if (pp.drawn && pp.tty) fputs("\r\033[K", stderr); // the pass's own line (or its error) takes the place
     if (!s && !sum.complete) s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
     free(deferred);
     backend_close(&be);

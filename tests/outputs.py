@@ -25,7 +25,7 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   stop (130) with nothing written; names of 250 bytes are written;
   --progress-interval spaces the redraws on a terminal too; the live rate and
   ETA are of the images screened, not ~1 img/s while the first deferred
-  image waits for its batch;
+  image waits for its batch; a sweep pass draws its progress on a terminal;
 - calibrate's default validation file named on the command line keeps its
   split (records 5000..9999: the first ones were trained on);
 - a run that a --time-budget stop reached after its last image was taken
@@ -253,30 +253,48 @@ def check_long_name(tmp, data):
             os.unlink(n)
 
 
+def terminal_stderr(args, cwd):
+    """What a command writes to stderr when stderr is a terminal (a pty)."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([cascade] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal's last descriptor
+            break
+        if not chunk:
+            break
+        shown += chunk
+    p.wait(timeout=300)
+    os.close(master)
+    return p.returncode, shown.decode(errors="replace")
+
+
+def check_sweep_progress_on_terminal(tmp, data):
+    """A sweep pass draws its progress on a terminal (it said nothing until the
+    pass ended: minutes for resnet34 over 10,000 images on a CPU), erased
+    before the pass's own line; --quiet draws none."""
+    counts = []
+    for quiet in ([], ["--quiet"]):
+        rc, shown = terminal_stderr(["sweep", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet",
+                                     "--limit", "800", "--thresholds", "0.9"] + quiet, tmp)  # ~3 s on 2 cores
+        counts.append((rc, shown.count("alexnet alone: "), shown.count("alexnet alone on 800")))
+    check(counts[0][0] == 0 and counts[0][1] >= 1 and counts[0][2] == 1 and counts[1] == (0, 0, 0),
+          "sweep progress on a terminal (rc, progress draws, pass lines): %r, with --quiet %r" % tuple(counts))
+
+
 def check_progress_interval_on_terminal(tmp, data):
     """--progress-interval holds on a terminal too (it was always 0.25 s
     there): with 30 s, a run of a few seconds draws its line at the start and
     the end only; without it, it redraws every 0.25 s."""
-    import pty
     counts = []
     for interval in (["--progress-interval", "30"], []):
-        master, slave = pty.openpty()
-        p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none",
-                              "--limit", "3000", "--chunk", "64"] + interval, cwd=tmp, stdout=subprocess.DEVNULL,
-                             stderr=slave, stdin=subprocess.DEVNULL)
-        os.close(slave)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the process closed the terminal's last descriptor
-                break
-            if not chunk:
-                break
-            shown += chunk
-        p.wait(timeout=300)
-        os.close(master)
-        counts.append(shown.count(b"img/s"))
+        rc, shown = terminal_stderr(["run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none",
+                                     "--limit", "3000", "--chunk", "64"] + interval, tmp)
+        counts.append(shown.count("img/s"))
     check(counts[0] <= 2 and counts[1] > counts[0], "progress on a terminal: %d lines drawn with "
           "--progress-interval 30, %d without" % tuple(counts))
 
@@ -477,7 +495,8 @@ def main():
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
-                     check_progress_interval_on_terminal, check_progress_lines, check_progress_rate, check_report_fields,
+                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal, check_progress_lines,
+                     check_progress_rate, check_report_fields,
                      check_no_image_yet):
             part(tmp, data)
         check_confidence_digits(tmp)
