@@ -114,7 +114,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     detach_images(c, &be);
     if (!s) {
         snprintf(f->model, sizeof f->model, "%.*s", MODEL_NAME_CAP - 1, name); // two files of one arch: two rows
-        f->batch = be.chunk_capacity;
+        f->batch = be.chunk_capacity < r->images ? be.chunk_capacity : (int)r->images; // what a run's chunks held
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_alone++;
@@ -357,8 +357,9 @@ static cascade_status describe_device(bench_context *c, const bench_options *o, 
         if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: %s", why.message);
         if (o->device_choice == DEVICE_AUTO)
             fprintf(stderr, "notice: %s; benchmarking the CPU backend\n", why.message);
-        snprintf(r->versions, sizeof r->versions, "OpenBLAS %s, core %s, %d threads", openblas_get_config(),
-                 openblas_get_corename(), openblas_get_num_threads());
+        const char *config = openblas_get_config(); // "OpenBLAS 0.3.21 ..." (not "OpenBLAS OpenBLAS")
+        snprintf(r->versions, sizeof r->versions, "%s%s, core %s, %d threads", strncmp(config, "OpenBLAS", 8) ? "OpenBLAS " : "",
+                 config, openblas_get_corename(), openblas_get_num_threads());
         r->sgemm_gflops = r->sgemm_start_gflops = measure_sgemm();
     }
     return CASCADE_OK;

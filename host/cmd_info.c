@@ -75,7 +75,9 @@ int cmd_info(int argc, char **argv) {
     printf("arch        %s\n", m.arch);
     printf("input       3x32x32 (mean %.4f,%.4f,%.4f std %.4f,%.4f,%.4f)\n", m.mean[0], m.mean[1], m.mean[2],
            m.std[0], m.std[1], m.std[2]);
-    printf("classes     %d\n", m.num_classes);
+    printf("classes     %d:", m.num_classes); // in index order: the CSV's prediction and label columns
+    for (int c = 0; c < m.num_classes; c++) printf("%s %s", c ? "," : "", m.class_names[c]);
+    printf("\n");
     printf("layers      %d conv, %d linear (%d IR nodes, BatchNorm folded)\n", convs, linears, m.n_nodes);
     printf("parameters  %lld trainable (%lld stored values with BatchNorm statistics)\n", m.params, m.stored_values);
     printf("MACs/image  %lld (%.2f M; %.3f GFLOP)\n", m.macs, m.macs / 1e6, 2.0 * m.macs / 1e9);
