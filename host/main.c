@@ -79,6 +79,11 @@ static int dispatch(int argc, char **argv) {
         return stdout_written();
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            fputs("usage: cascade --version   (or cascade version)\n"
+                  "The build: the project's version, the git commit built, the backends in it.\n", stdout);
+            return stdout_written();
+        }
         if (argc > 2) {
             fprintf(stderr, "cascade %s: takes no arguments (see cascade --help)\n", argv[1]);
             return EXIT_USAGE;

@@ -237,6 +237,8 @@ static void check_plan_cache_links(void) {
           "save beside planted links: %s '%s', %ld lines", cascade_status_name(s), err.message, file_lines(path, NULL));
     CHECK(file_lines(victim, "not a plan") == 1 && file_lines(victim, NULL) == 1, "a planted link's target was written");
     CHECK(lstat(dangling, &st) != 0, "the lock file's dangling link made %s", dangling);
+    snprintf(rm, sizeof rm, "ls %s | grep -v '^plans.tsv.%ld.tmp$' | grep -q '\\.tmp$'", dir, (long)getpid());
+    CHECK(system(rm) != 0, "a temporary file was left beside the cache"); // (the planted link aside)
     mode_t mask = umask(0);
     umask(mask);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == (0666 & ~mask), "the cache's mode %o, umask %o",
