@@ -81,10 +81,7 @@ static void time_budget_timer(double seconds) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = seconds > 0 ? on_time_budget : SIG_DFL;
     sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask); // the stop signals held while it runs, as in interrupt.c's handlers
-    sigaddset(&sa.sa_mask, SIGINT);
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaddset(&sa.sa_mask, SIGHUP);
+    interrupt_handler_mask(&sa.sa_mask); // the stop signals held while it runs, as in interrupt.c's handlers
     struct itimerval t;
     memset(&t, 0, sizeof t);
     t.it_value.tv_sec = (time_t)seconds;

@@ -119,16 +119,24 @@ static void on_sigbus(int sig) {
 // failed); what waits for a stop polls command_stop instead (a FIFO's open,
 // atomic_file.c). The stop signals and the time budget's SIGALRM are held
 // while a handler runs, so that none nests inside another on its thread.
+static void stop_signal_set(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+void interrupt_handler_mask(sigset_t *set) {
+    stop_signal_set(set);
+    sigaddset(set, SIGALRM);
+}
+
 static void install_handler(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT);
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaddset(&sa.sa_mask, SIGHUP);
-    sigaddset(&sa.sa_mask, SIGALRM);
+    interrupt_handler_mask(&sa.sa_mask);
     sigaction(sig, &sa, NULL);
 }
 
@@ -140,10 +148,7 @@ void input_fault_install(const char *command) {
 
 static void stop_signals(int how) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    stop_signal_set(&set);
     sigprocmask(how, &set, NULL);
 }
 

@@ -9,11 +9,15 @@
 // without a signal.
 #pragma once
 #include "atomic_file.h"
+#include <signal.h>
 
 extern volatile int command_signal;     // the stopping signal, 0 before one
 extern volatile int command_stop;       // the pipeline's stop flag: a stop signal or command_request_stop()
 extern volatile double command_stop_at; // CLOCK_MONOTONIC seconds of the first stop request
 
+// The signals a handler holds while it runs (the stop signals and SIGALRM), so
+// that none nests inside another on its thread: for a handler installed elsewhere.
+void interrupt_handler_mask(sigset_t *set);
 // Sets command_stop (and dates the first request); async-signal-safe, for a timer's handler.
 void command_request_stop(void);
 // command_stop, read so that command_signal and command_stop_at are seen as the

@@ -57,18 +57,16 @@ static void json_proportion(const progress_state *p, const char *name, int64_t k
     fputc('}', p->json);
 }
 
-// Images screened per second, and the seconds left for the images not yet
-// final at that rate (0 rate: nothing screened yet, no ETA to tell).
+// Images screened per second, the rate of the ETA too (0: nothing screened yet, no ETA to tell).
 static double screened_rate(const progress_state *p, double elapsed) {
-    int64_t n = p->screened > p->estimate.seen ? p->screened : p->estimate.seen;
-    return elapsed > 0 ? n / elapsed : 0;
+    return elapsed > 0 ? p->screened / elapsed : 0;
 }
 
 static void write_json(progress_state *p, double elapsed) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
     fprintf(p->json, "{\"processed\":%lld,\"screened\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
-            (long long)e->seen, (long long)(p->screened > e->seen ? p->screened : e->seen), (long long)e->population,
+            (long long)e->seen, (long long)p->screened, (long long)e->population,
             elapsed, rate);
     if (rate > 0) fprintf(p->json, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
     else fprintf(p->json, "\"eta_s\":null,"); // no image yet: no rate to tell
@@ -133,7 +131,7 @@ static void check_stop_rules(progress_state *p, double elapsed) {
 
 int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
     progress_state *p = ctx;
-    p->screened = screened;
+    p->screened = screened > done ? screened : done; // (never fewer: the final ones went through the cheap network)
     for (int64_t pos = p->aggregated; pos < done; pos++) {
         int label = cifar_label(p->data, (int)p->order[pos]); // checked here: a large file is not read at open
         if (!cifar_label_ok(label)) {

@@ -291,11 +291,13 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     if (s->throughput_text) st = apply_throughput_text(s->opt.throughput_from, s->throughput_text, stand_in, n, err);
     char unmatched[MODEL_NAME_CAP] = "";
     if (!st && s->opt.throughputs) st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
-    char kept[SWEEP_MAX_MODELS * MODEL_NAME_CAP] = ""; // the cheap models run (a default list less --full)
-    for (int i = 0; i < s->n_cheap; i++) snprintf(kept + strlen(kept), sizeof kept - strlen(kept), "%s%s", i ? "," : "", s->cheap_names[i]);
-    if (!st && unmatched[0])
+    if (!st && unmatched[0]) {
+        char kept[SWEEP_MAX_MODELS * MODEL_NAME_CAP] = ""; // the cheap models run (a default list less --full)
+        for (int i = 0; i < s->n_cheap; i++)
+            snprintf(kept + strlen(kept), sizeof kept - strlen(kept), "%s%s", i ? "," : "", s->cheap_names[i]);
         st = cascade_fail(err, CASCADE_EINVAL, "--throughputs: '%s' is none of this run's models (--cheap %s, --full %s)",
                           unmatched, kept, s->opt.full);
+    }
     return st;
 }
 

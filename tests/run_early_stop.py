@@ -283,7 +283,7 @@ def test_sigint_while_starting(tmp):
     process renamed "exe") is held over the exec and taken by the command as
     its first stop: exit 130 / 143 with the report written. It killed the
     process (no report) in that window, and before the command's handler."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CASCADE_BLAS_TUNE", "CASCADE_BLAS_TUNED")}
+    env = REEXEC_ENV
     for sig in (signal.SIGINT, signal.SIGTERM):
         rep = os.path.join(tmp, "starting.json")
         p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--quiet",
@@ -310,7 +310,7 @@ def test_two_signals_while_starting(tmp):
     re-executed image exists, so that both are pending together and arrive back to back; while the loader
     still maps the CUDA libraries they are held over the exec and come as its start-up handler is installed):
     the second exits at once, writing nothing (it was dropped: the run went on and wrote every output)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CASCADE_BLAS_TUNE", "CASCADE_BLAS_TUNED")}
+    env = REEXEC_ENV
     outs = [os.path.join(tmp, "early2." + e) for e in ("csv", "json", "jsonl")]
     p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower",
                           "--limit", "500", "--quiet", "--output", outs[0], "--json", outs[1], "--progress-json",
