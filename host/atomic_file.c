@@ -94,6 +94,33 @@ static void random_suffix(char *out) {
     for (int i = 0; i < 6; i++) out[i] = letters[bytes[i] % 62];
 }
 
+// f's temporary name, which f no longer tracks (for a message: static).
+static const char *temp_clear(atomic_file *f) {
+    static char name[sizeof f->temp_path];
+    snprintf(name, sizeof name, "%s", f->temp_path);
+    f->temp_path[0] = 0;
+    f->unnamed = 0;
+    return name;
+}
+
+// err's message, and more after it (where it fits).
+static void append_message(cascade_error *err, const char *what, const char *name, int e) {
+    if (!err) return;
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, "; %s%s is left (cannot remove it: %s)", what, name,
+             strerror(e));
+}
+
+// Removes f's named temporary file, if any (an unnamed one goes with its
+// descriptor), once f's failure is in err: where that fails too, the message
+// says what is left.
+static void remove_temp(atomic_file *f, cascade_error *err) {
+    if (f->temp_path[0] && !f->unnamed && unlink(f->temp_path) != 0 && errno != ENOENT)
+        append_message(err, "", f->temp_path, errno);
+    f->temp_path[0] = 0;
+    f->unnamed = 0;
+}
+
 // Gives the unnamed file fd the name path (through /proc/self/fd: linkat's
 // AT_EMPTY_PATH needs a capability). -1 with errno on failure (EEXIST: taken).
 static int link_unnamed(int fd, const char *path) {
@@ -117,27 +144,29 @@ static int link_beside(int fd, char *temp_path) {
 // Whether an unnamed file in folder can be given a name (through /proc, and
 // no policy refuses the link), tried on a throwaway one (an unnamed file can
 // be linked once only): so that a refusal shows at the open, not after the
-// whole job. temp_path: a NAME.tmp.XXXXXX to use for the trial.
+// whole job. temp_path: a NAME.tmp.XXXXXX to use for the trial. -1 with
+// errno where the trial's name cannot be removed (temp_path says which).
 static int unnamed_files_work(const char *folder, char *temp_path) {
     int fd = open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) return 0;
     int linked = link_beside(fd, temp_path) == 0;
-    if (linked) unlink(temp_path);
     close(fd);
-    return linked;
+    return linked && unlink(temp_path) != 0 ? -1 : linked;
 }
 
 // The temporary file beside the target: where the file system has O_TMPFILE,
 // an unnamed file in the target's folder, so that nothing is left if the
 // process is killed before the publish; else NAME.tmp.XXXXXX, made now. -1
-// with errno on failure.
-static int open_temp(atomic_file *f, const char *target) {
+// with errno on failure (*trial_left: the trial's name stays, at temp_path).
+static int open_temp(atomic_file *f, const char *target, int *trial_left) {
     const char *slash = strrchr(target, '/');
     size_t dir = slash ? (size_t)(slash == target ? 1 : slash - target) : 0;
     char folder[sizeof f->path];
     snprintf(folder, sizeof folder, "%.*s", (int)(dir ? dir : 1), dir ? target : ".");
     temp_name(f->temp_path, sizeof f->temp_path, target);
-    int fd = unnamed_files_work(folder, f->temp_path) ? open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) : -1;
+    int works = unnamed_files_work(folder, f->temp_path);
+    if ((*trial_left = works < 0)) return -1;
+    int fd = works ? open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) : -1;
     temp_name(f->temp_path, sizeof f->temp_path, target);
     if (fd >= 0) {
         f->unnamed = 1;
@@ -193,24 +222,26 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (exists && access(target, W_OK) != 0)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
     strcpy(f->path, target); // through a link: its target is replaced, the link stays
-    int fd = open_temp(f, target);
+    int trial_left = 0, fd = open_temp(f, target, &trial_left);
     if (fd < 0) {
         int e = errno;
+        if (trial_left)
+            return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s, a trial of its temporary file, is left "
+                                "(cannot remove it: %s)", path, temp_clear(f), strerror(e));
         f->temp_path[0] = 0;
         if (e == EACCES && exists) // the file may be writable, its folder is not
             return cascade_fail(err, CASCADE_EIO, "cannot write %s: its folder is not writable (an output is written "
                                 "whole, through a temporary file beside it)", path);
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(e));
     }
-    fchmod(fd, output_mode(exists, &st));
-    f->file = fdopen(fd, "w");
+    int moded = fchmod(fd, output_mode(exists, &st)) == 0;
+    f->file = moded ? fdopen(fd, "w") : NULL;
     if (!f->file) {
         int e = errno;
         close(fd);
-        if (!f->unnamed) unlink(f->temp_path);
-        f->temp_path[0] = 0;
-        f->unnamed = 0;
-        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(e));
+        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s%s", path, moded ? "" : "cannot set its mode: ", strerror(e));
+        remove_temp(f, err);
+        return CASCADE_EIO;
     }
     return CASCADE_OK;
 }
@@ -224,10 +255,9 @@ cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err) {
         f->file = NULL;
     }
     if (failed) {
-        if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
-        f->temp_path[0] = 0;
-        f->unnamed = 0;
-        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e ? e : EIO));
+        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e ? e : EIO));
+        remove_temp(f, err);
+        return CASCADE_EIO;
     }
     return CASCADE_OK;
 }
@@ -237,10 +267,9 @@ cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
     if (f->unnamed && place_unnamed(f, &placed) != 0)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (f->temp_path[0] && rename(f->temp_path, f->path) != 0) {
-        int e = errno;
-        unlink(f->temp_path);
-        f->temp_path[0] = 0;
-        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e));
+        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
+        remove_temp(f, err);
+        return CASCADE_EIO;
     }
     f->temp_path[0] = 0;
     return CASCADE_OK;
@@ -277,9 +306,16 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
         return CASCADE_OK;
     }
     if (lstat(f->path, &st) != 0) *how = PUBLISHED_NEW;
-    else if (S_ISREG(st.st_mode) && renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) == 0) {
-        *how = PUBLISHED_OVER_OLD;
-        return CASCADE_OK;
+    else if (S_ISREG(st.st_mode)) {
+        if (renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) == 0) {
+            *how = PUBLISHED_OVER_OLD;
+            return CASCADE_OK;
+        }
+        if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) { // an exchange that failed, not none here:
+            cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno)); // no rename for it
+            remove_temp(f, err);
+            return CASCADE_EIO;
+        }
     }
     return atomic_file_publish(f, err); // a new file (taken back by removing it), or one that cannot be
 }
@@ -291,7 +327,8 @@ static void take_back(atomic_file *f, int how, cascade_error *err) {
         size_t used = strlen(err->message);
         snprintf(err->message + used, sizeof err->message - used, "; the previous %s is kept as %s", f->path,
                  f->temp_path);
-    } else if (how == PUBLISHED_NEW) unlink(f->path);
+    } else if (how == PUBLISHED_NEW && unlink(f->path) != 0 && errno != ENOENT)
+        append_message(err, "the new ", f->path, errno);
     f->temp_path[0] = 0;
 }
 
@@ -308,7 +345,9 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
     for (int i = 0; i < done; i++) { // all published: drop the old contents; else take every one back
         if (!files[i]) continue;
         if (s) take_back(files[i], how[i], err);
-        else if (how[i] == PUBLISHED_OVER_OLD) unlink(files[i]->temp_path);
+        else if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0) // published all the same: exit 0
+            fprintf(stderr, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
+                    files[i]->path, files[i]->temp_path, strerror(errno));
         files[i]->temp_path[0] = 0;
     }
     interrupt_publishing(0);
@@ -329,7 +368,11 @@ void atomic_file_abort_from_signal(const atomic_file *f) {
 
 cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
     if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
-    if (!f->unnamed) unlink(f->temp_path); // write the target itself: rename(path, path) is then a no-op
+    if (!f->unnamed && unlink(f->temp_path) != 0) { // write the target itself: rename(path, path) is then a no-op
+        int e = errno;
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s is left (cannot remove it: %s)", path,
+                            temp_clear(f), strerror(e));
+    }
     fclose(f->file);
     f->unnamed = 0;
     snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // the link's target, as for any output

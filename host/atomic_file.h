@@ -46,8 +46,11 @@ CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_er
 // or a write error on any leaves none of them (atomic_file_abort then removes
 // the prepared ones). A rename that fails once others are renamed takes them
 // back: a file replaced gets its old content again (kept by an exchange,
-// renameat2 RENAME_EXCHANGE, where the file system has one), a new one is
+// renameat2 RENAME_EXCHANGE, where the file system has one: one that fails
+// there fails the set, not a rename that cannot be undone), a new one is
 // removed. Only an output that is a pipe or standard output escapes that.
+// A name that cannot be removed (a file system error) is named: in the
+// error, or on stderr for a replaced output's previous content (published).
 CASCADE_MUST_CHECK cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err);
 void atomic_file_abort(atomic_file *f);
 // Async-signal-safe removal of the temporary file (for a second SIGINT).

@@ -270,8 +270,9 @@ static cascade_status check_pair(void *ctx, const char *pair, cascade_error *err
 static cascade_status check_gpu_size(const bench_context *c, const char *option, long long size, const char *name,
                                      cascade_error *err) {
 #ifdef CASCADE_HAVE_CUDA
-    int largest = gpu_network_max_batch(named_model(c, name), err);
-    if (!largest) return CASCADE_EINVAL;
+    int largest;
+    cascade_status s = gpu_network_max_batch(named_model(c, name), &largest, err);
+    if (s) return s == CASCADE_ENOMEM ? s : CASCADE_EINVAL; // (a model the GPU does not run: a usage error here)
     if (size > largest)
         return cascade_fail(err, CASCADE_EINVAL, "%s: %lld is more than %s's largest batch on a GPU, %d", option, size,
                             name, largest);
@@ -325,7 +326,7 @@ static cascade_status check_counts(const bench_context *c, const bench_options *
 // failure), then, on a GPU, checks the sizes against each model's largest
 // batch; first, that the figures asked for fit the report.
 static cascade_status check_lists(bench_context *c, const bench_options *o, cascade_error *err) {
-    if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the models");
     bench_walk w = {c, o, NULL};
     cascade_status s = check_counts(c, o, err);
     if (!s && !o->no_alone) s = for_each_item("--models", o->models, check_model, c->models, err);
@@ -416,6 +417,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
                                                                                           : r->images;
     s = bench_data_make(&c.data, &source, r->images, (uint64_t)o->seed, err);
     if (s) cascade_error_prefix(err, path);
+    if (!s) s = mapped_file_unchanged(&source.map, path, err); // (its copy taken whole: measured on one content)
     cifar_close(&source);
     c.results.prediction = malloc((size_t)r->images * sizeof(int32_t));
     c.results.confidence = malloc((size_t)r->images * sizeof(float));

@@ -17,8 +17,8 @@ cascade_status bench_data_make(bench_data *d, const cifar_file *source, int64_t 
     if (!order || !d->pixels || !d->labels) {
         free(order);
         bench_data_free(d);
-        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld benchmark images (%.1f GB)",
-                            (long long)count, count * 3072.0 / 1e9);
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld benchmark images (%.1f MB)",
+                            (long long)count, count * 3072.0 / 1e6);
     }
     shuffled_order(order, replicated, seed); // a permutation of the replicated set
     for (int64_t i = 0; i < count; i++) {

@@ -5,13 +5,14 @@
 #include "sweep.h" // json_string
 
 // The CPU's sgemm rate, measured at the bench's start and end: figures in
-// between, and their share of sgemm, are suspect when the two differ.
+// between, and their share of sgemm, are suspect when the two differ. (0:
+// not measured, stopped early or no memory for its matrices.)
 static void print_sgemm(const bench_report *r, FILE *out) {
     double lo = r->sgemm_start_gflops, hi = r->sgemm_end_gflops;
     fprintf(out, "sgemm     %.1f GFLOP/s (OpenBLAS, 2048^3, same run", r->sgemm_gflops);
-    if (hi > 0) fprintf(out, ": %.1f at the start, %.1f at the end", lo, hi);
+    if (lo > 0 && hi > 0) fprintf(out, ": %.1f at the start, %.1f at the end", lo, hi);
     fprintf(out, ")\n");
-    if (hi > 0 && (hi > 1.2 * lo || lo > 1.2 * hi))
+    if (lo > 0 && hi > 0 && (hi > 1.2 * lo || lo > 1.2 * hi))
         fprintf(out, "          the two differ by over 20%%: another load on the cores during the bench;"
                      " its figures may be low\n");
 }

@@ -324,6 +324,8 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
     if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
     if (command_stopped()) return CASCADE_EINTERRUPTED;
+    if ((st = mapped_file_unchanged(&s->val.file.map, s->val.path, err))) return st;
+    if (s->opt.test && (st = mapped_file_unchanged(&s->test.file.map, s->test.path, err))) return st;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.json) write_json(s->json.file, s);

@@ -22,18 +22,22 @@ static const char *kind_name(node_kind k) {
     return names[k];
 }
 
-// Whether this build's GPU backend takes the model: the checks
-// gpu_network_create makes before touching a device.
-static void print_gpu_support(const model *m) {
+// Whether this build's GPU backend takes the model (the checks
+// gpu_network_create makes before touching a device), as info's gpu line
+// says it; CASCADE_ENOMEM (err set) where the check could not be made.
+static cascade_status gpu_support(const model *m, char *line, size_t cap, cascade_error *err) {
 #ifdef CASCADE_HAVE_CUDA
-    cascade_error err = {""};
-    int largest = gpu_network_max_batch(m, &err);
-    if (largest) printf("gpu         runs it in fp16, up to %d images per batch\n", largest);
-    else printf("gpu         does not run it: %s\n", err.message);
+    cascade_error why = {""};
+    int largest;
+    cascade_status s = gpu_network_max_batch(m, &largest, &why);
+    if (s == CASCADE_ENOMEM) return cascade_fail(err, s, "%s", why.message);
+    if (s) snprintf(line, cap, "does not run it: %s", why.message);
+    else snprintf(line, cap, "runs it in fp16, up to %d images per batch", largest);
 #else
-    (void)m;
-    printf("gpu         this build has no GPU backend\n");
+    (void)m, (void)err;
+    snprintf(line, cap, "this build has no GPU backend");
 #endif
+    return CASCADE_OK;
 }
 
 static void print_layers(const model *m) {
@@ -70,6 +74,12 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "cascade info: %s\n", err.message);
         return s == CASCADE_EINVAL ? EXIT_USAGE : 1;
     }
+    char gpu[sizeof err.message + 32];
+    if ((s = gpu_support(&m, gpu, sizeof gpu, &err))) { // (before the first line: all of the report or none)
+        fprintf(stderr, "cascade info: %s\n", err.message);
+        model_free(&m);
+        return 1;
+    }
     int convs = 0, linears = 0;
     for (int i = 0; i < m.n_nodes; i++) convs += m.nodes[i].kind == NODE_CONV, linears += m.nodes[i].kind == NODE_LINEAR;
     printf("arch        %s\n", m.arch);
@@ -81,7 +91,7 @@ int cmd_info(int argc, char **argv) {
     printf("layers      %d conv, %d linear (%d IR nodes, BatchNorm folded)\n", convs, linears, m.n_nodes);
     printf("parameters  %lld trainable (%lld stored values with BatchNorm statistics)\n", m.params, m.stored_values);
     printf("MACs/image  %lld (%.2f M; %.3f GFLOP)\n", m.macs, m.macs / 1e6, 2.0 * m.macs / 1e9);
-    print_gpu_support(&m);
+    printf("gpu         %s\n", gpu);
     if (layers) print_layers(&m);
     model_free(&m);
     return 0;

@@ -314,6 +314,8 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
 // shows) before the first is renamed into place.
 static int finish_outputs(run_state *r, progress_state *p, const cascade_summary *sum, double elapsed,
                           cascade_error *err) {
+    cascade_status s = mapped_file_unchanged(&r->data.map, r->data_file, err); // (or the results may mix two files)
+    if (s) return s;
     if (r->opt.output) write_predictions(r, sum->processed);
     if (r->opt.json) write_report(r->json.file, r, p, sum, elapsed);
     atomic_file *outputs[3] = {r->opt.output ? &r->output : NULL, r->opt.json ? &r->json : NULL,

@@ -147,18 +147,8 @@ static void print_report(const sweep_state *s) {
     printf("\nPareto frontier, accuracy vs predicted images/s (%d of %d points, fastest first):\n", n_front, n);
     printf("  %-22s %9s  %8s  %8s  %9s  %12s  %8s\n", "cheap", "threshold", "deferred", "accuracy", "agreement",
            "images/s", "speed-up");
-    // fastest first: the frontier in order of decreasing throughput
-    int *idx = malloc((size_t)n * sizeof *idx), k = 0;
-    if (!idx) return;
-    for (int i = 0; i < n; i++)
-        if (s->points[i].pareto) idx[k++] = i;
-    for (int a = 1; a < k; a++) // insertion sort: the frontier is short
-        for (int b = a; b > 0 && s->points[idx[b]].predicted_images_per_s > s->points[idx[b - 1]].predicted_images_per_s; b--) {
-            int t = idx[b];
-            idx[b] = idx[b - 1], idx[b - 1] = t;
-        }
-    for (int i = 0; i < k; i++) print_point_row(in, &s->points[idx[i]]);
-    free(idx);
+    for (int i = sweep_frontier_next(s->points, n, -1); i >= 0; i = sweep_frontier_next(s->points, n, i))
+        print_point_row(in, &s->points[i]);
     printf("(speed-up: predicted images/s over %s alone)\n", s->opt.full);
 }
 
@@ -210,6 +200,8 @@ static void write_svg(FILE *f, const sweep_state *s) {
 static cascade_status finish_outputs(sweep_state *s, cascade_error *err) {
     if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (once they are
                                                    // being written, it is too late: they are done, exit 0)
+    cascade_status st = mapped_file_unchanged(&s->data.file.map, s->data.path, err);
+    if (st) return st;
     if (s->opt.csv) sweep_write_csv(s->csv.file, &s->input, s->points);
     if (s->opt.svg) write_svg(s->svg.file, s);
     if (s->opt.json) write_json(s->json.file, s);

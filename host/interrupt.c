@@ -216,6 +216,7 @@ void interrupt_early_release(void) {
 
 void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
+    if (!command_handled) atexit(abort_tracked); // a library's exit (libgomp's out of memory): nothing left either
     command_handled = 1;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);

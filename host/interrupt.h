@@ -54,6 +54,7 @@ void interrupt_restore(void);
 // a set of outputs is never left half published (or an old file, kept under
 // the temporary name by an exchange, removed).
 void interrupt_publishing(int on);
-// Registers an open output whose temporary file a second SIGINT (or a SIGBUS)
+// Registers an open output whose temporary file a second SIGINT (or a SIGBUS,
+// or an exit() from a library, such as libgomp's when an allocation fails)
 // removes, until it is published or interrupt_restore() forgets it (at most 8).
 void interrupt_track(const atomic_file *f);

@@ -100,6 +100,16 @@ void sweep_mark_pareto(sweep_point *points, int n) {
     free(idx);
 }
 
+int sweep_frontier_next(const sweep_point *points, int n, int after) {
+    int next = -1; // (marked points have distinct speeds: of two as fast, the less good one is not marked)
+    for (int i = 0; i < n; i++) {
+        double r = points[i].predicted_images_per_s;
+        if (!points[i].pareto || (after >= 0 && !(r < points[after].predicted_images_per_s))) continue;
+        if (next < 0 || r > points[next].predicted_images_per_s) next = i;
+    }
+    return next;
+}
+
 // p before b among points as fast and as good: the earlier cheap model (the
 // expensive one alone, cheap -1, last), then the lower threshold.
 static int earlier_point(const sweep_point *p, const sweep_point *b) {
@@ -409,7 +419,7 @@ static int read_stoppable(const char *path, char *buf, size_t cap, size_t *len) 
 cascade_status read_throughput_file(const char *path, char **text, cascade_error *err) {
     *text = NULL;
     char *buf = malloc(THROUGHPUT_FILE_MAX + 1); // and its terminator
-    if (!buf) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!buf) return cascade_fail(err, CASCADE_ENOMEM, "out of memory reading %s", path);
     size_t len;
     int r = read_stoppable(path, buf, THROUGHPUT_FILE_MAX, &len);
     buf[len] = 0;
@@ -594,7 +604,7 @@ cascade_status data_range_open(data_range *d, const char *path, const char *flag
     d->labels = malloc((size_t)d->n);
     if (!d->order || !d->labels) {
         data_range_close(d);
-        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld images", (long long)(end - first));
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for %lld images", (long long)d->n);
     }
     for (int64_t i = 0; i < d->n; i++) {
         d->order[i] = (uint32_t)(first + i);
@@ -663,7 +673,7 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: %s", o->needs_full);
     st = parse_device(o->device, &s->device, err);
     s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
-    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the thresholds");
     if (!st) st = parse_float_list("--thresholds", o->thresholds, 0, 1, s->thresholds, SWEEP_MAX_THRESHOLDS,
                                    &s->n_thresholds, err);
     if (!st) st = check_thresholds("--thresholds", s->thresholds, s->n_thresholds, err);

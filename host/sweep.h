@@ -78,6 +78,10 @@ CASCADE_MUST_CHECK cascade_status sweep_evaluate(const sweep_input *in, sweep_po
 // fast and at least as accurate and better in one. Of identical points only
 // the first (lowest index) is marked.
 void sweep_mark_pareto(sweep_point *points, int n);
+// The frontier's points one at a time, fastest first, with no scratch memory
+// (a report never fails for want of it): the marked point after `after` (-1:
+// the first) in order of decreasing predicted images/s, -1 after the last.
+int sweep_frontier_next(const sweep_point *points, int n, int after);
 
 typedef enum { TARGET_ACCURACY, TARGET_AGREEMENT } calibrate_target;
 

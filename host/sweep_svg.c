@@ -3,7 +3,6 @@
 #include "options.h" // number_text
 #include "../runtime/utf8.h"
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define WIDTH 980
@@ -111,12 +110,6 @@ static void diamond(FILE *f, double x, double y, double r, const char *extra) {
             x, y + r, x - r, y, extra);
 }
 
-static const sweep_point *sort_points;
-static int cmp_rate(const void *a, const void *b) {
-    double x = sort_points[*(const int *)a].predicted_images_per_s, y = sort_points[*(const int *)b].predicted_images_per_s;
-    return x < y ? -1 : x > y ? 1 : 0;
-}
-
 // Axes that hold every point with a margin, and room above the best points
 // for the expensive model's label; log scale in images/s.
 static axes fit_axes(const sweep_plot *plot) {
@@ -198,24 +191,20 @@ static void write_points(FILE *f, const axes *a, const sweep_plot *plot) {
     }
 }
 
-// The Pareto frontier, slowest to fastest.
+// The Pareto frontier (its points with a predicted rate), fastest first.
 static void write_frontier(FILE *f, const axes *a, const sweep_plot *plot) {
     const sweep_point *pts = plot->points;
-    int *idx = malloc((size_t)(plot->n_points + 1) * sizeof *idx), n_front = 0;
-    if (!idx) return;
-    for (int i = 0; i < plot->n_points; i++)
-        if (pts[i].pareto && pts[i].predicted_images_per_s > 0) idx[n_front++] = i;
-    sort_points = pts;
-    qsort(idx, (size_t)n_front, sizeof *idx, cmp_rate);
+    int n = plot->n_points, k = 0;
     fprintf(f, "<polyline id=\"frontier\" class=\"frontier\" points=\"");
-    for (int k = 0; k < n_front; k++)
-        fprintf(f, "%s%.1f,%.1f", k ? " " : "", px(a, pts[idx[k]].predicted_images_per_s), py(a, quality(&pts[idx[k]])));
+    for (int i = sweep_frontier_next(pts, n, -1); i >= 0; i = sweep_frontier_next(pts, n, i))
+        if (pts[i].predicted_images_per_s > 0)
+            fprintf(f, "%s%.1f,%.1f", k++ ? " " : "", px(a, pts[i].predicted_images_per_s), py(a, quality(&pts[i])));
     fprintf(f, "\"/>\n<g id=\"frontier-points\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.2\">\n");
-    for (int k = 0; k < n_front; k++)
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\"/>\n", px(a, pts[idx[k]].predicted_images_per_s),
-                py(a, quality(&pts[idx[k]])));
+    for (int i = sweep_frontier_next(pts, n, -1); i >= 0; i = sweep_frontier_next(pts, n, i))
+        if (pts[i].predicted_images_per_s > 0)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\"/>\n", px(a, pts[i].predicted_images_per_s),
+                    py(a, quality(&pts[i])));
     fprintf(f, "</g>\n");
-    free(idx);
 }
 
 // The expensive model alone: a labelled diamond.

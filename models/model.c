@@ -96,7 +96,7 @@ static model_node *new_conv(model_builder *b, const char *conv, int input, int o
     n->kernel = kernel, n->stride = stride, n->pad = pad;
     n->in_features = in.channels, n->out_features = out_channels;
     n->bias = calloc((size_t)out_channels, sizeof(float));
-    if (!n->bias) b->status = cascade_fail(b->err, CASCADE_ENOMEM, "out of memory");
+    if (!n->bias) b->status = cascade_fail(b->err, CASCADE_ENOMEM, "out of memory for %s's bias", n->name);
     b->m->macs += (long long)out_channels * in.channels * kernel * kernel * out.height * out.width;
     return n;
 }
@@ -329,7 +329,7 @@ static cascade_status build_from_file(model *m, st_file *f, const char *name, co
         m->tensors[0] = (tensor_shape){3, 32, 32};
         m->n_tensors = 1;
         model_builder b = {m, f, err, CASCADE_OK, calloc((size_t)f->n_tensors + 1, 1)};
-        s = b.taken ? build_arch(&b, m->arch) : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+        s = b.taken ? build_arch(&b, m->arch) : cascade_fail(err, CASCADE_ENOMEM, "out of memory building %s", m->arch);
         if (!s) s = b.status;
         if (!s) s = check_all_taken(&b);
         free(b.taken);

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """resource_failures.py: the resource-failure matrix and the determinism check.
 
-usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--sanitized] [--gpu-only]
+usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--fail-call SHIM] [--sanitized] [--gpu-only]
        (assets from $CASCADE_ASSETS, default ../shared; --no-tmpfile: the LD_PRELOAD shim
        tests/no_tmpfile.c, which takes O_TMPFILE away (without it that case is skipped);
+       --fail-call: tests/fail_call.c, which fails unlink, renameat2 or fchmod on chosen paths
+       (without it the file-system-fault group is skipped);
        --sanitized: the binary is built with ASan, so the address-space limit case is skipped;
        --gpu-only: the batch-too-big group alone, the one that uses a GPU, as the device check
        runs it)
@@ -13,13 +15,22 @@ file (nor a temporary one) behind:
   unreadable input     a directory, a FIFO with no writer (must not hang), a path under a
                        regular file, a chmod-000 file (as root: run as nobody, else skipped)
   vanished input       a deleted path; the data file deleted mid-run (the mapping keeps it:
-                       the run completes); the data file truncated mid-run (SIGBUS: one line)
+                       the run completes); the data file truncated mid-run (SIGBUS: one line);
+                       truncated inside its last page (zeros, no SIGBUS) or written over in
+                       place (read through the mapping): "modified while in use", no output
   full disk            /dev/full as --output, --json, --progress-json and as stdout (and
                        /dev/full is still the device afterwards); a regular output past a
                        file-size limit (RLIMIT_FSIZE); all outputs or none (also when a later
                        output's rename fails: the earlier ones are taken back); sweep,
                        calibrate and bench alike
   missing output dir   --output, --json, --progress-json in a directory that does not exist
+  file system faults   (the fail_call shim) the exchange over existing outputs failing with EIO:
+                       none published, the old ones as they were (EINVAL, no exchange here: a
+                       plain rename); a temporary name, a new output taken back, or fchmod
+                       failing: exit 1, the message naming what is left; the previous content
+                       of a replaced output not removable: exit 0, one line naming it; a
+                       library's exit() mid-run (libgomp's on a failed allocation): the live
+                       --progress-json removed
   killed outright      SIGKILL mid-run (the OOM killer's): no temporary file left, an existing
                        output as it was; where the file system has no O_TMPFILE (the shim) the
                        named temporary files are there during the run and gone after it
@@ -40,13 +51,14 @@ lenet over the whole test set writes the same file on one core (OMP_NUM_THREADS=
 all of them, and the cascade the same on 8 workers (whose default batch is 4x larger): the
 CPU backend's figures do not depend on how many cores share the work.
 """
-import json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
+import errno, json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
 from checks import communicate_or_kill
 
 cascade = os.path.abspath(sys.argv[1])
 sanitized = "--sanitized" in sys.argv[2:]
 gpu_only = "--gpu-only" in sys.argv[2:]
 no_tmpfile = sys.argv[sys.argv.index("--no-tmpfile") + 1] if "--no-tmpfile" in sys.argv[2:-1] else None
+fail_call = sys.argv[sys.argv.index("--fail-call") + 1] if "--fail-call" in sys.argv[2:-1] else None
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 lenet = os.path.join(assets, "weights", "lenet.safetensors")
 test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
@@ -186,11 +198,16 @@ def vanishing_inputs(tmp, out):
     expect_failure("vanished: data path deleted", quick() + ["--data", gone, "--output", out + "/p.csv"],
                    "no such file", out)
     expect_failure("vanished: weights path deleted", ["info", gone + ".safetensors"], "no such file", out)
-    for mode in ("deleted", "truncated"):
-        data = os.path.join(tmp, "in.%s.bin" % mode)
+    # each a data file changed while the run is stopped after its first progress record: (what is done, the
+    # run's length, its order, the message it must give; None: it completes, outputs whole)
+    in_page = (2000 * 3073 // 4096) * 4096 + 1  # inside record 1999's last page: reads past the end give zeros
+    for mode, limit, order, want in (("deleted", 1500, "random", None), ("truncated", 10000, "random", "truncated"),
+                                     ("truncated inside its last page", 2000, "file", "modified while in use"),
+                                     ("written over in place", 2000, "file", "modified while in use")):
+        data = os.path.join(tmp, "in.changed.bin")
         shutil.copyfile(test_batch, data)
         args = [cascade, "run", "--cheap", "alexnet_shallower", "--full", "none", "--device", "cpu", "--quiet",
-                "--chunk", "32", "--limit", "1500" if mode == "deleted" else "10000", "--data", data,
+                "--chunk", "32", "--limit", str(limit), "--order", order, "--data", data,
                 "--output", out + "/p.csv", "--progress-json", out + "/progress.json", "--progress-interval", "0"]
         name = "vanished: data file %s mid-run" % mode
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
@@ -203,21 +220,27 @@ def vanishing_inputs(tmp, out):
             continue
         if mode == "deleted":
             os.unlink(data)
-        else:
+        elif mode == "truncated":
             os.truncate(data, 0)
+        elif mode.startswith("truncated"):
+            os.truncate(data, in_page)
+        else:  # another content, the same size: each record moved up by one (as a cp over it would)
+            raw = open(test_batch, "rb").read()
+            with open(data, "r+b") as f:
+                f.write(raw[3073:] + raw[:3073])
         p.send_signal(signal.SIGCONT)
         _, err, _ = communicate_or_kill(p, 120)
         lines = [l for l in err.splitlines() if l.strip()]
         left, problems = leftovers(out), []
-        if mode == "deleted":  # the mapping holds the data: the run completes, outputs whole
+        if want is None:  # the mapping holds the data: the run completes, outputs whole
             rows = open(out + "/p.csv").read().count("\n") - 1 if os.path.exists(out + "/p.csv") else -1
-            if p.returncode != 0 or rows != 1500:
+            if p.returncode != 0 or rows != limit:
                 problems.append("exit %d, %d rows, stderr %r" % (p.returncode, rows, lines[:3]))
-            detail = "exit 0, all 1500 rows written from the mapping"
+            detail = "exit 0, all %d rows written from the mapping" % limit
         else:
             if p.returncode <= 0:
                 problems.append("exit %d" % p.returncode)
-            if len(lines) != 1 or "truncated" not in lines[0]:
+            if len(lines) != 1 or want not in lines[0]:
                 problems.append("stderr %r" % lines[:6])
             if left:
                 problems.append("left behind: %s" % left)
@@ -225,6 +248,8 @@ def vanishing_inputs(tmp, out):
         report(name, problems, detail)
         for f in leftovers(out):
             os.unlink(os.path.join(out, f))
+        if os.path.exists(data):
+            os.unlink(data)
 
 
 def full_disk(tmp, out):
@@ -310,6 +335,77 @@ def publish_taken_back(tmp, out):
                 os.unlink(os.path.join(out, f))
         report("all or none: --json's rename fails, %s CSV" % ("an existing" if old else "a new"), problems,
                "exit %s in %.1fs, the CSV %s" % (p.returncode, time.time() - start, "as it was" if old else "absent"))
+
+
+def file_system_faults(tmp, out):
+    """Errors of unlink, renameat2 and fchmod (the fail_call shim: CASCADE_FAIL lists CALL:PATH-PART items)
+    in the outputs' publish: all outputs or none, and a name that cannot be removed is named."""
+    if fail_call is None:
+        skip("file system faults (LD_PRELOAD shim)", "no --fail-call shim given")
+        return
+    csv, report_path, log = (os.path.join(out, n) for n in ("p.csv", "r.json", "live.jsonl"))
+    # (name, CASCADE_FAIL, errno, existing outputs, named temporary files (no O_TMPFILE), the exit,
+    #  what the one stderr line says, what is left besides the outputs)
+    cases_here = (
+        ("the exchange fails (EIO): none published", "renameat2:", errno.EIO, ("p.csv", "r.json"), False, 1,
+         "input/output error", 0),
+        ("no exchange here (EINVAL): a plain rename", "renameat2:", errno.EINVAL, ("p.csv", "r.json"), False, 0,
+         None, 0),
+        ("a trial temporary name cannot be removed", "unlink:p.csv.tmp.", errno.EIO, (), False, 1,
+         "a trial of its temporary file, is left", 1),
+        ("a new output cannot be taken back", "renameat2:r.json,unlink:p.csv$", errno.EIO, ("r.json",), False, 1,
+         "the new %s is left" % csv, 0),
+        ("fchmod of an output fails", "fchmod:" + out, errno.EIO, (), False, 1, "cannot set its mode", 0),
+        ("a replaced output's old content stays", "unlink:p.csv.tmp.", errno.EIO, ("p.csv",), True, 0,
+         "its previous content is left as", 1),
+        ("the live log's temporary name stays", "unlink:live.jsonl.tmp.", errno.EIO, (), True, 1, "is left", 1))
+    for name, fail, error, existing, named, want_exit, want, stray in cases_here:
+        for f in existing:
+            open(os.path.join(out, f), "w").write("old %s\n" % f)
+        env = dict(os.environ, CASCADE_FAIL=fail, CASCADE_FAIL_ERRNO=str(error),
+                   LD_PRELOAD=" ".join(([no_tmpfile] if named else []) + [fail_call]))
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+        if named and no_tmpfile is None:
+            skip("fs fault: " + name, "no --no-tmpfile shim given")
+            continue
+        start = time.time()
+        r = run(quick() + ["--output", csv, "--json", report_path] + (["--progress-json", log] if "live" in name else []),
+                env=env, stdout=subprocess.DEVNULL)
+        lines = [l for l in r.stderr.splitlines() if l.strip()] if r else []
+        problems = [] if r and r.returncode == want_exit else ["exit %s" % (r and r.returncode)]
+        if want is None and lines:
+            problems.append("stderr %r" % lines[:3])
+        if want is not None and (len(lines) != 1 or want.lower() not in lines[0].lower()):
+            problems.append("stderr %r lacks %r" % (lines[:3], want))
+        contents = {f: open(os.path.join(out, f)).read() for f in leftovers(out) if ".tmp." not in f}
+        temporary = [f for f in leftovers(out) if ".tmp." in f]
+        for f in ("p.csv", "r.json"):
+            old, now = "old %s\n" % f if f in existing else None, contents.get(f)
+            if want_exit == 0 and (now is None or now == old):
+                problems.append("%s not published" % f)
+            kept_new = f == "p.csv" and (want or "").startswith("the new")  # (the case's own leftover)
+            if want_exit != 0 and now != old and not kept_new:
+                problems.append("%s is %s" % (f, "absent" if now is None else "changed"))
+        if len(temporary) != stray:
+            problems.append("temporary files left: %s" % temporary)
+        report("fs fault: " + name, problems, "exit %s: %s" % (r and r.returncode, lines[0] if lines else "no message"))
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
+    # a library that exits the process (libgomp when an allocation fails) once the live log is live: no log left
+    env = dict(os.environ, CASCADE_FAIL="GOMP_parallel:" + log, LD_PRELOAD=fail_call)
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+    r = run(quick() + ["--output", csv, "--progress-json", log], env=env, stdout=subprocess.DEVNULL)
+    name = "a library's exit() mid-run: the live log removed"
+    if r is not None and r.returncode == 0 and "fail_call" not in r.stderr:
+        skip(name, "no GOMP_parallel call reached the shim (not libgomp's OpenMP)")
+    else:
+        problems = [] if r and r.returncode == 1 and "fail_call" in r.stderr else ["exit %s: %r" % (r and r.returncode,
+                                                                                              r and r.stderr[-200:])]
+        if leftovers(out):
+            problems.append("left behind: %s" % leftovers(out))
+        report(name, problems, "exit 1, nothing left")
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
 
 
 def live_log(tmp):
@@ -645,7 +741,7 @@ def main():
         os.mkdir(out)
         groups = (batch_too_big,) if gpu_only else (
             unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, killed_outright,
-            live_log_removed,
+            live_log_removed, file_system_faults,
             batch_too_big,
             weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
         for group in groups:

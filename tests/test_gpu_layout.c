@@ -153,8 +153,9 @@ static void check_index_limit(const char *name, int expected, const char *tensor
     model m;
     if (!load_test_model(name, &m)) return;
     cascade_error err = {""};
-    int limit = gpu_network_max_batch(&m, &err);
-    CHECK(limit == expected, "%s: largest batch %d, expected %d (%s)", name, limit, expected, err.message);
+    int limit = -1;
+    CHECK(gpu_network_max_batch(&m, &limit, &err) == CASCADE_OK && limit == expected,
+          "%s: largest batch %d, expected %d (%s)", name, limit, expected, err.message);
     gpu_network *net = calloc(1, sizeof *net);
     CHECK(plan_layout(net, &m, &err) == CASCADE_OK, "%s: %s", name, err.message);
     net->batch = expected;
@@ -212,6 +213,7 @@ static void check_residual_layout(void) {
 static void check_fp16_refusal(float *value, float past, const char *expected) {
     model m;
     cascade_error err = {""};
+    int limit = -1;
     gpu_network *net = calloc(1, sizeof *net);
     tiny_model(&m, 8, -1);
     *value = 65504.0f;
@@ -221,7 +223,7 @@ static void check_fp16_refusal(float *value, float past, const char *expected) {
     cascade_status s = plan_layout(net, &m, &err);
     if (expected)
         CHECK(s == CASCADE_EINVAL && strstr(err.message, expected) && strstr(err.message, "fp16") &&
-                  gpu_network_max_batch(&m, &err) == 0,
+                  gpu_network_max_batch(&m, &limit, &err) == CASCADE_EINVAL && limit == 0,
               "%g where %s: %s \"%s\"", past, expected, cascade_status_name(s), err.message);
     else CHECK(s == CASCADE_OK, "%g in the fp32 bias refused: %s", past, err.message);
     *value = 0.0f;

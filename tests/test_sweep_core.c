@@ -127,6 +127,15 @@ static void check_pareto(const sweep_point *pts, int n) {
     }
     CHECK(marked > 1, "only %d frontier points", marked);
     printf("pareto: %d of %d points on the frontier, brute force agrees (%d differ)\n", marked, n, bad);
+    // sweep_frontier_next: every marked point once, each slower than the one before
+    int walked = 0, out_of_order = 0;
+    for (int i = sweep_frontier_next(pts, n, -1), prev = -1; i >= 0 && walked <= n; prev = i, i = sweep_frontier_next(pts, n, i)) {
+        walked++;
+        out_of_order += !pts[i].pareto || (prev >= 0 && !(pts[i].predicted_images_per_s < pts[prev].predicted_images_per_s));
+    }
+    CHECK(walked == marked && !out_of_order, "frontier walk: %d of %d marked points, %d out of order", walked, marked,
+          out_of_order);
+    CHECK(sweep_frontier_next(pts, 0, -1) == -1, "frontier walk of no points");
 }
 
 static int brute_choose(const sweep_point *pts, int n, calibrate_target target, double level) {

@@ -145,7 +145,9 @@ static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_er
             ok &= cb->batches[i].prediction && cb->batches[i].confidence;
         }
     }
-    return ok ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d)", chunk, batch);
+    if (ok) return CASCADE_OK;
+    if (!cb->expensive) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d)", chunk);
+    return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d)", chunk, batch);
 }
 
 // Two micro-batches per worker, or `floor` where that is more.
@@ -162,7 +164,7 @@ cascade_status cpu_backend_create(cascade_backend *be, const model *cheap, const
     if (chunk_capacity < 1 || (expensive && expensive_batch < 1))
         return cascade_fail(err, CASCADE_EINVAL, "batch sizes must be positive");
     cpu_backend *cb = calloc(1, sizeof *cb);
-    if (!cb) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!cb) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the CPU backend");
     cb->cheap = cheap, cb->expensive = expensive;
     cascade_status s = allocate(cb, chunk_capacity, expensive_batch, err);
     if (!s) s = cpu_network_create(&cb->cheap_net, cheap, err);

@@ -155,12 +155,12 @@ static int worker_index(void) {
 
 cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_error *err) {
     cpu_network *net = calloc(1, sizeof *net);
-    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the CPU network of %s", m->arch);
     net->m = m;
     net->n_workers = cpu_network_workers();
     plan_buffers(net);
     net->work = calloc((size_t)net->n_workers, sizeof *net->work);
-    cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for %s's workers", m->arch);
     for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(net, &net->work[w], err);
     if (!s) s = relayout_weights(net, err);
     if (s) { cpu_network_destroy(net); return s; }

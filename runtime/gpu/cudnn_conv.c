@@ -227,7 +227,7 @@ cascade_status cudnn_conv_create(cudnn_conv **out, cudnnHandle_t handle, const c
         shape->kernel <= 0 || shape->stride <= 0 || shape->pad < 0 || shape->out_height <= 0 || shape->out_width <= 0)
         return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_create: bad shape");
     cudnn_conv *c = calloc(1, sizeof *c);
-    if (!c) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!c) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory for a convolution");
     c->shape = *shape;
     cascade_status s = build_graph(c, handle, err);
     if (!s) s = query_configs(c, err);

@@ -108,7 +108,7 @@ cascade_status gpu_linear_create(gpu_linear **out, cublasLtHandle_t lt, const gp
         !buffers->x || !buffers->weight || !buffers->bias || !buffers->y || !buffers->workspace)
         return cascade_fail(err, CASCADE_EINVAL, "gpu_linear_create: bad shape or missing buffer");
     gpu_linear *l = calloc(1, sizeof *l);
-    if (!l) return cascade_fail(err, CASCADE_ENOMEM, "out of memory");
+    if (!l) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory for a linear layer");
     l->shape = *shape, l->buffers = *buffers, l->lt = lt;
     cascade_status s = describe(l, stream, err);
     if (s) {

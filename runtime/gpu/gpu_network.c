@@ -410,12 +410,15 @@ static cascade_status check_index_range(const gpu_network *net, cascade_error *e
                         "convolutions: at most %d images per batch", net->arch, net->batch, what, limit);
 }
 
-int gpu_network_max_batch(const model *m, cascade_error *err) {
+cascade_status gpu_network_max_batch(const model *m, int *largest, cascade_error *err) {
+    *largest = 0;
     gpu_network *net = calloc(1, sizeof *net);
-    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory"), 0;
-    int worst, limit = plan_layout(net, m, err) ? 0 : index_limit_batch(net, &worst);
+    if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory for the GPU network's layout");
+    int worst;
+    cascade_status s = plan_layout(net, m, err);
+    if (!s) *largest = index_limit_batch(net, &worst);
     free(net);
-    return limit;
+    return s;
 }
 
 // Every buffer's address from the arena's base (plan_arena gave the offsets).

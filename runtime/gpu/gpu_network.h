@@ -38,8 +38,9 @@ void gpu_network_destroy(gpu_network *net);
 // The largest batch gpu_network_create takes for m: GPU_NETWORK_MAX_BATCH, or
 // fewer where a tensor would hold 2^31 values or more (cuDNN's convolutions
 // index with 32 bits: 32767 images for a 64x32x32 activation). Needs no
-// device. 0, with err set, for a model the GPU backend does not run.
-int gpu_network_max_batch(const model *m, cascade_error *err);
+// device. CASCADE_EINVAL (or EFORMAT) for a model the GPU backend does not
+// run, CASCADE_ENOMEM where the check itself found no memory.
+CASCADE_MUST_CHECK cascade_status gpu_network_max_batch(const model *m, int *largest, cascade_error *err);
 
 // The network's input buffer: batch x 32 x 32 x 3 fp16 (NHWC), owned by the network.
 void *gpu_network_input(gpu_network *net);
