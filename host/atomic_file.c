@@ -202,6 +202,9 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     char target[4096] = "";
     int descriptor = !strcmp(path, "-") ? STDOUT_FILENO : output_path_target(path, target, sizeof target);
     if (strlen(target) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
+    if (descriptor >= 0 && output_path_closed_at_start(descriptor))
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s (closed when cascade started)",
+                            strcmp(path, "-") ? path : "standard output", strerror(EBADF));
     if (descriptor >= 0) return open_descriptor(f, path, descriptor, err);
     if (descriptor == OUTPUT_PATH_LOOP)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(ELOOP));
@@ -275,12 +278,38 @@ cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// Makes the names just given in the outputs' folders durable: a rename or a
+// link is an entry of the folder, which the file's own fsync does not write.
+// Each folder once (paths[i] NULL: skipped); where that fails, one line on
+// stderr: the outputs are in place, and only a crash could still lose them
+// (EINVAL: a file system that syncs no folders).
+static void sync_folders(const char *const *paths, int n) {
+    char folder[sizeof ((atomic_file *)0)->path], synced[sizeof folder] = "";
+    for (int i = 0; i < n; i++) {
+        if (!paths[i]) continue;
+        const char *slash = strrchr(paths[i], '/');
+        snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash == paths[i] ? 1 : slash - paths[i]) : 1,
+                 slash ? paths[i] : ".");
+        if (!strcmp(folder, synced)) continue; // (the outputs of a job mostly share one)
+        strcpy(synced, folder);
+        int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int e = fd < 0 ? errno : fsync(fd) == 0 ? 0 : errno;
+        if (fd >= 0) close(fd);
+        if (e && e != EINVAL)
+            fprintf(stderr, "cascade: %s is published, but its folder could not be synced (%s): a crash may still "
+                    "lose it\n", paths[i], strerror(e));
+    }
+}
+
 cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     cascade_status s = atomic_file_prepare(f, err);
     if (s) return s;
+    int named = f->temp_path[0] != 0; // (not one written in place: a pipe, a device)
     interrupt_publishing(1);
     s = atomic_file_publish(f, err);
     interrupt_publishing(0);
+    const char *path = f->path;
+    if (!s && named) sync_folders(&path, 1);
     return s;
 }
 
@@ -338,6 +367,8 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         if (files[i]) s = atomic_file_prepare(files[i], err);
     if (s) return s;
     int how[n > 0 ? n : 1], done = 0;
+    const char *named[n > 0 ? n : 1]; // the outputs given a name in their folder (not those written in place)
+    for (int i = 0; i < n; i++) named[i] = files[i] && files[i]->temp_path[0] ? files[i]->path : NULL;
     interrupt_publishing(1); // a signal's exit waits for the set to be whole (or taken back)
     for (; done < n && !s; done++)
         if (files[done]) s = publish_undoably(files[done], &how[done], err);
@@ -351,6 +382,7 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         files[i]->temp_path[0] = 0;
     }
     interrupt_publishing(0);
+    if (!s) sync_folders(named, n);
     return s;
 }
 

@@ -3,9 +3,9 @@
 #include "blas_tune.h"
 #include "commands.h"
 #include "interrupt.h"
+#include "output_paths.h"
 #include "version.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,16 +36,6 @@ static const command commands[] = {
     {"run", cmd_run, 1}, {"bench", cmd_bench, 1}, {"sweep", cmd_sweep, 1}, {"calibrate", cmd_calibrate, 1},
     {"info", cmd_info, 0},
 };
-
-// Descriptors 0-2 are open from here on (/dev/null where the caller closed
-// one), so that no file the command opens becomes "standard output".
-static void hold_standard_descriptors(void) {
-    for (int fd = 0; fd <= 2; fd++)
-        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            int got = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
-            if (got >= 0 && got != fd) close(got); // (not the lowest free: leave it)
-        }
-}
 
 static const command *find_command(const char *name) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -112,7 +102,7 @@ static int dispatch(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     interrupt_early_install(); // a stop while starting (the re-exec included) reaches the command, not a kill
-    hold_standard_descriptors();
+    output_paths_hold_standard();
     signal(SIGPIPE, SIG_IGN); // a reader gone (`| head`): a write error, outputs removed, not a kill
     signal(SIGXFSZ, SIG_IGN); // past a file-size limit (ulimit -f): writes fail with EFBIG, a clean error
     const command *c = argc > 1 ? find_command(argv[1]) : NULL;

@@ -2,6 +2,8 @@
 // inputs and each other (see output_paths.h).
 #include "output_paths.h"
 #include "assets.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,20 @@
 #include <unistd.h>
 
 #define LINK_HOPS 40 // as the kernel's own limit on a chain of links
+
+static int closed_at_start[3];
+
+// (close-on-exec: blas_tune's re-exec starts without them again, and sees the same)
+void output_paths_hold_standard(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int got = open("/dev/null", (fd ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+            closed_at_start[fd] = got == fd;
+            if (got >= 0 && got != fd) close(got); // (not the lowest free: leave it)
+        }
+}
+
+int output_path_closed_at_start(int fd) { return fd >= 0 && fd <= 2 && closed_at_start[fd]; }
 
 // The canonical form of path's folder into real; 0 when it does not resolve.
 static int folder_real(const char *path, char real[PATH_MAX]) {

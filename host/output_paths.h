@@ -18,6 +18,14 @@ typedef struct {
 extern "C" {
 #endif
 
+// Descriptors 0-2 are open from here on (/dev/null where the caller closed
+// one), so that no file the command opens becomes "standard output"; the
+// ones that were closed are remembered (output_path_closed_at_start).
+void output_paths_hold_standard(void);
+// 1 for a descriptor 0-2 the process was started without: an output there
+// (-, /dev/stdout) is refused, not sent to the /dev/null that holds its place.
+int output_path_closed_at_start(int fd);
+
 #define OUTPUT_PATH_FILE (-1)     // out: the file the links lead to (it may not exist yet)
 #define OUTPUT_PATH_IN_PLACE (-2) // a link into /proc that is not ours: written in place, never replaced
 #define OUTPUT_PATH_LOOP (-3)     // links that never end (ELOOP)

@@ -1,12 +1,13 @@
 // fail_call.c: an LD_PRELOAD shim for resource_failures.py. CASCADE_FAIL
-// lists CALL:PART items (comma-separated): a call of CALL (unlink, renameat2
-// or fchmod) fails with errno CASCADE_FAIL_ERRNO (a number, default EIO)
-// where its path, or one of them (for fchmod, the file its descriptor names),
-// contains PART (empty: any; PART$: ends with it); every other call is passed on. The errors it
-// stands for (EIO from a failing disk or a network file system) cannot be
-// made on demand. GOMP_parallel:PATH makes libgomp's entry to a parallel
-// region exit the process once PATH exists, as libgomp does when an
-// allocation fails ("libgomp: Out of memory allocating N bytes", exit 1).
+// lists CALL:PART items (comma-separated): a call of CALL (unlink,
+// renameat2, fchmod or fsync) fails with errno CASCADE_FAIL_ERRNO (a number,
+// default EIO) where its path, or one of them (for fchmod and fsync, the
+// file its descriptor names), contains PART (empty: any; PART$: ends with
+// it); every other call is passed on. The errors it stands for (EIO from a
+// failing disk or a network file system) cannot be made on demand.
+// GOMP_parallel:PATH makes libgomp's entry to a parallel region exit the
+// process once PATH exists, as libgomp does when an allocation fails
+// ("libgomp: Out of memory allocating N bytes", exit 1).
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -64,6 +65,16 @@ int renameat2(int from_dir, const char *from, int to_dir, const char *to, unsign
     int (*real)(int, const char *, int, const char *, unsigned) =
         (int (*)(int, const char *, int, const char *, unsigned))dlsym(RTLD_NEXT, "renameat2");
     return real ? real(from_dir, from, to_dir, to, flags) : (errno = ENOSYS, -1);
+}
+
+int fsync(int fd) {
+    char link[64], path[4096] = "";
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n > 0) path[n] = 0;
+    if (fails("fsync", path, NULL)) return -1;
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    return real ? real(fd) : (errno = ENOSYS, -1);
 }
 
 int fchmod(int fd, mode_t mode) {

@@ -10,7 +10,8 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - links that loop are an error (ELOOP), the links kept;
 - a reader of standard output that goes away is a write error with no
   output left (not SIGPIPE); with standard output closed, no file the
-  run opens takes descriptor 1;
+  run opens takes descriptor 1, and an output asked of it (-, /dev/stdout)
+  is exit 1, one line, nothing written;
 - `-` is standard output: the CSV (or JSON) alone there, the summary on
   stderr; the same for /dev/stdout redirected to a file (written through
   the descriptor: the CSV whole, not overwritten by the summary);
@@ -149,12 +150,20 @@ def check_pipes_and_closed(tmp, data):
     check(p.returncode == 1 and "Broken pipe" in err and not left,
           "the reader of --output - gone: rc %d, %r, left %s" % (p.returncode, err.strip()[-120:], left))
     csv_out = os.path.join(tmp, "closed.csv")
-    r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out, "--json", "-"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300,
-                       preexec_fn=lambda: os.close(1))
+    r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=300, preexec_fn=lambda: os.close(1))
     text = open(csv_out).read() if os.path.exists(csv_out) else ""
     check(r.returncode == 0 and text.startswith("index,") and len(csv_rows(text)) == 10,
           "standard output closed: the CSV in its file (rc %d, starts %r)" % (r.returncode, text[:20]))
+    os.unlink(csv_out)
+    for where in ("-", "/dev/stdout"):  # an output asked of the closed standard output: refused, not lost in /dev/null
+        r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out, "--json", where],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300,
+                           preexec_fn=lambda: os.close(1))
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 1 and len(lines) == 1 and "closed when cascade started" in lines[0] and
+              not os.path.exists(csv_out), "standard output closed, --json %s: rc %d, %r, CSV %s" %
+              (where, r.returncode, lines[:3], "written" if os.path.exists(csv_out) else "absent"))
 
 
 def check_write_protected(tmp, data):

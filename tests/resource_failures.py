@@ -28,7 +28,8 @@ file (nor a temporary one) behind:
                        none published, the old ones as they were (EINVAL, no exchange here: a
                        plain rename); a temporary name, a new output taken back, or fchmod
                        failing: exit 1, the message naming what is left; the previous content
-                       of a replaced output not removable: exit 0, one line naming it; a
+                       of a replaced output not removable, or the folder's fsync after the
+                       publish failing: exit 0, one line naming it; a
                        library's exit() mid-run (libgomp's on a failed allocation): the live
                        --progress-json removed
   killed outright      SIGKILL mid-run (the OOM killer's): no temporary file left, an existing
@@ -358,7 +359,9 @@ def file_system_faults(tmp, out):
         ("fchmod of an output fails", "fchmod:" + out, errno.EIO, (), False, 1, "cannot set its mode", 0),
         ("a replaced output's old content stays", "unlink:p.csv.tmp.", errno.EIO, ("p.csv",), True, 0,
          "its previous content is left as", 1),
-        ("the live log's temporary name stays", "unlink:live.jsonl.tmp.", errno.EIO, (), True, 1, "is left", 1))
+        ("the live log's temporary name stays", "unlink:live.jsonl.tmp.", errno.EIO, (), True, 1, "is left", 1),
+        ("the folder cannot be synced after the publish", "fsync:%s$" % out, errno.EIO, (), False, 0,
+         "its folder could not be synced", 0))
     for name, fail, error, existing, named, want_exit, want, stray in cases_here:
         for f in existing:
             open(os.path.join(out, f), "w").write("old %s\n" % f)
