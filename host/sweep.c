@@ -1,6 +1,7 @@
 // sweep.c: the evaluation shared by `cascade sweep` and `cascade calibrate`,
 // and the timed pass of one model alone over a data set (see sweep.h).
 #include "sweep.h"
+#include "assets.h"
 #include "options.h"
 #include "interrupt.h"
 #include "progress.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 double cascade_predicted_throughput(double t_cheap, double t_full, double deferred_fraction) {
@@ -661,12 +663,23 @@ cascade_status sweep_run_passes(model_pass *cheap, char names[][MODEL_NAME_CAP],
 
 const char sweep_default_cheap[] = "lenet,alexnet_shallower,alexnet_shallow,alexnet";
 
+// Whether the models a and b (zoo names or paths) are one file: by name, or
+// by the file they resolve to (--full given as the zoo file's path).
+static int same_model(const char *a, const char *b) {
+    char pa[1024], pb[1024];
+    cascade_error ignored;
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return 1;
+    if (assets_model_path(a, pa, sizeof pa, &ignored) || assets_model_path(b, pb, sizeof pb, &ignored)) return 0;
+    return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o, cascade_error *err) {
     s->opt = *o;
     cascade_status st = parse_name_list("--cheap", o->cheap, s->cheap_names, SWEEP_MAX_MODELS, &s->n_cheap, err);
     if (st) return st;
     for (int i = 0; o->cheap == sweep_default_cheap && i < s->n_cheap; i++)
-        if (!strcmp(s->cheap_names[i], o->full)) { // (at most once: the list has no name twice)
+        if (same_model(s->cheap_names[i], o->full)) { // (at most once: the list has no model twice)
             memmove(s->cheap_names[i], s->cheap_names[i + 1], (size_t)(s->n_cheap - i - 1) * sizeof s->cheap_names[i]);
             s->n_cheap--;
         }

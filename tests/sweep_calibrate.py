@@ -553,18 +553,24 @@ def test_output_edges(tmp):
 def test_default_cheap_without_full(tmp):
     """Without --cheap, the default list leaves out the --full model: `sweep
     --full alexnet` ran alexnet twice (two models rows, an alexnet -> alexnet
-    cascade). A --cheap naming it is taken as given."""
-    for cheap, want in (([], ["lenet", "alexnet_shallower", "alexnet_shallow"]), (["--cheap", "lenet,alexnet"], ["lenet", "alexnet"])):
+    cascade), and so did --full naming the zoo's alexnet file by its path. A
+    --cheap naming it is taken as given."""
+    # the zoo's file named by its path is the same model
+    by_path = os.path.abspath(os.path.join(golden.ASSETS, "weights", "alexnet.safetensors"))
+    for full, cheap, want in (("alexnet", [], ["lenet", "alexnet_shallower", "alexnet_shallow"]),
+                              ("alexnet", ["--cheap", "lenet,alexnet"], ["lenet", "alexnet"]),
+                              (by_path, [], ["lenet", "alexnet_shallower", "alexnet_shallow"])):
         out = os.path.join(tmp, "default-cheap.json")
-        r = run(["sweep", "--device", "cpu", "--full", "alexnet", "--limit", "32", "--thresholds", "0.9", "--quiet",
+        r = run(["sweep", "--device", "cpu", "--full", full, "--limit", "32", "--thresholds", "0.9", "--quiet",
                  "--json", out] + cheap)
         report = json.load(open(out)) if r.returncode == 0 else {}
         models = [(m["name"], m["role"]) for m in report.get("models", [])]
         version = run(["--version"]).stdout.split(",")[0][len("cascade "):]
         check(report.get("version") == version and "(git " in version, "sweep JSON version %r, --version %r" % (
             report.get("version"), version))
-        check(models == [(n, "cheap") for n in want] + [("alexnet", "full")],
-              "sweep --full alexnet %s: rc %d, models %r" % (" ".join(cheap) or "(default --cheap)", r.returncode, models))
+        check(models == [(n, "cheap") for n in want] + [(full, "full")],
+              "sweep --full %s %s: rc %d, models %r" % (full, " ".join(cheap) or "(default --cheap)", r.returncode,
+                                                        models))
         if os.path.exists(out):
             os.unlink(out)
 
