@@ -11,7 +11,7 @@ static __global__ void bias_act_f16_kernel(__half *__restrict__ y, const __half 
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         float v = __half2float(y[i]) + __half2float(bias[i % channels]);
         if (residual) v += __half2float(residual[i]);
-        if (relu) v = v > 0.0f ? v : 0.0f;
+        if (relu) v = v < 0.0f ? 0.0f : v; // NaN stays NaN (as on the CPU): the image's confidence 0, deferred
         y[i] = __float2half_rn(v);
     }
 }

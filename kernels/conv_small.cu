@@ -51,7 +51,7 @@ static __device__ __forceinline__ void store_pixels(__half *y, const float (&acc
 #pragma unroll
             for (int v = 0; v < 8; v++) {
                 float value = acc[j][g * 8 + v];
-                h[v] = __float2half_rn(relu ? fmaxf(value, 0.0f) : value);
+                h[v] = __float2half_rn(relu && value < 0.0f ? 0.0f : value); // (fmaxf would turn NaN into 0)
             }
             *(uint4 *)(y + (size_t)j * OC + g * 8) = raw;
         }

@@ -52,7 +52,8 @@ static __global__ void maxpool_forward_kernel(const __half *__restrict__ x, __ha
         for (int ky = 0; ky < s.kernel; ky++)
             for (int kx = 0; kx < s.kernel; kx++) {
                 load_channels<vec>(window + ((size_t)ky * s.width + kx) * s.channels, in);
-                for (int v = 0; v < vec; v++) best[v] = in[v] > best[v] ? in[v] : best[v];
+                for (int v = 0; v < vec; v++) // a NaN wins, wherever it is (as on the CPU, and in PyTorch)
+                    best[v] = in[v] > best[v] || in[v] != in[v] ? in[v] : best[v];
             }
         // Exact: every best[v] is an fp16 input value.
         store_channels<vec>(y + ((b * s.out_height + oy) * s.out_width + ox) * s.channels + (size_t)g * vec, best);

@@ -32,6 +32,10 @@
 
 #define TEST_BATCH 1024
 #define IMAGE_VALUES 3072 // 32 x 32 x 3
+#define HALF_NAN 0x7e00u  // a quiet NaN in fp16
+#define HALF_INF 0x7c00u  // +infinity
+
+static int half_is_nan(uint16_t h) { return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu); }
 
 // Device calls in the test itself: a failure ends the test.
 #define DEVICE_OK(call)                                                                              \
@@ -99,6 +103,7 @@ static void check_maxpool(int batch, int h, int w, int c, int k, int s) {
     maxpool_shape shape = {batch, h, w, c, k, s, (h - k) / s + 1, (w - k) / s + 1};
     size_t n_in = (size_t)batch * h * w * c, n_out = (size_t)batch * shape.out_height * shape.out_width * c;
     uint16_t *x = random_halves(n_in, -4, 4), *y = malloc(n_out * 2), *ref = malloc(n_out * 2);
+    x[(size_t)(w + 1) * c] = HALF_NAN; // inside the first window, not its first element: a NaN wins wherever it is
     for (int b = 0; b < batch; b++)
         for (int oy = 0; oy < shape.out_height; oy++)
             for (int ox = 0; ox < shape.out_width; ox++)
@@ -107,7 +112,7 @@ static void check_maxpool(int batch, int h, int w, int c, int k, int s) {
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++) {
                             uint16_t v = x[(((size_t)b * h + oy * s + ky) * w + ox * s + kx) * c + ch];
-                            if (half_to_float(v) > half_to_float(best)) best = v;
+                            if (half_to_float(v) > half_to_float(best) || isnan(half_to_float(v))) best = v;
                         }
                     ref[(((size_t)b * shape.out_height + oy) * shape.out_width + ox) * c + ch] = best;
                 }
@@ -118,7 +123,7 @@ static void check_maxpool(int batch, int h, int w, int c, int k, int s) {
     DEVICE_OK(cudaStreamSynchronize(lane.stream));
     DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
     size_t wrong = 0;
-    for (size_t i = 0; i < n_out; i++) wrong += y[i] != ref[i];
+    for (size_t i = 0; i < n_out; i++) wrong += y[i] != ref[i] && !(half_is_nan(y[i]) && half_is_nan(ref[i]));
     CHECK(wrong == 0, "maxpool %dx%dx%dx%d k%d s%d: %zu of %zu outputs differ", batch, h, w, c, k, s, wrong, n_out);
     DEVICE_OK(cudaFree(dx));
     DEVICE_OK(cudaFree(dy));
@@ -154,6 +159,7 @@ static void check_bias_act_and_pad(size_t rows, int c) {
     size_t n = rows * c;
     uint16_t *y = random_halves(n, -4, 4), *res = random_halves(n, -4, 4), *bias = random_halves(c, -1, 1);
     uint16_t *got = malloc(n * 2), *padded = malloc(rows * (c + 5) * 2);
+    y[0] = HALF_NAN, res[1] = HALF_INF; // NaN through ReLU stays NaN (as on the CPU), +inf stays +inf
     void *dy = device_copy(y, n * 2), *dres = device_copy(res, n * 2), *dbias = device_copy(bias, c * 2), *dpad;
     DEVICE_OK(cudaMalloc(&dpad, rows * (c + 5) * 2));
     DEVICE_OK(cudaMemsetAsync(dpad, 0xFF, rows * (c + 5) * 2, lane.stream)); // poison: the zero fill must be written
@@ -166,7 +172,8 @@ static void check_bias_act_and_pad(size_t rows, int c) {
     for (size_t i = 0; i < n; i++) {
         float v = half_to_float(y[i]) + half_to_float(bias[i % c]);
         v += half_to_float(res[i]);
-        wrong_act += got[i] != half_from_float(v > 0 ? v : 0);
+        uint16_t want = half_from_float(v < 0 ? 0 : v);
+        wrong_act += got[i] != want && !(half_is_nan(got[i]) && half_is_nan(want));
     }
     for (size_t r = 0; r < rows; r++)
         for (int ch = 0; ch < c + 5; ch++)
@@ -188,6 +195,7 @@ static void check_conv_small(int batch, int h, int w, int oc, int k, int pad, in
     size_t n_out = (size_t)batch * s.out_height * s.out_width * oc;
     uint16_t *x = random_halves(n_in, -2, 2), *wt = random_halves(n_w, -0.3f, 0.3f), *bias = random_halves(oc, -1, 1);
     uint16_t *y = malloc(n_out * 2);
+    if (relu) x[0] = HALF_NAN; // the outputs over it NaN through the ReLU, as on the CPU (fmaxf made them 0)
     CHECK(conv_small_supports(s), "conv_small refuses %dx%d k%d pad %d -> %d channels", h, w, k, pad, oc);
     void *dx = device_copy(x, n_in * 2), *dw = device_copy(wt, n_w * 2), *db = device_copy(bias, oc * 2), *dy;
     DEVICE_OK(cudaMalloc(&dy, n_out * 2));
@@ -196,6 +204,7 @@ static void check_conv_small(int batch, int h, int w, int oc, int k, int pad, in
     DEVICE_OK(cudaStreamSynchronize(lane.stream));
     DEVICE_OK(cudaMemcpy(y, dy, n_out * 2, cudaMemcpyDeviceToHost));
     double worst = 0;
+    size_t nan_lost = 0;
     for (int b = 0; b < batch; b++)
         for (int oy = 0; oy < s.out_height; oy++)
             for (int ox = 0; ox < s.out_width; ox++)
@@ -211,12 +220,17 @@ static void check_conv_small(int batch, int h, int w, int oc, int k, int pad, in
                         }
                     if (relu && ref < 0) ref = 0;
                     double got = half_to_float(y[(((size_t)b * s.out_height + oy) * s.out_width + ox) * oc + o]);
+                    if (isnan(ref)) {
+                        nan_lost += !isnan(got);
+                        continue;
+                    }
                     double e = fabs(got - ref) / (fabs(ref) + 1e-1);
                     if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;
                 }
     printf("conv_small %dx%dx%dx3 k%d pad %d -> %d channels%s: worst relative error %.2e\n", batch, h, w, k, pad, oc,
            relu ? " + ReLU" : "", worst);
     CHECK(worst <= 2e-3, "conv_small %dx%d k%d pad %d -> %d: worst relative error %.3g", h, w, k, pad, oc, worst);
+    CHECK(nan_lost == 0, "conv_small %dx%d k%d: %zu outputs over a NaN input are not NaN", h, w, k, nan_lost);
     DEVICE_OK(cudaFree(dx));
     DEVICE_OK(cudaFree(dw));
     DEVICE_OK(cudaFree(db));

@@ -10,7 +10,7 @@
 // im2col + sgemm runs over blocks of about CONV_BLOCK_ROWS output pixels.
 #include "cpu_network.h"
 #include <cblas.h>
-#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -160,7 +160,8 @@ cascade_status cpu_network_create(cpu_network **out, const model *m, cascade_err
     net->n_workers = cpu_network_workers();
     plan_buffers(net);
     net->work = calloc((size_t)net->n_workers, sizeof *net->work);
-    cascade_status s = net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for %s's workers", m->arch);
+    cascade_status s =
+        net->work ? CASCADE_OK : cascade_fail(err, CASCADE_ENOMEM, "out of memory for %s's workers", m->arch);
     for (int w = 0; w < net->n_workers && !s; w++) s = allocate_workspace(net, &net->work[w], err);
     if (!s) s = relayout_weights(net, err);
     if (s) { cpu_network_destroy(net); return s; }
@@ -263,12 +264,13 @@ static void run_maxpool(const model_node *node, tensor_shape in, tensor_shape ou
         for (int oy = 0; oy < out.height; oy++)
             for (int ox = 0; ox < out.width; ox++) {
                 float *dst = y + (((size_t)b * out.height + oy) * out.width + ox) * out.channels;
-                for (int c = 0; c < out.channels; c++) dst[c] = -FLT_MAX;
+                for (int c = 0; c < out.channels; c++) dst[c] = -INFINITY;
                 for (int ky = 0; ky < node->kernel; ky++)
-                    for (int kx = 0; kx < node->kernel; kx++) {
+                    for (int kx = 0; kx < node->kernel; kx++) { // a NaN wins, wherever it is (as on the GPU)
                         int iy = oy * node->stride + ky, ix = ox * node->stride + kx;
                         const float *src = x + (((size_t)b * in.height + iy) * in.width + ix) * in.channels;
-                        for (int c = 0; c < out.channels; c++) dst[c] = src[c] > dst[c] ? src[c] : dst[c];
+                        for (int c = 0; c < out.channels; c++)
+                            dst[c] = src[c] > dst[c] || src[c] != src[c] ? src[c] : dst[c];
                     }
             }
 }
