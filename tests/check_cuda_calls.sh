@@ -84,6 +84,19 @@ def enclosing_openers(code, pos):
     return names, i + 1
 
 
+def without_control_header(before):
+    """The statement's text before the call, less a leading `if (...)`, `while (...)` or `else`: the status
+    another call's comparison tests there is not this call's."""
+    m = re.match(r"\s*(else\b\s*)?((if|while)\s*\()?", before)
+    if not m.group(2):
+        return before[m.end():] if m.group(1) else before
+    depth, i = 1, m.end()
+    while i < len(before) and depth:
+        depth += {"(": 1, ")": -1}.get(before[i], 0)
+        i += 1
+    return before[i:] if depth == 0 else before
+
+
 def statement_end(code, pos):
     depth, i = 0, pos
     while i < len(code):
@@ -138,12 +151,12 @@ def check_file(path, rel, problems, ignored):
         if name in NO_STATUS or re.match(r"\s*#\s*(include|pragma|if|ifdef|ifndef|elif|endif|undef)\b", code_lines[line - 1]):
             continue
         openers, start = enclosing_openers(code, pos)
-        before = code[start:pos]
+        before = without_control_header(code[start:pos])
         if re.search(r"\b(cudaError_t|KERNEL_MUST_CHECK|void|static|__global__)\s+$", before) or \
                 re.search(r"#\s*define\s+$", before):
             continue  # a declaration or definition of the function itself, or the macro's own name
-        if any(o in CHECK_MACROS for o in openers):
-            continue
+        if any(o in CHECK_MACROS for o in openers) or openers[:1] in (["cudaGetErrorString"], ["cudaGetErrorName"]):
+            continue  # (an error taken for the message that reports it)
         end = statement_end(code, pos)
         stmt = code[start:end]
         after_call = code[call_end(code, m.end() - 1):end]
@@ -154,7 +167,10 @@ def check_file(path, rel, problems, ignored):
             ignored.append("%s:%d: %s" % (rel, line, src))
             continue
         outside = before + after_call
-        if any(o in ("if", "while", "switch") for o in openers) or STATUS_WORDS.search(outside) and re.search(r"[!=]=", outside):
+        # compared itself: in a condition, or its own value (not another's in the same statement) against a status
+        compared = re.match(r"[\s)]*[!=]=", after_call) or re.search(r"[!=]=[\s(]*$", before) or \
+            re.search(r"\(\s*\w+\s*=\s*$", before) and re.match(r"[\s)]*[!=]=", after_call)
+        if any(o in ("if", "while", "switch") for o in openers) or compared and STATUS_WORDS.search(outside):
             continue
         a = re.match(r"\s*(?:[\w\s\*]+\s)?(\w+)\s*=\s*$", before)
         if a and not after_call.strip():

@@ -4,7 +4,8 @@
 # forms that once fooled it: a call in a #define, a return's comma, a macro
 # that only looks like a check, == inside the call's own arguments, a variable
 # mentioned but never tested, or overwritten before its test, a launch whose error is cleared, our own
-# launchers, the driver API); over tests/check_cuda_calls/good, nothing.
+# launchers, the driver API, another status compared in the same statement: after an if's condition, or
+# beside it in an ||); over tests/check_cuda_calls/good, nothing.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fail=0

@@ -632,10 +632,10 @@ static cascade_status time_conv_small(gpu_network *net, gpu_node *n, float *ms, 
     if (e == cudaSuccess && !s) e = cudaEventRecord(ev[1], stream);
     if (e == cudaSuccess && !s) e = cudaEventSynchronize(ev[1]);
     if (e == cudaSuccess && !s) e = cudaEventElapsedTime(&total, ev[0], ev[1]);
+    if (e != cudaSuccess && !s) s = cascade_fail(err, CASCADE_EDEVICE, "timing conv_small: %s", cudaGetErrorString(e));
     n->direct = 0;
     for (int i = 0; i < 2; i++)
         if (ev[i]) CUDA_TEARDOWN_CHECK(cudaEventDestroy(ev[i]));
-    if (e != cudaSuccess && !s) s = cascade_fail(err, CASCADE_EDEVICE, "timing conv_small: %s", cudaGetErrorString(e));
     *ms = total / 5;
     return s;
 }

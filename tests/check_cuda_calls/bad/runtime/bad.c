@@ -17,3 +17,5 @@ static int f10(void) { return 1 + cudaFree(p); } /* BAD: arithmetic on it is no 
 static int f11(void) { cudaError_t e = cudaMemset(p, 0, n); /* BAD: overwritten before its test */
   e = cudaDeviceSynchronize();
   return e; }
+static void f12(void) { if (e == cudaSuccess) cudaMemsetAsync(p, 0, 4, s); } /* BAD: another status compared, not its own */
+static void f13(void) { ok = cudaStreamSynchronize(s) == cudaSuccess || cudaMemsetAsync(p, 0, 4, s); } /* BAD: the second one's dropped */

@@ -23,3 +23,12 @@ static cudaError_t g6(int x) { return x ? cudaStreamQuery(s) : cudaSuccess; }
 static cudaError_t g7(int x) { return x ? cudaSuccess : cudaStreamQuery(s); }
 static int g8(void) { cudaError_t e = cudaStreamQuery(s);
     switch (e) { case cudaSuccess: return 1; default: return 0; } }
+static int g9(void) { cudaError_t e = cudaEventCreate(&a);
+    if (e == cudaSuccess) e = cudaEventCreate(&b); /* its own variable, tested next */
+    return e != cudaSuccess; }
+static cudaError_t g10(int n) { if (n == 0)
+        return n ? cudaMemsetAsync(p, 0, 4, s) : cudaSuccess; /* the return's branch, after an if */
+    return cudaSuccess; }
+static void g11(void) { report(cudaGetErrorString(cudaGetLastError())); /* taken for the message */ }
+static int g12(void) { ok = cudaStreamSynchronize(s) == cudaSuccess && (e = cudaFree(p)) == cudaSuccess;
+    return ok; }
