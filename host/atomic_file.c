@@ -242,7 +242,8 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (!f->file) {
         int e = errno;
         close(fd);
-        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s%s", path, moded ? "" : "cannot set its mode: ", strerror(e));
+        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s%s", path, moded ? "" : "cannot set its mode: ",
+                     strerror(e));
         remove_temp(f, err);
         return CASCADE_EIO;
     }

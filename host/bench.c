@@ -326,7 +326,8 @@ static cascade_status check_counts(const bench_context *c, const bench_options *
 // failure), then, on a GPU, checks the sizes against each model's largest
 // batch; first, that the figures asked for fit the report.
 static cascade_status check_lists(bench_context *c, const bench_options *o, cascade_error *err) {
-    if (!(c->models = calloc(1, sizeof *c->models))) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the models");
+    if (!(c->models = calloc(1, sizeof *c->models)))
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the models");
     bench_walk w = {c, o, NULL};
     cascade_status s = check_counts(c, o, err);
     if (!s && !o->no_alone) s = for_each_item("--models", o->models, check_model, c->models, err);

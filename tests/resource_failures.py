@@ -372,8 +372,8 @@ def file_system_faults(tmp, out):
             skip("fs fault: " + name, "no --no-tmpfile shim given")
             continue
         start = time.time()
-        r = run(quick() + ["--output", csv, "--json", report_path] + (["--progress-json", log] if "live" in name else []),
-                env=env, stdout=subprocess.DEVNULL)
+        live = ["--progress-json", log] if "live" in name else []
+        r = run(quick() + ["--output", csv, "--json", report_path] + live, env=env, stdout=subprocess.DEVNULL)
         lines = [l for l in r.stderr.splitlines() if l.strip()] if r else []
         problems = [] if r and r.returncode == want_exit else ["exit %s" % (r and r.returncode)]
         if want is None and lines:

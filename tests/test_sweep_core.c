@@ -129,9 +129,11 @@ static void check_pareto(const sweep_point *pts, int n) {
     printf("pareto: %d of %d points on the frontier, brute force agrees (%d differ)\n", marked, n, bad);
     // sweep_frontier_next: every marked point once, each slower than the one before
     int walked = 0, out_of_order = 0;
-    for (int i = sweep_frontier_next(pts, n, -1), prev = -1; i >= 0 && walked <= n; prev = i, i = sweep_frontier_next(pts, n, i)) {
+    for (int i = sweep_frontier_next(pts, n, -1), prev = -1; i >= 0 && walked <= n;
+         prev = i, i = sweep_frontier_next(pts, n, i)) {
         walked++;
-        out_of_order += !pts[i].pareto || (prev >= 0 && !(pts[i].predicted_images_per_s < pts[prev].predicted_images_per_s));
+        double r = pts[i].predicted_images_per_s;
+        out_of_order += !pts[i].pareto || (prev >= 0 && !(r < pts[prev].predicted_images_per_s));
     }
     CHECK(walked == marked && !out_of_order, "frontier walk: %d of %d marked points, %d out of order", walked, marked,
           out_of_order);
