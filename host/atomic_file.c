@@ -94,6 +94,18 @@ static void random_suffix(char *out) {
     for (int i = 0; i < 6; i++) out[i] = letters[bytes[i] % 62];
 }
 
+// The folder path is in: "." for a bare name, "/" for one at the root.
+static void folder_of(const char *path, char *out, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    snprintf(out, cap, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+}
+
+static int same_folder(const char *a, const char *b) {
+    char fa[1100], fb[1100];
+    folder_of(a, fa, sizeof fa), folder_of(b, fb, sizeof fb);
+    return !strcmp(fa, fb);
+}
+
 // f's temporary name, which f no longer tracks (for a message: static).
 static const char *temp_clear(atomic_file *f) {
     static char name[sizeof f->temp_path];
@@ -159,10 +171,8 @@ static int unnamed_files_work(const char *folder, char *temp_path) {
 // process is killed before the publish; else NAME.tmp.XXXXXX, made now. -1
 // with errno on failure (*trial_left: the trial's name stays, at temp_path).
 static int open_temp(atomic_file *f, const char *target, int *trial_left) {
-    const char *slash = strrchr(target, '/');
-    size_t dir = slash ? (size_t)(slash == target ? 1 : slash - target) : 0;
     char folder[sizeof f->path];
-    snprintf(folder, sizeof folder, "%.*s", (int)(dir ? dir : 1), dir ? target : ".");
+    folder_of(target, folder, sizeof folder);
     temp_name(f->temp_path, sizeof f->temp_path, target);
     int works = unnamed_files_work(folder, f->temp_path);
     if ((*trial_left = works < 0)) return -1;
@@ -283,20 +293,19 @@ cascade_status atomic_file_publish(atomic_file *f, cascade_error *err) {
 // link is an entry of the folder, which the file's own fsync does not write.
 // Each folder once (paths[i] NULL: skipped); where that fails, one line on
 // stderr: the outputs are in place, and only a crash could still lose them
-// (EINVAL: a file system that syncs no folders).
+// (EINVAL: a file system that syncs no folders; EACCES: a folder this user
+// may write but not read, which cannot be opened to sync).
 static void sync_folders(const char *const *paths, int n) {
-    char folder[sizeof ((atomic_file *)0)->path], synced[sizeof folder] = "";
+    char folder[sizeof ((atomic_file *)0)->path];
     for (int i = 0; i < n; i++) {
-        if (!paths[i]) continue;
-        const char *slash = strrchr(paths[i], '/');
-        snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash == paths[i] ? 1 : slash - paths[i]) : 1,
-                 slash ? paths[i] : ".");
-        if (!strcmp(folder, synced)) continue; // (the outputs of a job mostly share one)
-        strcpy(synced, folder);
+        int seen = !paths[i];
+        for (int j = 0; j < i && !seen; j++) seen = paths[j] && same_folder(paths[i], paths[j]);
+        if (seen) continue;
+        folder_of(paths[i], folder, sizeof folder);
         int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int e = fd < 0 ? errno : fsync(fd) == 0 ? 0 : errno;
         if (fd >= 0) close(fd);
-        if (e && e != EINVAL)
+        if (e && e != EINVAL && e != EACCES)
             fprintf(stderr, "cascade: %s is published, but its folder could not be synced (%s): a crash may still "
                     "lose it\n", paths[i], strerror(e));
     }
@@ -341,8 +350,9 @@ static cascade_status publish_undoably(atomic_file *f, int *how, cascade_error *
             *how = PUBLISHED_OVER_OLD;
             return CASCADE_OK;
         }
-        if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) { // an exchange that failed, not none here:
-            cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno)); // no rename for it
+        if (errno == ENOENT) *how = PUBLISHED_NEW; // the old one removed meanwhile: a new file, as above
+        else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) { // an exchange that failed, not none
+            cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno)); // here: no rename for it
             remove_temp(f, err);
             return CASCADE_EIO;
         }

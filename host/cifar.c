@@ -27,6 +27,7 @@ cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade
 }
 
 cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err) {
+    memset(f, 0, sizeof *f); // (a failed open leaves nothing for cifar_close to close)
     mapped_file m;
     cascade_status s = mapped_file_open(&m, path, err);
     if (s) return s;

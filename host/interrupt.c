@@ -55,6 +55,13 @@ static int swap_state(int from, int to) {
     return __atomic_compare_exchange_n(&exit_state, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+// At exit() (a library's: libgomp's when an allocation fails): the tracked
+// outputs' temporary files go, but not while a set is being published (after
+// an exchange a temporary name holds an old output's content).
+static void abort_tracked_at_exit(void) {
+    if (swap_state(IDLE, EXITING)) abort_tracked();
+}
+
 // Leaves at once, no partial file; but not halfway through a set of renames:
 // once they are done (interrupt_publishing). Tries until one swap takes: the
 // publishing may end between the two (IDLE again), which dropped the exit.
@@ -216,7 +223,7 @@ void interrupt_early_release(void) {
 
 void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
-    if (!command_handled) atexit(abort_tracked); // a library's exit (libgomp's out of memory): nothing left either
+    if (!command_handled) atexit(abort_tracked_at_exit); // a library's exit (libgomp's out of memory): nothing left
     command_handled = 1;
     install_handler(SIGINT, on_stop_signal);
     install_handler(SIGTERM, on_stop_signal);

@@ -81,6 +81,8 @@ void sweep_mark_pareto(sweep_point *points, int n);
 // The frontier's points one at a time, fastest first, with no scratch memory
 // (a report never fails for want of it): the marked point after `after` (-1:
 // the first) in order of decreasing predicted images/s, -1 after the last.
+// A whole walk is O(points x frontier): about 0.35 s at the largest sweep
+// (80,009 points, 10k on the frontier), milliseconds at usual ones.
 int sweep_frontier_next(const sweep_point *points, int n, int after);
 
 typedef enum { TARGET_ACCURACY, TARGET_AGREEMENT } calibrate_target;

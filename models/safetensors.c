@@ -379,6 +379,7 @@ cascade_status st_parse(st_file *f, const uint8_t *bytes, size_t size, cascade_e
 }
 
 cascade_status st_open(st_file *f, const char *path, cascade_error *err) {
+    memset(f, 0, sizeof *f); // (a failed open leaves nothing for st_close to close or free)
     mapped_file m;
     cascade_status s = mapped_file_open(&m, path, err);
     if (s) return s;

@@ -6,12 +6,16 @@
 # launch's cudaError_t) counts as checked when it is
 #   - inside one of the checking macros of runtime/gpu/gpu_check.h (CUDA_CHECK, CUDNN_CHECK,
 #     CUBLAS_CHECK, GPU_CHECK_GEN, the *_TEARDOWN_CHECKs),
-#   - the condition of an if/while/switch, or compared to a status in place, outside its own
-#     arguments (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`),
+#   - the condition of an if/while/switch, or its own value compared to a status in place, outside
+#     its own arguments (`if ((e = cudaFoo()) != cudaSuccess)`, `cudnnFoo() == CUDNN_STATUS_SUCCESS`;
+#     not another call's comparison in the same statement: `if (e == cudaSuccess) cudaFoo();`),
 #   - the whole of a return (`return cudaGetLastError();`, not `return cudaFoo(), 0;`), or
-#   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`) and that very variable tested in
-#     the next two lines (`if (e`, `e != ...`, `!e`, `return e`, `CHECK(e`, `e ?`, `e &&`), and
-#     not assigned again before that test (the first status would be lost).
+#   - assigned (`e = cudaFoo();`, `cudaError_t e = cudaFoo();`, also after an if's condition or as
+#     a branch of `e = e ? e : cudaFoo();`) and that very variable tested in the next two lines
+#     (`if (e`, `e != ...`, `!e`, `return e`, `CHECK(e`, `e ?`, `e &&`), and not assigned again
+#     before that test (the first status would be lost).
+# cudaGetLastError / cudaPeekAtLastError taken inside cudaGetErrorString for the message that
+# reports a failure is its use (any other call's status printed only is not checked).
 # Lines of #define are checked too (a call hidden in a macro is still a call).
 # `(void)cudaFoo()`, or `(void)e;` right after `e = cudaFoo()`, marks a status ignored on purpose
 # (teardown, clearing a non-sticky error): listed, not failed.
@@ -155,8 +159,9 @@ def check_file(path, rel, problems, ignored):
         if re.search(r"\b(cudaError_t|KERNEL_MUST_CHECK|void|static|__global__)\s+$", before) or \
                 re.search(r"#\s*define\s+$", before):
             continue  # a declaration or definition of the function itself, or the macro's own name
-        if any(o in CHECK_MACROS for o in openers) or openers[:1] in (["cudaGetErrorString"], ["cudaGetErrorName"]):
-            continue  # (an error taken for the message that reports it)
+        if any(o in CHECK_MACROS for o in openers) or name in ("cudaGetLastError", "cudaPeekAtLastError") and \
+                openers[:1] in (["cudaGetErrorString"], ["cudaGetErrorName"]):
+            continue  # (the sticky error taken for the message that reports it; another call's status is not)
         end = statement_end(code, pos)
         stmt = code[start:end]
         after_call = code[call_end(code, m.end() - 1):end]
@@ -168,11 +173,13 @@ def check_file(path, rel, problems, ignored):
             continue
         outside = before + after_call
         # compared itself: in a condition, or its own value (not another's in the same statement) against a status
-        compared = re.match(r"[\s)]*[!=]=", after_call) or re.search(r"[!=]=[\s(]*$", before) or \
-            re.search(r"\(\s*\w+\s*=\s*$", before) and re.match(r"[\s)]*[!=]=", after_call)
+        compared = re.match(r"[\s)]*[!=]=", after_call) or re.search(r"[!=]=[\s(]*$", before)
         if any(o in ("if", "while", "switch") for o in openers) or compared and STATUS_WORDS.search(outside):
             continue
         a = re.match(r"\s*(?:[\w\s\*]+\s)?(\w+)\s*=\s*$", before)
+        if not a and re.fullmatch(r"[\s)]*(:[^,;]*)?", after_call):  # one branch of a ?: assigned to VAR
+            a = re.match(r"\s*(?:[\w\s\*]+\s)?(\w+)\s*=(?!=)[^;]*[?:][\s(]*$", before)
+            after_call = "" if a else after_call
         if a and not after_call.strip():
             var = a.group(1)
             following = "\n".join(code[end + 1:].split("\n", 3)[:3])  # the rest of its line and the next two

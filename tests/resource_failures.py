@@ -4,8 +4,8 @@
 usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--fail-call SHIM] [--sanitized] [--gpu-only]
        (assets from $CASCADE_ASSETS, default ../shared; --no-tmpfile: the LD_PRELOAD shim
        tests/no_tmpfile.c, which takes O_TMPFILE away (without it that case is skipped);
-       --fail-call: tests/fail_call.c, which fails unlink, renameat2 or fchmod on chosen paths
-       (without it the file-system-fault group is skipped);
+       --fail-call: tests/fail_call.c, which fails unlink, renameat2, fchmod or fsync on chosen
+       paths, or exits as libgomp does (without it the file-system-fault group is skipped);
        --sanitized: the binary is built with ASan, so the address-space limit case is skipped;
        --gpu-only: the batch-too-big group alone, the one that uses a GPU, as the device check
        runs it)
@@ -352,6 +352,8 @@ def file_system_faults(tmp, out):
          "input/output error", 0),
         ("no exchange here (EINVAL): a plain rename", "renameat2:", errno.EINVAL, ("p.csv", "r.json"), False, 0,
          None, 0),
+        ("the old output gone at the exchange (ENOENT): a new one", "renameat2:", errno.ENOENT, ("p.csv", "r.json"),
+         False, 0, None, 0),
         ("a trial temporary name cannot be removed", "unlink:p.csv.tmp.", errno.EIO, (), False, 1,
          "a trial of its temporary file, is left", 1),
         ("a new output cannot be taken back", "renameat2:r.json,unlink:p.csv$", errno.EIO, ("r.json",), False, 1,
@@ -740,6 +742,7 @@ def bad_label_in_use(big, count, out):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        tmp = os.path.realpath(tmp)  # (the shim matches the paths /proc/self/fd gives: no link in them)
         out = os.path.join(tmp, "out")
         os.mkdir(out)
         groups = (batch_too_big,) if gpu_only else (

@@ -416,7 +416,8 @@ cascade_status gpu_network_max_batch(const model *m, int *largest, cascade_error
     if (!net) return cascade_fail(err, CASCADE_ENOMEM, "out of host memory for the GPU network's layout");
     int worst;
     cascade_status s = plan_layout(net, m, err);
-    if (!s) *largest = index_limit_batch(net, &worst);
+    if (!s && !(*largest = index_limit_batch(net, &worst))) // (not one image: no 32x32 model comes near)
+        s = cascade_fail(err, CASCADE_EINVAL, "one image's tensors would hold 2^31 values or more");
     free(net);
     return s;
 }

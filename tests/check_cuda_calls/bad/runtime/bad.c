@@ -19,3 +19,4 @@ static int f11(void) { cudaError_t e = cudaMemset(p, 0, n); /* BAD: overwritten 
   return e; }
 static void f12(void) { if (e == cudaSuccess) cudaMemsetAsync(p, 0, 4, s); } /* BAD: another status compared, not its own */
 static void f13(void) { ok = cudaStreamSynchronize(s) == cudaSuccess || cudaMemsetAsync(p, 0, 4, s); } /* BAD: the second one's dropped */
+static void f14(void) { fprintf(stderr, "%s", cudaGetErrorString(cudaFree(p))); } /* BAD: printed, never acted on */

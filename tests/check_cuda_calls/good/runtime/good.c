@@ -32,3 +32,8 @@ static cudaError_t g10(int n) { if (n == 0)
 static void g11(void) { report(cudaGetErrorString(cudaGetLastError())); /* taken for the message */ }
 static int g12(void) { ok = cudaStreamSynchronize(s) == cudaSuccess && (e = cudaFree(p)) == cudaSuccess;
     return ok; }
+static cudaError_t g13(void) { e = e != cudaSuccess ? e : cudaFree(p); /* the first error kept, tested next */
+    return e; }
+static cudaError_t g14(void) { e = (e == cudaSuccess) ? cudaFree(p) : e;
+    if (e != cudaSuccess) return e;
+    return cudaSuccess; }
