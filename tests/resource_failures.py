@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """resource_failures.py: the resource-failure matrix and the determinism check.
 
-usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--fail-call SHIM] [--sanitized] [--gpu-only]
+usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--fail-call SHIM] [--fail-alloc SHIM]
+                             [--sanitized] [--gpu-only]
        (assets from $CASCADE_ASSETS, default ../shared; --no-tmpfile: the LD_PRELOAD shim
        tests/no_tmpfile.c, which takes O_TMPFILE away (without it that case is skipped);
        --fail-call: tests/fail_call.c, which fails unlink, renameat2, fchmod or fsync on chosen
        paths, or exits as libgomp does (without it the file-system-fault group is skipped);
+       --fail-alloc: tests/fail_alloc.c, which fails the Nth allocation of our own code
+       (without it, or under ASan, the allocation group is skipped);
        --sanitized: the binary is built with ASan, so the address-space limit case is skipped;
        --gpu-only: the batch-too-big group alone, the one that uses a GPU, as the device check
        runs it)
@@ -32,6 +35,9 @@ file (nor a temporary one) behind:
                        publish failing: exit 0, one line naming it; a
                        library's exit() mid-run (libgomp's on a failed allocation): the live
                        --progress-json removed
+  out of memory        (the fail_alloc shim) every allocation our code makes in a small run,
+                       sweep and info failed in turn: never a crash or a hang; either one line
+                       and no output, or exit 0 with the outputs of a run without the shim
   killed outright      SIGKILL mid-run (the OOM killer's): no temporary file left, an existing
                        output as it was; where the file system has no O_TMPFILE (the shim) the
                        named temporary files are there during the run and gone after it
@@ -60,6 +66,7 @@ sanitized = "--sanitized" in sys.argv[2:]
 gpu_only = "--gpu-only" in sys.argv[2:]
 no_tmpfile = sys.argv[sys.argv.index("--no-tmpfile") + 1] if "--no-tmpfile" in sys.argv[2:-1] else None
 fail_call = sys.argv[sys.argv.index("--fail-call") + 1] if "--fail-call" in sys.argv[2:-1] else None
+fail_alloc = sys.argv[sys.argv.index("--fail-alloc") + 1] if "--fail-alloc" in sys.argv[2:-1] else None
 assets = os.environ.get("CASCADE_ASSETS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 lenet = os.path.join(assets, "weights", "lenet.safetensors")
 test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
@@ -413,6 +420,49 @@ def file_system_faults(tmp, out):
         os.unlink(os.path.join(out, f))
 
 
+def allocation_failures(tmp, out):
+    """Each allocation of cascade's own code failed in turn (the fail_alloc shim: CASCADE_FAIL_ALLOC=N, the
+    count of them in CASCADE_ALLOC_COUNT): a clean failure, or the same outputs as without the failure."""
+    if fail_alloc is None or sanitized:
+        skip("out of memory at each allocation", "under ASan (its own allocator)" if sanitized else
+             "no --fail-alloc shim given")
+        return
+    sweep = ["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "64",
+             "--thresholds", "0.5,0.9", "--throughputs", "lenet=10000,alexnet_shallower=500"]
+    jobs = (("run lenet -> alexnet_shallower", quick(full="alexnet_shallower") + ["--output", out + "/p.csv"]),
+            ("sweep", sweep + ["--csv", out + "/s.csv", "--svg", out + "/s.svg"]),
+            ("info --layers", ["info", "--layers", "lenet"]))
+    count_file = os.path.join(tmp, "in.alloc-count")
+    for name, args in jobs:
+        env = dict(os.environ, LD_PRELOAD=fail_alloc, CASCADE_ALLOC_COUNT=count_file, CASCADE_BLAS_TUNE="0")
+        clean = run(args, env=env)  # (no re-exec: one image counts them all)
+        outputs = {f: open(os.path.join(out, f), "rb").read() for f in leftovers(out)}
+        total = int(open(count_file).read()) if clean and clean.returncode == 0 else 0
+        problems, failed, start = [] if total else ["the run without a failure: %r" % (clean and clean.stderr)], 0, time.time()
+        for n in range(1, total + 1):
+            for f in leftovers(out):
+                os.unlink(os.path.join(out, f))
+            r = run(args, timeout=60, env=dict(env, CASCADE_FAIL_ALLOC=str(n)))
+            lines = [l for l in r.stderr.splitlines() if l.strip()] if r else []
+            if r is None or r.returncode < 0:
+                problems.append("allocation %d: %s" % (n, "hung" if r is None else "signal %d" % -r.returncode))
+            elif r.returncode == 0:
+                now = {f: open(os.path.join(out, f), "rb").read() for f in leftovers(out)}
+                if now != outputs or r.stdout != clean.stdout:
+                    problems.append("allocation %d: exit 0 with other outputs than without the failure" % n)
+            else:
+                failed += 1
+                if len(lines) != 1 or "memory" not in lines[0].lower() or leftovers(out):
+                    problems.append("allocation %d: exit %d, stderr %r, left %s" % (n, r.returncode, lines[:3],
+                                                                                  leftovers(out)))
+            if len(problems) > 4:
+                break
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
+        report("out of memory at each allocation: " + name, problems, "%d allocations in %.0fs: %d failed cleanly, "
+               "%d exit 0 with the same outputs" % (total, time.time() - start, failed, total - failed))
+
+
 def live_log(tmp):
     """A live --progress-json outside out/ (it is written in place), to see the work start: a fresh one."""
     log = os.path.join(tmp, "started.jsonl")
@@ -747,7 +797,7 @@ def main():
         os.mkdir(out)
         groups = (batch_too_big,) if gpu_only else (
             unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, killed_outright,
-            live_log_removed, file_system_faults,
+            live_log_removed, file_system_faults, allocation_failures,
             batch_too_big,
             weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
         for group in groups:
