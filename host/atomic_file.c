@@ -94,15 +94,9 @@ static void random_suffix(char *out) {
     for (int i = 0; i < 6; i++) out[i] = letters[bytes[i] % 62];
 }
 
-// The folder path is in: "." for a bare name, "/" for one at the root.
-static void folder_of(const char *path, char *out, size_t cap) {
-    const char *slash = strrchr(path, '/');
-    snprintf(out, cap, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
-}
-
 static int same_folder(const char *a, const char *b) {
-    char fa[1100], fb[1100];
-    folder_of(a, fa, sizeof fa), folder_of(b, fb, sizeof fb);
+    char fa[sizeof ((atomic_file *)0)->path], fb[sizeof fa];
+    output_path_folder(a, fa, sizeof fa), output_path_folder(b, fb, sizeof fb);
     return !strcmp(fa, fb);
 }
 
@@ -172,7 +166,7 @@ static int unnamed_files_work(const char *folder, char *temp_path) {
 // with errno on failure (*trial_left: the trial's name stays, at temp_path).
 static int open_temp(atomic_file *f, const char *target, int *trial_left) {
     char folder[sizeof f->path];
-    folder_of(target, folder, sizeof folder);
+    output_path_folder(target, folder, sizeof folder);
     temp_name(f->temp_path, sizeof f->temp_path, target);
     int works = unnamed_files_work(folder, f->temp_path);
     if ((*trial_left = works < 0)) return -1;
@@ -301,7 +295,7 @@ static void sync_folders(const char *const *paths, int n) {
         int seen = !paths[i];
         for (int j = 0; j < i && !seen; j++) seen = paths[j] && same_folder(paths[i], paths[j]);
         if (seen) continue;
-        folder_of(paths[i], folder, sizeof folder);
+        output_path_folder(paths[i], folder, sizeof folder);
         int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int e = fd < 0 ? errno : fsync(fd) == 0 ? 0 : errno;
         if (fd >= 0) close(fd);

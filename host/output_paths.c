@@ -27,13 +27,15 @@ void output_paths_hold_standard(void) {
 
 int output_path_closed_at_start(int fd) { return fd >= 0 && fd <= 2 && closed_at_start[fd]; }
 
+void output_path_folder(const char *path, char *out, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    snprintf(out, cap, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+}
+
 // The canonical form of path's folder into real; 0 when it does not resolve.
 static int folder_real(const char *path, char real[PATH_MAX]) {
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    output_path_folder(path, dir, sizeof dir);
     return realpath(dir, real) != NULL;
 }
 

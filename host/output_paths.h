@@ -26,6 +26,9 @@ void output_paths_hold_standard(void);
 // (-, /dev/stdout) is refused, not sent to the /dev/null that holds its place.
 int output_path_closed_at_start(int fd);
 
+// The folder path is in, as written: "." for a bare name, "/" for one at the root.
+void output_path_folder(const char *path, char *out, size_t cap);
+
 #define OUTPUT_PATH_FILE (-1)     // out: the file the links lead to (it may not exist yet)
 #define OUTPUT_PATH_IN_PLACE (-2) // a link into /proc that is not ours: written in place, never replaced
 #define OUTPUT_PATH_LOOP (-3)     // links that never end (ELOOP)

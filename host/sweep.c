@@ -238,12 +238,13 @@ static unsigned apply_one(const char *name, double v, model_pass *passes, int n_
 // The items of text applied to passes; the first name that matches none
 // into unmatched (when not NULL; "" when all match). Two items for one pass
 // (lenet=1,lenet=2, or a model by its name and by its architecture) are
-// refused: which one was meant is not for us to guess.
+// refused: which one was meant is not for us to guess. from_file: the
+// messages name the line (the command line's items have none).
 static cascade_status apply_items(const char *what, const char *text, model_pass *passes, int n_passes,
-                                  char unmatched[MODEL_NAME_CAP], cascade_error *err) {
+                                  char unmatched[MODEL_NAME_CAP], int from_file, cascade_error *err) {
     if (unmatched) unmatched[0] = 0;
     const char *p = text;
-    int line = 1, from_file = !strncmp(what, "--throughput-from", 17); // the command line's items have no lines
+    int line = 1;
     unsigned given = 0;
     char at[32] = "";
     while (*p) {
@@ -282,7 +283,7 @@ static cascade_status apply_items(const char *what, const char *text, model_pass
 
 cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes, int n_passes,
                                  cascade_error *err) {
-    return apply_items(what, text, passes, n_passes, NULL, err);
+    return apply_items(what, text, passes, n_passes, NULL, 0, err);
 }
 
 // Before any model pass, the throughputs are tried on stand-ins that carry
@@ -302,7 +303,8 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     cascade_status st = CASCADE_OK;
     if (s->throughput_text) st = apply_throughput_text(s->opt.throughput_from, s->throughput_text, stand_in, n, err);
     char unmatched[MODEL_NAME_CAP] = "";
-    if (!st && s->opt.throughputs) st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, err);
+    if (!st && s->opt.throughputs)
+        st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, 0, err);
     if (!st && unmatched[0]) {
         char kept[SWEEP_MAX_MODELS * MODEL_NAME_CAP] = ""; // the cheap models run (a default list less --full)
         for (int i = 0; i < s->n_cheap; i++)
@@ -453,7 +455,7 @@ cascade_status apply_throughput_text(const char *path, const char *text, model_p
     const char *start = text + strspn(text, " \t\r\n");
     cascade_status s;
     if (*start == '{') s = apply_bench_json(what, start, passes, n_passes, err);
-    else s = apply_throughputs(what, text, passes, n_passes, err);
+    else s = apply_items(what, text, passes, n_passes, NULL, 1, err);
     return s == CASCADE_EINVAL ? CASCADE_EFORMAT : s;
 }
 

@@ -67,22 +67,25 @@ int renameat2(int from_dir, const char *from, int to_dir, const char *to, unsign
     return real ? real(from_dir, from, to_dir, to, flags) : (errno = ENOSYS, -1);
 }
 
-int fsync(int fd) {
-    char link[64], path[4096] = "";
+// The file descriptor fd names, as /proc/self/fd gives it ("" when unknown).
+static const char *fd_path(int fd, char *path, size_t cap) {
+    char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n > 0) path[n] = 0;
-    if (fails("fsync", path, NULL)) return -1;
+    ssize_t n = readlink(link, path, cap - 1);
+    path[n > 0 ? n : 0] = 0;
+    return path;
+}
+
+int fsync(int fd) {
+    char path[4096];
+    if (fails("fsync", fd_path(fd, path, sizeof path), NULL)) return -1;
     int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     return real ? real(fd) : (errno = ENOSYS, -1);
 }
 
 int fchmod(int fd, mode_t mode) {
-    char link[64], path[4096] = "";
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n > 0) path[n] = 0;
-    if (fails("fchmod", path, NULL)) return -1;
+    char path[4096];
+    if (fails("fchmod", fd_path(fd, path, sizeof path), NULL)) return -1;
     int (*real)(int, mode_t) = (int (*)(int, mode_t))dlsym(RTLD_NEXT, "fchmod");
     return real ? real(fd, mode) : (errno = ENOSYS, -1);
 }
