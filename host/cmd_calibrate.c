@@ -49,6 +49,8 @@ static const char calibrate_usage[] =
     "                         all of any other --val FILE]\n"
     "  --limit N              only the first N validation images\n"
     "  --test FILE            then run the chosen cascade over FILE and report what it achieves\n"
+    "                         (a notice says when it shares images with the validation ones\n"
+    "                         or holds the default file's trained-on records 0..4999)\n"
     "  --test-limit N         only the first N images of --test\n"
     "  --device auto|cpu|gpu  backend   [auto]\n"
     "  --chunk C / --batch B  chunk and expensive batch sizes   [device defaults]\n"
@@ -114,7 +116,30 @@ typedef struct {
     test_result tested;
     atomic_file csv, json;
     pass_settings settings;
+    int64_t test_shared, test_trained; // test images also among the validation ones / trained on
 } calibrate_state;
+
+// Records [a_first, a_first + a_n) and [b_first, b_first + b_n): how many both hold.
+static int64_t records_shared(int64_t a_first, int64_t a_n, int64_t b_first, int64_t b_n) {
+    int64_t lo = a_first > b_first ? a_first : b_first, hi = a_first + a_n < b_first + b_n ? a_first + a_n : b_first + b_n;
+    return hi > lo ? hi - lo : 0;
+}
+
+// A --test that holds validation images, or the default file's trained-on records, is
+// no independent test: said at once on stderr (and in the JSON), the run goes on.
+static void note_test_overlap(calibrate_state *s, const char *val_path, const char *default_path) {
+    const data_range *v = &s->val, *t = &s->test;
+    if (output_paths_same(t->path, val_path)) s->test_shared = records_shared(v->first, v->n, t->first, t->n);
+    if (output_paths_same(t->path, default_path)) s->test_trained = records_shared(0, DEFAULT_VAL_FIRST, t->first, t->n);
+    int first_shared = v->first > t->first ? v->first : t->first;
+    if (s->test_shared)
+        fprintf(stderr, "notice: %lld of the --test images are validation images too (records %d..%lld of the"
+                " same file): the test figures are not independent of the choice\n", (long long)s->test_shared,
+                first_shared, (long long)first_shared + s->test_shared - 1);
+    if (s->test_trained)
+        fprintf(stderr, "notice: %lld of the --test images were trained on (records 0..%d of %s): the test"
+                " figures overstate accuracy\n", (long long)s->test_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+}
 
 static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     const calibrate_options *o = &s->opt;
@@ -133,6 +158,7 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     st = data_range_open(&s->val, val_path, "--val-range", o->val_range, default_file ? DEFAULT_VAL_FIRST : 0,
                          default_file ? DEFAULT_VAL_END : -1, o->limit, err);
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
+    if (!st && o->test) note_test_overlap(s, val_path, default_path);
     named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
                inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
                            {"--full", o->full, 1}, {"--throughput-from", o->throughput_from, 0}};
@@ -247,6 +273,9 @@ static void print_report(const calibrate_state *s) {
     printf("test        %s records %d..%lld (%lld images), run %s on %s\n", file_name(s->test.path),
            s->test.first, (long long)(s->test.first + s->test.n - 1), (long long)s->test.n,
            c->cheap >= 0 ? "as the cascade" : "alone", t->backend);
+    if (s->test_shared || s->test_trained)
+        printf("            not independent: %lld also validation images, %lld trained on\n",
+               (long long)s->test_shared, (long long)s->test_trained);
     printf("realised    accuracy %.4f, ", (double)t->correct / t->images);
     if (t->have_agreement) printf("agreement %.4f, ", (double)t->agree / t->images);
     printf("deferred %.4f, %.1f images/s measured (predicted %.1f at this deferral)\n",
@@ -298,8 +327,9 @@ static void write_json(FILE *f, const calibrate_state *s) {
         const test_result *t = &s->tested;
         fprintf(f, ",\n  \"test\": {\"data\": ");
         json_string(f, s->test.path);
-        fprintf(f, ", \"images\": %lld, \"accuracy\": %.6f, \"deferred_fraction\": %.6f, ", (long long)t->images,
-                (double)t->correct / t->images, (double)t->deferred / t->images);
+        fprintf(f, ", \"images\": %lld, \"shared_with_validation\": %lld, \"trained_on\": %lld, \"accuracy\": %.6f, "
+                "\"deferred_fraction\": %.6f, ", (long long)t->images, (long long)s->test_shared,
+                (long long)s->test_trained, (double)t->correct / t->images, (double)t->deferred / t->images);
         if (t->have_agreement) fprintf(f, "\"agreement\": %.6f, ", (double)t->agree / t->images);
         fprintf(f, "\"images_per_s\": %.9g, \"predicted_images_per_s\": %.9g, \"seconds\": %.6f, \"backend\": ",
                 t->images_per_s, t->predicted_images_per_s, t->seconds);

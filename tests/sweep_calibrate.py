@@ -18,6 +18,8 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
 - the outputs at the edges (test_output_edges, test_odd_names_and_exact_thresholds): odd bytes and
   characters in names, accuracy 0, extreme given throughputs, a model in a cascade with itself.
 - without --cheap, the default list leaves out the --full model.
+- a --test sharing images with the validation range, or holding the default file's trained-on
+  records, gets a notice on stderr, a line in the report and counts in the JSON; a disjoint one none.
 """
 import csv
 import json
@@ -575,6 +577,39 @@ def test_default_cheap_without_full(tmp):
             os.unlink(out)
 
 
+def test_calibrate_test_overlap(tmp):
+    """--test over the validation images themselves, or over the default file's
+    trained-on records 0..4999, measured nothing independent of the choice:
+    said at once (a notice), in the report and in the JSON; a disjoint --test says nothing."""
+    val5 = os.path.join(golden.ASSETS, "data", "cifar10", "data_batch_5.bin")
+    cases = (  # validation args, --test file and limit, shared, trained on
+        (["--val", golden.TEST_BATCH, "--val-range", "50:150"], golden.TEST_BATCH, 100, 50, 0),
+        (["--val", golden.TEST_BATCH, "--val-range", "200:300"], golden.TEST_BATCH, 100, 0, 0),
+        (["--limit", "20"], val5, 30, 0, 30),              # default validation: records 5000..5019
+        (["--val", val5, "--val-range", "0:40"], val5, 60, 40, 60),
+    )
+    for val, test, limit, shared, trained in cases:
+        out = os.path.join(tmp, "overlap.json")
+        r = run(["calibrate", "--cheap", "lenet", "--full", "alexnet_shallower", "--target-accuracy", "0.3",
+                 "--device", "cpu", "--quiet", "--json", out, "--test", test, "--test-limit", str(limit)] + val)
+        name = "calibrate %s --test %s --test-limit %d" % (" ".join(val), os.path.basename(test), limit)
+        if not check(r.returncode == 0, "%s: exit %d: %s" % (name, r.returncode, r.stderr)):
+            continue
+        t = json.load(open(out))["test"]
+        notices = [l for l in r.stderr.splitlines() if l.startswith("notice:")]
+        want = (["notice: %d of the --test images are validation images too" % shared] if shared else []) + \
+            (["notice: %d of the --test images were trained on" % trained] if trained else [])
+        line = "not independent: %d also validation images, %d trained on" % (shared, trained)
+        ok = [check(len(notices) == len(want) and all(n.startswith(w) for n, w in zip(notices, want)),
+                    "%s: notices %r, want %r" % (name, notices, want)),
+              check(t.get("shared_with_validation") == shared and t.get("trained_on") == trained,
+                    "%s: JSON test %r, want shared %d, trained on %d" % (name, t, shared, trained)),
+              check((line in r.stdout) == bool(shared or trained), "%s: report %r" % (name, r.stdout))]
+        if all(ok):
+            print("ok   %s: %d shared, %d trained on" % (name, shared, trained))
+        os.unlink(out)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_output_edges(tmp)
@@ -587,6 +622,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
         test_calibrate(tmp)
+        test_calibrate_test_overlap(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_errors(tmp)
     with tempfile.TemporaryDirectory() as tmp:
