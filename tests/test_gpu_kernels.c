@@ -1,5 +1,6 @@
 // test_gpu_kernels.c: the cascade pipeline's kernels against CPU references
 // on random inputs: preprocess (vs cpu_preprocess, within fp16 rounding),
+// conv_small (every instantiation, vs a direct convolution in double),
 // confidence + compaction (vs confidence_from_logits and cascade_defers:
 // same predictions, confidence within 1e-6 relative, the exact deferred
 // index set in ascending order), gather, queue_take and scatter (exact
@@ -10,6 +11,7 @@
 #include "test_util.h"
 #include "gpu_test_util.h"
 #include "kernels/confidence.cuh"
+#include "kernels/conv_small.cuh"
 #include "kernels/gather.cuh"
 #include "kernels/preprocess.cuh"
 #include "kernels/queue_take.cuh"
@@ -228,16 +230,109 @@ static void test_confidence(confidence_case c) {
     free(logits), free(ref_pred), free(ref_conf), free(pred), free(index), free(conf), free(deferred);
 }
 
+// ---- conv_small ------------------------------------------------------------------
+
+// A random fp16 value of magnitude in [2^(lo-15), 2^(hi-14)) or, one time in
+// eight, zero; its bits (random mantissa, both signs).
+static uint16_t random_half(int lo, int hi) {
+    if (rnd_int(8) == 0) return 0;
+    return (uint16_t)((rnd_int(2) << 15) | ((lo + rnd_int(hi - lo + 1)) << 10) | rnd_int(1024));
+}
+
+// conv_small on a random batch (plus a spare image of output that must stay
+// poisoned) against a direct convolution in double over the same fp16
+// values: each output within one fp16 ulp plus fp32 accumulation error, a
+// ReLU'd negative exactly 0. Every (out channels, kernel) it instantiates.
+static void test_conv_small(int batch, int height, int width, int oc, int k, int pad, int relu) {
+    conv_small_shape s = {batch, height, width, 3, oc, k, pad, height + 2 * pad - k + 1, width + 2 * pad - k + 1, relu};
+    CHECK(conv_small_supports(s), "conv_small %dx%d oc=%d k=%d pad=%d: not supported", height, width, oc, k, pad);
+    size_t x_halfs = (size_t)batch * height * width * 3, w_halfs = (size_t)oc * k * k * 3;
+    size_t y_image = (size_t)s.out_height * s.out_width * oc, y_halfs = (size_t)(batch + 1) * y_image;
+    uint16_t *x = host_alloc(x_halfs * 2), *w = host_alloc(w_halfs * 2), *bias = host_alloc(oc * 2);
+    uint16_t *y = host_alloc(y_halfs * 2);
+    for (size_t i = 0; i < x_halfs; i++) x[i] = random_half(12, 16); // |x| in [1/8, 8)
+    for (size_t i = 0; i < w_halfs; i++) w[i] = random_half(9, 13);  // |w| in [1/64, 1)
+    for (int o = 0; o < oc; o++) bias[o] = random_half(10, 14);
+    uint16_t *d_x = dev_alloc(x_halfs * 2), *d_w = dev_alloc(w_halfs * 2), *d_bias = dev_alloc(oc * 2);
+    uint16_t *d_y = dev_alloc(y_halfs * 2);
+    upload(d_x, x, x_halfs * 2), upload(d_w, w, w_halfs * 2), upload(d_bias, bias, oc * 2);
+    poison(d_y, y_halfs * 2);
+    TCUDA(conv_small_launch(d_x, d_w, d_bias, d_y, s, stream));
+    sync_stream();
+    download(y, d_y, y_halfs * 2);
+
+    long bad = 0, first_bad = -1;
+    double first_want = 0;
+    for (int b = 0; b < batch; b++)
+        for (int oy = 0; oy < s.out_height; oy++)
+            for (int ox = 0; ox < s.out_width; ox++)
+                for (int o = 0; o < oc; o++) {
+                    double sum = half_bits_to_float(bias[o]), magnitude = fabs(sum);
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy + ky - pad, ix = ox + kx - pad;
+                            if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
+                            for (int c = 0; c < 3; c++) {
+                                double term = (double)half_bits_to_float(x[(((size_t)b * height + iy) * width + ix) * 3 + c]) *
+                                              half_bits_to_float(w[(((size_t)o * k + ky) * k + kx) * 3 + c]);
+                                sum += term, magnitude += fabs(term);
+                            }
+                        }
+                    double want = relu && sum < 0 ? 0 : sum;
+                    size_t at = (size_t)b * y_image + ((size_t)oy * s.out_width + ox) * oc + o;
+                    double got = half_bits_to_float(y[at]);
+                    int ok = relu && sum < -1e-5 * magnitude ? y[at] == 0 || y[at] == 0x8000
+                                                             : fabs(got - want) <= ldexp(fabs(want), -10) + 1e-5 * magnitude;
+                    if (!ok && first_bad < 0) first_bad = (long)at, first_want = want;
+                    bad += !ok;
+                }
+    long touched = 0;
+    for (size_t i = (size_t)batch * y_image; i < y_halfs; i++) touched += y[i] != 0xffff;
+    CHECK(bad == 0, "conv_small %dx%d oc=%d k=%d pad=%d relu=%d: %ld outputs off the reference (first at %ld: %g vs %g)",
+          height, width, oc, k, pad, relu, bad, first_bad, first_bad >= 0 ? half_bits_to_float(y[first_bad]) : 0.0,
+          first_want);
+    CHECK(touched == 0, "conv_small %dx%d oc=%d k=%d: wrote %ld halfs past the last image", height, width, oc, k, touched);
+    printf("conv_small batch=%-3d %2dx%-2d oc=%-2d k=%d pad=%d relu=%d ok=%d\n", batch, height, width, oc, k, pad, relu,
+           bad == 0 && touched == 0);
+    cudaFree(d_x), cudaFree(d_w), cudaFree(d_bias), cudaFree(d_y);
+    free(x), free(w), free(bias), free(y);
+}
+
+// Shapes conv_small must refuse (the network then keeps cuDNN's plan), and a launch it must refuse.
+static void test_conv_small_refuses(void) {
+    conv_small_shape lenet = {4, 32, 32, 3, 8, 5, 0, 28, 28, 1}, s;
+    CHECK(conv_small_supports(lenet), "conv_small: lenet's first conv not supported");
+    s = lenet, s.in_channels = 4;
+    CHECK(!conv_small_supports(s), "conv_small: 4 input channels supported");
+    s = lenet, s.out_channels = 12;
+    CHECK(!conv_small_supports(s), "conv_small: 12 output channels supported");
+    s = lenet, s.kernel = 4, s.out_height = s.out_width = 29;
+    CHECK(!conv_small_supports(s), "conv_small: a 4x4 kernel supported");
+    s = lenet, s.out_height = 27;
+    CHECK(!conv_small_supports(s), "conv_small: a wrong output height supported");
+    s = lenet, s.pad = 5, s.out_height = s.out_width = 38;
+    CHECK(!conv_small_supports(s), "conv_small: padding as wide as the kernel supported");
+    s = lenet, s.height = s.width = 200, s.out_height = s.out_width = 196;
+    CHECK(!conv_small_supports(s), "conv_small: an image past its shared memory supported");
+    void *d = dev_alloc(4096);
+    CHECK(conv_small_launch(d, d, d, (char *)d + 2, lenet, stream) == cudaErrorInvalidValue,
+          "conv_small: a launch onto an output off 16 bytes not refused");
+    cudaFree(d);
+    printf("conv_small refusals checked\n");
+}
+
 // ---- gather ----------------------------------------------------------------------
 
 static void random_images(uint16_t *h, size_t images) {
     for (size_t i = 0; i < images * IMAGE_HALFS; i++) h[i] = (uint16_t)rnd();
 }
 
-// Gathers `count` random images (ascending indices) of a chunk of m into a
-// ring of `capacity` whose tail starts at `tail`; `misalign` offsets both
-// buffers by one half (the kernel's halfword path).
-static void test_gather(int m, int count, long long capacity, long long tail, int misalign) {
+// Gathers random images (ascending indices) of a chunk of m into a ring of
+// `capacity` whose tail starts at `tail`; the device's deferred count reads
+// `reported`, which the kernel takes as clamped to [0, m]. `misalign` offsets
+// both buffers by one half (the kernel's halfword path).
+static void test_gather(int m, int reported, long long capacity, long long tail, int misalign) {
+    int count = reported < 0 ? 0 : reported > m ? m : reported;
     size_t chunk_halfs = (size_t)m * IMAGE_HALFS + misalign, ring_halfs = (size_t)capacity * IMAGE_HALFS + misalign;
     uint16_t *images = host_alloc(chunk_halfs * 2), *ring = host_alloc(ring_halfs * 2);
     random_images(images, (size_t)m);
@@ -250,7 +345,7 @@ static void test_gather(int m, int count, long long capacity, long long tail, in
     long long *d_tail = dev_alloc(sizeof(long long));
     upload(d_images, images, chunk_halfs * 2);
     upload(d_index, index, (m + 1) * sizeof(int32_t));
-    upload(d_count, &count, sizeof count);
+    upload(d_count, &reported, sizeof reported);
     upload(d_tail, &tail, sizeof tail);
     poison(d_ring, ring_halfs * 2);
     gather_params p = {.images = d_images + misalign, .deferred_index = d_index, .deferred_count = d_count,
@@ -275,8 +370,8 @@ static void test_gather(int m, int count, long long capacity, long long tail, in
     CHECK(new_tail == tail + count, "gather: tail %lld, expected %lld", new_tail, tail + count);
     CHECK(wrong == 0, "gather m=%d count=%d: %d images wrong", m, count, wrong);
     CHECK(touched == 0, "gather m=%d count=%d: %d halfs written outside the appended slots", m, count, touched);
-    printf("gather m=%-5d count=%-5d capacity=%-5lld tail=%-6lld misalign=%d ok=%d\n", m, count, capacity, tail,
-           misalign, new_tail == tail + count && !wrong && !touched);
+    printf("gather m=%-5d count=%-5d reported=%-5d capacity=%-5lld tail=%-6lld misalign=%d ok=%d\n", m, count, reported,
+           capacity, tail, misalign, new_tail == tail + count && !wrong && !touched);
     cudaFree(d_images), cudaFree(d_ring), cudaFree(d_index), cudaFree(d_count), cudaFree(d_tail);
     free(images), free(ring), free(index), free(written);
 }
@@ -447,11 +542,23 @@ int main(void) {
     test_confidence((confidence_case){5000, 10, 1, 0, 0.5f});  // flags only
     test_confidence((confidence_case){5000, 10, -1, 0, 0.5f}); // expensive batch: no deferral at all
 
+    for (int oc = 8; oc <= 16; oc += 8)
+        for (int k = 3; k <= 5; k += 2) {
+            test_conv_small(3, 32, 32, oc, k, 0, 1);     // lenet's form
+            test_conv_small(2, 13, 7, oc, k, k / 2, 0);  // padded, rows not a multiple of 4 pixels
+            test_conv_small(1, k, k + 2, oc, k, 0, 1);   // one output row: fewer tasks than a warp
+        }
+    test_conv_small(70, 16, 16, 16, 3, 2, 1);
+    test_conv_small_refuses();
+
     test_gather(1000, 300, 4000, 0, 0);
     test_gather(1000, 1000, 1500, 1200, 0); // wraps around the ring
     test_gather(64, 17, 50, 5LL * 50 + 40, 0); // tail past several laps
     test_gather(100, 0, 200, 7, 0);
     test_gather(100, 37, 120, 100, 1); // halfword path
+    test_gather(5000, 4500, 6000, 5900, 0); // more images than blocks: the grid-stride loop's second lap
+    test_gather(300, 307, 400, 10, 0);      // a count past the chunk: clamped to it
+    test_gather(300, -3, 400, 10, 0);       // a negative count: nothing gathered, the tail kept
     test_take(4000, 0, 1000, 0);
     test_take(1500, 1200, 1000, 0); // wraps
     test_take(97, 97LL * 1000 + 90, 97, 0); // the whole ring, starting near its end
