@@ -11,6 +11,7 @@
 #include "interrupt.h"
 #include "options.h"
 #include "progress.h"
+#include "record_match.h"
 #include "sweep.h"
 #include "../runtime/pipeline.h"
 #include <stdio.h>
@@ -50,7 +51,8 @@ static const char calibrate_usage[] =
     "  --limit N              only the first N validation images\n"
     "  --test FILE            then run the chosen cascade over FILE and report what it achieves\n"
     "                         (a notice says when it shares images with the validation ones\n"
-    "                         or holds the default file's trained-on records 0..4999)\n"
+    "                         or the default file's trained-on records 0..4999, in\n"
+    "                         whatever file: images are matched by their pixels)\n"
     "  --test-limit N         only the first N images of --test\n"
     "  --device auto|cpu|gpu  backend   [auto]\n"
     "  --chunk C / --batch B  chunk and expensive batch sizes   [device defaults]\n"
@@ -119,26 +121,27 @@ typedef struct {
     int64_t test_shared, test_trained; // test images also among the validation ones / trained on
 } calibrate_state;
 
-// Records [a_first, a_first + a_n) and [b_first, b_first + b_n): how many both hold.
-static int64_t records_shared(int64_t a_first, int64_t a_n, int64_t b_first, int64_t b_n) {
-    int64_t lo = a_first > b_first ? a_first : b_first, hi = a_first + a_n < b_first + b_n ? a_first + a_n : b_first + b_n;
-    return hi > lo ? hi - lo : 0;
-}
-
-// A --test that holds validation images, or the default file's trained-on records, is
-// no independent test: said at once on stderr (and in the JSON), the run goes on.
-static void note_test_overlap(calibrate_state *s, const char *val_path, const char *default_path) {
-    const data_range *v = &s->val, *t = &s->test;
-    if (output_paths_same(t->path, val_path)) s->test_shared = records_shared(v->first, v->n, t->first, t->n);
-    if (output_paths_same(t->path, default_path)) s->test_trained = records_shared(0, DEFAULT_VAL_FIRST, t->first, t->n);
-    int first_shared = v->first > t->first ? v->first : t->first;
+// A --test that holds validation images, or the default file's trained-on records, is no
+// independent test: said at once on stderr (and in the JSON), the run goes on. Images are
+// matched by their pixels, in whatever file they are; without the default file (an asset
+// tree of its own) nothing is known to be trained on.
+static cascade_status note_test_overlap(calibrate_state *s, const char *default_path, cascade_error *err) {
+    record_run test = {&s->test.file, s->test.first, s->test.n}, val = {&s->val.file, s->val.first, s->val.n};
+    cascade_status st = records_in_common(val, test, &s->test_shared, err);
+    cifar_file trained_file;
+    if (!st && !cifar_open(&trained_file, default_path, &(cascade_error){0})) {
+        int trained = trained_file.count < DEFAULT_VAL_FIRST ? trained_file.count : DEFAULT_VAL_FIRST;
+        st = records_in_common((record_run){&trained_file, 0, trained}, test, &s->test_trained, err);
+        cifar_close(&trained_file);
+    }
+    if (st) return st;
     if (s->test_shared)
-        fprintf(stderr, "notice: %lld of the --test images are validation images too (records %d..%lld of the"
-                " same file): the test figures are not independent of the choice\n", (long long)s->test_shared,
-                first_shared, (long long)first_shared + s->test_shared - 1);
+        fprintf(stderr, "notice: %lld of the --test images are validation images too (the same pixels): the test"
+                " figures are not independent of the choice\n", (long long)s->test_shared);
     if (s->test_trained)
-        fprintf(stderr, "notice: %lld of the --test images were trained on (records 0..%d of %s): the test"
-                " figures overstate accuracy\n", (long long)s->test_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+        fprintf(stderr, "notice: %lld of the --test images were trained on (the pixels of records 0..%d of %s): the"
+                " test figures overstate accuracy\n", (long long)s->test_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+    return CASCADE_OK;
 }
 
 static cascade_status prepare(calibrate_state *s, cascade_error *err) {
@@ -158,7 +161,7 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     st = data_range_open(&s->val, val_path, "--val-range", o->val_range, default_file ? DEFAULT_VAL_FIRST : 0,
                          default_file ? DEFAULT_VAL_END : -1, o->limit, err);
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
-    if (!st && o->test) note_test_overlap(s, val_path, default_path);
+    if (!st && o->test) st = note_test_overlap(s, default_path, err);
     named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
                inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
                            {"--full", o->full, 1}, {"--throughput-from", o->throughput_from, 0}};

@@ -580,13 +580,24 @@ def test_default_cheap_without_full(tmp):
 def test_calibrate_test_overlap(tmp):
     """--test over the validation images themselves, or over the default file's
     trained-on records 0..4999, measured nothing independent of the choice:
-    said at once (a notice), in the report and in the JSON; a disjoint --test says nothing."""
+    said at once (a notice), in the report and in the JSON; a disjoint --test says nothing.
+    Images are matched by their pixels: records copied into a file of their own count too."""
     val5 = os.path.join(golden.ASSETS, "data", "cifar10", "data_batch_5.bin")
+    records = lambda path, first, n: open(path, "rb").read()[first * 3073:(first + n) * 3073]  # noqa: E731
+    copies = {"copy5": records(val5, 0, 100),  # images matched by their pixels, whatever the file
+              "mixed": records(val5, 5000, 10) + records(golden.TEST_BATCH, 0, 10),
+              "cut": records(golden.TEST_BATCH, 50, 100)}
+    for name, data in copies.items():
+        copies[name] = os.path.join(tmp, name + ".bin")
+        open(copies[name], "wb").write(data)
     cases = (  # validation args, --test file and limit, shared, trained on
         (["--val", golden.TEST_BATCH, "--val-range", "50:150"], golden.TEST_BATCH, 100, 50, 0),
         (["--val", golden.TEST_BATCH, "--val-range", "200:300"], golden.TEST_BATCH, 100, 0, 0),
         (["--limit", "20"], val5, 30, 0, 30),              # default validation: records 5000..5019
         (["--val", val5, "--val-range", "0:40"], val5, 60, 40, 60),
+        (["--limit", "20"], copies["copy5"], 100, 0, 100),  # data_batch_5's first records, in a file of their own
+        (["--limit", "20"], copies["mixed"], 20, 10, 0),    # validation records 5000..5009, then test images
+        (["--val", golden.TEST_BATCH, "--val-range", "100:200"], copies["cut"], 100, 50, 0),
     )
     for val, test, limit, shared, trained in cases:
         out = os.path.join(tmp, "overlap.json")

@@ -12,9 +12,11 @@
 //    only it qualifies;
 //  - calibrate_choose's ties: earlier cheap model, then lower threshold;
 //  - thresholds printed so they read back the same, ranges kept within [lo, hi];
-//  - parsing of --throughputs text and of `cascade bench --json` files (up to 64 KiB).
+//  - parsing of --throughputs text and of `cascade bench --json` files (up to 64 KiB);
+//  - records_in_common, calibrate's check of a --test against the validation images.
 #include "test_util.h"
 #include "host/options.h"
+#include "host/record_match.h"
 #include "host/sweep.h"
 #include "runtime/backend.h"
 #include "runtime/confidence.h"
@@ -302,6 +304,38 @@ static void check_throughput_parsing(void) {
     CHECK(apply_throughput_file("/nonexistent/t.txt", passes, 3, &err) == CASCADE_EIO, "missing file");
 }
 
+// records_in_common (calibrate's --test overlap): images matched by pixels, labels ignored,
+// one differing byte enough to tell two apart, duplicates among counted once, empty runs 0.
+static void check_record_match(const cifar_file *test_set) {
+    enum { N = 6 };
+    static uint8_t bytes[N * CIFAR_RECORD];
+    const uint8_t labels[N] = {1, 2, 7, 1, 3, 2};
+    const int image_of[N] = {0, 1, 0, 0, 2, 1}; // record -> which test image's pixels
+    for (int r = 0; r < N; r++) {
+        bytes[r * CIFAR_RECORD] = labels[r];
+        memcpy(bytes + r * CIFAR_RECORD + 1, cifar_pixels(test_set, image_of[r]), CIFAR_PIXELS);
+    }
+    bytes[3 * CIFAR_RECORD + CIFAR_PIXELS] ^= 1; // record 3: record 0's pixels but the last byte
+    cifar_file f;
+    cascade_error err;
+    CHECK(!cifar_parse(&f, bytes, sizeof bytes, &err), "%s", err.message);
+    struct { int among_first, among_n, of_first, of_n; int64_t want; } cases[] = {
+        {0, 2, 2, 4, 2}, // record 2 (another label) and 5 are seen; 3 (one byte off) and 4 are not
+        {0, 3, 0, 1, 1}, // record 0 among itself and its copy: counted once
+        {4, 1, 0, 4, 0}, {0, 0, 0, 6, 0}, {0, 6, 0, 0, 0}, {0, 6, 0, 6, 6}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t count = -1;
+        record_run among = {&f, cases[i].among_first, cases[i].among_n}, of = {&f, cases[i].of_first, cases[i].of_n};
+        CHECK(!records_in_common(among, of, &count, &err) && count == cases[i].want,
+              "records_in_common case %zu: %lld, want %lld", i, (long long)count, (long long)cases[i].want);
+    }
+    int64_t count = -1; // the test set against itself: every image once, a prefix of it inside the whole
+    CHECK(!records_in_common((record_run){test_set, 0, test_set->count}, (record_run){test_set, 5000, 300}, &count,
+                             &err) && count == 300, "test set vs its records 5000..5299: %lld", (long long)count);
+    CHECK(!records_in_common((record_run){test_set, 0, 5000}, (record_run){test_set, 5000, 300}, &count, &err) &&
+          count == 0, "test set records 0..4999 vs 5000..5299: %lld", (long long)count);
+}
+
 int main(void) {
     static model_pass cheap[N_CHEAP];
     for (int c = 0; c < N_CHEAP; c++) cheap[c] = golden_pass(cheap_names[c], targets_alone[c]);
@@ -325,6 +359,7 @@ int main(void) {
     check_threshold_text();
     check_threshold_rounding();
     check_throughput_parsing();
+    check_record_match(&data);
     // bad input to the evaluation
     double bad_threshold = 1.5;
     sweep_input bad = in;
