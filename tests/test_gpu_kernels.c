@@ -239,6 +239,25 @@ static uint16_t random_half(int lo, int hi) {
     return (uint16_t)((rnd_int(2) << 15) | ((lo + rnd_int(hi - lo + 1)) << 10) | rnd_int(1024));
 }
 
+// Output (b, oy, ox, o) of the convolution in double, before any ReLU; *magnitude:
+// the sum of its terms' absolute values (the scale of fp32's accumulation error).
+static double conv_reference(const uint16_t *x, const uint16_t *w, const uint16_t *bias, conv_small_shape s, int b,
+                             int oy, int ox, int o, double *magnitude) {
+    double sum = half_bits_to_float(bias[o]);
+    *magnitude = fabs(sum);
+    for (int ky = 0; ky < s.kernel; ky++)
+        for (int kx = 0; kx < s.kernel; kx++) {
+            int iy = oy + ky - s.pad, ix = ox + kx - s.pad;
+            if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
+            for (int c = 0; c < 3; c++) {
+                double term = (double)half_bits_to_float(x[(((size_t)b * s.height + iy) * s.width + ix) * 3 + c]) *
+                              half_bits_to_float(w[(((size_t)o * s.kernel + ky) * s.kernel + kx) * 3 + c]);
+                sum += term, *magnitude += fabs(term);
+            }
+        }
+    return sum;
+}
+
 // conv_small on a random batch (plus a spare image of output that must stay
 // poisoned) against a direct convolution in double over the same fp16
 // values: each output within one fp16 ulp plus fp32 accumulation error, a
@@ -267,31 +286,22 @@ static void test_conv_small(int batch, int height, int width, int oc, int k, int
         for (int oy = 0; oy < s.out_height; oy++)
             for (int ox = 0; ox < s.out_width; ox++)
                 for (int o = 0; o < oc; o++) {
-                    double sum = half_bits_to_float(bias[o]), magnitude = fabs(sum);
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            int iy = oy + ky - pad, ix = ox + kx - pad;
-                            if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
-                            for (int c = 0; c < 3; c++) {
-                                double term = (double)half_bits_to_float(x[(((size_t)b * height + iy) * width + ix) * 3 + c]) *
-                                              half_bits_to_float(w[(((size_t)o * k + ky) * k + kx) * 3 + c]);
-                                sum += term, magnitude += fabs(term);
-                            }
-                        }
+                    double magnitude, sum = conv_reference(x, w, bias, s, b, oy, ox, o, &magnitude);
                     double want = relu && sum < 0 ? 0 : sum;
                     size_t at = (size_t)b * y_image + ((size_t)oy * s.out_width + ox) * oc + o;
-                    double got = half_bits_to_float(y[at]);
-                    int ok = relu && sum < -1e-5 * magnitude ? y[at] == 0 || y[at] == 0x8000
-                                                             : fabs(got - want) <= ldexp(fabs(want), -10) + 1e-5 * magnitude;
+                    double got = half_bits_to_float(y[at]), slack = ldexp(fabs(want), -10) + 1e-5 * magnitude;
+                    int negative = relu && sum < -1e-5 * magnitude; // ReLU'd: exactly zero
+                    int ok = negative ? y[at] == 0 || y[at] == 0x8000 : fabs(got - want) <= slack;
                     if (!ok && first_bad < 0) first_bad = (long)at, first_want = want;
                     bad += !ok;
                 }
     long touched = 0;
     for (size_t i = (size_t)batch * y_image; i < y_halfs; i++) touched += y[i] != 0xffff;
-    CHECK(bad == 0, "conv_small %dx%d oc=%d k=%d pad=%d relu=%d: %ld outputs off the reference (first at %ld: %g vs %g)",
-          height, width, oc, k, pad, relu, bad, first_bad, first_bad >= 0 ? half_bits_to_float(y[first_bad]) : 0.0,
-          first_want);
-    CHECK(touched == 0, "conv_small %dx%d oc=%d k=%d: wrote %ld halfs past the last image", height, width, oc, k, touched);
+    CHECK(bad == 0, "conv_small %dx%d oc=%d k=%d pad=%d relu=%d: %ld outputs off the reference (first at %ld: "
+          "%g vs %g)", height, width, oc, k, pad, relu, bad, first_bad,
+          first_bad >= 0 ? half_bits_to_float(y[first_bad]) : 0.0, first_want);
+    CHECK(touched == 0, "conv_small %dx%d oc=%d k=%d: wrote %ld halfs past the last image", height, width, oc, k,
+          touched);
     printf("conv_small batch=%-3d %2dx%-2d oc=%-2d k=%d pad=%d relu=%d ok=%d\n", batch, height, width, oc, k, pad, relu,
            bad == 0 && touched == 0);
     cudaFree(d_x), cudaFree(d_w), cudaFree(d_bias), cudaFree(d_y);
