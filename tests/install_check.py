@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 from checks import check  # noqa: E402
 
-cmake, build, built = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+cmake, build, built = sys.argv[1], os.path.realpath(sys.argv[2]), os.path.abspath(sys.argv[3])
 
 
 def runpath(binary):
@@ -44,7 +44,7 @@ def loaded(binary, env):
 
 
 def same_libraries(installed):
-    outside = [d for d in runpath(built) if d and not os.path.realpath(d).startswith(build)]
+    outside = [d for d in runpath(built) if d and os.path.commonpath([os.path.realpath(d), build]) != build]
     kept = runpath(installed)
     check(all(d in kept for d in outside), "installed RUNPATH %s keeps the build's %s" % (kept, outside))
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
