@@ -93,7 +93,7 @@ typedef struct {
     long long chunks_submitted, chunks_finished;
     gpu_batch batches[GPU_RESULT_BUFFERS];
     long long batches_submitted, batches_finished;
-    int broken;               // a primitive failed after enqueuing work: refuse further calls
+    int broken;               // a primitive failed or refused: refuse further calls
     const void *pinned;       // caller memory register_host pinned (not what the caller pinned itself)
 } gpu_backend;
 
@@ -278,6 +278,7 @@ static cascade_status gpu_submit_chunk(void *impl, int slot, int n, float thresh
     nvtxRangePushA("submit_chunk");
     cascade_status s = submit_chunk(g, slot, n, threshold, err);
     nvtxRangePop();
+    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
     return s;
 }
 
@@ -319,6 +320,7 @@ static cascade_status gpu_finish_chunk(void *impl, int slot, chunk_result *out, 
     nvtxRangePushA("finish_chunk");
     cascade_status s = finish_chunk(g, slot, out, err);
     nvtxRangePop();
+    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
     return s;
 }
 
@@ -389,6 +391,7 @@ static cascade_status gpu_submit_expensive(void *impl, int n, cascade_error *err
     nvtxRangePushA("submit_expensive");
     cascade_status s = submit_expensive(g, n, err);
     nvtxRangePop();
+    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
     return s;
 }
 
@@ -415,6 +418,7 @@ static cascade_status gpu_finish_expensive(void *impl, expensive_result *out, ca
     nvtxRangePushA("finish_expensive");
     cascade_status s = finish_expensive(g, out, err);
     nvtxRangePop();
+    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
     return s;
 }
 

@@ -20,13 +20,17 @@
                                 __FILE__, __LINE__);                                                      \
     } while (0)
 
+// A failed call's error is also taken from the runtime (cudaGetLastError): it
+// is reported here, so a non-sticky one must not fail the next check again.
 #define CUDA_CHECK(call)                                                                                  \
     do {                                                                                                  \
         cudaError_t gpu_check_cuda_ = (call);                                                             \
-        if (gpu_check_cuda_ != cudaSuccess)                                                               \
+        if (gpu_check_cuda_ != cudaSuccess) {                                                             \
+            (void)cudaGetLastError();                                                                     \
             return cascade_fail(err, gpu_check_cuda_ == cudaErrorMemoryAllocation ? CASCADE_ENOMEM : CASCADE_EDEVICE, \
                                 "%s failed: %s (%s %s:%d)", #call, cudaGetErrorString(gpu_check_cuda_), __func__, \
                                 __FILE__, __LINE__);                                                      \
+        }                                                                                                 \
     } while (0)
 
 static inline int cudnn_out_of_memory(cudnnStatus_t s) {

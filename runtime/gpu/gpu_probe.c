@@ -63,8 +63,10 @@ static cascade_status time_copies(void *dev, const void *host, size_t bytes, flo
     CUDA_CHECK(cudaEventCreate(&start));
     cascade_status s = CASCADE_OK;
     int have_stop = cudaEventCreate(&stop) == cudaSuccess;
-    if (!have_stop) s = cascade_fail(err, CASCADE_EDEVICE, "cudaEventCreate failed");
+    if (!have_stop) // (the error taken: it must not fail a later check)
+        s = cascade_fail(err, CASCADE_EDEVICE, "cudaEventCreate failed: %s", cudaGetErrorString(cudaGetLastError()));
     for (int r = 0; r < 6 && !s; r++) s = time_copy(dev, host, bytes, start, stop, &t[r], err); // t[0]: warm-up
+    if (s) CUDA_TEARDOWN_CHECK(cudaStreamSynchronize(0)); // a copy may still be in flight: then unpin and free
     if (have_stop) CUDA_TEARDOWN_CHECK(cudaEventDestroy(stop));
     CUDA_TEARDOWN_CHECK(cudaEventDestroy(start));
     for (int i = 2; i < 6 && !s; i++) // insertion sort of t[1..5]; t[3] is the median
