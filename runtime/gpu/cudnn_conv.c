@@ -417,6 +417,7 @@ static cascade_status time_plan(cudnn_conv *c, int k, cudnnHandle_t handle, cuda
     if (status != CUDNN_STATUS_SUCCESS) {
         snprintf(why, cap, "engine %d does not execute: %s", c->plan_engine[k], cudnnGetErrorString(status));
         (void)cudaGetLastError(); // a declined launch may leave a (non-sticky) error for the next check
+        CUDA_CHECK(cudaStreamSynchronize(stream)); // nothing of it left running when the plan is dropped
         return CASCADE_OK;
     }
     CUDA_CHECK(cudaEventRecord(c->timing[0], stream));

@@ -330,6 +330,14 @@ static void plan_linear(gpu_network *net, gpu_node *n) {
     s->relu = n->relu;
 }
 
+// The workspace a leader's plans need. A remembered choice is its only plan;
+// should it not run, plans are timed in its place within the arena's
+// workspace (choose_conv): so it is given the room a fresh build's would have.
+static size_t leader_workspace(const gpu_node *n) {
+    size_t need = cudnn_conv_workspace_max(n->conv);
+    return n->remembered && need < CONV_WORKSPACE_CAP ? CONV_WORKSPACE_CAP : need;
+}
+
 // Arena offsets of everything, and the arena's size (see the note at the top).
 static void plan_arena(gpu_network *net) {
     size_t cursor = 0, conv_workspace = 0;
@@ -339,8 +347,7 @@ static void plan_arena(gpu_network *net) {
             const cudnn_conv_shape *s = &n->conv_shape;
             n->weight_at = carve(&cursor, (size_t)s->out_channels * s->kernel * s->kernel * s->in_channels * 2);
             n->bias_at = carve(&cursor, (size_t)s->out_channels * 2);
-            if (n->leader < 0 && cudnn_conv_workspace_max(n->conv) > conv_workspace)
-                conv_workspace = cudnn_conv_workspace_max(n->conv);
+            if (n->leader < 0 && leader_workspace(n) > conv_workspace) conv_workspace = leader_workspace(n);
         } else if (n->kind == NODE_LINEAR) {
             const gpu_linear_shape *s = &n->linear_shape;
             n->weight_at = carve(&cursor, (size_t)s->out_features * s->in_features * 2);
