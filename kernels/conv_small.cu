@@ -101,8 +101,11 @@ static __global__ void conv_small_kernel(const __half *__restrict__ x, const __h
     }
 }
 
+// (Height and width bounded first, so that the tile's size cannot wrap an int:
+// anything near 4096 is far past the shared memory anyway.)
 extern "C" int conv_small_supports(conv_small_shape s) {
-    return s.batch > 0 && s.batch <= (1 << 24) && s.height > 0 && s.width > 0 && s.in_channels == 3 &&
+    return s.batch > 0 && s.batch <= (1 << 24) && s.height > 0 && s.height <= 4096 && s.width > 0 &&
+           s.width <= 4096 && s.in_channels == 3 &&
            (s.out_channels == 8 || s.out_channels == 16) && (s.kernel == 3 || s.kernel == 5) && s.pad >= 0 &&
            s.pad < s.kernel && s.out_height == s.height + 2 * s.pad - s.kernel + 1 &&
            s.out_width == s.width + 2 * s.pad - s.kernel + 1 && s.out_height > 0 && s.out_width > 0 &&

@@ -245,8 +245,20 @@ static void check_fp16_range_refusals(void) {
     check_fp16_refusal((float *)&m.nodes[2].bias[9], 1e30f, NULL);
 }
 
+// conv_small's shared-memory bound, a host function: a tile whose size would
+// wrap an int must be refused, not taken for a small one.
+static void check_conv_small_bounds(void) {
+    conv_small_shape lenet = {4, 32, 32, 3, 8, 5, 0, 28, 28, 1}, s = lenet;
+    CHECK(conv_small_supports(lenet), "conv_small: lenet's first conv not supported");
+    s.height = 3, s.width = 477218585, s.kernel = 3, s.out_height = 1, s.out_width = s.width - 2;
+    CHECK(!conv_small_supports(s), "conv_small: a %dx%d image (its tile wraps an int) supported", s.height, s.width);
+    s = lenet, s.height = 1 << 30, s.width = 1, s.kernel = 3, s.pad = 1, s.out_height = s.height, s.out_width = 1;
+    CHECK(!conv_small_supports(s), "conv_small: a %dx%d image supported", s.height, s.width);
+}
+
 int main(int argc, char **argv) {
     check_residual_layout();
+    check_conv_small_bounds();
     check_fp16_range_refusals();
     check_index_limit("alexnet_shallower", 32767, "conv1's output"); // 64 x 32 x 32 = 65,536 values an image
     check_index_limit("resnet34", 32767, "conv1's output");          // the same first conv
