@@ -9,7 +9,8 @@
 // agreement with its golden argmax, confidence close to its golden one), which
 // fails at once if any batch took images out of order. Edge cases: N below
 // one chunk, N not a multiple of the chunk or batch, thresholds 0 and 1, a
-// single image, a backend reused for many runs, a ring that wraps many times.
+// single image, a backend reused for many runs, a ring that wraps many times,
+// chunks read in place from registered memory (as the bench reads them).
 // Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
 #include "test_util.h"
 #include "gpu_test_util.h"
@@ -167,6 +168,77 @@ static void check_against_cpu(cascade_backend *gpu, const zoo_model *cheap, cons
     cpu.destroy(cpu.impl);
 }
 
+// ---- chunks read in place (register_host / set_chunk_source), as the bench reads them ----
+
+typedef struct {
+    int first;            // the file's image at position 0
+    const uint8_t *block; // those images' pixels, contiguous, for chunk_pixels (or NULL)
+} image_source;
+
+static void fill_from(void *ctx, int64_t first, int n, uint8_t *pixels) {
+    cifar_copy(&data, ((image_source *)ctx)->first + (int)first, n, pixels, NULL);
+}
+
+static const uint8_t *block_chunk(void *ctx, int64_t first, int n) {
+    (void)n;
+    return ((image_source *)ctx)->block + (size_t)first * CIFAR_PIXELS;
+}
+
+static int run_from(cascade_backend *be, float threshold, int n, image_source *src, int in_place, run_output *out) {
+    out->r.prediction = malloc((size_t)n * sizeof(int32_t));
+    out->r.confidence = malloc((size_t)n * sizeof(float));
+    out->r.deferred = malloc((size_t)n);
+    memset(out->r.prediction, 0xff, (size_t)n * sizeof(int32_t)); // poison
+    memset(out->r.confidence, 0xff, (size_t)n * sizeof(float));
+    memset(out->r.deferred, 0xff, (size_t)n);
+    cascade_job job = {.backend = be, .threshold = threshold, .has_expensive = 1, .total = n, .fill = fill_from,
+                       .fill_ctx = src, .chunk_pixels = in_place ? block_chunk : NULL};
+    cascade_error err;
+    cascade_status s = cascade_run(&job, &out->r, &out->summary, &err);
+    CHECK(!s, "%s: cascade_run (%s): %s", be->name, in_place ? "in place" : "copied", err.message);
+    CHECK(s || out->summary.complete, "%s: %s run stopped at %lld of %d", be->name, in_place ? "in place" : "copied",
+          (long long)out->summary.processed, n);
+    return s == CASCADE_OK;
+}
+
+static int same_results(const run_output *a, const run_output *b, int n) {
+    return !memcmp(a->r.prediction, b->r.prediction, (size_t)n * sizeof(int32_t)) &&
+           !memcmp(a->r.confidence, b->r.confidence, (size_t)n * sizeof(float)) &&
+           !memcmp(a->r.deferred, b->r.deferred, (size_t)n);
+}
+
+// Images n..2n-1 read in place from registered memory give what they give
+// copied per chunk; then images 0..n-1 copied (the slots back on their own
+// buffers: a slot still reading the block would compute images n..2n-1),
+// before and after the block is unregistered, give the same again.
+static void check_in_place(cascade_backend *be, float threshold, int n) {
+    CHECK(be->register_host && be->unregister_host && be->set_chunk_source, "%s reads no chunk in place", be->name);
+    if (!be->register_host || !be->unregister_host || !be->set_chunk_source || 2 * n > n_test) return;
+    uint8_t *block = malloc((size_t)n * CIFAR_PIXELS);
+    cifar_copy(&data, n, n, block, NULL);
+    image_source later = {n, block}, first = {0, NULL};
+    run_output copied = {0}, in_place = {0}, back = {0}, unregistered = {0};
+    cascade_error err;
+    int ok = run_from(be, threshold, n, &later, 0, &copied);
+    cascade_status s = be->register_host(be->impl, block, (size_t)n * CIFAR_PIXELS, &err);
+    CHECK(!s, "%s: register_host: %s", be->name, err.message);
+    ok = ok && !s && run_from(be, threshold, n, &later, 1, &in_place) && run_from(be, threshold, n, &first, 0, &back);
+    if (!s) be->unregister_host(be->impl, block);
+    ok = ok && run_from(be, threshold, n, &first, 0, &unregistered);
+    if (ok) {
+        int alike = same_results(&copied, &in_place, n), back_alike = same_results(&back, &unregistered, n);
+        int distinct = !same_results(&back, &in_place, n);
+        CHECK(alike, "images %d..%d: read in place, results differ from copied ones", n, 2 * n - 1);
+        CHECK(back_alike, "images 0..%d copied after an in-place run: results differ from those after "
+              "unregister_host (a slot still read the block?)", n - 1);
+        CHECK(distinct, "images 0..%d and %d..%d: the same results", n - 1, n, 2 * n - 1);
+        printf("in place vs copied, thr %.2f n %d: same results %d; copied after it, before vs after unregister: "
+               "same %d\n", threshold, n, alike, back_alike);
+    }
+    free_output(&copied), free_output(&in_place), free_output(&back), free_output(&unregistered);
+    free(block);
+}
+
 static int open_gpu(cascade_backend *be, const zoo_model *cheap, const zoo_model *expensive, int chunk, int batch) {
     cascade_error err;
     double t0 = seconds();
@@ -223,6 +295,7 @@ int main(void) {
         check_cascade(&be, &lenet, &resnet34, 0.0f, n_test * 3 / 10 - 1);
         check_cascade(&be, &lenet, &resnet34, 0.9f, 257);
         check_against_cpu(&be, &lenet, &resnet34, 0.9f, n_test < 1000 ? n_test : 1000);
+        check_in_place(&be, 0.9f, n_test / 2 < 3000 ? n_test / 2 : 3000);
         be.destroy(be.impl);
     }
 
