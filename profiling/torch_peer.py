@@ -227,6 +227,8 @@ def e2e_eager(model, images, out, norm, batch=1024, full_only=False):
 def e2e_graph(model, images, out, norm, batch=1024):
     if DEVICE != "cuda":
         raise RuntimeError("CUDA graphs need a CUDA device")
+    if len(images) < batch:  # it replays whole batches only: no figure, rather than 0 images/s
+        raise RuntimeError("%d images, fewer than one batch of %d" % (len(images), batch))
     static_in = torch.empty((batch, 3, 32, 32), dtype=torch.uint8, device="cuda")
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
@@ -246,6 +248,20 @@ def e2e_graph(model, images, out, norm, batch=1024):
             out[i:i + batch].copy_(static_pred, non_blocking=True)
         return full
     return run
+
+
+def allow_compiles(count):
+    """Dynamo compiles a code object at most recompile_limit (older 2.x:
+    cache_size_limit) times, 8 by default, then runs it eagerly: models of one
+    class share their forward, and each batch size is a compile of its own."""
+    try:
+        import torch._dynamo
+    except ImportError:  # (no torch.compile: its rows then say it failed)
+        return
+    for knob in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, knob):
+            setattr(torch._dynamo.config, knob, max(getattr(torch._dynamo.config, knob), count + 8))
+            return
 
 
 def best_batch(batches, make_run, runs):
@@ -510,10 +526,14 @@ def main():
                     models[m] = load_model(args.assets, m)
             measure_cascade(models, cheap, full, thr, images, labels, out, norm, batches, args, figures,
                             ours_cascades)
+        if population != args.images and (cascades or names(args.models)):
+            print("(acc, deferred: torch's over the first %d images of the order, ours over all %d: they differ by "
+                  "sampling too)" % (args.images, population))
         seconds["cascades"] = round(time.perf_counter() - start, 1)
         start = time.perf_counter()
         if compiled:
             print("\ntorch.compile, measured last (its compiles are slow):" + header)
+            allow_compiles(len(compiled) * len(batches))
         for name in compiled:
             try:
                 program = torch.compile(models[name], dynamic=False)
