@@ -78,12 +78,41 @@ static void exit_now(int sig) {
     }
 }
 
-static void on_stop_signal(int sig) {
-    if (sig == SIGHUP || !first_signal(&command_signal, sig)) { // a hang-up, or the second one
-        exit_now(sig);
+// timeout(1) (and supervisors like it) sends its signal to the command and
+// then to the command's process group, which it leads: when the first has
+// been handled before the second arrives, the two would read as a second
+// stop. So the same signal again, within REPEAT_S, from the sender of the
+// first when that sender leads our process group, is the same request. (A
+// terminal's Ctrl-C comes from the kernel, not a process: never folded.)
+#define REPEAT_S 0.010
+static volatile pid_t first_sender; // of the first stop signal (0: the kernel, or none yet)
+static volatile double first_at;    // CLOCK_MONOTONIC seconds it was handled
+
+static double monotonic_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static pid_t sender_of(const siginfo_t *info) { return info && info->si_code == SI_USER ? info->si_pid : 0; }
+
+static void note_first(const siginfo_t *info) { first_at = monotonic_now(), first_sender = sender_of(info); }
+
+static int repeated_request(int sig, int first, const siginfo_t *info) {
+    pid_t from = sender_of(info);
+    return sig == first && from != 0 && from == first_sender && from == getpgrp() &&
+           monotonic_now() - first_at < REPEAT_S; // (getpgrp is async-signal-safe)
+}
+
+static void on_stop_signal(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    if (sig != SIGHUP && first_signal(&command_signal, sig)) {
+        note_first(info);
+        command_request_stop();
         return;
     }
-    command_request_stop();
+    if (sig != SIGHUP && repeated_request(sig, command_signal, info)) return; // timeout(1)'s second copy
+    exit_now(sig); // a hang-up, or the second one
 }
 
 void interrupt_publishing(int on) {
@@ -100,7 +129,10 @@ void interrupt_publishing(int on) {
 // Once a command is done with its outputs: a stop signal ends the process
 // at once with 128 + the signal, as a second one does (not by the signal's
 // default action while it exits).
-static void on_late_signal(int sig) { _exit(128 + sig); }
+static void on_late_signal(int sig, siginfo_t *info, void *context) {
+    (void)info, (void)context;
+    _exit(128 + sig);
+}
 
 int interrupted_exit_code(void) {
     (void)command_stopped(); // acquire: command_signal as the stop set it
@@ -147,6 +179,16 @@ static void install_handler(int sig, void (*handler)(int)) {
     sigaction(sig, &sa, NULL);
 }
 
+// The stop signals' handlers, which see the sender (repeated_request).
+static void install_stop_handler(int sig, void (*handler)(int, siginfo_t *, void *)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
+    interrupt_handler_mask(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
 void input_fault_install(const char *command) {
     snprintf(sigbus_message, sizeof sigbus_message, "cascade%s%s: an input file was truncated or became unreadable "
              "while in use (SIGBUS); no output written\n", command ? " " : "", command ? command : "");
@@ -168,12 +210,15 @@ static char early_env[] = "CASCADE_EARLY_STOP=-"; // '-' none, 'I' SIGINT, 'T' S
 
 // Still a gap: one taken by another thread during the exec itself, after
 // the kernel copied the environment (about a millisecond), is lost.
-static void on_early_signal(int sig) {
-    if (sig == SIGHUP || !first_signal(&early_signal, sig)) { // a second one while starting: at once, as once the command runs
-        exit_now(sig);
+static void on_early_signal(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    if (sig != SIGHUP && first_signal(&early_signal, sig)) {
+        note_first(info);
+        early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
         return;
     }
-    early_env[EARLY_MARK] = sig == SIGINT ? 'I' : 'T';
+    if (sig != SIGHUP && repeated_request(sig, early_signal, info)) return; // timeout(1)'s second copy
+    exit_now(sig); // a second one while starting: at once, as once the command runs
 }
 
 // The dispositions the process started with (SIG_IGN for a script's
@@ -183,8 +228,8 @@ static int saved_start;
 
 // SIGHUP (the terminal or ssh session gone): the process ends at once, as on
 // a second stop signal, but not where it was ignored from the start (nohup).
-static void install_hangup(void (*handler)(int)) {
-    if (started_with[2].sa_handler != SIG_IGN) install_handler(SIGHUP, handler);
+static void install_hangup(void (*handler)(int, siginfo_t *, void *)) {
+    if (started_with[2].sa_handler != SIG_IGN) install_stop_handler(SIGHUP, handler);
 }
 
 void interrupt_early_install(void) {
@@ -199,8 +244,8 @@ void interrupt_early_install(void) {
         if (!early_signal && (carried[0] == 'I' || carried[0] == 'T')) early_signal = carried[0] == 'I' ? SIGINT : SIGTERM;
         unsetenv("CASCADE_EARLY_STOP");
     }
-    install_handler(SIGINT, on_early_signal);
-    install_handler(SIGTERM, on_early_signal);
+    install_stop_handler(SIGINT, on_early_signal);
+    install_stop_handler(SIGTERM, on_early_signal);
     install_hangup(on_early_signal);
     stop_signals(SIG_UNBLOCK); // one held over the exec arrives now
 }
@@ -225,8 +270,8 @@ void interrupt_install(void) {
     command_signal = 0, command_stop = 0, command_stop_at = 0;
     if (!command_handled) atexit(abort_tracked_at_exit); // a library's exit (libgomp's out of memory): nothing left
     command_handled = 1;
-    install_handler(SIGINT, on_stop_signal);
-    install_handler(SIGTERM, on_stop_signal);
+    install_stop_handler(SIGINT, on_stop_signal);
+    install_stop_handler(SIGTERM, on_stop_signal);
     install_hangup(on_stop_signal);
     int early = __atomic_exchange_n(&early_signal, 0, __ATOMIC_SEQ_CST);
     if (early) { // one came while the process started: the first stop, unless another came since (the second)
@@ -237,8 +282,8 @@ void interrupt_install(void) {
 
 void interrupt_restore(void) {
     for (int i = 0; i < MAX_TRACKED; i++) tracked[i] = NULL;
-    install_handler(SIGINT, on_late_signal);
-    install_handler(SIGTERM, on_late_signal);
+    install_stop_handler(SIGINT, on_late_signal);
+    install_stop_handler(SIGTERM, on_late_signal);
     install_hangup(on_late_signal);
 }
 

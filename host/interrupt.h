@@ -4,7 +4,10 @@
 // outputs' temporary files and exits at once with 128 + the signal (130 for
 // SIGINT, 143 for SIGTERM), as SIGHUP does at once (129; not where it was
 // ignored from the start, as under nohup). While a set of outputs is renamed
-// into place that exit waits for the renames (interrupt_publishing). `run`'s
+// into place that exit waits for the renames (interrupt_publishing). The
+// same signal again within 10 ms from the sender of the first, when that
+// sender leads our process group, is not a second one: timeout(1) signals
+// the command and then its group. `run`'s
 // time budget sets the same stop flag through command_request_stop(),
 // without a signal.
 #pragma once

@@ -13,6 +13,9 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   is a stop too (not a failed write), and one that comes while the models
   load is dated at the start (0 s), not before it; one sent while the process
   starts (its re-exec) is held for the command: a stop, not a kill.
+  timeout(1)'s stop (SIGTERM to the run, then to its process group, from the
+  group's leader) is one stop when the two come within milliseconds; 50 ms
+  apart, the second is a second stop.
 - `cascade bench` stopped by SIGTERM once its first figure is out: exit 143,
   the figures finished before it in the table and in a whole JSON marked
   "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file;
@@ -198,6 +201,55 @@ def test_double_sigint(tmp, sig=signal.SIGINT):
     print("double signal %d: exit %d after %.2f s, files left: %s" % (sig, p.returncode, time.time() - t0, left))
     check(p.returncode == 128 + sig, "double signal %d: exit %d" % (sig, p.returncode))
     check(not left, "double sigint left %s" % left)
+
+
+# Run by test_timeout_pair as its own process group's leader, as timeout(1) is: starts the run, waits for
+# its first progress line, then sends SIGTERM to it and, GAP seconds later, to the whole group (itself
+# ignoring it), as timeout(1) does; prints the run's exit status.
+GROUP_LEADER = r"""
+import os, signal, subprocess, sys, time
+gap, progress, argv = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+p = subprocess.Popen(argv)
+deadline = time.time() + 120
+while time.time() < deadline and p.poll() is None:
+    if os.path.exists(progress) and open(progress).read().count("\n") >= 2:
+        break
+    time.sleep(0.01)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+os.kill(p.pid, signal.SIGTERM)
+time.sleep(gap)
+os.kill(0, signal.SIGTERM)
+print(p.wait())
+"""
+
+
+def test_timeout_pair(tmp):
+    """timeout(1)'s stop: SIGTERM to the command, then to its process group, from the group's leader.
+    The two within a few milliseconds are one stop (exit 143, the outputs written: they once read as a
+    second stop, and a bench cut by timeout wrote nothing); 50 ms apart, the second is a second stop."""
+    for gap, one_stop in ((0.002, True), (0.05, False)):
+        outs = [os.path.join(tmp, "pair." + e) for e in ("csv", "json", "jsonl")]
+        for f in outs:
+            if os.path.exists(f):
+                os.unlink(f)
+        p = subprocess.run([sys.executable, "-c", GROUP_LEADER, str(gap), outs[2], cascade, "run", "--device", "cpu",
+                            "--cheap", "alexnet_shallower", "--full", "resnet34", "--limit", "2000", "--chunk", "64",
+                            "--batch", "16", "--quiet", "--progress-interval", "0.1", "--output", outs[0], "--json",
+                            outs[1], "--progress-json", outs[2]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=300, start_new_session=True)
+        rc = int(p.stdout.split()[-1]) if p.stdout.split() else None
+        what = "SIGTERM to the run, then to its group %.0f ms later" % (gap * 1000)
+        if one_stop:
+            report = json.load(open(outs[1])) if os.path.exists(outs[1]) else {}
+            rows = read_rows(outs[0])[1:] if os.path.exists(outs[0]) else []  # (after the header)
+            check(rc == 143 and report.get("complete") is False and 0 < len(rows) == report.get("processed"),
+                  "%s: exit %r, complete %r, %d rows for %r processed (stderr %r)" % (
+                      what, rc, report.get("complete"), len(rows), report.get("processed"), p.stderr[-300:]))
+            print("%s: one stop, exit %r, %d rows written" % (what, rc, len(rows)))
+        else:
+            left = [f for f in os.listdir(tmp) if f.startswith("pair")]
+            check(rc == 143 and not left, "%s: exit %r, left %s" % (what, rc, left))
+            print("%s: a second stop, exit %r, nothing written" % (what, rc))
 
 
 def test_sigint_blocked_write(tmp):
@@ -615,6 +667,7 @@ def main():
         test_sigint(tmp, signal.SIGTERM)  # a scheduler's stop: the same drain, exit 143
         test_double_sigint(tmp)
         test_double_sigint(tmp, signal.SIGTERM)
+        test_timeout_pair(tmp)
         test_sigint_blocked_write(tmp)
         test_sigint_before_start(tmp)
         test_sigint_while_starting(tmp)
