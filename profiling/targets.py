@@ -148,7 +148,11 @@ def main():
     torch = load(args.torch) if args.torch else None
     global ON_GPU
     ON_GPU = str(bench.get("device", "")).startswith("gpu")
-    rows = setup_rows(bench) + alone_rows(bench, torch) + efficiency_rows(bench) + cascade_rows(bench, torch)
+    try:  # a file of the right kind but not of these writers' shape: one line, not a traceback
+        rows = setup_rows(bench) + alone_rows(bench, torch) + efficiency_rows(bench) + cascade_rows(bench, torch)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        fail("%s%s: not the shape cascade bench / torch_peer.py write (%s: %s)" % (
+            args.bench, " or " + args.torch if args.torch else "", type(e).__name__, e))
     print("targets (TARGETS.md) for %s, %s; %s images per run" % (
         bench.get("device", "?"), bench.get("versions", "?"), bench.get("images", "?")))
     for target, shown, ok in rows:

@@ -195,6 +195,15 @@ def main():
           "malformed file: rc %d, %r" % (rc, p.stderr))
     rc, lines, p = run(None, raw="[1, 2]")
     check(rc == 2 and "not a cascade bench --json file" in p.stderr, "wrong JSON: rc %d, %r" % (rc, p.stderr))
+    # a bench file of another shape (no writer of ours makes these): one line and exit 2, not a traceback
+    for what, bench, torch in (("alone null", dict(passing_bench(), alone=None), None),
+                               ("resnet34 alone without its accuracy",
+                                dict(passing_bench(), alone=[{k: v for k, v in passing_bench()["alone"][-1].items()
+                                                              if k != "accuracy"}]), None),
+                               ("peers' cascades of strings", passing_bench(), {"alone": {}, "cascades": ["x"]})):
+        rc, lines, p = run(bench, torch)
+        check(rc == 2 and p.stderr.startswith("targets: ") and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr,
+              "%s: rc %d, %r" % (what, rc, p.stderr[-300:]))
     return checks.finish("targets_verdicts")
 
 
