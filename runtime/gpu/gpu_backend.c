@@ -426,6 +426,7 @@ static int gpu_expensive_ready(void *impl) {
     gpu_backend *g = impl;
     if (g->broken || g->batches_finished == g->batches_submitted) return 0;
     cudaError_t e = cudaEventQuery(g->batches[g->batches_finished % GPU_RESULT_BUFFERS].done);
+    if (e == cudaErrorNotReady) (void)cudaGetLastError(); // not an error: no later launch's check may see it
     return e != cudaErrorNotReady; // done, or failed: finish_expensive then reports the error
 }
 
