@@ -162,7 +162,9 @@ def test_bench(tmp):
     o = golden.cascade_point(G, "lenet", "resnet34", 0.9, range(size))
     # whole copies of the records: the golden accuracy; a part of one: a sample of it (4 sigma)
     sample = 0 if BENCH_IMAGES % size == 0 else 4 * (0.25 / BENCH_IMAGES) ** 0.5
-    low, high = (0.5, 1.2) if DEVICE == "gpu" else (0, 10)  # a CPU dry run times too few images to judge
+    # (a CPU dry run times too few images to judge; on a card the alone figures run whole batches of 8192,
+    # 13% of them idle over these 50,000 images, and the two networks overlap: above 1 is possible)
+    low, high = (0.5, 1.5) if DEVICE == "gpu" else (0, 10)
     check(low < c["efficiency"] <= high, "bench: efficiency %.3f" % c["efficiency"])
     check(abs(c["accuracy"] - o["correct"] / size) <= slack("lenet", 0.9, range(size)) / size + sample,
           "bench: cascade accuracy %.4f, golden %.4f over the %d records replicated" % (
