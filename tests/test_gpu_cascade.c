@@ -10,7 +10,8 @@
 // fails at once if any batch took images out of order. Edge cases: N below
 // one chunk, N not a multiple of the chunk or batch, thresholds 0 and 1, a
 // single image, a backend reused for many runs, a ring that wraps many times,
-// chunks read in place from registered memory (as the bench reads them).
+// chunks read in place from registered memory (as the bench reads them), and
+// a refused primitive leaving the backend unusable.
 // Without a CUDA device: prints "skipped: no CUDA device" and exits 77.
 #include "test_util.h"
 #include "gpu_test_util.h"
@@ -239,6 +240,19 @@ static void check_in_place(cascade_backend *be, float threshold, int n) {
     free(block);
 }
 
+// A refused primitive (here a chunk slot that does not exist) leaves the
+// backend unusable, as gpu_backend.h says: the next call fails too, at once.
+static void check_refusal_breaks(cascade_backend *be) {
+    cascade_error err = {""};
+    cascade_status s = be->submit_chunk(be->impl, be->n_slots + 5, 1, 0.0f, &err);
+    CHECK(s == CASCADE_EINVAL, "%s: a chunk in slot %d: status %d (%s)", be->name, be->n_slots + 5, s, err.message);
+    memset(be->chunk_images(be->impl, 0), 7, CIFAR_PIXELS);
+    s = be->submit_chunk(be->impl, 0, 1, 0.0f, &err);
+    CHECK(s != CASCADE_OK && strstr(err.message, "unusable"), "%s: after a refusal, a good chunk: status %d (%s)",
+          be->name, s, err.message);
+    printf("a refused chunk leaves the backend unusable: %s\n", err.message);
+}
+
 static int open_gpu(cascade_backend *be, const zoo_model *cheap, const zoo_model *expensive, int chunk, int batch) {
     cascade_error err;
     double t0 = seconds();
@@ -268,6 +282,7 @@ int main(void) {
         check_cascade(&be, &lenet, NULL, 0.0f, n_test);
         check_cascade(&be, &lenet, NULL, 0.0f, 100);
         check_cascade(&be, &lenet, NULL, 0.0f, 1);
+        check_refusal_breaks(&be);
         be.destroy(be.impl);
     }
     if (open_gpu(&be, &alexnet, NULL, 4096, 0)) {
