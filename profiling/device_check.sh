@@ -2,8 +2,8 @@
 # device_check.sh: the GPU check on the lent machine, in one or two calls.
 # Unpacks the carried assets (profiling/stage_device.sh), configures and
 # builds with CMake, then runs the stages named in STAGES:
-#   tests     `cascade run` twice (the main job; the two CSVs compared), the
-#             batch-too-big failures on the GPU (resource_failures --gpu-only),
+#   tests     the batch-too-big failures on the GPU (resource_failures --gpu-only),
+#             `cascade run` twice (the main job; the two CSVs compared),
 #             then the GPU ctest suites one by one (kernels, golden logits of the
 #             networks, cascade, the commands on the GPU, no-device)
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck (sanitize_gpu.sh)
@@ -151,8 +151,16 @@ summary+=("build: $(grep -a -m1 -o 'cuDNN: [^ ]*' "$LOG/build.log")")
 
 if want tests; then
   reserve=0; want sanitize && reserve=${SANITIZE_RESERVE_S:-120}
+  stage "batch too big (resource_failures --gpu-only)"
+  # the one resource-failure group that uses a GPU (the rest is CPU work that CI runs); first, since it
+  # takes seconds (each case fails before its big network is planned) and slow runs must not squeeze it
+  limit=$(budget 60 $reserve)
+  timeout -k 5 "$limit" python3 tests/resource_failures.py ./$BUILD/cascade --gpu-only > "$LOG/batch_too_big.txt" 2>&1
+  rc=$?; cat "$LOG/batch_too_big.txt"
+  summary+=("batch too big on the GPU: $(case $rc in 0) echo passed ;; 124) echo "CUT OFF after ${limit}s" ;; *) echo "FAILED (rc $rc)" ;; esac): $(grep -c '^ok ' "$LOG/batch_too_big.txt") ok, $(grep -c '^FAIL' "$LOG/batch_too_big.txt") failed")
+
   stage "cascade run x2 (the README's main job on the GPU; determinism)"
-  # first, with its own time: the main job, and its cold cuDNN builds fill the plan cache the suites reuse
+  # then, with its own time: the main job, and its cold cuDNN builds fill the plan cache the suites reuse
   run_rcs=""
   for k in 1 2; do
     limit=$(budget $(( k == 1 ? 90 : 60 )) $reserve)
@@ -165,13 +173,6 @@ if want tests; then
   elif [ "$run_rcs" != " 0 0" ]; then summary+=("cascade run --device gpu: FAILED (rc$run_rcs; run1.txt/run2.txt in logs.tgz)")
   elif cmp -s "$LOG/run1.csv" "$LOG/run2.csv"; then summary+=("cascade run --device gpu: two runs byte-identical")
   else summary+=("cascade run --device gpu: the two runs' CSVs DIFFER"); fi
-
-  stage "batch too big (resource_failures --gpu-only)"
-  # the one resource-failure group that uses a GPU; the rest is CPU work that CI runs
-  limit=$(budget 60 $reserve)
-  timeout -k 5 "$limit" python3 tests/resource_failures.py ./$BUILD/cascade --gpu-only > "$LOG/batch_too_big.txt" 2>&1
-  rc=$?; cat "$LOG/batch_too_big.txt"
-  summary+=("batch too big on the GPU: $(case $rc in 0) echo passed ;; 124) echo "CUT OFF after ${limit}s" ;; *) echo "FAILED (rc $rc)" ;; esac): $(grep -c '^ok ' "$LOG/batch_too_big.txt") ok, $(grep -c '^FAIL' "$LOG/batch_too_big.txt") failed")
 
   stage "GPU tests"
   # one ctest per suite, quick ones first, so that a call cut short has the most suites judged;
