@@ -67,13 +67,18 @@ typedef struct {
     double seconds;
 } run_output;
 
+// Result arrays for n images, poisoned (0xff) so that an unwritten one shows.
+static void poisoned_results(cascade_results *r, int n) {
+    r->prediction = malloc((size_t)n * sizeof(int32_t));
+    r->confidence = malloc((size_t)n * sizeof(float));
+    r->deferred = malloc((size_t)n);
+    memset(r->prediction, 0xff, (size_t)n * sizeof(int32_t));
+    memset(r->confidence, 0xff, (size_t)n * sizeof(float));
+    memset(r->deferred, 0xff, (size_t)n);
+}
+
 static int run(cascade_backend *be, int has_expensive, float threshold, int n, run_output *out) {
-    out->r.prediction = malloc((size_t)n * sizeof(int32_t));
-    out->r.confidence = malloc((size_t)n * sizeof(float));
-    out->r.deferred = malloc((size_t)n);
-    memset(out->r.prediction, 0xff, (size_t)n * sizeof(int32_t)); // poison
-    memset(out->r.confidence, 0xff, (size_t)n * sizeof(float));
-    memset(out->r.deferred, 0xff, (size_t)n);
+    poisoned_results(&out->r, n);
     cascade_job job = {.backend = be, .threshold = threshold, .has_expensive = has_expensive, .total = n,
                        .fill = fill_in_file_order, .fill_ctx = &data};
     cascade_error err;
@@ -186,12 +191,7 @@ static const uint8_t *block_chunk(void *ctx, int64_t first, int n) {
 }
 
 static int run_from(cascade_backend *be, float threshold, int n, image_source *src, int in_place, run_output *out) {
-    out->r.prediction = malloc((size_t)n * sizeof(int32_t));
-    out->r.confidence = malloc((size_t)n * sizeof(float));
-    out->r.deferred = malloc((size_t)n);
-    memset(out->r.prediction, 0xff, (size_t)n * sizeof(int32_t)); // poison
-    memset(out->r.confidence, 0xff, (size_t)n * sizeof(float));
-    memset(out->r.deferred, 0xff, (size_t)n);
+    poisoned_results(&out->r, n);
     cascade_job job = {.backend = be, .threshold = threshold, .has_expensive = 1, .total = n, .fill = fill_from,
                        .fill_ctx = src, .chunk_pixels = in_place ? block_chunk : NULL};
     cascade_error err;
