@@ -27,12 +27,14 @@ static volatile sig_atomic_t exit_signal; // the signal of an EXIT_AFTER_PUBLISH
 // with acquire (command_stopped), so that a reader who sees it set sees
 // command_signal and command_stop_at as they were set before it (volatile
 // alone orders nothing between threads; weakly ordered CPUs reorder).
+static double monotonic_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 void command_request_stop(void) {
-    if (!__atomic_load_n(&command_stop, __ATOMIC_ACQUIRE)) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
-        command_stop_at = (double)t.tv_sec + t.tv_nsec * 1e-9;
-    }
+    if (!__atomic_load_n(&command_stop, __ATOMIC_ACQUIRE)) command_stop_at = monotonic_now();
     __atomic_store_n(&command_stop, 1, __ATOMIC_RELEASE);
 }
 
@@ -87,12 +89,6 @@ static void exit_now(int sig) {
 #define REPEAT_S 0.010
 static volatile pid_t first_sender; // of the first stop signal (0: the kernel, or none yet)
 static volatile double first_at;    // CLOCK_MONOTONIC seconds it was handled
-
-static double monotonic_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t); // async-signal-safe
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static pid_t sender_of(const siginfo_t *info) { return info && info->si_code == SI_USER ? info->si_pid : 0; }
 
@@ -170,23 +166,19 @@ void interrupt_handler_mask(sigset_t *set) {
     sigaddset(set, SIGALRM);
 }
 
-static void install_handler(int sig, void (*handler)(int)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESTART;
+static void install_action(int sig, struct sigaction sa) {
+    sa.sa_flags |= SA_RESTART;
     interrupt_handler_mask(&sa.sa_mask);
     sigaction(sig, &sa, NULL);
 }
 
+static void install_handler(int sig, void (*handler)(int)) {
+    install_action(sig, (struct sigaction){.sa_handler = handler});
+}
+
 // The stop signals' handlers, which see the sender (repeated_request).
 static void install_stop_handler(int sig, void (*handler)(int, siginfo_t *, void *)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = handler;
-    sa.sa_flags = SA_RESTART | SA_SIGINFO;
-    interrupt_handler_mask(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);
+    install_action(sig, (struct sigaction){.sa_sigaction = handler, .sa_flags = SA_SIGINFO});
 }
 
 void input_fault_install(const char *command) {
