@@ -93,7 +93,8 @@ typedef struct {
     long long chunks_submitted, chunks_finished;
     gpu_batch batches[GPU_RESULT_BUFFERS];
     long long batches_submitted, batches_finished;
-    int broken;               // a primitive failed or refused: refuse further calls
+    int broken;               // a primitive failed (the device's state unknown) or refused (the pipeline's
+                              // queue and the device's may disagree): refuse further calls; set by the wrappers
     const void *pinned;       // caller memory register_host pinned (not what the caller pinned itself)
 } gpu_backend;
 
@@ -256,14 +257,12 @@ static cascade_status submit_chunk(gpu_backend *g, int slot_id, int n, float thr
         return cascade_fail(err, CASCADE_EINVAL, "internal: expensive queue overflow (%lld images, capacity %lld)",
                             bound - g->queue_head, g->queue_capacity);
 
-    g->broken = 1; // until everything is enqueued
     STAGE("upload", enqueue_upload(g, slot, n, err));
     STAGE("preprocess", enqueue_preprocess(g, slot, n, err));
     STAGE("cheap forward", gpu_network_forward(g->cheap_net, err));
     STAGE("confidence", enqueue_chunk_confidence(g, slot, n, threshold, err));
     if (g->expensive_net) STAGE("gather", enqueue_gather(g, slot, n, bound, err));
     STAGE("download", enqueue_chunk_download(g, slot, n, err));
-    g->broken = 0;
 
     slot->n = n;
     slot->sequence = g->chunks_submitted++;
@@ -278,7 +277,7 @@ static cascade_status gpu_submit_chunk(void *impl, int slot, int n, float thresh
     nvtxRangePushA("submit_chunk");
     cascade_status s = submit_chunk(g, slot, n, threshold, err);
     nvtxRangePop();
-    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
+    if (s) g->broken = 1;
     return s;
 }
 
@@ -288,7 +287,6 @@ static cascade_status finish_chunk(gpu_backend *g, int slot_id, chunk_result *ou
         return cascade_fail(err, CASCADE_EINVAL, "internal: chunk slot %d finished out of order", slot_id);
     gpu_slot *slot = &g->slots[slot_id];
     const result_layout *l = &g->chunk_layout;
-    g->broken = 1; // a failed wait leaves the device in an unknown state
     CUDA_CHECK(cudaEventSynchronize(slot->done));
     int n_deferred = *count_at(l, slot->results_host), flagged = 0;
     const uint8_t *deferred = deferred_at(l, slot->results_host);
@@ -297,7 +295,6 @@ static cascade_status finish_chunk(gpu_backend *g, int slot_id, chunk_result *ou
     if (n_deferred != flagged || (!g->expensive_net && n_deferred))
         return cascade_fail(err, CASCADE_EDEVICE, "internal: chunk of %d images reports %d deferred but flags %d",
                             slot->n, n_deferred, flagged);
-    g->broken = 0;
     if (g->expensive_net) {
         g->queue_known += n_deferred;
         g->queue_pending -= slot->n;
@@ -320,7 +317,7 @@ static cascade_status gpu_finish_chunk(void *impl, int slot, chunk_result *out, 
     nvtxRangePushA("finish_chunk");
     cascade_status s = finish_chunk(g, slot, out, err);
     nvtxRangePop();
-    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
+    if (s) g->broken = 1;
     return s;
 }
 
@@ -372,12 +369,10 @@ static cascade_status submit_expensive(gpu_backend *g, int n, cascade_error *err
         return cascade_fail(err, CASCADE_EINVAL, "internal: more than %d expensive batches in flight",
                             GPU_EXPENSIVE_IN_FLIGHT);
     gpu_batch *b = &g->batches[g->batches_submitted % GPU_RESULT_BUFFERS];
-    g->broken = 1;
     STAGE("queue take", enqueue_take(g, b, n, err));
     STAGE("expensive forward", gpu_network_forward(g->expensive_net, err));
     STAGE("confidence", enqueue_expensive_confidence(g, b, n, err));
     STAGE("download", enqueue_expensive_download(g, b, n, err));
-    g->broken = 0;
     b->head = g->queue_head;
     b->n = n;
     g->queue_head += n;
@@ -391,7 +386,7 @@ static cascade_status gpu_submit_expensive(void *impl, int n, cascade_error *err
     nvtxRangePushA("submit_expensive");
     cascade_status s = submit_expensive(g, n, err);
     nvtxRangePop();
-    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
+    if (s) g->broken = 1;
     return s;
 }
 
@@ -400,9 +395,7 @@ static cascade_status finish_expensive(gpu_backend *g, expensive_result *out, ca
         return cascade_fail(err, CASCADE_EINVAL, "internal: no expensive batch to finish");
     gpu_batch *b = &g->batches[g->batches_finished % GPU_RESULT_BUFFERS];
     const result_layout *l = &g->expensive_layout;
-    g->broken = 1;
     CUDA_CHECK(cudaEventSynchronize(b->done));
-    g->broken = 0;
     g->batches_finished++;
     *out = (expensive_result){
         .n = b->n,
@@ -418,7 +411,7 @@ static cascade_status gpu_finish_expensive(void *impl, expensive_result *out, ca
     nvtxRangePushA("finish_expensive");
     cascade_status s = finish_expensive(g, out, err);
     nvtxRangePop();
-    if (s) g->broken = 1; // a refusal too: the pipeline's queue and the device's may now disagree
+    if (s) g->broken = 1;
     return s;
 }
 
