@@ -201,7 +201,12 @@ typedef struct {
     bench_context *c;
     const bench_options *o;
     bench_report *r;
+    int pairs_done, pair_index, blocked; // the cascades' walk: how many have run, the one at hand, one not ready
+    const char *sought;                  // named_in_models: the name, and whether --models has it
+    int found;
 } bench_walk;
+
+static cascade_status run_ready_cascades(bench_walk *w, cascade_error *err);
 
 static cascade_status each_model(void *ctx, const char *name, cascade_error *err) {
     bench_walk *w = ctx;
@@ -215,7 +220,7 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
         cascade_status s = bench_alone(w->c, w->o, name, named_model(w->c, name), batches[i], w->r, err);
         if (s) return s;
     }
-    return CASCADE_OK;
+    return run_ready_cascades(w, err);
 }
 
 // "cheap:full" into cheap (a copy) and *full (the rest of pair).
@@ -240,6 +245,52 @@ static cascade_status each_pair(void *ctx, const char *pair, cascade_error *err)
     if (w->r->n_cascades + w->o->n_thresholds > BENCH_MAX * 4)
         return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
     return bench_pair(w->c, w->o, cheap, named_model(w->c, cheap), full, named_model(w->c, full), w->r, err);
+}
+
+// ---- the order of the figures ----------------------------------------------
+// Models alone in --models order; each cascade, in --cascades order, as soon
+// as its two models are measured alone (or --models does not name them): a
+// bench cut short by a deadline has the first cascades' figures too, not only
+// the models'. The report lists both kinds in the order given.
+
+static cascade_status find_in_models(void *ctx, const char *item, cascade_error *err) {
+    (void)err;
+    bench_walk *w = ctx;
+    w->found |= !strcmp(item, w->sought);
+    return CASCADE_OK;
+}
+
+static int measured_or_not_asked(bench_walk *w, const char *name) {
+    if (w->o->no_alone) return 1;
+    for (int i = 0; i < w->r->n_alone; i++)
+        if (!strcmp(w->r->alone[i].model, name)) return 1;
+    cascade_error ignored; // (the list was split once already: it splits again)
+    w->sought = name, w->found = 0;
+    for_each_item("--models", w->o->models, find_in_models, w, &ignored);
+    return !w->found;
+}
+
+static cascade_status each_ready_pair(void *ctx, const char *pair, cascade_error *err) {
+    bench_walk *w = ctx;
+    if (w->pair_index++ < w->pairs_done || w->blocked) return CASCADE_OK;
+    char cheap[MODEL_NAME_CAP];
+    const char *full = NULL;
+    cascade_status s = split_pair(pair, cheap, &full, err);
+    if (s) return s;
+    if (!measured_or_not_asked(w, cheap) || !measured_or_not_asked(w, full)) {
+        w->blocked = 1; // the later ones wait for it: the cascades keep their order
+        return CASCADE_OK;
+    }
+    w->pairs_done++;
+    return each_pair(w, pair, err);
+}
+
+// The cascades not yet run whose turn has come (called before the first
+// model and after each).
+static cascade_status run_ready_cascades(bench_walk *w, cascade_error *err) {
+    if (w->o->no_cascades) return CASCADE_OK;
+    w->pair_index = 0, w->blocked = 0;
+    return for_each_item("--cascades", w->o->cascades, each_ready_pair, w, err);
 }
 
 // ---- checks before anything is measured --------------------------------------
@@ -428,8 +479,8 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
     bench_walk w = {&c, o, r};
+    if (!s) s = run_ready_cascades(&w, err); // (those whose models --models does not name)
     if (!s && !o->no_alone) s = for_each_item("--models", o->models, each_model, &w, err);
-    if (!s && !o->no_cascades) s = for_each_item("--cascades", o->cascades, each_pair, &w, err);
     r->complete = s == CASCADE_OK;
     int stopped = o->stop && *o->stop;
     if (r->complete && !stopped && !c.on_gpu) { // again at the end: another load on the cores shows as a change

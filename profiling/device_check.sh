@@ -217,8 +217,8 @@ if want bench; then
   reserve=0; want torch && reserve=${TORCH_RESERVE_S:-150}
   # a bench cut by its timeout (SIGTERM) drops the run in progress and writes what it finished
   # in the order of what TARGETS.md asks of them, should the time run out: resnet34 (every cascade's
-  # expensive model) and alexnet_shallower -> resnet34 (the 500k target) first; each cascade's cheap
-  # model alone before it (its pipeline efficiency needs both)
+  # expensive model) and alexnet_shallower alone, then alexnet_shallower -> resnet34 (the 500k target):
+  # bench runs each cascade as soon as its two models are measured alone (its efficiency needs both)
   bench_models=${BENCH_MODELS:-resnet34,alexnet_shallower,alexnet,lenet,alexnet_shallow,resnet18}
   bench_cascades=${BENCH_CASCADES:-alexnet_shallower:resnet34,alexnet:resnet34,lenet:resnet34,alexnet_shallow:resnet34,resnet18:resnet34}
   # bench refuses a setting for a part it skips: --batches only with models, --thresholds only with cascades

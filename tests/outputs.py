@@ -462,6 +462,23 @@ def check_report_fields(tmp, data):
                                                                                       version))
 
 
+def check_bench_order(tmp):
+    """bench measures each cascade as soon as its models are measured alone,
+    in the order given, so that a bench cut short by a deadline has the first
+    cascades (it measured every model alone first); the JSON keeps the order."""
+    out = os.path.join(tmp, "order.json")
+    r = run(["bench", "--device", "cpu", "--models", "lenet,alexnet_shallower", "--cascades",
+             "lenet:lenet,lenet:alexnet_shallower,alexnet_shallower:lenet", "--thresholds", "0.9", "--images", "32",
+             "--runs", "1", "--warmup", "0", "--batches", "32", "--json", out])
+    seen = [line.split()[0] if " -> " not in line else line.split(" @ ")[0].strip()
+            for line in r.stderr.splitlines() if line.startswith("  ")]
+    want = ["lenet", "lenet -> lenet", "alexnet_shallower", "lenet -> alexnet_shallower", "alexnet_shallower -> lenet"]
+    j = json.load(open(out)) if r.returncode == 0 else {}
+    listed = [f["model"] for f in j.get("alone", [])] + ["%s -> %s" % (f["cheap"], f["full"]) for f in j.get("cascades", [])]
+    check(r.returncode == 0 and seen == want and listed == want[0:1] + want[2:3] + want[1:2] + want[3:],
+          "bench order: measured %r, JSON %r (rc %d %s)" % (seen, listed, r.returncode, r.stderr[-200:]))
+
+
 def check_no_image_yet(tmp, data):
     """A run stopped before its first image (the start-up stop that blas_tune's re-exec carries in
     CASCADE_EARLY_STOP, here without the re-exec): exit 130, and its JSONs give null, not 0, for the
@@ -515,6 +532,7 @@ def main():
                      check_no_image_yet):
             part(tmp, data)
         check_confidence_digits(tmp)
+        check_bench_order(tmp)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
     return finish("outputs")
