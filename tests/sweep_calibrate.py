@@ -154,6 +154,7 @@ def check_svg(path, rows):
         return
     check(root.tag == "{http://www.w3.org/2000/svg}svg", "svg: root is %s" % root.tag)
     w, h = float(root.get("width")), float(root.get("height"))
+    fills = []
     for c, name in enumerate(["lenet", "alexnet_shallower"]):
         g = root.find(".//s:g[@id='cheap-%d']" % c, ns)
         n_rows = sum(1 for x in rows if x["cheap"] == name)
@@ -162,7 +163,12 @@ def check_svg(path, rows):
             check(len(circles) == n_rows, "svg: %d points for %s, %d rows" % (len(circles), name, n_rows))
             inside = all(0 <= float(e.get("cx")) <= w and 0 <= float(e.get("cy")) <= h for e in circles)
             check(inside, "svg: %s points outside the picture" % name)
-            check(len({e.get("fill") for e in [g]}) == 1 and g.get("fill"), "svg: %s has no colour" % name)
+            fills.append(g.get("fill"))  # (its circles take the group's colour)
+    legend = root.find(".//s:g[@id='legend']", ns)
+    # (the legend's cheap models come first; then the frontier's open circle)
+    keys = [e.get("fill") for e in legend.findall("s:circle", ns)][:len(fills)] if legend is not None else []
+    check(len(fills) == 2 and all(fills) and fills[0] != fills[1] and keys == fills,
+          "svg: the cheap models' colours %r, the legend's %r (each its own, the same in both)" % (fills, keys))
     line = root.find(".//s:polyline[@id='frontier']", ns)
     if check(line is not None, "svg: no frontier polyline"):
         n_pts = len(line.get("points").split())
@@ -536,7 +542,9 @@ def test_output_edges(tmp):
         for row in rows:
             p, given = float(row["deferred_fraction"]), (1e300 if row["cheap"] == "lenet" else 1e-300)
             want = golden.predicted_throughput(1e300, 1e-300, p) if row["cheap"] == "lenet" else 1e-300
-            got = [float(row[k] or given) for k in ("cheap_images_per_s", "full_images_per_s", "predicted_images_per_s")]
+            # (blank only where it does not apply: the expensive model alone has no cheap figure)
+            got = [float(row[k] or (given if row["cheap"] == "none" else "nan"))
+                   for k in ("cheap_images_per_s", "full_images_per_s", "predicted_images_per_s")]
             ok = all(abs(g - w) <= 1e-8 * w for g, w in zip(got, (given, 1e-300, want)))
             check(ok and max(len(v or "") for v in row.values()) < 32,
                   "sweep CSV with throughputs 1e300, 1e-300: %s" % dict(row))

@@ -63,7 +63,8 @@ static void check_run(model *cheap, model *full, const cifar_file *data, int n, 
         correct += res.prediction[i] == label;
         golden_correct += g.prediction[i] == label;
         deferred += res.deferred[i] == 1;
-        if (fabsf(g.confidence[i] - threshold) <= 1e-4f) { near++; continue; }
+        // (at 0 and 1 no confidence is near: nothing, or everything, is deferred whatever it is)
+        if (threshold > 0 && threshold < 1 && fabsf(g.confidence[i] - threshold) <= 1e-4f) { near++; continue; }
         deferred_diff += res.deferred[i] != g.deferred[i];
         pred_diff += res.prediction[i] != g.prediction[i];
         conf_diff += !(fabsf(res.confidence[i] - g.decided[i]) <= 1e-4f);

@@ -351,10 +351,11 @@ int main(int argc, char **argv) {
     be = untouched, err.message[0] = 0;
     cascade_status s = gpu_backend_create(&be, &cheap, &expensive, 0, 64, &err);
     CHECK(s == CASCADE_EINVAL && err.message[0], "chunk 0: status %s, '%s'", cascade_status_name(s), err.message);
+    CHECK(!memcmp(&be, &untouched, sizeof be), "a failed create (chunk 0) wrote into the backend");
     be = untouched, err.message[0] = 0;
     s = gpu_backend_create(&be, &cheap, &expensive, 512, -1, &err);
     CHECK(s == CASCADE_EINVAL && err.message[0], "batch -1: status %s, '%s'", cascade_status_name(s), err.message);
-    CHECK(!memcmp(&be, &untouched, sizeof be), "a failed create wrote into the backend");
+    CHECK(!memcmp(&be, &untouched, sizeof be), "a failed create (batch -1) wrote into the backend");
 
     char name[256];
     cascade_error why;

@@ -2,6 +2,7 @@
 // build (gcc Release, the ASan build) can replay the seed corpus and the
 // regression inputs: fuzz_X_replay FILE|DIR... feeds each file once to
 // LLVMFuzzerTestOneInput. A broken invariant aborts; a sanitizer reports.
+// An absent path is skipped, but no input at all fails (a replay of nothing).
 #include "fuzz_util.h"
 #include <dirent.h>
 #include <sys/stat.h>
@@ -64,5 +65,6 @@ int main(int argc, char **argv) {
     int failed = 0;
     for (int i = 1; i < argc; i++) failed |= replay_path(argv[i]);
     printf("%s: replayed %d inputs\n", argv[0], replayed);
-    return failed;
+    if (!replayed) fprintf(stderr, "replay: no input found in the paths given (a corpus moved?)\n");
+    return failed || !replayed;
 }
