@@ -204,7 +204,10 @@ static void test_confidence(confidence_case c) {
     CHECK(pred_bad == 0, "confidence n=%d thr=%g: %d predictions differ from the CPU's", n, c.threshold, pred_bad);
     CHECK(conf_bad == 0, "confidence n=%d thr=%g: %d confidences off by > 1e-6 relative (worst %.3g)", n,
           c.threshold, conf_bad, worst);
-    CHECK(pred[n] == -1 && deferred[n] == POISON, "confidence n=%d: wrote past the last image", n);
+    uint32_t conf_past;
+    memcpy(&conf_past, &conf[n], sizeof conf_past);
+    CHECK(pred[n] == -1 && deferred[n] == POISON && conf_past == 0x01010101u * POISON,
+          "confidence n=%d: wrote past the last image", n);
     if (c.defer >= 0) {
         CHECK(flag_bad == 0, "confidence n=%d thr=%g: %d deferred flags break cascade_defers", n, c.threshold, flag_bad);
         CHECK(flag_vs_cpu == 0, "confidence n=%d thr=%g: %d deferred flags differ from the CPU's", n, c.threshold,
@@ -518,6 +521,8 @@ static void test_queue_sequence(void) {
     download(&tail, d_tail, sizeof tail);
     CHECK(tail == appended, "queue sequence: device tail %lld, host appended %lld", tail, appended);
     CHECK(wrong == 0, "queue sequence: %d taken images differ from the host FIFO", wrong);
+    CHECK(takes > 0 && appended > capacity, "queue sequence: %d takes of %lld appended: the ring never wrapped", takes,
+          appended);
     printf("queue sequence: %d chunks of %d, %lld appended, %d takes, ring of %lld: ok=%d\n", rounds, m, appended,
            takes, capacity, tail == appended && !wrong);
 done:

@@ -440,9 +440,17 @@ static void direct_decision(const char *description, const char *node, char *out
     }
 }
 
+// How many convs a build report says conv_small was tried on.
+static int conv_small_lines(const char *description) {
+    int count = 0;
+    for (const char *p = description; (p = strstr(p, "conv_small kernel: ")); p++) count++;
+    return count;
+}
+
 // Each conv of the second build that conv_small was timed for runs where
 // the first build decided (conv_small or cuDNN), remembered, not re-timed:
 // a near tie timed again could go the other way and round differently.
+// Every conv the first build tried it on is among them.
 static void check_same_direct(const char *name, const char *first, const char *again) {
     char node[64], engine[64], was[32], now[32];
     int remembered, ignored, checked = 0;
@@ -455,6 +463,8 @@ static void check_same_direct(const char *name, const char *first, const char *a
         CHECK(remembered && !strcmp(was, now), "%s %s built again: runs on %s%s, first build on %s", name, node, now,
               remembered ? "" : " (timed afresh)", was[0] ? was : "(no decision)");
     }
+    CHECK(checked == conv_small_lines(first), "%s built again: %d conv_small decision(s), the first build had %d", name,
+          checked, conv_small_lines(first));
     if (checked) printf("%-18s built again: %d conv_small decision(s) as the first build's\n", name, checked);
 }
 
@@ -499,6 +509,9 @@ static void check_model_build(const char *name, const cifar_file *data, int agai
         printf("%-18s built in %.2f s%s: %d cuDNN convs, %d reuse an earlier choice\n", name, built,
                again ? " (again)" : "", convs, reused);
         CHECK(!strstr(description, "conv_small kernel: did not run"), "%s: conv_small did not run (see above)", name);
+        const char *small = getenv("CASCADE_CONV_SMALL"); // (=0: cuDNN everywhere, by choice)
+        if (!strcmp(name, "lenet") && !(small && !strcmp(small, "0")))
+            CHECK(conv_small_lines(description) > 0, "lenet: conv_small was not tried on its first conv");
         if (again) CHECK(convs > 0 && reused == convs, "%s built again: %d of its %d cuDNN convs timed their own plans",
                          name, convs - reused, convs);
         char *first = first_build_of(name, !again);
