@@ -119,21 +119,41 @@ typedef struct {
     atomic_file csv, json;
     pass_settings settings;
     int64_t test_shared, test_trained; // test images also among the validation ones / trained on
+    int64_t val_trained;               // validation images trained on
 } calibrate_state;
 
+// How many of images are the default file's trained-on records (its first
+// DEFAULT_VAL_FIRST), matched by their pixels, in whatever file they are;
+// without the default file (an asset tree of its own) none is known to be.
+static cascade_status count_trained_on(const char *default_path, record_run images, int64_t *count,
+                                       cascade_error *err) {
+    *count = 0;
+    cifar_file trained_file;
+    if (cifar_open(&trained_file, default_path, &(cascade_error){0})) return CASCADE_OK;
+    int trained = trained_file.count < DEFAULT_VAL_FIRST ? trained_file.count : DEFAULT_VAL_FIRST;
+    cascade_status st = records_in_common((record_run){&trained_file, 0, trained}, images, count, err);
+    cifar_close(&trained_file);
+    return st;
+}
+
+// Validation images that were trained on make the choice's accuracies too
+// high (it may miss its target on new images): said at once, the run goes on.
+static cascade_status note_val_trained(calibrate_state *s, const char *default_path, cascade_error *err) {
+    cascade_status st = count_trained_on(default_path, (record_run){&s->val.file, s->val.first, s->val.n},
+                                         &s->val_trained, err);
+    if (!st && s->val_trained)
+        fprintf(stderr, "notice: %lld of the validation images were trained on (the pixels of records 0..%d of %s):"
+                " their accuracies overstate, the choice may miss its target on new images\n",
+                (long long)s->val_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+    return st;
+}
+
 // A --test that holds validation images, or the default file's trained-on records, is no
-// independent test: said at once on stderr (and in the JSON), the run goes on. Images are
-// matched by their pixels, in whatever file they are; without the default file (an asset
-// tree of its own) nothing is known to be trained on.
+// independent test: said at once on stderr (and in the JSON), the run goes on.
 static cascade_status note_test_overlap(calibrate_state *s, const char *default_path, cascade_error *err) {
     record_run test = {&s->test.file, s->test.first, s->test.n}, val = {&s->val.file, s->val.first, s->val.n};
     cascade_status st = records_in_common(val, test, &s->test_shared, err);
-    cifar_file trained_file;
-    if (!st && !cifar_open(&trained_file, default_path, &(cascade_error){0})) {
-        int trained = trained_file.count < DEFAULT_VAL_FIRST ? trained_file.count : DEFAULT_VAL_FIRST;
-        st = records_in_common((record_run){&trained_file, 0, trained}, test, &s->test_trained, err);
-        cifar_close(&trained_file);
-    }
+    if (!st) st = count_trained_on(default_path, test, &s->test_trained, err);
     if (st) return st;
     if (s->test_shared)
         fprintf(stderr, "notice: %lld of the --test images are validation images too (the same pixels): the test"
@@ -160,6 +180,7 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     int default_file = !o->val || output_paths_same(o->val, default_path);
     st = data_range_open(&s->val, val_path, "--val-range", o->val_range, default_file ? DEFAULT_VAL_FIRST : 0,
                          default_file ? DEFAULT_VAL_END : -1, o->limit, err);
+    if (!st) st = note_val_trained(s, default_path, err);
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
     if (!st && o->test) st = note_test_overlap(s, default_path, err);
     named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
@@ -247,8 +268,8 @@ static void print_measured(const calibrate_state *s) {
     const char *what = s->target == TARGET_ACCURACY ? "accuracy" : "agreement";
     char level[NUMBER_TEXT_CAP]; // as given: 0.9999995 is not "1.0000"
     printf("target      %s >= %s on the validation images\n", what, number_text(s->level, level));
-    printf("validation  %s records %d..%lld (%lld images)\n", file_name(s->val.path), s->val.first,
-           (long long)(s->val.first + s->val.n - 1), (long long)s->val.n);
+    printf("validation  %s records %d..%lld (%lld images%s)\n", file_name(s->val.path), s->val.first,
+           (long long)(s->val.first + s->val.n - 1), (long long)s->val.n, s->val_trained ? ", some trained on" : "");
     printf("backend     %s\n", s->settings.backend);
     for (int i = 0; i <= s->setup.n_cheap; i++) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
@@ -317,7 +338,8 @@ static void write_json(FILE *f, const calibrate_state *s) {
             s->choice >= 0 ? "true" : "false");
     fprintf(f, "  \"validation\": {\"data\": ");
     json_string(f, s->val.path);
-    fprintf(f, ", \"first\": %d, \"images\": %lld},\n  \"backend\": ", s->val.first, (long long)s->val.n);
+    fprintf(f, ", \"first\": %d, \"images\": %lld, \"trained_on\": %lld},\n  \"backend\": ", s->val.first,
+            (long long)s->val.n, (long long)s->val_trained);
     json_string(f, s->settings.backend);
     fprintf(f, ",\n  \"version\": ");
     json_string(f, cascade_version());

@@ -16,10 +16,12 @@
 static int closed_at_start[3];
 
 // (close-on-exec: blas_tune's re-exec starts without them again, and sees the same)
+// Standard output is held read-only: what a command prints there fails as on
+// the closed descriptor (EBADF, exit 1), not lost; stderr's messages are.
 void output_paths_hold_standard(void) {
     for (int fd = 0; fd <= 2; fd++)
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            int got = open("/dev/null", (fd ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+            int got = open("/dev/null", (fd == 2 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
             closed_at_start[fd] = got == fd;
             if (got >= 0 && got != fd) close(got); // (not the lowest free: leave it)
         }

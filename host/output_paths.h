@@ -19,8 +19,10 @@ extern "C" {
 #endif
 
 // Descriptors 0-2 are open from here on (/dev/null where the caller closed
-// one), so that no file the command opens becomes "standard output"; the
-// ones that were closed are remembered (output_path_closed_at_start).
+// one; standard output's read-only, so that what is printed there fails with
+// EBADF as it would have), so that no file the command opens becomes
+// "standard output"; the ones that were closed are remembered
+// (output_path_closed_at_start).
 void output_paths_hold_standard(void);
 // 1 for a descriptor 0-2 the process was started without: an output there
 // (-, /dev/stdout) is refused, not sent to the /dev/null that holds its place.

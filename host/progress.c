@@ -1,6 +1,8 @@
 // progress.c: running estimates, their display and the stop rules (see progress.h).
 #include "progress.h"
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,10 +53,10 @@ void json_proportion_fields(FILE *f, const char *value_key, int64_t k, int64_t n
     json_interval_fields(f, sampled && n, ci, spaced);
 }
 
-static void json_proportion(const progress_state *p, const char *name, int64_t k, int64_t n) {
-    fprintf(p->json, "\"%s\":{", name);
-    json_proportion_fields(p->json, "value", k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
-    fputc('}', p->json);
+static void json_proportion(FILE *f, const progress_state *p, const char *name, int64_t k, int64_t n) {
+    fprintf(f, "\"%s\":{", name);
+    json_proportion_fields(f, "value", k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
+    fputc('}', f);
 }
 
 // Images screened per second, the rate of the ETA too (0: nothing screened yet, no ETA to tell).
@@ -62,28 +64,58 @@ static double screened_rate(const progress_state *p, double elapsed) {
     return elapsed > 0 ? p->screened / elapsed : 0;
 }
 
-static void write_json(progress_state *p, double elapsed) {
+static void json_line(FILE *f, const progress_state *p, double elapsed) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
-    fprintf(p->json, "{\"processed\":%lld,\"screened\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
-            (long long)e->seen, (long long)p->screened, (long long)e->population,
-            elapsed, rate);
-    if (rate > 0) fprintf(p->json, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
-    else fprintf(p->json, "\"eta_s\":null,"); // no image yet: no rate to tell
-    json_proportion(p, "deferred", e->deferred, e->seen);
-    fputc(',', p->json);
-    json_proportion(p, "accuracy", e->correct, e->labelled);
-    fprintf(p->json, ",\"classes\":{");
+    fprintf(f, "{\"processed\":%lld,\"screened\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
+            (long long)e->seen, (long long)p->screened, (long long)e->population, elapsed, rate);
+    if (rate > 0) fprintf(f, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
+    else fprintf(f, "\"eta_s\":null,"); // no image yet: no rate to tell
+    json_proportion(f, p, "deferred", e->deferred, e->seen);
+    fputc(',', f);
+    json_proportion(f, p, "accuracy", e->correct, e->labelled);
+    fprintf(f, ",\"classes\":{");
     for (int c = 0; c < e->num_classes; c++) {
-        fprintf(p->json, "%s\"%s\":{\"count\":%lld,", c ? "," : "", p->classes->class_names[c],
-                (long long)e->predicted[c]);
-        json_proportion_fields(p->json, "share", e->predicted[c], e->seen, p->sampled,
+        fprintf(f, "%s\"%s\":{\"count\":%lld,", c ? "," : "", p->classes->class_names[c], (long long)e->predicted[c]);
+        json_proportion_fields(f, "share", e->predicted[c], e->seen, p->sampled,
                                wilson_interval(e->predicted[c], e->seen, e->population), 0);
-        fputc('}', p->json);
+        fputc('}', f);
     }
-    fprintf(p->json, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
-    fflush(p->json);
-    p->json_seen = e->seen, p->json_stop = p->stop;
+    fprintf(f, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
+}
+
+// Room for a line in f within timeout_ms (a pipe or FIFO whose reader
+// stalls has none; a file always has; an error or a gone reader counts as
+// room: the write then reports it).
+static int room_for_line(FILE *f, int timeout_ms) {
+    struct pollfd feed = {.fd = fileno(f), .events = POLLOUT};
+    return poll(&feed, 1, timeout_ms) > 0;
+}
+
+// A stalled reader of the feed (a pipe, a FIFO) must not stall the run: a
+// blocked write would also hold off the stop signals, which restart it
+// (interrupt.c), and the time budget. So a line it has no room for is
+// dropped (the next one holds the whole state again); the last line waits
+// 2 s at most, then is dropped, saying so. A line longer than PIPE_BUF can
+// still wait for the reader to take its first part.
+static void write_json(progress_state *p, double elapsed, int last) {
+    char *line = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (!m) return; // (out of memory: this update is not shown)
+    json_line(m, p, elapsed);
+    fclose(m);
+    int room = room_for_line(p->json, 0);
+    for (double given_up = now_seconds() + 2.0; last && !room && now_seconds() < given_up;)
+        room = room_for_line(p->json, 10);
+    if (last && !room)
+        fprintf(stderr, "notice: --progress-json: its reader took no line for 2 s; the last one is dropped\n");
+    if (room) {
+        fwrite(line, 1, len, p->json);
+        fflush(p->json);
+        p->json_seen = p->estimate.seen, p->json_stop = p->stop;
+    }
+    free(line);
 }
 
 static void draw(progress_state *p, double elapsed, int final) {
@@ -143,13 +175,13 @@ int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_res
     p->aggregated = done;
     double t = now_seconds(), elapsed = t - p->start;
     check_stop_rules(p, elapsed);
-    if (!p->quiet && t - p->last_draw >= p->draw_interval) {
+    if (!p->quiet && t - p->last_draw >= p->draw_interval && room_for_line(stderr, 0)) { // (as the JSON feed's)
         draw(p, elapsed, 0);
         p->last_draw = t;
         p->drawn_seen = p->estimate.seen;
     }
     if (p->json && t - p->last_json >= p->json_interval) {
-        write_json(p, elapsed);
+        write_json(p, elapsed, 0);
         p->last_json = t;
     }
     return p->stop != STOP_NONE;
@@ -159,5 +191,5 @@ void progress_finish(progress_state *p) {
     double elapsed = now_seconds() - p->start;
     if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty)) draw(p, elapsed, 1);
     if (p->json && (p->json_seen != p->estimate.seen || p->json_stop != p->stop))
-        write_json(p, elapsed); // the last state, unless the last line already holds it
+        write_json(p, elapsed, 1); // the last state, unless the last line already holds it
 }

@@ -136,7 +136,10 @@ def check_stdout(tmp, data):
 
 def check_pipes_and_closed(tmp, data):
     """A reader that goes away (`| head -1`) is a write error, exit 1, no output
-    left; with standard output closed no file the run opens takes its place."""
+    left; with standard output closed no file the run opens takes its place,
+    and what a command prints there fails (exit 1) as on the closed descriptor:
+    the run's report (its CSV stays whole), info's description, the version
+    (they went to /dev/null, exit 0)."""
     report = os.path.join(tmp, "piped.json")
     p = subprocess.Popen([cascade, "run", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "none",
                           "--limit", "10000", "--output", "-", "--json", report], stdout=subprocess.PIPE,
@@ -153,8 +156,15 @@ def check_pipes_and_closed(tmp, data):
     r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=300, preexec_fn=lambda: os.close(1))
     text = open(csv_out).read() if os.path.exists(csv_out) else ""
-    check(r.returncode == 0 and text.startswith("index,") and len(csv_rows(text)) == 10,
-          "standard output closed: the CSV in its file (rc %d, starts %r)" % (r.returncode, text[:20]))
+    check(r.returncode == 1 and "cannot write standard output: Bad file descriptor" in r.stderr.decode()
+          and text.startswith("index,") and len(csv_rows(text)) == 10,
+          "standard output closed: the CSV in its file, the report failed (rc %d, %r, starts %r)" % (
+              r.returncode, r.stderr.decode().strip()[-100:], text[:20]))
+    for args in (["info", "lenet"], ["--version"]):
+        r = subprocess.run([cascade] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=60, preexec_fn=lambda: os.close(1))
+        check(r.returncode == 1 and "cannot write standard output: Bad file descriptor" in r.stderr,
+              "standard output closed, %s: rc %d, %r" % (" ".join(args), r.returncode, r.stderr.strip()[-100:]))
     os.unlink(csv_out)
     for where in ("-", "/dev/stdout"):  # an output asked of the closed standard output: refused, not lost in /dev/null
         r = subprocess.run([cascade, "run"] + LENET + ["--data", data, "--output", csv_out, "--json", where],

@@ -10,7 +10,8 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   matching the golden cascade's decision; a second SIGINT during the drain
   exits at once and leaves no file at all. The same with SIGTERM (a batch
   scheduler's stop), exit 143. A SIGINT while a write blocks on a full pipe
-  is a stop too (not a failed write), and one that comes while the models
+  is a stop too (not a failed write); a progress reader that stops reading
+  holds up neither the run nor its stop (SIGINT, --time-budget); a SIGINT that comes while the models
   load is dated at the start (0 s), not before it; one sent while the process
   starts (its re-exec) is held for the command: a stop, not a kill.
   timeout(1)'s stop (SIGTERM to the run, then to its process group, from the
@@ -287,6 +288,48 @@ def test_sigint_blocked_write(tmp):
               "SIGINT in a blocked write: %d CSV rows for %d processed, last progress %r"
               % (len(read_rows(out)) - 1, n, progress[-1] if progress else None))
         print("SIGINT in a blocked write: exit 130 after %d images, outputs written, progress whole" % n)
+
+
+def test_progress_reader_stalled(tmp):
+    """A reader of the progress stream that stops reading (a full pipe) holds up
+    neither the run nor its stop: the lines it has no room for are dropped, a
+    single SIGINT stops the run (exit 130, the outputs written) and so does
+    --time-budget; the last line waits 2 s at most, then a notice says it is
+    dropped. (The
+    write blocked: the run stood still and a SIGINT, restarting the write,
+    changed nothing; only a second one ended it, writing nothing.)"""
+    import fcntl
+    for how in ("SIGINT", "--time-budget 1"):
+        out, rep = os.path.join(tmp, "stalled.csv"), os.path.join(tmp, "stalled.json")
+        r, w = os.pipe()
+        fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, full at once
+        extra = how.split() if how.startswith("--") else []
+        p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none",
+                              "--chunk", "16", "--progress-interval", "0", "--quiet", "--output", out, "--json", rep,
+                              "--progress-json", "/dev/fd/%d" % w] + extra, pass_fds=(w,), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        os.close(w)
+        time.sleep(2.5)  # the pipe is full after three lines; the run goes on
+        start = time.time()
+        if not extra:
+            p.send_signal(signal.SIGINT)
+        try:
+            err = p.communicate(timeout=15)[1]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            err = p.communicate()[1]
+        took = time.time() - start
+        report = json.load(open(rep)) if os.path.exists(rep) else {}
+        want = 130 if not extra else 0
+        for f in (out, rep):
+            if os.path.exists(f):
+                os.unlink(f)
+        check(p.returncode == want and report.get("complete") is False and took < 8 and "last one is dropped" in err,
+              "progress reader stalled, %s: exit %s (want %d) %.1f s after, JSON complete %r, stderr %r" % (
+                  how, p.returncode, want, took, report.get("complete"), err[-300:]))
+        os.close(r)
+        print("progress reader stalled, %s: exit %s, %d images, %.1f s after" % (
+            how, p.returncode, report.get("processed", -1), took))
 
 
 # The environment without OpenBLAS's and OpenMP's settings: the process re-executes itself once
@@ -669,6 +712,7 @@ def main():
         test_double_sigint(tmp, signal.SIGTERM)
         test_timeout_pair(tmp)
         test_sigint_blocked_write(tmp)
+        test_progress_reader_stalled(tmp)
         test_sigint_before_start(tmp)
         test_sigint_while_starting(tmp)
         test_two_signals_while_starting(tmp)

@@ -589,7 +589,9 @@ def test_calibrate_test_overlap(tmp):
     """--test over the validation images themselves, or over the default file's
     trained-on records 0..4999, measured nothing independent of the choice:
     said at once (a notice), in the report and in the JSON; a disjoint --test says nothing.
-    Images are matched by their pixels: records copied into a file of their own count too."""
+    Images are matched by their pixels: records copied into a file of their own count too.
+    Validation images that were trained on are said too (a notice, the report's
+    validation line, the JSON's validation.trained_on)."""
     val5 = os.path.join(golden.ASSETS, "data", "cifar10", "data_batch_5.bin")
     records = lambda path, first, n: open(path, "rb").read()[first * 3073:(first + n) * 3073]  # noqa: E731
     copies = {"copy5": records(val5, 0, 100),  # images matched by their pixels, whatever the file
@@ -598,32 +600,38 @@ def test_calibrate_test_overlap(tmp):
     for name, data in copies.items():
         copies[name] = os.path.join(tmp, name + ".bin")
         open(copies[name], "wb").write(data)
-    cases = (  # validation args, --test file and limit, shared, trained on
-        (["--val", golden.TEST_BATCH, "--val-range", "50:150"], golden.TEST_BATCH, 100, 50, 0),
-        (["--val", golden.TEST_BATCH, "--val-range", "200:300"], golden.TEST_BATCH, 100, 0, 0),
-        (["--limit", "20"], val5, 30, 0, 30),              # default validation: records 5000..5019
-        (["--val", val5, "--val-range", "0:40"], val5, 60, 40, 60),
-        (["--limit", "20"], copies["copy5"], 100, 0, 100),  # data_batch_5's first records, in a file of their own
-        (["--limit", "20"], copies["mixed"], 20, 10, 0),    # validation records 5000..5009, then test images
-        (["--val", golden.TEST_BATCH, "--val-range", "100:200"], copies["cut"], 100, 50, 0),
+    cases = (  # validation args, --test file and limit, shared, trained on; validation images trained on
+        (["--val", golden.TEST_BATCH, "--val-range", "50:150"], golden.TEST_BATCH, 100, 50, 0, 0),
+        (["--val", golden.TEST_BATCH, "--val-range", "200:300"], golden.TEST_BATCH, 100, 0, 0, 0),
+        (["--limit", "20"], val5, 30, 0, 30, 0),              # default validation: records 5000..5019
+        (["--val", val5, "--val-range", "0:40"], val5, 60, 40, 60, 40),
+        (["--limit", "20"], copies["copy5"], 100, 0, 100, 0),  # data_batch_5's first records, in a file of their own
+        (["--limit", "20"], copies["mixed"], 20, 10, 0, 0),    # validation records 5000..5009, then test images
+        (["--val", golden.TEST_BATCH, "--val-range", "100:200"], copies["cut"], 100, 50, 0, 0),
+        (["--val", copies["copy5"], "--val-range", "90:100"], golden.TEST_BATCH, 10, 0, 0, 10),  # validated on them
     )
-    for val, test, limit, shared, trained in cases:
+    for val, test, limit, shared, trained, val_trained in cases:
         out = os.path.join(tmp, "overlap.json")
         r = run(["calibrate", "--cheap", "lenet", "--full", "alexnet_shallower", "--target-accuracy", "0.3",
                  "--device", "cpu", "--quiet", "--json", out, "--test", test, "--test-limit", str(limit)] + val)
         name = "calibrate %s --test %s --test-limit %d" % (" ".join(val), os.path.basename(test), limit)
         if not check(r.returncode == 0, "%s: exit %d: %s" % (name, r.returncode, r.stderr)):
             continue
-        t = json.load(open(out))["test"]
+        j = json.load(open(out))
+        t = j["test"]
         notices = [l for l in r.stderr.splitlines() if l.startswith("notice:")]
-        want = (["notice: %d of the --test images are validation images too" % shared] if shared else []) + \
+        want = (["notice: %d of the validation images were trained on" % val_trained] if val_trained else []) + \
+            (["notice: %d of the --test images are validation images too" % shared] if shared else []) + \
             (["notice: %d of the --test images were trained on" % trained] if trained else [])
         line = "not independent: %d also validation images, %d trained on" % (shared, trained)
         ok = [check(len(notices) == len(want) and all(n.startswith(w) for n, w in zip(notices, want)),
                     "%s: notices %r, want %r" % (name, notices, want)),
               check(t.get("shared_with_validation") == shared and t.get("trained_on") == trained,
                     "%s: JSON test %r, want shared %d, trained on %d" % (name, t, shared, trained)),
-              check((line in r.stdout) == bool(shared or trained), "%s: report %r" % (name, r.stdout))]
+              check((line in r.stdout) == bool(shared or trained), "%s: report %r" % (name, r.stdout)),
+              check(j["validation"].get("trained_on") == val_trained and
+                    ("some trained on" in r.stdout) == bool(val_trained),
+                    "%s: validation %r, want %d trained on" % (name, j["validation"], val_trained))]
         if all(ok):
             print("ok   %s: %d shared, %d trained on" % (name, shared, trained))
         os.unlink(out)
