@@ -208,6 +208,9 @@ typedef struct {
 
 static cascade_status run_ready_cascades(bench_walk *w, cascade_error *err);
 
+// The images a run's chunks hold at batch size b.
+static int held_batch(const bench_report *r, int b) { return b < r->images ? b : (int)r->images; }
+
 static cascade_status each_model(void *ctx, const char *name, cascade_error *err) {
     bench_walk *w = ctx;
     int cpu_batch = 4 * cpu_backend_default_batch(); // 128 per worker, at least 512
@@ -216,6 +219,10 @@ static cascade_status each_model(void *ctx, const char *name, cascade_error *err
     const int *batches = w->o->n_batches ? w->o->batch_values : defaults;
     int n = w->o->n_batches ? w->o->n_batches : (w->c->on_gpu ? 2 : 1);
     for (int i = 0; i < n; i++) {
+        // a default batch past the run's images is the images: measured once (a given one is refused, bench_execute)
+        int again = 0;
+        for (int k = 0; k < i; k++) again |= held_batch(w->r, batches[k]) == held_batch(w->r, batches[i]);
+        if (again) continue;
         if (w->r->n_alone >= BENCH_MAX) return cascade_fail(err, CASCADE_EINVAL, "too many configurations");
         cascade_status s = bench_alone(w->c, w->o, name, named_model(w->c, name), batches[i], w->r, err);
         if (s) return s;
@@ -467,6 +474,15 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     r->runs = (int)o->runs, r->warmup = (int)o->warmup, r->seed = (uint64_t)o->seed;
     r->warmup_images = c.warmup_images = o->warmup_images && o->warmup_images < r->images ? o->warmup_images
                                                                                           : r->images;
+    for (int i = 0; !s && i < o->n_batches; i++)
+        if (o->batch_values[i] > r->images) // (measured, it would be a figure at --images, named so)
+            s = cascade_fail(err, CASCADE_EINVAL, "--batches: %d is more than the %lld images of a run (--images)",
+                             o->batch_values[i], (long long)r->images);
+    if (s) {
+        cifar_close(&source);
+        free_models(&c);
+        return s;
+    }
     s = bench_data_make(&c.data, &source, r->images, (uint64_t)o->seed, err);
     if (s) cascade_error_prefix(err, path);
     if (!s) s = mapped_file_unchanged(&source.map, path, err); // (its copy taken whole: measured on one content)

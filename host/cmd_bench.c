@@ -27,6 +27,7 @@ static const char bench_usage[] =
     "  --cascades LIST      cheap:full pairs, or none   [alexnet_shallower:resnet34]\n"
     "  --thresholds LIST    thresholds for each cascade, or lo:hi:step   [0.8,0.9,0.95,0.99]\n"
     "  --batches LIST       batch (chunk) sizes for the models alone   [GPU 1024,8192; CPU 512, 128 per core past 4]\n"
+    "                       (each at most --images; a default past it is --images, measured once)\n"
     "  --chunk C            cascade chunk size   [device default]\n"
     "  --batch B            cascade expensive batch size   [device default]\n"
     "  --images N           images per run   [GPU 1000000, CPU 2000]\n"

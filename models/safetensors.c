@@ -322,7 +322,9 @@ static int compare_begin(const void *a, const void *b) {
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-// Byte ranges: match dtype x shape, lie inside the data section, no overlap, unique names.
+// Byte ranges: match dtype x shape, lie inside the data section, no overlap,
+// no byte of it left out (the format allows no holes: no second file hidden
+// in one), unique names.
 static cascade_status check_ranges(st_file *f, const uint8_t *data, size_t data_size, cascade_error *err) {
     for (int i = 0; i < f->n_tensors; i++) {
         st_tensor *t = &f->tensors[i];
@@ -343,11 +345,19 @@ static cascade_status check_ranges(st_file *f, const uint8_t *data, size_t data_
     for (int i = 0; i < f->n_tensors && !s; i++) {
         const st_tensor *t = order[i];
         if (t->begin == t->end) continue;
-        if (furthest && t->begin < furthest->end)
+        size_t covered = furthest ? furthest->end : 0;
+        if (furthest && t->begin < covered)
             s = cascade_fail(err, CASCADE_EFORMAT, "tensors '%s' and '%s' overlap in the data section",
                              furthest->name, t->name);
+        else if (t->begin > covered)
+            s = cascade_fail(err, CASCADE_EFORMAT, "data section bytes [%zu, %zu) belong to no tensor", covered,
+                             t->begin);
         if (!furthest || t->end > furthest->end) furthest = t;
     }
+    size_t covered = furthest ? furthest->end : 0;
+    if (!s && covered < data_size)
+        s = cascade_fail(err, CASCADE_EFORMAT, "data section bytes [%zu, %zu) belong to no tensor (%s)", covered,
+                         data_size, covered ? "trailing bytes" : "no tensor holds any");
     if (!s) { // duplicate names: adjacent once sorted by name
         qsort(order, (size_t)f->n_tensors, sizeof *order, compare_name);
         for (int i = 1; i < f->n_tensors && !s; i++)

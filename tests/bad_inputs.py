@@ -83,8 +83,15 @@ def weight_cases(tmp):
     b = h3["fc3.bias"]["data_offsets"]; w = h3["fc3.weight"]["data_offsets"]
     h3["fc3.bias"]["data_offsets"] = [w[0], w[0] + (b[1] - b[0])]
     variant("overlapping-offsets", lambda p, h=h3: write_safetensors(p, h, data))
-    h4 = {k: v for k, v in header.items() if k != "fc2.bias"}
-    variant("missing-tensor", lambda p, h=h4: write_safetensors(p, h, data))
+    last = max(tensors, key=lambda k: tensors[k]["data_offsets"][1])  # and its bytes: no hole left
+    h4 = {k: v for k, v in header.items() if k != last}
+    variant("missing-tensor", lambda p, h=h4: write_safetensors(p, h, data[:tensors[last]["data_offsets"][0]]))
+    # the format allows no byte outside every tensor (a second file hidden in one): trailing, or a hole
+    variant("trailing-bytes", lambda p: write_safetensors(p, header, data + b"%PDF"))
+    h10 = json.loads(json.dumps(header))
+    h10[last]["data_offsets"] = [o + 8 for o in h10[last]["data_offsets"]]
+    begin = tensors[last]["data_offsets"][0]
+    variant("hole-in-data", lambda p, h=h10: write_safetensors(p, h, data[:begin] + bytes(8) + data[begin:]))
     h7 = json.loads(json.dumps(header)); h7["fc4.weight"] = {"dtype": "F32", "shape": [10],
                                                             "data_offsets": [len(data), len(data) + 40]}
     variant("unused-weights", lambda p, h=h7: write_safetensors(p, h, data + bytes(40)))
@@ -143,6 +150,9 @@ def bench_cases(tmp, broken):
         "at most 256", tmp)
     expect_failure("bench: --batches 32.9", quick + ["--models", "lenet", "--no-cascades", "--batches", "32.9,32.2"],
                    "not a whole number", tmp)
+    # a batch past the run's images was measured at the images, under its own name: two rows of one batch
+    expect_failure("bench: --batches past --images", quick + ["--models", "lenet", "--no-cascades", "--batches",
+                                                              "32,128"], "128 is more than the 64 images", tmp)
     expect_failure("run: --batch with --full none", ["run", "--device", "cpu", "--full", "none", "--batch", "32",
                                                      "--limit", "4"], "--batch with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
@@ -406,7 +416,8 @@ def main():
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",
                  "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold",
                  "unused-weights": "not part of arch lenet", "input-not-cifar": "3x32x32",
-                 "five-classes": "10-class"}
+                 "five-classes": "10-class", "trailing-bytes": "belong to no tensor (trailing bytes)",
+                 "hole-in-data": "belong to no tensor"}
         label_space_cases(tmp)
         header, data = read_safetensors(lenet)  # not bad: BatchNorm's step counter, cast to float by an export
         header["bn1.num_batches_tracked"] = {"dtype": "F32", "shape": [], "data_offsets": [len(data), len(data) + 4]}
