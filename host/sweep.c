@@ -291,6 +291,9 @@ cascade_status apply_throughputs(const char *what, const char *text, model_pass 
 // models (a misspelt name would leave a model's measured figure in the
 // prediction without a word), and neither it nor a --throughput-from file
 // gives one model two figures (found after the passes, that was minutes late).
+// A name=value file may list other models too (a file kept for many runs):
+// one this run does not have is said in a notice (a misspelt one would be
+// silent), and so is a file that gives no figure at all.
 static cascade_status check_throughput_names(const sweep_setup *s, cascade_error *err) {
     static model_pass stand_in[SWEEP_MAX_MODELS + 1];
     int n = s->n_cheap + 1;
@@ -302,7 +305,20 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     }
     cascade_status st = CASCADE_OK;
     if (s->throughput_text) st = apply_throughput_text(s->opt.throughput_from, s->throughput_text, stand_in, n, err);
+    const char *text = s->throughput_text ? s->throughput_text + strspn(s->throughput_text, " \t\r\n") : NULL;
     char unmatched[MODEL_NAME_CAP] = "";
+    if (!st && text && *text != '{') { // (the text again, on fresh stand-ins' counts: only its unmatched name)
+        cascade_error ignored;
+        for (int i = 0; i < n; i++) stand_in[i].images_per_s = 0;
+        if (!apply_items("", text, stand_in, n, unmatched, 1, &ignored) && unmatched[0])
+            fprintf(stderr, "notice: --throughput-from %s: '%s' is none of this run's models; ignored\n",
+                    s->opt.throughput_from, unmatched);
+        unmatched[0] = 0;
+        int any = 0;
+        for (int i = 0; i < n; i++) any |= stand_in[i].images_per_s > 0;
+        if (!any) fprintf(stderr, "notice: --throughput-from %s gives none of this run's models a figure: all are "
+                                  "measured\n", s->opt.throughput_from);
+    }
     if (!st && s->opt.throughputs)
         st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, 0, err);
     if (!st && unmatched[0]) {

@@ -637,6 +637,22 @@ def test_calibrate_test_overlap(tmp):
         os.unlink(out)
 
 
+def test_throughputs_from_unknown_names(tmp):
+    """A --throughput-from name=value file may list other models (kept for many
+    runs), but one this run lacks is said (a misspelt name was silent), and so
+    is a file that gives no figure; a file whose names all match says nothing."""
+    for name, text, want in (("typo", "lenet=1e6\nresnet43=5\n", "'resnet43' is none of this run's models"),
+                             ("empty", "", "gives none of this run's models a figure"),
+                             ("good", "lenet=1e6\nalexnet_shallower=5\n", None)):
+        path = os.path.join(tmp, "figures-%s.txt" % name)
+        open(path, "w").write(text)
+        r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit",
+                 "20", "--thresholds", "0.9", "--throughput-from", path])
+        notices = [l for l in r.stderr.splitlines() if l.startswith("notice: --throughput-from")]
+        check(r.returncode == 0 and (len(notices) == 1 and want in notices[0] if want else not notices),
+              "--throughput-from a %s file: rc %d, notices %r" % (name, r.returncode, notices))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_output_edges(tmp)
@@ -645,6 +661,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_throughputs_from_bench_names(tmp)
         test_throughputs_from_pipe(tmp)
+        test_throughputs_from_unknown_names(tmp)
         test_throughputs_from_fifo_stop(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
