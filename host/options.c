@@ -13,8 +13,10 @@ cascade_status parse_int(const char *flag, const char *text, long long lo, long 
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (!*text || isspace((unsigned char)*text) || *end || errno) // " 5" as "5 ": neither is a number
+    if (!*text || isspace((unsigned char)*text) || *end || (errno && errno != ERANGE)) // " 5" as "5 ": no number
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not an integer", flag, text);
+    if (errno == ERANGE) // a whole number, past what any option takes
+        return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%lld, %lld]", flag, text, lo, hi);
     if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %lld is outside [%lld, %lld]", flag, v, lo, hi);
     *out = v;
     return CASCADE_OK;
@@ -28,7 +30,10 @@ cascade_status parse_float(const char *flag, const char *text, double lo, double
     int underflow = errno == ERANGE && fabs(v) <= 1.0; // 1e-310: a number, tiny (ERANGE is for overflow too)
     if (!*text || isspace((unsigned char)*text) || *end || (errno && !underflow) || !isfinite(v))
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not a number", flag, text);
-    if (v < lo || v > hi) return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%g, %g]", flag, text, lo, hi);
+    char low[NUMBER_TEXT_CAP], high[NUMBER_TEXT_CAP]; // (4194304 in full, not %g's 4.1943e+06)
+    if (v < lo || v > hi)
+        return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%s, %s]", flag, text, number_text(lo, low),
+                            number_text(hi, high));
     *out = v == 0 ? 0.0 : v; // -0 is 0
     return CASCADE_OK;
 }
@@ -52,8 +57,10 @@ static cascade_status parse_range(const char *flag, const char *text, double lo,
     double first, last, step;
     cascade_status s = parse_float(flag, a, lo, hi, &first, err);
     if (!s) s = parse_float(flag, b, lo, hi, &last, err);
-    if (!s) s = parse_float(flag, c, 1e-9, hi - lo + 1, &step, err);
     if (s) return s;
+    char what[160];
+    snprintf(what, sizeof what, "%s: the step of %s", flag, text); // (0 is a threshold, not a step)
+    if ((s = parse_float(what, c, 1e-9, hi - lo + 1, &step, err))) return s;
     if (last < first) return cascade_fail(err, CASCADE_EINVAL, "%s: range end %s is below its start %s", flag, b, a);
     double values = floor((last - first) / step + 1e-9) + 1; // may be huge: compare before converting
     if (!(values <= cap)) return cascade_fail(err, CASCADE_EINVAL, "%s: range has %.0f values (at most %d)", flag, values, cap);

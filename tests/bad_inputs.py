@@ -472,6 +472,13 @@ def main():
         expect_failure("sweep --limit 0", ["sweep", "--cheap", "lenet", "--full", "lenet", "--device", "cpu", "--limit",
                                            "0"], "--limit: 0 is outside [1,", tmp)
         expect_failure("threshold not a number", ["run", "--threshold", "abc"], "not a number", tmp)
+        # the number's own fault named: a whole number out of range (it read "not an integer"), a step of 0 (it read
+        # "0 is outside", of a range that starts at 0), a bound in full (%g gave 4.1943e+06)
+        expect_failure("run --limit 1e20 written out", ["run"] + small + ["--limit", "99999999999999999999"],
+                       "99999999999999999999 is outside [1, 2147483647]", tmp)
+        expect_failure("sweep --thresholds step 0", ["sweep", "--thresholds", "0:1:0"], "the step of 0:1:0: 0 is outside",
+                       tmp)
+        expect_failure("bench --batches 0", ["bench", "--batches", "0"], "0 is outside [1, 4194304]", tmp)
         # thresholds as float32 compares them: 0.99999999 deferred every image, as 1 does, while saying 0.99999999
         expect_failure("threshold 0.99999999", ["run", "--threshold", "0.99999999"], "closer to 1", tmp)
         expect_failure("thresholds one float32", ["sweep", "--cheap", "lenet", "--thresholds", "0.9:0.90000001:1e-9"],
