@@ -55,7 +55,8 @@ static const char calibrate_usage[] =
     "                         whatever file: images are matched by their pixels)\n"
     "  --test-limit N         only the first N images of --test\n"
     "  --device auto|cpu|gpu  backend   [auto]\n"
-    "  --chunk C / --batch B  chunk and expensive batch sizes   [device defaults]\n"
+    "  --chunk C              images per chunk through each model   [device default]\n"
+    "  --batch B              --test's expensive batch size (needs --test)   [device default]\n"
     "  --throughputs LIST     name=images_per_s,... instead of the measured throughputs\n"
     "                         (one figure per model)\n"
     "  --throughput-from FILE the same from a file (name=images_per_s items, or the JSON\n"
@@ -94,6 +95,8 @@ static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *
     if ((o->target_accuracy >= 0) == (o->target_agreement >= 0))
         return cascade_fail(err, CASCADE_EINVAL, "give one of --target-accuracy A or --target-agreement A");
     if (o->test_limit && !o->test) return cascade_fail(err, CASCADE_EINVAL, "--test-limit needs --test");
+    if (o->batch && !o->test) // (the validation passes run each model alone: no expensive batch)
+        return cascade_fail(err, CASCADE_EINVAL, "--batch needs --test");
     return CASCADE_OK;
 }
 

@@ -2,10 +2,13 @@
 # sanitize_gpu.sh: compute-sanitizer over the GPU test suites.
 #   profiling/sanitize_gpu.sh [BUILD_DIR [LOG_DIR]]   (default build-device, $OUT/sanitize; called by device_check.sh)
 # Runs each GPU ctest (its own command line and environment, read from
-# `ctest --show-only=json-v1`) under compute-sanitizer: memcheck (with the
-# device-memory leak check) on the suites matching $MEMCHECK_TESTS, racecheck
-# and synccheck on those matching $RACE_TESTS (kernel-level hazards: the
-# kernel suite covers them). Each run is limited to $SANITIZE_TIMEOUT seconds
+# `ctest --show-only=json-v1`) under compute-sanitizer, in this order:
+# racecheck and synccheck of gpu_network with no networks (its own kernels);
+# memcheck (with the device-memory leak check) of $MEMCHECK_TESTS
+# (gpu_cascade), of gpu_network, and of $RACE_TESTS (gpu_kernels); then
+# racecheck and synccheck of $RACE_TESTS (kernel-level hazards: the kernel
+# suite covers them). The two variables add to the gpu_network runs, which
+# always come first. Each run is limited to $SANITIZE_TIMEOUT seconds
 # and ends by $SANITIZE_DEADLINE (epoch seconds, when set: a run with under
 # 20 s left is not started, and counts as incomplete); each verdict is printed
 # as it comes. SIGTERM stops the run in progress (its whole process group:

@@ -153,6 +153,8 @@ def bench_cases(tmp, broken):
     # a batch past the run's images was measured at the images, under its own name: two rows of one batch
     expect_failure("bench: --batches past --images", quick + ["--models", "lenet", "--no-cascades", "--batches",
                                                               "32,128"], "128 is more than the 64 images", tmp)
+    expect_failure("calibrate: --batch without --test", ["calibrate", "--device", "cpu", "--target-accuracy", "0.5",
+                                                         "--batch", "32"], "--batch needs --test", tmp)
     expect_failure("run: --batch with --full none", ["run", "--device", "cpu", "--full", "none", "--batch", "32",
                                                      "--limit", "4"], "--batch with --full none", tmp)
     expect_failure("run: --seed with --order file", ["run", "--device", "cpu", "--order", "file", "--seed", "3",
