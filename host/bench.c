@@ -71,7 +71,7 @@ static int compare_double(const void *a, const void *b) {
 static cascade_status time_runs(bench_context *c, cascade_backend *be, const bench_options *o, int has_expensive,
                                 double threshold, rate_stats *rate, double *deferred, double *accuracy,
                                 cascade_error *err) {
-    double rates[1000];
+    double rates[BENCH_RUNS_MAX];
     for (int run = 0; run < o->warmup + o->runs; run++) {
         if (o->stop && *o->stop) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
         cascade_job job = {be, threshold, has_expensive, run < o->warmup ? c->warmup_images : c->data.count, bench_data_fill, &c->data,
@@ -88,8 +88,10 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
     int64_t correct = 0;
     for (int64_t i = 0; i < c->data.count; i++) correct += c->results.prediction[i] == c->data.labels[i];
     *accuracy = (double)correct / c->data.count;
+    rate->n = (int)o->runs;
+    memcpy(rate->each, rates, (size_t)o->runs * sizeof rates[0]);
     qsort(rates, (size_t)o->runs, sizeof rates[0], compare_double);
-    *rate = (rate_stats){rates[o->runs / 2], rates[0], rates[o->runs - 1]};
+    rate->median = rates[o->runs / 2], rate->min = rates[0], rate->max = rates[o->runs - 1];
     if (o->runs % 2 == 0) rate->median = 0.5 * (rates[o->runs / 2 - 1] + rates[o->runs / 2]);
     return CASCADE_OK;
 }

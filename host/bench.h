@@ -5,6 +5,7 @@
 #include "job.h"
 
 #define BENCH_MAX 64
+#define BENCH_RUNS_MAX 1000 // --runs' bound
 
 typedef struct {
     const char *models, *cascades, *thresholds, *batches, *data, *device, *json;
@@ -19,6 +20,8 @@ typedef struct {
 
 typedef struct {
     double median, min, max; // images/s
+    int n;
+    double each[BENCH_RUNS_MAX]; // every timed run's images/s, in the order run (--json lists them)
 } rate_stats;
 
 typedef struct {

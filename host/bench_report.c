@@ -61,7 +61,9 @@ void bench_print(const bench_report *r, FILE *out) {
 }
 
 static void json_rate(FILE *out, const rate_stats *s) {
-    fprintf(out, "\"images_per_s\": {\"median\": %.1f, \"min\": %.1f, \"max\": %.1f}", s->median, s->min, s->max);
+    fprintf(out, "\"images_per_s\": {\"median\": %.1f, \"min\": %.1f, \"max\": %.1f, \"runs\": [", s->median, s->min, s->max);
+    for (int i = 0; i < s->n; i++) fprintf(out, "%s%.1f", i ? ", " : "", s->each[i]);
+    fprintf(out, "]}");
 }
 
 void bench_write_json(const bench_report *r, FILE *out) {

@@ -37,7 +37,8 @@ static const char bench_usage[] =
     "  --data FILE          CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
     "  --seed S             order of the replicated images   [1]\n"
     "  --device auto|cpu|gpu   [auto]\n"
-    "  --json FILE          everything measured, as JSON (\"complete\": false when stopped early)\n"
+    "  --json FILE          everything measured, as JSON, each timed run's images/s too\n"
+    "                       (\"complete\": false when stopped early)\n"
     "  --no-alone / --no-cascades   skip a part, as --models none / --cascades none\n"
     "                       (efficiency needs the alone figures; a setting of the skipped\n"
     "                       part, --batches or --thresholds/--chunk/--batch, is refused)\n\n"
@@ -55,7 +56,7 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
         {"--data", OPT_STRING, &o->data, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
         {"--json", OPT_STRING, &o->json, 0, 0},           {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
         {"--batch", OPT_INT, &o->batch, 1, 1 << 20},      {"--images", OPT_INT, &o->images, 1, 4e9},
-        {"--runs", OPT_INT, &o->runs, 1, 1000},           {"--warmup", OPT_INT, &o->warmup, 0, 1000},
+        {"--runs", OPT_INT, &o->runs, 1, BENCH_RUNS_MAX},           {"--warmup", OPT_INT, &o->warmup, 0, 1000},
         {"--warmup-images", OPT_INT, &o->warmup_images, 1, 4e9},
         {"--seed", OPT_INT, &o->seed, 0, 9e18},           {"--no-alone", OPT_FLAG, &o->no_alone, 0, 0},
         {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};
@@ -130,7 +131,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!s && o.json) interrupt_track(&json);
     o.stop = &command_stop;
-    static bench_report report; // 600 KiB: its names hold paths
+    static bench_report report; // 3 MiB: its names hold paths, its figures every run
     if (!s) s = bench_execute(&o, &report, &err);
     int stopped = s == CASCADE_EINTERRUPTED; // what was measured before the stop is still reported
     if (!s || stopped) bench_print(&report, stdout);

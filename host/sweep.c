@@ -402,7 +402,6 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
     return CASCADE_OK;
 }
 
-#define THROUGHPUT_FILE_MAX 65536
 
 // Up to cap bytes of path into buf, *len of them (READ_MORE when more
 // follow). Each read waits in poll(), 10 ms at a time, for data or the end:
@@ -438,10 +437,10 @@ static int read_stoppable(const char *path, char *buf, size_t cap, size_t *len) 
 
 cascade_status read_throughput_file(const char *path, char **text, cascade_error *err) {
     *text = NULL;
-    char *buf = malloc(THROUGHPUT_FILE_MAX + 1); // and its terminator
+    char *buf = malloc(SWEEP_THROUGHPUT_FILE_MAX + 1); // and its terminator
     if (!buf) return cascade_fail(err, CASCADE_ENOMEM, "out of memory reading %s", path);
     size_t len;
-    int r = read_stoppable(path, buf, THROUGHPUT_FILE_MAX, &len);
+    int r = read_stoppable(path, buf, SWEEP_THROUGHPUT_FILE_MAX, &len);
     buf[len] = 0;
     cascade_status s = CASCADE_OK;
     if (r == READ_STOPPED) s = cascade_fail(err, CASCADE_EINTERRUPTED, "stopped while reading --throughput-from %s", path);
@@ -449,7 +448,8 @@ cascade_status read_throughput_file(const char *path, char **text, cascade_error
         s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot open %s: %s", path, strerror(errno));
     else if (r == READ_FAILED)
         s = cascade_fail(err, CASCADE_EIO, "--throughput-from: cannot read %s: %s", path, strerror(errno));
-    else if (r == READ_MORE) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than 64 KiB", path);
+    else if (r == READ_MORE) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is larger than %d MiB", path,
+                                                SWEEP_THROUGHPUT_FILE_MAX >> 20);
     else if (strlen(buf) != len) s = cascade_fail(err, CASCADE_EFORMAT, "--throughput-from: %s is not text", path);
     if (s) free(buf);
     else *text = buf;

@@ -93,6 +93,10 @@ typedef enum { TARGET_ACCURACY, TARGET_AGREEMENT } calibrate_target;
 // threshold, whatever order the thresholds were listed in. -1 when none qualifies.
 int calibrate_choose(const sweep_point *points, int n, calibrate_target target, double level);
 
+// The largest --throughput-from file: a bench JSON of 320 figures of 1,000
+// runs each, with long names escaped.
+#define SWEEP_THROUGHPUT_FILE_MAX (16 << 20)
+
 // "name=img/s" items separated by commas, newlines or spaces ('#' starts a
 // comment to the end of the line) applied to the passes whose name, file
 // name without directory and .safetensors, or architecture matches; names that match no
@@ -100,7 +104,7 @@ int calibrate_choose(const sweep_point *points, int n, calibrate_target target, 
 // --throughput-from file may hold other models). what names the source in errors.
 CASCADE_MUST_CHECK cascade_status apply_throughputs(const char *what, const char *text, model_pass *passes,
                                                     int n_passes, cascade_error *err);
-// A --throughput-from FILE's text (at most 64 KiB, no NUL), read once into
+// A --throughput-from FILE's text (at most SWEEP_THROUGHPUT_FILE_MAX bytes, no NUL), read once into
 // *text (malloc'd; free it): the checks before the passes and the figures
 // after them come from the same bytes, and a pipe (<(...)) can be read.
 CASCADE_MUST_CHECK cascade_status read_throughput_file(const char *path, char **text, cascade_error *err);

@@ -18,7 +18,7 @@ script itself on a machine without a GPU)
 - calibrate --device gpu with pinned throughputs: the choice meets the target
   on the validation images and its --test figures are the golden ones within
   the slack;
-- bench --device gpu, a short run: median within [min, max], efficiency and
+- bench --device gpu, a short run: median, min and max those of its three runs, efficiency and
   accuracy sane (the accuracy that of the golden cascade over the data used);
   a --batches size past the GPU networks' largest is refused before any figure.
 """
@@ -153,9 +153,10 @@ def test_bench(tmp):
         return
     b = json.load(open(out))
     for f in b["alone"] + b["cascades"]:
-        ips = f["images_per_s"]
-        check(0 < ips["min"] <= ips["median"] <= ips["max"], "bench: %s %.0f images/s in [%.0f, %.0f]" % (
-            f.get("model") or f["cheap"] + "->" + f["full"], ips["median"], ips["min"], ips["max"]))
+        ips, each = f["images_per_s"], sorted(f["images_per_s"].get("runs", []))
+        check(len(each) == 3 and each[0] > 0 and (ips["min"], ips["median"], ips["max"]) == tuple(each),
+              "bench: %s %.0f images/s in [%.0f, %.0f], the runs %s" % (
+                  f.get("model") or f["cheap"] + "->" + f["full"], ips["median"], ips["min"], ips["max"], each))
     c = b["cascades"][0] if b["cascades"] else None
     if not check(c is not None, "bench: a cascade figure"):
         return

@@ -475,11 +475,12 @@ def check_report_fields(tmp, data):
 def check_bench_order(tmp):
     """bench measures each cascade as soon as its models are measured alone,
     in the order given, so that a bench cut short by a deadline has the first
-    cascades (it measured every model alone first); the JSON keeps the order."""
+    cascades (it measured every model alone first); the JSON keeps the order.
+    Each figure lists its timed runs, and its median, min and max are theirs."""
     out = os.path.join(tmp, "order.json")
     r = run(["bench", "--device", "cpu", "--models", "lenet,alexnet_shallower", "--cascades",
              "lenet:lenet,lenet:alexnet_shallower,alexnet_shallower:lenet", "--thresholds", "0.9", "--images", "32",
-             "--runs", "1", "--warmup", "0", "--batches", "32", "--json", out])
+             "--runs", "4", "--warmup", "0", "--batches", "32", "--json", out])
     seen = [line.split()[0] if " -> " not in line else line.split(" @ ")[0].strip()
             for line in r.stderr.splitlines() if line.startswith("  ")]
     want = ["lenet", "lenet -> lenet", "alexnet_shallower", "lenet -> alexnet_shallower", "alexnet_shallower -> lenet"]
@@ -487,6 +488,14 @@ def check_bench_order(tmp):
     listed = [f["model"] for f in j.get("alone", [])] + ["%s -> %s" % (f["cheap"], f["full"]) for f in j.get("cascades", [])]
     check(r.returncode == 0 and seen == want and listed == want[0:1] + want[2:3] + want[1:2] + want[3:],
           "bench order: measured %r, JSON %r (rc %d %s)" % (seen, listed, r.returncode, r.stderr[-200:]))
+    for f in j.get("alone", []) + j.get("cascades", []):
+        ips, name = f["images_per_s"], f.get("model") or f["cheap"] + " -> " + f["full"]
+        each = sorted(ips.get("runs", []))
+        middle = (each[1] + each[2]) / 2 if len(each) == 4 else 0  # an even count: the two middle runs' mean
+        check(len(each) == 4 and len(set(each)) > 1 and abs(ips["median"] - middle) <= 0.1 and
+              ips["min"] == each[0] and ips["max"] == each[-1],
+              "bench %s: median %s, min %s, max %s of the runs %s" % (name, ips["median"], ips["min"], ips["max"],
+                                                                    ips.get("runs")))
 
 
 def check_no_image_yet(tmp, data):

@@ -292,14 +292,14 @@ static void check_throughput_parsing(void) {
     CHECK(passes[1].images_per_s == 0 && !passes[1].throughput_given, "alexnet only in cascades: %g",
           passes[1].images_per_s);
     CHECK(passes[2].images_per_s == 99.5, "bench json: resnet34 %g", passes[2].images_per_s);
-    // a file of exactly 64 KiB is read, one byte more is refused
-    for (long size = 65535; size <= 65537; size++) {
+    // a file of exactly the largest size is read, one byte more is refused
+    for (long size = SWEEP_THROUGHPUT_FILE_MAX - 1; size <= SWEEP_THROUGHPUT_FILE_MAX + 1; size++) {
         f = fopen(path, "w");
         long comment = size - (long)strlen("lenet=1234\n#") - 1;
         fprintf(f, "lenet=1234\n#%*s\n", (int)comment, "");
         fclose(f);
         cascade_status s = apply_throughput_file(path, passes, 3, &err);
-        CHECK(size <= 65536 ? s == CASCADE_OK && passes[0].images_per_s == 1234 : s == CASCADE_EFORMAT,
+        CHECK(size <= SWEEP_THROUGHPUT_FILE_MAX ? s == CASCADE_OK && passes[0].images_per_s == 1234 : s == CASCADE_EFORMAT,
               "a %ld-byte throughput file: status %d (%s)", size, s, s ? err.message : "read");
     }
     unlink(path);
