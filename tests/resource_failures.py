@@ -43,7 +43,8 @@ file (nor a temporary one) behind:
                        named temporary files are there during the run and gone after it
   batch too big        --device gpu with a batch no GPU holds, or one whose tensors pass
                        cuDNN's 32-bit offsets; a batch beyond the option's range; CPU
-                       buffers larger than this machine's memory
+                       buffers larger than this machine's memory, or than a ulimit -v
+                       (the message names the limit)
   weights > memory     a 100 GB sparse weights file runs (mapped, never read whole: small
                        peak RSS); under a 4 GB address-space limit it fails cleanly; a tensor
                        claimed past the end of the file
@@ -587,6 +588,13 @@ def batch_too_big(tmp, out):
         skip(name, "this machine has %.0f GB, more than those buffers need" % (mem_total / 2**30))
     else:
         expect_failure(name, big + ["--chunk", "4194304", "--batch", "1048576"], "out of memory", out)
+    name = "batch too big: CPU chunk 262144, batch 65536 under ulimit -v 2 GiB"  # 3.5 GB: past the limit, not the machine
+    if sanitized:
+        skip(name, "under ASan (its shadow memory needs the address space)")
+    else:
+        two = 2 << 30
+        expect_failure(name, big + ["--chunk", "262144", "--batch", "65536"], "address-space limit (ulimit -v) is 2.1 GB",
+                       out, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (two, two)))
 
 
 def weights_larger_than_memory(tmp, out):

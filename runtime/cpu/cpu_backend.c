@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define CPU_SLOTS 2
@@ -107,8 +108,8 @@ static void cpu_destroy(void *impl) {
 }
 
 // Bytes of the buffers below. Linux hands out more than it has and kills the
-// process when the pages are touched, so a size beyond physical memory is
-// refused up front with a clear message instead.
+// process when the pages are touched, so a size beyond physical memory (or
+// the process's memory limit) is refused up front with a clear message instead.
 static double buffer_bytes(const cpu_backend *cb, int chunk, int batch) {
     double slot = (double)chunk * (3072 + cb->cheap->num_classes * sizeof(float) + sizeof(int32_t) + sizeof(float) + 1);
     double expensive = cb->expensive ? ((double)batch + CPU_SLOTS * (double)chunk) * 3072 +
@@ -118,12 +119,29 @@ static double buffer_bytes(const cpu_backend *cb, int chunk, int batch) {
     return CPU_SLOTS * slot + expensive;
 }
 
+// The most memory the buffers may take: the machine's, or less where the
+// process's address-space or data limit (ulimit -v, -d) is lower; *limited
+// then names the limit.
+static double memory_cap(const char **limited) {
+    double cap = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    const int limits[] = {RLIMIT_AS, RLIMIT_DATA};
+    const char *names[] = {"this process's address-space limit (ulimit -v) is", "this process's data limit (ulimit -d) is"};
+    *limited = "this machine has";
+    for (int i = 0; i < 2; i++) {
+        struct rlimit r;
+        if (getrlimit(limits[i], &r) == 0 && r.rlim_cur != RLIM_INFINITY && (double)r.rlim_cur < cap)
+            cap = (double)r.rlim_cur, *limited = names[i];
+    }
+    return cap;
+}
+
 static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_error *err) {
     double need = buffer_bytes(cb, chunk, batch);
-    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    const char *limited;
+    double have = memory_cap(&limited);
     if (have > 0 && need > have)
         return cascade_fail(err, CASCADE_ENOMEM, "out of memory: CPU buffers for chunk %d and batch %d need %.1f GB, "
-                            "this machine has %.1f GB (use a smaller --chunk/--batch)", chunk, batch, need / 1e9, have / 1e9);
+                            "%s %.1f GB (use a smaller --chunk/--batch)", chunk, batch, need / 1e9, limited, have / 1e9);
     int ok = 1;
     for (int i = 0; i < CPU_SLOTS; i++) {
         cpu_slot *s = &cb->slots[i];
