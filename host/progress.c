@@ -96,8 +96,9 @@ static int room_for_line(FILE *f, int timeout_ms) {
 // blocked write would also hold off the stop signals, which restart it
 // (interrupt.c), and the time budget. So a line it has no room for is
 // dropped (the next one holds the whole state again); the last line waits
-// 2 s at most, then is dropped, saying so. A line longer than PIPE_BUF can
-// still wait for the reader to take its first part.
+// 2 s at most, then is dropped, saying so. A line (under 2.5 KB: at most 16
+// classes of names under 32 bytes; CIFAR-10's are about 950) is shorter than
+// PIPE_BUF, so the room poll reports (a free page of the pipe) takes it whole.
 static void write_json(progress_state *p, double elapsed, int last) {
     char *line = NULL;
     size_t len = 0;
