@@ -204,7 +204,7 @@ typedef struct {
     const bench_options *o;
     bench_report *r;
     int pairs_done, pair_index, blocked; // the cascades' walk: how many have run, the one at hand, one not ready
-    const char *sought;                  // named_in_models: the name, and whether --models has it
+    const char *sought;                  // find_in_models: the name, and whether --models has it
     int found;
 } bench_walk;
 

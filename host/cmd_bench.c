@@ -22,7 +22,8 @@ static const char bench_usage[] =
     "median of --runs timed runs after --warmup runs, over --images images (the\n"
     "data replicated in a seeded random order), from host uint8 to results on the host.\n"
     "The models alone in the order given; each cascade, in its order, as soon as its\n"
-    "models are measured alone (a bench cut short keeps the first cascades too).\n\n"
+    "models are measured alone, at once for models --models does not name (a bench\n"
+    "cut short keeps the first cascades too).\n\n"
     "  --models LIST        models alone, or none   [lenet,alexnet_shallower,alexnet_shallow,alexnet,resnet18,resnet34]\n"
     "  --cascades LIST      cheap:full pairs, or none   [alexnet_shallower:resnet34]\n"
     "  --thresholds LIST    thresholds for each cascade, or lo:hi:step   [0.8,0.9,0.95,0.99]\n"
@@ -56,7 +57,7 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
         {"--data", OPT_STRING, &o->data, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
         {"--json", OPT_STRING, &o->json, 0, 0},           {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
         {"--batch", OPT_INT, &o->batch, 1, 1 << 20},      {"--images", OPT_INT, &o->images, 1, 4e9},
-        {"--runs", OPT_INT, &o->runs, 1, BENCH_RUNS_MAX},           {"--warmup", OPT_INT, &o->warmup, 0, 1000},
+        {"--runs", OPT_INT, &o->runs, 1, BENCH_RUNS_MAX}, {"--warmup", OPT_INT, &o->warmup, 0, 1000},
         {"--warmup-images", OPT_INT, &o->warmup_images, 1, 4e9},
         {"--seed", OPT_INT, &o->seed, 0, 9e18},           {"--no-alone", OPT_FLAG, &o->no_alone, 0, 0},
         {"--no-cascades", OPT_FLAG, &o->no_cascades, 0, 0}, {NULL, 0, NULL, 0, 0}};

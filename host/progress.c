@@ -92,6 +92,13 @@ static int room_for_line(FILE *f, int timeout_ms) {
     return poll(&feed, 1, timeout_ms) > 0;
 }
 
+// The same, polled every 10 ms for up to seconds (a last line's wait).
+static int room_within(FILE *f, double seconds) {
+    int room = room_for_line(f, 0);
+    for (double given_up = now_seconds() + seconds; !room && now_seconds() < given_up;) room = room_for_line(f, 10);
+    return room;
+}
+
 // A stalled reader of the feed (a pipe, a FIFO) must not stall the run: a
 // blocked write would also hold off the stop signals, which restart it
 // (interrupt.c), and the time budget. So a line it has no room for is
@@ -106,10 +113,8 @@ static void write_json(progress_state *p, double elapsed, int last) {
     if (!m) return; // (out of memory: this update is not shown)
     json_line(m, p, elapsed);
     fclose(m);
-    int room = room_for_line(p->json, 0);
-    for (double given_up = now_seconds() + 2.0; last && !room && now_seconds() < given_up;)
-        room = room_for_line(p->json, 10);
-    if (last && !room)
+    int room = last ? room_within(p->json, 2.0) : room_for_line(p->json, 0);
+    if (last && !room && room_for_line(stderr, 0)) // (a stalled stderr, too, holds up nothing)
         fprintf(stderr, "notice: --progress-json: its reader took no line for 2 s; the last one is dropped\n");
     if (room) {
         fwrite(line, 1, len, p->json);
@@ -119,7 +124,7 @@ static void write_json(progress_state *p, double elapsed, int last) {
     free(line);
 }
 
-static void draw(progress_state *p, double elapsed, int final) {
+static void draw_line(FILE *f, const progress_state *p, double elapsed, int final) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
     double eta = rate > 0 ? (e->population - e->seen) / rate : 0;
@@ -135,20 +140,33 @@ static void draw(progress_state *p, double elapsed, int final) {
             snprintf(wci, sizeof wci, " [%.4f, %.4f]", w.low, w.high);
         }
     }
-    fprintf(stderr, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f%s  acc %.4f%s", p->tty ? "\r" : "",
+    fprintf(f, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f%s  acc %.4f%s", p->tty ? "\r" : "",
             e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen, (long long)e->population, rate,
             eta, pd, dci, pa, aci);
     if (p->watch_class >= 0)
-        fprintf(stderr, "  %s %.4f%s", p->classes->class_names[p->watch_class],
+        fprintf(f, "  %s %.4f%s", p->classes->class_names[p->watch_class],
                 e->seen ? (double)e->predicted[p->watch_class] / e->seen : 0, wci);
     if (!p->tty) { // plain lines carry the per-class counts too
-        fprintf(stderr, "  classes");
+        fprintf(f, "  classes");
         for (int c = 0; c < e->num_classes; c++)
-            fprintf(stderr, " %s=%lld", p->classes->class_names[c], (long long)e->predicted[c]);
+            fprintf(f, " %s=%lld", p->classes->class_names[c], (long long)e->predicted[c]);
     }
-    fprintf(stderr, p->tty ? "\033[K" : "\n");
-    if (p->tty && final) fputc('\n', stderr);
+    fprintf(f, p->tty ? "\033[K" : "\n");
+    if (p->tty && final) fputc('\n', f);
+}
+
+// The progress line, written to stderr at once (one write under PIPE_BUF: a
+// line is never cut by a full pipe, nor mixed with another writer's).
+static void draw(const progress_state *p, double elapsed, int final) {
+    char *line = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (!m) return; // (out of memory: this update is not shown)
+    draw_line(m, p, elapsed, final);
+    fclose(m);
+    fwrite(line, 1, len, stderr);
     fflush(stderr);
+    free(line);
 }
 
 static void check_stop_rules(progress_state *p, double elapsed) {
@@ -190,7 +208,8 @@ int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_res
 
 void progress_finish(progress_state *p) {
     double elapsed = now_seconds() - p->start;
-    if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty)) draw(p, elapsed, 1);
+    if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty) && room_within(stderr, 2.0))
+        draw(p, elapsed, 1); // (a stderr whose reader stalled gets no last line, as the feed)
     if (p->json && (p->json_seen != p->estimate.seen || p->json_stop != p->stop))
         write_json(p, elapsed, 1); // the last state, unless the last line already holds it
 }

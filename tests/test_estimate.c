@@ -133,7 +133,11 @@ static void check_coverage_real_run(const cifar_file *data) {
     // (a lenet alone decides each image as its chunk is screened, in order)
     int64_t correct = 0, predicted[10] = {0}, wrong_updates = 0;
     for (int64_t i = 0, u = 0; i < total; i++) {
-        for (; u < rec.updates && rec.seen[u] == i; u++) wrong_updates += rec.correct[u] != correct;
+        for (; u < rec.updates && rec.seen[u] == i; u++) {
+            int same = rec.correct[u] == correct;
+            for (int c = 0; c < 10; c++) same &= rec.predicted[u][c] == predicted[c];
+            wrong_updates += !same;
+        }
         correct += res.prediction[i] == cifar_label(data, (int)order[i]);
         if (res.prediction[i] >= 0 && res.prediction[i] < 10) predicted[res.prediction[i]]++;
     }
@@ -141,7 +145,8 @@ static void check_coverage_real_run(const cifar_file *data) {
     for (int c = 0; c < 10; c++) same_shares &= p.estimate.predicted[c] == predicted[c];
     CHECK(p.estimate.correct == correct && same_shares, "estimate: %lld correct (the results: %lld), class counts %s",
           (long long)p.estimate.correct, (long long)correct, same_shares ? "the same" : "differ");
-    CHECK(wrong_updates == 0, "%lld updates' correct counts differ from the results before them", (long long)wrong_updates);
+    CHECK(wrong_updates == 0, "%lld updates' correct or class counts differ from the results before them",
+          (long long)wrong_updates);
     double final_acc = (double)p.estimate.correct / total;
     int inside = 0, checked = 0, class_inside = 0, class_checked = 0;
     for (int64_t u = 0; u < rec.updates; u++) {

@@ -164,8 +164,10 @@ static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_er
         }
     }
     if (ok) return CASCADE_OK;
-    if (!cb->expensive) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d)", chunk);
-    return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d)", chunk, batch);
+    if (!cb->expensive)
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d: %.2f GB)", chunk, need / 1e9);
+    return cascade_fail(err, CASCADE_ENOMEM, "out of memory for CPU buffers (chunk %d, batch %d: %.2f GB)", chunk, batch,
+                        need / 1e9);
 }
 
 // Two micro-batches per worker, or `floor` where that is more.
