@@ -35,13 +35,27 @@ static cascade_status put_path(char *out, size_t cap, cascade_error *err, const 
     return CASCADE_OK;
 }
 
+cascade_status assets_have(const char *folder, cascade_error *err) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", assets_dir(), folder); // (a longer one is refused by put_path first)
+    if (is_dir(path)) return CASCADE_OK;
+    const char *env = getenv("CASCADE_ASSETS");
+    if (env && *env)
+        return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS=%s has no %s/ folder (set it to the folder "
+                            "that holds weights/ and data/)", env, folder);
+    return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS is unset, and neither ../shared nor %s/../shared "
+                        "has a %s/ folder (set CASCADE_ASSETS to the folder that holds weights/ and data/)",
+                        CASCADE_SOURCE_DIR, folder);
+}
+
 cascade_status assets_path(const char *relative, char *out, size_t cap, cascade_error *err) {
     return put_path(out, cap, err, "%s/%s", assets_dir(), relative);
 }
 
 cascade_status assets_data_path(const char *given, char *out, size_t cap, cascade_error *err) {
     if (given) return put_path(out, cap, err, "%s", given);
-    return assets_path("data/cifar10/test_batch.bin", out, cap, err);
+    cascade_status s = assets_path("data/cifar10/test_batch.bin", out, cap, err);
+    return s ? s : assets_have("data", err);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -53,8 +67,10 @@ cascade_status assets_model_path(const char *name, char *out, size_t cap, cascad
     if (!name || !*name) return cascade_fail(err, CASCADE_EINVAL, "empty model name");
     if (strchr(name, '/') || ends_with(name, ".safetensors")) return put_path(out, cap, err, "%s", name);
     for (int i = 0; model_arch_names[i]; i++)
-        if (!strcmp(name, model_arch_names[i]))
-            return put_path(out, cap, err, "%s/weights/%s.safetensors", assets_dir(), name);
+        if (!strcmp(name, model_arch_names[i])) {
+            cascade_status s = put_path(out, cap, err, "%s/weights/%s.safetensors", assets_dir(), name);
+            return s ? s : assets_have("weights", err);
+        }
     return cascade_fail(err, CASCADE_EINVAL,
                         "unknown model '%s' (zoo: lenet, alexnet_shallower, alexnet_shallow, alexnet, resnet18, "
                         "resnet34; or a path to a .safetensors file)", name);

@@ -15,6 +15,11 @@ const char *assets_dir(void);
 // Writes the file path of a model given by zoo name or path into out.
 CASCADE_MUST_CHECK cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap,
                                                     cascade_error *err);
+// Fails (CASCADE_EIO, saying where it looked and what to set) where the
+// assets folder has no such folder (weights, data): nothing was found there,
+// which the one missing file an open would name does not tell. The two
+// resolvers below call it for a zoo name and for the default data.
+CASCADE_MUST_CHECK cascade_status assets_have(const char *folder, cascade_error *err);
 // <assets>/<relative> into out.
 CASCADE_MUST_CHECK cascade_status assets_path(const char *relative, char *out, size_t cap, cascade_error *err);
 // The data file a --data option names (given), or the CIFAR-10 test set when it is NULL.

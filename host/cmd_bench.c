@@ -119,9 +119,10 @@ int cmd_bench(int argc, char **argv) {
     char data[1024];
     named_path output = {"--json", o.json, 0}, inputs[] = {{"--data", data, 0}, {"--models", o.models, 1},
                                                            {"--cascades", o.cascades, 2}};
-    if (assets_data_path(o.data, data, sizeof data, &err) || output_paths_check(&output, 1, inputs, 3, &err)) {
+    cascade_status found = assets_data_path(o.data, data, sizeof data, &err); // (no assets: 1, not a usage error)
+    if (found || output_paths_check(&output, 1, inputs, 3, &err)) {
         fprintf(stderr, "cascade bench: %s\n", err.message);
-        return EXIT_USAGE;
+        return found == CASCADE_EIO ? EXIT_FAILURE : EXIT_USAGE;
     }
     interrupt_install(); // before the open: a FIFO's open waits for a reader, and a stop ends the wait
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;

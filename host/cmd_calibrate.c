@@ -177,7 +177,8 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     if (st) return st;
     char val_path[1024], default_path[1024];
     if ((st = assets_path(DEFAULT_VAL, default_path, sizeof default_path, err)) ||
-        (st = assets_data_path(o->val ? o->val : default_path, val_path, sizeof val_path, err)))
+        (st = assets_data_path(o->val ? o->val : default_path, val_path, sizeof val_path, err)) ||
+        (!o->val && (st = assets_have("data", err))))
         return st;
     // the default file named on the command line is still split: its first records were trained on
     int default_file = !o->val || output_paths_same(o->val, default_path);

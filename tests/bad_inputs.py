@@ -405,8 +405,39 @@ def long_path_cases(tmp):
     shutil.rmtree(os.path.join(tmp, "d" * 100))
 
 
+def no_assets_cases(tmp):
+    """CASCADE_ASSETS naming a folder without weights/ or data/: what needs a zoo model or the default data
+    fails with one line naming the variable and what it lacks (it named the one missing file), exit 1; a run
+    given every file by path needs no assets."""
+    global failures, cases
+    empty = os.path.join(tmp, "no-assets")
+    os.mkdir(empty)
+    env = dict(os.environ, CASCADE_ASSETS=empty)
+    ten = os.path.join(tmp, "ten-records.bin")
+    with open(test_batch, "rb") as f:
+        open(ten, "wb").write(f.read(10 * 3073))
+    for args, lacks in ((["run", "--quiet"], "data/"), (["info", "lenet"], "weights/"),
+                        (["run", "--quiet", "--data", ten], "weights/"), (["bench", "--device", "cpu"], "data/"),
+                        (["sweep", "--data", ten], "weights/"),
+                        (["calibrate", "--target-accuracy", "0.8", "--cheap", lenet, "--full", lenet], "data/")):
+        r = subprocess.run([cascade] + args, capture_output=True, text=True, timeout=120, env=env)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        ok = r.returncode == 1 and len(lines) == 1 and "no assets: CASCADE_ASSETS=%s has no %s" % (empty, lacks) in lines[0]
+        cases += 1
+        failures += not ok
+        print("%s %-32s rc %d: %s" % ("ok  " if ok else "FAIL", "no assets: " + " ".join(args[:2]), r.returncode,
+                                      " | ".join(lines)[:160]))
+    r = subprocess.run([cascade, "run", "--quiet", "--device", "cpu", "--cheap", lenet, "--full", "none", "--data", ten],
+                       capture_output=True, text=True, timeout=120, env=env)
+    cases += 1
+    failures += r.returncode != 0
+    print("%s %-32s rc %d %s" % ("ok  " if r.returncode == 0 else "FAIL", "no assets: every file by path",
+                                 r.returncode, r.stderr.strip()[:120]))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        no_assets_cases(tmp)
         class_name_cases(tmp)
         fp16_range_cases(tmp)
         long_name_cases(tmp)
