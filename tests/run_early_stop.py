@@ -290,6 +290,13 @@ def test_sigint_blocked_write(tmp):
         print("SIGINT in a blocked write: exit 130 after %d images, outputs written, progress whole" % n)
 
 
+def is_progress_line(line):
+    try:
+        return "processed" in json.loads(line)
+    except (ValueError, TypeError):  # (cut short, or not an object)
+        return False
+
+
 def test_progress_reader_stalled(tmp):
     """A reader of the progress stream that stops reading (a full pipe) holds up
     neither the run nor its stop: the lines it has no room for are dropped, a
@@ -331,26 +338,15 @@ def test_progress_reader_stalled(tmp):
         for f in (out, rep):
             if os.path.exists(f):
                 os.unlink(f)
-        os.set_blocking(r, False)
-        taken = b""
-        try:
-            while True:
-                chunk = os.read(r, 65536)
-                if not chunk:
-                    break
-                taken += chunk
-        except BlockingIOError:
-            pass
+        taken = b""  # (every writer has gone: the read ends)
+        while chunk := os.read(r, 65536):
+            taken += chunk
         os.close(r)
         lines = taken.decode(errors="replace").split("\n")
-        whole = on_stderr or len(lines) > 1  # the feed: a line at least, each of them whole
-        for line in (lines[:-1] if not on_stderr else []):
-            try:
-                whole = whole and "processed" in json.loads(line)
-            except ValueError:
-                whole = False
+        # the feed: a line at least, each whole (no partial one at the end)
+        whole = on_stderr or (len(lines) > 1 and lines[-1] == "" and all(map(is_progress_line, lines[:-1])))
         check(p.returncode == want and report.get("complete") is False and took < 8 and whole and
-              (on_stderr or (lines[-1] == "" and "last one is dropped" in err)),  # the feed: no partial line
+              (on_stderr or "last one is dropped" in err),
               "progress reader stalled, %s: exit %s (want %d) %.1f s after, JSON complete %r, %d bytes taken "
               "(lines whole: %s), stderr %r" % (how, p.returncode, want, took, report.get("complete"), len(taken), whole,
                                                 (err or "")[-300:]))
