@@ -84,6 +84,20 @@ static void json_line(FILE *f, const progress_state *p, double elapsed) {
     fprintf(f, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
 }
 
+static void draw_line(FILE *f, const progress_state *p, double elapsed, int final);
+
+// One update's line, the feed's (json) or stderr's, composed in memory so it
+// is written at once (malloc'd, *len bytes; NULL: no memory for it).
+static char *line_text(const progress_state *p, double elapsed, int final, int json, size_t *len) {
+    char *line = NULL;
+    FILE *m = open_memstream(&line, len);
+    if (!m) return NULL;
+    if (json) json_line(m, p, elapsed);
+    else draw_line(m, p, elapsed, final);
+    fclose(m);
+    return line;
+}
+
 // Room for a line in f within timeout_ms (a pipe or FIFO whose reader
 // stalls has none; a file always has; an error or a gone reader counts as
 // room: the write then reports it).
@@ -107,12 +121,9 @@ static int room_within(FILE *f, double seconds) {
 // classes of names under 32 bytes; CIFAR-10's are about 950) is shorter than
 // PIPE_BUF, so the room poll reports (a free page of the pipe) takes it whole.
 static void write_json(progress_state *p, double elapsed, int last) {
-    char *line = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&line, &len);
-    if (!m) return; // (out of memory: this update is not shown)
-    json_line(m, p, elapsed);
-    fclose(m);
+    size_t len;
+    char *line = line_text(p, elapsed, last, 1, &len);
+    if (!line) return; // (out of memory: this update is not shown)
     int room = last ? room_within(p->json, 2.0) : room_for_line(p->json, 0);
     if (last && !room && room_for_line(stderr, 0)) // (a stalled stderr, too, holds up nothing)
         fprintf(stderr, "notice: --progress-json: its reader took no line for 2 s; the last one is dropped\n");
@@ -158,12 +169,9 @@ static void draw_line(FILE *f, const progress_state *p, double elapsed, int fina
 // The progress line, written to stderr at once (one write under PIPE_BUF: a
 // line is never cut by a full pipe, nor mixed with another writer's).
 static void draw(const progress_state *p, double elapsed, int final) {
-    char *line = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&line, &len);
-    if (!m) return; // (out of memory: this update is not shown)
-    draw_line(m, p, elapsed, final);
-    fclose(m);
+    size_t len;
+    char *line = line_text(p, elapsed, final, 0, &len);
+    if (!line) return; // (out of memory: this update is not shown)
     fwrite(line, 1, len, stderr);
     fflush(stderr);
     free(line);

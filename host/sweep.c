@@ -402,7 +402,6 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
     return CASCADE_OK;
 }
 
-
 // Up to cap bytes of path into buf, *len of them (READ_MORE when more
 // follow). Each read waits in poll(), 10 ms at a time, for data or the end:
 // a FIFO's writer may be slow or never come, and a stop signal restarts a
