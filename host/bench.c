@@ -1,5 +1,6 @@
 // bench.c: timing of models alone and cascades (see bench.h).
 #include "bench.h"
+#include "status_line.h"
 #include "options.h" // number_text
 #include "assets.h"
 #include "bench_data.h"
@@ -42,7 +43,7 @@ static void attach_images(bench_context *c, cascade_backend *be) {
     if (!be->register_host || !be->set_chunk_source) return;
     cascade_error why = {""};
     c->in_place = be->register_host(be->impl, c->data.pixels, (size_t)c->data.count * CIFAR_PIXELS, &why) == CASCADE_OK;
-    if (!c->in_place) fprintf(stderr, "  images copied per chunk, not read in place: %s\n", why.message);
+    if (!c->in_place) status_line(2.0, "  images copied per chunk, not read in place: %s\n", why.message);
 }
 
 static void detach_images(bench_context *c, cascade_backend *be) {
@@ -120,7 +121,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_alone++;
-        fprintf(stderr, "  %-18s batch %-6d %12.0f img/s\n", f->model, f->batch, f->rate.median);
+        status_line(2.0, "  %-18s batch %-6d %12.0f img/s\n", f->model, f->batch, f->rate.median);
     }
     backend_close(&be);
     return s;
@@ -155,7 +156,8 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_cascades++;
         char thr[NUMBER_TEXT_CAP];
-        fprintf(stderr, "  %s -> %s @ %s  %12.0f img/s\n", f->cheap, f->full, number_text(f->threshold, thr), f->rate.median);
+        status_line(2.0, "  %s -> %s @ %s  %12.0f img/s\n", f->cheap, f->full, number_text(f->threshold, thr),
+                    f->rate.median);
     }
     detach_images(c, &be);
     backend_close(&be);
@@ -418,7 +420,7 @@ static cascade_status describe_device(bench_context *c, const bench_options *o, 
     if (!c->on_gpu) {
         if (o->device_choice == DEVICE_GPU) return cascade_fail(err, CASCADE_ENODEV, "--device gpu: %s", why.message);
         if (o->device_choice == DEVICE_AUTO)
-            fprintf(stderr, "notice: %s; benchmarking the CPU backend\n", why.message);
+            status_line(2.0, "notice: %s; benchmarking the CPU backend\n", why.message);
         const char *config = openblas_get_config(); // "OpenBLAS 0.3.21 ..." (not "OpenBLAS OpenBLAS")
         snprintf(r->versions, sizeof r->versions, "%s%s, core %s, %d threads", strncmp(config, "OpenBLAS", 8) ? "OpenBLAS " : "",
                  config, openblas_get_corename(), openblas_get_num_threads());

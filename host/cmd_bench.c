@@ -5,6 +5,7 @@
 // cascade, the pipeline efficiency divides its median by the ideal
 // 1 / (1/T_cheap + p/T_full) from the same invocation's alone medians.
 #include "commands.h"
+#include "status_line.h"
 #include "assets.h"
 #include "atomic_file.h"
 #include "output_paths.h"
@@ -128,7 +129,7 @@ int cmd_bench(int argc, char **argv) {
     cascade_status s = o.json ? atomic_file_open(&json, o.json, &err) : CASCADE_OK;
     if (s == CASCADE_EINTERRUPTED) { // while --json (a FIFO) waited for its reader: nothing measured, nothing to write
         interrupt_restore();
-        fprintf(stderr, "cascade bench: stopped by signal %d before anything was measured\n", command_signal);
+        status_line(2.0, "cascade bench: stopped by signal %d before anything was measured\n", command_signal);
         return interrupted_exit_code();
     }
     if (!s && o.json) interrupt_track(&json);
@@ -145,8 +146,8 @@ int cmd_bench(int argc, char **argv) {
     interrupt_restore(); // forgets the tracked output too
     bench_report_free(&report);
     if (s == CASCADE_EINTERRUPTED) {
-        fprintf(stderr, "cascade bench: stopped by signal %d; the figures measured before it are reported\n",
-                command_signal);
+        status_line(2.0, "cascade bench: stopped by signal %d; the figures measured before it are reported\n",
+                    command_signal);
         return interrupted_exit_code();
     }
     return command_exit("bench", s, &err);

@@ -4,6 +4,7 @@
 // as in NoScope) reaches a target; optionally, what that choice really
 // achieves when run as a cascade on a test file.
 #include "commands.h"
+#include "status_line.h"
 #include "version.h"
 #include "assets.h"
 #include "atomic_file.h"
@@ -145,9 +146,9 @@ static cascade_status note_val_trained(calibrate_state *s, const char *default_p
     cascade_status st = count_trained_on(default_path, (record_run){&s->val.file, s->val.first, s->val.n},
                                          &s->val_trained, err);
     if (!st && s->val_trained)
-        fprintf(stderr, "notice: %lld of the validation images were trained on (the pixels of records 0..%d of %s):"
-                " their accuracies overstate, the choice may miss its target on new images\n",
-                (long long)s->val_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+        status_line(2.0, "notice: %lld of the validation images were trained on (the pixels of records 0..%d of %s):"
+                    " their accuracies overstate, the choice may miss its target on new images\n",
+                    (long long)s->val_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
     return st;
 }
 
@@ -159,11 +160,11 @@ static cascade_status note_test_overlap(calibrate_state *s, const char *default_
     if (!st) st = count_trained_on(default_path, test, &s->test_trained, err);
     if (st) return st;
     if (s->test_shared)
-        fprintf(stderr, "notice: %lld of the --test images are validation images too (the same pixels): the test"
-                " figures are not independent of the choice\n", (long long)s->test_shared);
+        status_line(2.0, "notice: %lld of the --test images are validation images too (the same pixels): the test"
+                    " figures are not independent of the choice\n", (long long)s->test_shared);
     if (s->test_trained)
-        fprintf(stderr, "notice: %lld of the --test images were trained on (the pixels of records 0..%d of %s): the"
-                " test figures overstate accuracy\n", (long long)s->test_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
+        status_line(2.0, "notice: %lld of the --test images were trained on (the pixels of records 0..%d of %s): the"
+                    " test figures overstate accuracy\n", (long long)s->test_trained, DEFAULT_VAL_FIRST - 1, DEFAULT_VAL);
     return CASCADE_OK;
 }
 
@@ -241,8 +242,8 @@ static cascade_status run_on_test(calibrate_state *s, const sweep_point *choice,
                                                                              (double)t->deferred / d->n)
                                               : full->images_per_s;
         if (!s->opt.quiet)
-            fprintf(stderr, "cascade calibrate: the choice on %lld test images: %.1f images/s (%.2f s, %s)\n",
-                    (long long)d->n, t->images_per_s, t->seconds, be.name);
+            status_line(2.0, "cascade calibrate: the choice on %lld test images: %.1f images/s (%.2f s, %s)\n",
+                        (long long)d->n, t->images_per_s, t->seconds, be.name);
     }
     backend_close(&be);
     // agreement with the expensive model needs its answer on every image: one more pass

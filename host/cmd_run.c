@@ -4,6 +4,7 @@
 // estimates, early stop (SIGINT, time budget, target interval width), and
 // outputs written atomically for exactly the images processed.
 #include "commands.h"
+#include "status_line.h"
 #include "version.h"
 #include "assets.h"
 #include "atomic_file.h"
@@ -344,7 +345,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (s) return s;
     model_drop_weights(&r->cheap); // the networks hold their own copies now
     if (r->has_full) model_drop_weights(&r->full);
-    if (r->notice[0]) fprintf(stderr, "%s\n", r->notice);
+    if (r->notice[0]) status_line(2.0, "%s\n", r->notice);
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
     p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;

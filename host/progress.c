@@ -1,6 +1,6 @@
 // progress.c: running estimates, their display and the stop rules (see progress.h).
 #include "progress.h"
-#include <poll.h>
+#include "status_line.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,21 +98,6 @@ static char *line_text(const progress_state *p, double elapsed, int final, int j
     return line;
 }
 
-// Room for a line in f within timeout_ms (a pipe or FIFO whose reader
-// stalls has none; a file always has; an error or a gone reader counts as
-// room: the write then reports it).
-static int room_for_line(FILE *f, int timeout_ms) {
-    struct pollfd feed = {.fd = fileno(f), .events = POLLOUT};
-    return poll(&feed, 1, timeout_ms) > 0;
-}
-
-// The same, polled every 10 ms for up to seconds (a last line's wait).
-static int room_within(FILE *f, double seconds) {
-    int room = room_for_line(f, 0);
-    for (double given_up = now_seconds() + seconds; !room && now_seconds() < given_up;) room = room_for_line(f, 10);
-    return room;
-}
-
 // A stalled reader of the feed (a pipe, a FIFO) must not stall the run: a
 // blocked write would also hold off the stop signals, which restart it
 // (interrupt.c), and the time budget. So a line it has no room for is
@@ -124,9 +109,9 @@ static void write_json(progress_state *p, double elapsed, int last) {
     size_t len;
     char *line = line_text(p, elapsed, last, 1, &len);
     if (!line) return; // (out of memory: this update is not shown)
-    int room = last ? room_within(p->json, 2.0) : room_for_line(p->json, 0);
-    if (last && !room && room_for_line(stderr, 0)) // (a stalled stderr, too, holds up nothing)
-        fprintf(stderr, "notice: --progress-json: its reader took no line for 2 s; the last one is dropped\n");
+    int room = stream_room(p->json, last ? 2.0 : 0);
+    if (last && !room) // (a stalled stderr, too, holds up nothing)
+        status_line(0, "notice: --progress-json: its reader took no line for 2 s; the last one is dropped\n");
     if (room) {
         fwrite(line, 1, len, p->json);
         fflush(p->json);
@@ -202,7 +187,7 @@ int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_res
     p->aggregated = done;
     double t = now_seconds(), elapsed = t - p->start;
     check_stop_rules(p, elapsed);
-    if (!p->quiet && t - p->last_draw >= p->draw_interval && room_for_line(stderr, 0)) { // (as the JSON feed's)
+    if (!p->quiet && t - p->last_draw >= p->draw_interval && stream_room(stderr, 0)) { // (as the JSON feed's)
         draw(p, elapsed, 0);
         p->last_draw = t;
         p->drawn_seen = p->estimate.seen;
@@ -216,7 +201,7 @@ int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_res
 
 void progress_finish(progress_state *p) {
     double elapsed = now_seconds() - p->start;
-    if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty) && room_within(stderr, 2.0))
+    if (!p->quiet && (p->drawn_seen != p->estimate.seen || p->tty) && stream_room(stderr, 2.0))
         draw(p, elapsed, 1); // (a stderr whose reader stalled gets no last line, as the feed)
     if (p->json && (p->json_seen != p->estimate.seen || p->json_stop != p->stop))
         write_json(p, elapsed, 1); // the last state, unless the last line already holds it

@@ -1,6 +1,7 @@
 // sweep.c: the evaluation shared by `cascade sweep` and `cascade calibrate`,
 // and the timed pass of one model alone over a data set (see sweep.h).
 #include "sweep.h"
+#include "status_line.h"
 #include "assets.h"
 #include "options.h"
 #include "interrupt.h"
@@ -311,13 +312,13 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
         cascade_error ignored;
         for (int i = 0; i < n; i++) stand_in[i].images_per_s = 0;
         if (!apply_items("", text, stand_in, n, unmatched, 1, &ignored) && unmatched[0])
-            fprintf(stderr, "notice: --throughput-from %s: '%s' is none of this run's models; ignored\n",
-                    s->opt.throughput_from, unmatched);
+            status_line(2.0, "notice: --throughput-from %s: '%s' is none of this run's models; ignored\n",
+                        s->opt.throughput_from, unmatched);
         unmatched[0] = 0;
         int any = 0;
         for (int i = 0; i < n; i++) any |= stand_in[i].images_per_s > 0;
-        if (!any) fprintf(stderr, "notice: --throughput-from %s gives none of this run's models a figure: all are "
-                                  "measured\n", s->opt.throughput_from);
+        if (!any) status_line(2.0, "notice: --throughput-from %s gives none of this run's models a figure: all are "
+                                   "measured\n", s->opt.throughput_from);
     }
     if (!st && s->opt.throughputs)
         st = apply_items("--throughputs", s->opt.throughputs, stand_in, n, unmatched, 0, err);
@@ -513,11 +514,11 @@ typedef struct {
 static void pass_draw(pass_progress *pp, int64_t done) {
     double t = now_seconds(), rate = t > pp->start ? done / (t - pp->start) : 0;
     if (t - pp->last < (pp->tty ? 0.25 : 30.0)) return;
-    pp->last = t, pp->drawn = 1;
-    fprintf(stderr, "%scascade %s: %s alone: %lld/%lld images (%.0f%%), %.0f img/s, ETA %.0fs%s", pp->tty ? "\r" : "",
-            pp->ps->command, pp->name, (long long)done, (long long)pp->n, pp->n ? 100.0 * done / pp->n : 100.0, rate,
-            rate > 0 ? (pp->n - done) / rate : 0, pp->tty ? "\033[K" : "\n");
-    fflush(stderr);
+    pp->last = t;
+    pp->drawn |= status_line(0, "%scascade %s: %s alone: %lld/%lld images (%.0f%%), %.0f img/s, ETA %.0fs%s",
+                             pp->tty ? "\r" : "", pp->ps->command, pp->name, (long long)done, (long long)pp->n,
+                             pp->n ? 100.0 * done / pp->n : 100.0, rate, rate > 0 ? (pp->n - done) / rate : 0,
+                             pp->tty ? "\033[K" : "\n");
 }
 
 static int pass_stop(void *ctx, int64_t done, int64_t screened, const cascade_results *results) {
@@ -542,7 +543,7 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
     char notice[512];
     cascade_status s = backend_open(&be, ps->device, m, NULL, ps->chunk, 0, notice, sizeof notice, err);
     if (s) return s;
-    if (notice[0] && !ps->notice_shown) fprintf(stderr, "%s\n", notice), ps->notice_shown = 1;
+    if (notice[0] && !ps->notice_shown) status_line(2.0, "%s\n", notice), ps->notice_shown = 1;
     snprintf(ps->backend, sizeof ps->backend, "%s", be.name);
     pass->prediction = malloc((size_t)n * sizeof(int32_t));
     pass->confidence = malloc((size_t)n * sizeof(float));
@@ -563,7 +564,7 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
     pp.live = 1, pp.start = pp.last = start;
     if (!s) s = cascade_run(&job, &results, &sum, err);
     double seconds = now_seconds() - start;
-    if (pp.drawn && pp.tty) fputs("\r\033[K", stderr); // the pass's own line (or its error) takes the place
+    if (pp.drawn && pp.tty) status_line(0, "\r\033[K"); // the pass's own line (or its error) takes the place
     if (!s && !sum.complete) s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
     free(deferred);
     backend_close(&be);
@@ -575,8 +576,8 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
     pass->seconds = seconds;
     pass->images_per_s = seconds > 0 ? (double)n / seconds : 0;
     if (!ps->quiet)
-        fprintf(stderr, "cascade %s: %s alone on %lld images: %.1f images/s (%.2f s, %s)\n", ps->command, name,
-                (long long)n, pass->images_per_s, seconds, ps->backend);
+        status_line(2.0, "cascade %s: %s alone on %lld images: %.1f images/s (%.2f s, %s)\n", ps->command, name,
+                    (long long)n, pass->images_per_s, seconds, ps->backend);
     return CASCADE_OK;
 }
 

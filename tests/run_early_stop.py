@@ -11,7 +11,9 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   exits at once and leaves no file at all. The same with SIGTERM (a batch
   scheduler's stop), exit 143. A SIGINT while a write blocks on a full pipe
   is a stop too (not a failed write); a progress reader that stops reading
-  holds up neither the run nor its stop (SIGINT, --time-budget); a SIGINT that comes while the models
+  holds up neither the run nor its stop (SIGINT, --time-budget), nor does a
+  stalled stderr hold up sweep or bench (their lines wait 2 s, then are
+  dropped); a SIGINT that comes while the models
   load is dated at the start (0 s), not before it; one sent while the process
   starts (its re-exec) is held for the command: a stop, not a kill.
   timeout(1)'s stop (SIGTERM to the run, then to its process group, from the
@@ -352,6 +354,56 @@ def test_progress_reader_stalled(tmp):
                                                 (err or "")[-300:]))
         print("progress reader stalled, %s: exit %s, %d images, %.1f s after" % (
             how, p.returncode, report.get("processed", -1), took))
+
+
+def test_status_lines_stalled(tmp):
+    """A stderr whose reader stopped reading holds up neither sweep's nor
+    bench's work nor their stop: their pass, figure and stop lines each wait
+    2 s at most for room, then are dropped; the table (stdout) and the JSON
+    are whole. (Each line blocked in its write: the first one stood the
+    command still for good, and a SIGINT, restarting the write, changed
+    nothing.)"""
+    import fcntl
+    cases = [("sweep, two passes", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "500",
+                                    "--thresholds", "0.9"], None, 0),
+             ("bench, a figure", ["bench", "--models", "lenet", "--cascades", "none", "--images", "256",
+                                  "--runs", "3"], None, 0),
+             ("bench, SIGINT", ["bench", "--models", "alexnet_shallower", "--cascades", "none", "--images", "256",
+                                "--runs", "1000"], signal.SIGINT, 130)]
+    for what, args, sig, want in cases:
+        rep = os.path.join(tmp, "stalled-status.json")
+        r, w = os.pipe()
+        fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page, full from the start
+        os.write(w, b"." * 4096)
+        env = dict(os.environ)
+        if "TSAN_OPTIONS" in env:  # (else the TSan build's OpenMP tool writes a warning first, and waits)
+            env["TSAN_OPTIONS"] += " ignore_noninstrumented_modules=1"
+        p = subprocess.Popen([cascade] + args + ["--device", "cpu", "--json", rep], stdout=subprocess.PIPE,
+                             stderr=w, text=True, env=env)
+        os.close(w)
+        start = time.time()
+        if sig:
+            time.sleep(3)  # a timed run in progress: its figure is 180 s away
+            p.send_signal(sig)
+            start = time.time()
+        try:
+            out = p.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out = p.communicate()[0]
+        took = time.time() - start
+        report = json.load(open(rep)) if os.path.exists(rep) else {}
+        if os.path.exists(rep):
+            os.unlink(rep)
+        taken = b""  # (every writer has gone: the read ends)
+        while chunk := os.read(r, 65536):
+            taken += chunk
+        os.close(r)
+        named = ("lenet" in out) if "lenet" in " ".join(args) else ("stopped" in out)
+        check(p.returncode == want and report and named and took < (8 if sig else 45) and taken == b"." * 4096,
+              "stderr reader stalled, %s: exit %s (want %d) %.1f s after, JSON %s, stdout %r, %d bytes on stderr"
+              % (what, p.returncode, want, took, "written" if report else "missing", out[-200:], len(taken)))
+        print("stderr reader stalled, %s: exit %s, %.1f s" % (what, p.returncode, took))
 
 
 # The environment without OpenBLAS's and OpenMP's settings: the process re-executes itself once
@@ -736,6 +788,7 @@ def main():
         test_timeout_pair(tmp)
         test_sigint_blocked_write(tmp)
         test_progress_reader_stalled(tmp)
+        test_status_lines_stalled(tmp)
         test_sigint_before_start(tmp)
         test_sigint_while_starting(tmp)
         test_two_signals_while_starting(tmp)
