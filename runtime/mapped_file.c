@@ -19,6 +19,8 @@ static int above_standard(int fd) {
 
 cascade_status mapped_file_open(mapped_file *m, const char *path, cascade_error *err) {
     memset(m, 0, sizeof *m);
+    if (!strcmp(path, "-")) // (outputs take '-': an input is mapped, and standard input is no file)
+        return cascade_fail(err, CASCADE_EIO, "- (standard input) cannot be an input: inputs are mapped; give the file");
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // O_NONBLOCK: a FIFO must not hang the open
     if (fd >= 0) fd = above_standard(fd);
     if (fd < 0) return cascade_fail(err, CASCADE_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -30,7 +32,8 @@ cascade_status mapped_file_open(mapped_file *m, const char *path, cascade_error 
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return cascade_fail(err, CASCADE_EIO, "%s: not a regular file", path);
+        return cascade_fail(err, CASCADE_EIO, "%s: not a regular file (inputs are mapped: a %s cannot be)", path,
+                            S_ISDIR(st.st_mode) ? "folder" : S_ISFIFO(st.st_mode) ? "pipe or FIFO" : "device or socket");
     }
     size_t size = (size_t)st.st_size;
     void *data = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;

@@ -15,7 +15,8 @@ usage: resource_failures.py CASCADE_BINARY [--no-tmpfile SHIM] [--fail-call SHIM
 
 Each failure must give a non-zero exit, exactly one line on stderr, and leave no output
 file (nor a temporary one) behind:
-  unreadable input     a directory, a FIFO with no writer (must not hang), a path under a
+  unreadable input     a directory, a FIFO with no writer (must not hang), `--data -` and a
+                       pipe on /dev/stdin (inputs are mapped: each said so), a path under a
                        regular file, a chmod-000 file (as root: run as nobody, else skipped)
   vanished input       a deleted path; the data file deleted mid-run (the mapping keeps it:
                        the run completes); the data file truncated mid-run (SIGBUS: one line);
@@ -159,6 +160,14 @@ def unreadable_inputs(tmp, out):
     expect_failure("unreadable: data is a FIFO with no writer", quick() + ["--data", fifo, "--output", out + "/p.csv"],
                    "not a regular file", out, timeout=20)
     expect_failure("unreadable: weights are a FIFO", ["info", fifo], "not a regular file", out, timeout=20)
+    expect_failure("unreadable: data is -", quick() + ["--data", "-", "--output", out + "/p.csv"],
+                   "- (standard input) cannot be an input", out)
+    piped, feed = os.pipe()  # the real file's first records on a pipe: still no file to map
+    os.write(feed, open(test_batch, "rb").read(3073 * 10))
+    os.close(feed)
+    expect_failure("unreadable: data is /dev/stdin, a pipe", quick() + ["--data", "/dev/stdin", "--output",
+                   out + "/p.csv"], "a pipe or FIFO cannot be", out, stdin=piped)
+    os.close(piped)
     plain = os.path.join(tmp, "in.plain")
     open(plain, "wb").close()
     expect_failure("unreadable: path under a regular file", quick() + ["--data", plain + "/x.bin", "--output", out + "/p.csv"],
