@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef CASCADE_HAVE_CUDA
 #include "../runtime/gpu/gpu_network.h"
 #include "../runtime/gpu/gpu_probe.h"
@@ -68,24 +69,61 @@ static int compare_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-// Times warmup + runs passes of one configuration; rates in images/s.
+// One run, a warm-up or a timed one: its images/s, and the deferred fraction.
+static cascade_status time_one_run(bench_context *c, cascade_backend *be, const bench_options *o, int has_expensive,
+                                   double threshold, int run, double *rate, double *deferred, cascade_error *err) {
+    if (o->stop && *o->stop) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
+    int64_t images = run < o->warmup ? c->warmup_images : c->data.count;
+    cascade_job job = {be, threshold, has_expensive, images, bench_data_fill, &c->data,
+                       NULL, NULL, o->stop, c->in_place ? bench_data_chunk : NULL};
+    cascade_summary sum;
+    double start = now_seconds();
+    cascade_status s = cascade_run(&job, &c->results, &sum, err);
+    double seconds = now_seconds() - start;
+    if (s) return s;
+    if (!sum.complete) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted"); // a run cut short
+    *rate = images / seconds;
+    *deferred = (double)sum.deferred / c->data.count;
+    return CASCADE_OK;
+}
+
+// A figure's runs on stderr as each ends (outside the timed part): redrawn
+// in place on a terminal, a line at most every 30 s elsewhere (a log; a
+// CPU's resnet34 figure takes minutes); erased on a terminal at the end,
+// where the figure's own line takes its place.
+typedef struct {
+    const char *what;
+    int tty, drawn;
+    double last;
+} run_news;
+
+static void run_news_draw(run_news *n, const bench_options *o, int run, double rate) {
+    double t = now_seconds();
+    if (!n->tty && t - n->last < 30.0) return;
+    n->last = t;
+    int warmup = (int)o->warmup, timed = run >= warmup;
+    n->drawn |= status_line(0, "%s  %s: %s %d of %d, %.0f img/s%s", n->tty ? "\r" : "", n->what,
+                            timed ? "run" : "warm-up", timed ? run - warmup + 1 : run + 1,
+                            timed ? (int)o->runs : warmup, rate, n->tty ? "\033[K" : "\n");
+}
+
+// Times warmup + runs passes of one configuration (what: its name on
+// stderr); rates in images/s.
 static cascade_status time_runs(bench_context *c, cascade_backend *be, const bench_options *o, int has_expensive,
-                                double threshold, rate_stats *rate, double *deferred, double *accuracy,
-                                cascade_error *err) {
+                                double threshold, const char *what, rate_stats *rate, double *deferred,
+                                double *accuracy, cascade_error *err) {
     double rates[BENCH_RUNS_MAX];
+    run_news news = {what, isatty(STDERR_FILENO), 0, now_seconds()};
+    cascade_status s = CASCADE_OK;
     for (int run = 0; run < o->warmup + o->runs; run++) {
-        if (o->stop && *o->stop) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
-        cascade_job job = {be, threshold, has_expensive, run < o->warmup ? c->warmup_images : c->data.count, bench_data_fill, &c->data,
-                           NULL, NULL, o->stop, c->in_place ? bench_data_chunk : NULL};
-        cascade_summary sum;
-        double start = now_seconds();
-        cascade_status s = cascade_run(&job, &c->results, &sum, err);
-        double seconds = now_seconds() - start;
-        if (s) return s;
-        if (!sum.complete) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted"); // a run cut short
-        if (run >= o->warmup) rates[run - o->warmup] = c->data.count / seconds;
-        *deferred = (double)sum.deferred / c->data.count;
+        double one = 0;
+        s = time_one_run(c, be, o, has_expensive, threshold, run, &one, deferred, err);
+        if (s) break;
+        if (run >= o->warmup) rates[run - o->warmup] = one;
+        run_news_draw(&news, o, run, one);
     }
+    if (news.drawn && news.tty) status_line(0, "\r\033[K");
+    if (s) return s;
     int64_t correct = 0;
     for (int64_t i = 0; i < c->data.count; i++) correct += c->results.prediction[i] == c->data.labels[i];
     *accuracy = (double)correct / c->data.count;
@@ -113,11 +151,14 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
     cascade_status s = open_timed(&be, o, m, NULL, batch, 0, r, &f->build_seconds, err);
     double deferred;
     if (!s) attach_images(c, &be);
-    if (!s) s = time_runs(c, &be, o, 0, 0.0f, &f->rate, &deferred, &f->accuracy, err);
+    int held = be.chunk_capacity < r->images ? be.chunk_capacity : (int)r->images; // what a run's chunks hold
+    char what[MODEL_NAME_CAP + 32];
+    snprintf(what, sizeof what, "%.*s batch %d", MODEL_NAME_CAP - 1, name, held);
+    if (!s) s = time_runs(c, &be, o, 0, 0.0f, what, &f->rate, &deferred, &f->accuracy, err);
     detach_images(c, &be);
     if (!s) {
         snprintf(f->model, sizeof f->model, "%.*s", MODEL_NAME_CAP - 1, name); // two files of one arch: two rows
-        f->batch = be.chunk_capacity < r->images ? be.chunk_capacity : (int)r->images; // what a run's chunks held
+        f->batch = held;
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_alone++;
@@ -148,16 +189,16 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         f->threshold = o->threshold_values[t];
         f->chunk = be.chunk_capacity, f->batch = be.expensive_batch;
         f->build_seconds = build_seconds;
-        s = time_runs(c, &be, o, 1, f->threshold, &f->rate, &f->deferred, &f->accuracy, err);
+        char thr[NUMBER_TEXT_CAP], what[2 * MODEL_NAME_CAP + NUMBER_TEXT_CAP + 16];
+        snprintf(what, sizeof what, "%s -> %s @ %s", f->cheap, f->full, number_text(f->threshold, thr));
+        s = time_runs(c, &be, o, 1, f->threshold, what, &f->rate, &f->deferred, &f->accuracy, err);
         if (s) break;
         double tc = alone_rate(r, f->cheap), tf = alone_rate(r, f->full);
         f->ideal = tc > 0 && tf > 0 ? 1.0 / (1.0 / tc + f->deferred / tf) : 0;
         f->efficiency = f->ideal > 0 ? f->rate.median / f->ideal : 0;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_cascades++;
-        char thr[NUMBER_TEXT_CAP];
-        status_line(2.0, "  %s -> %s @ %s  %12.0f img/s\n", f->cheap, f->full, number_text(f->threshold, thr),
-                    f->rate.median);
+        status_line(2.0, "  %s  %12.0f img/s\n", what, f->rate.median);
     }
     detach_images(c, &be);
     backend_close(&be);

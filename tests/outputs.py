@@ -316,6 +316,24 @@ def check_sweep_progress_on_terminal(tmp, data):
           % (counts[0], seconds, counts[1]))
 
 
+def check_bench_progress_on_terminal(tmp, data):
+    """bench draws each figure's runs on a terminal as they end (it said
+    nothing until the figure was done: minutes for resnet34 on a CPU),
+    erased before the figure's own line; a log under 30 s gets none."""
+    args = ["bench", "--device", "cpu", "--models", "lenet", "--cascades", "lenet:alexnet_shallower",
+            "--thresholds", "0.9", "--images", "256", "--runs", "3"]
+    rc, shown = terminal_stderr(args, tmp)
+    want = ["lenet batch 256: warm-up 1 of 1,", "lenet batch 256: run 1 of 3,", "lenet batch 256: run 3 of 3,",
+            "lenet -> alexnet_shallower @ 0.9: run 3 of 3,"]
+    missing = [w for w in want if w not in shown]
+    erased = shown.count("\r\033[K  lenet ") == 2  # the erase, then each figure's line
+    check(rc == 0 and not missing and erased, "bench progress on a terminal: exit %d, missing %r, figure lines "
+          "after an erase: %s, shown %r" % (rc, missing, erased, shown[-400:]))
+    r = run(args)
+    check(r.returncode == 0 and " of 3," not in r.stderr and len(r.stderr.splitlines()) == 2,
+          "bench progress in a log: exit %d, stderr %r" % (r.returncode, r.stderr))
+
+
 def check_progress_interval_on_terminal(tmp, data):
     """--progress-interval holds on a terminal too (it was always 0.25 s
     there): with 30 s, a run of a few seconds draws its line at the start and
@@ -556,7 +574,8 @@ def main():
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
-                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal, check_progress_lines,
+                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal, check_bench_progress_on_terminal,
+                     check_progress_lines,
                      check_progress_rate, check_report_fields,
                      check_no_image_yet):
             part(tmp, data)
