@@ -4,6 +4,7 @@
 #include "atomic_file.h"
 #include "interrupt.h"
 #include "output_paths.h"
+#include "status_line.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -300,8 +301,8 @@ static void sync_folders(const char *const *paths, int n) {
         int e = fd < 0 ? errno : fsync(fd) == 0 ? 0 : errno;
         if (fd >= 0) close(fd);
         if (e && e != EINVAL && e != EACCES)
-            fprintf(stderr, "cascade: %s is published, but its folder could not be synced (%s): a crash may still "
-                    "lose it\n", paths[i], strerror(e));
+            status_line(2.0, "cascade: %s is published, but its folder could not be synced (%s): a crash may "
+                        "still lose it\n", paths[i], strerror(e));
     }
 }
 
@@ -382,8 +383,8 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         if (!files[i]) continue;
         if (s) take_back(files[i], how[i], err);
         else if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0) // published all the same: exit 0
-            fprintf(stderr, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
-                    files[i]->path, files[i]->temp_path, strerror(errno));
+            status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
+                        files[i]->path, files[i]->temp_path, strerror(errno));
         files[i]->temp_path[0] = 0;
     }
     interrupt_publishing(0);

@@ -34,6 +34,7 @@ typedef struct {
     int in_place; // the backend reads chunks straight from data.pixels
     int pinned;   // data.pixels pinned once for every backend (GPU)
     int64_t warmup_images; // images in each warm-up run (at most data.count)
+    const char *erase;     // what the next figure line starts with: a terminal's run line erased, or ""
 } bench_context;
 
 // Lets the backend read the benchmark images in place (pinned, on the GPU),
@@ -89,8 +90,8 @@ static cascade_status time_one_run(bench_context *c, cascade_backend *be, const 
 
 // A figure's runs on stderr as each ends (outside the timed part): redrawn
 // in place on a terminal, a line at most every 30 s elsewhere (a log; a
-// CPU's resnet34 figure takes minutes); erased on a terminal at the end,
-// where the figure's own line takes its place.
+// CPU's resnet34 figure takes minutes); on a terminal the figure's own line
+// (or an error) takes its place.
 typedef struct {
     const char *what;
     int tty, drawn;
@@ -102,7 +103,7 @@ static void run_news_draw(run_news *n, const bench_options *o, int run, double r
     if (!n->tty && t - n->last < 30.0) return;
     n->last = t;
     int warmup = (int)o->warmup, timed = run >= warmup;
-    n->drawn |= status_line(0, "%s  %s: %s %d of %d, %.0f img/s%s", n->tty ? "\r" : "", n->what,
+    n->drawn |= status_line(0, "%scascade bench: %s: %s %d of %d, %.0f img/s%s", n->tty ? "\r" : "", n->what,
                             timed ? "run" : "warm-up", timed ? run - warmup + 1 : run + 1,
                             timed ? (int)o->runs : warmup, rate, n->tty ? "\033[K" : "\n");
 }
@@ -122,7 +123,8 @@ static cascade_status time_runs(bench_context *c, cascade_backend *be, const ben
         if (run >= o->warmup) rates[run - o->warmup] = one;
         run_news_draw(&news, o, run, one);
     }
-    if (news.drawn && news.tty) status_line(0, "\r\033[K");
+    c->erase = news.drawn && news.tty ? "\r\033[K" : "";
+    if (s && *c->erase) status_line(0, "%s", c->erase);
     if (s) return s;
     int64_t correct = 0;
     for (int64_t i = 0; i < c->data.count; i++) correct += c->results.prediction[i] == c->data.labels[i];
@@ -162,7 +164,7 @@ static cascade_status bench_alone(bench_context *c, const bench_options *o, cons
         f->gflops = 2.0 * m->macs * f->rate.median / 1e9;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_alone++;
-        status_line(2.0, "  %-18s batch %-6d %12.0f img/s\n", f->model, f->batch, f->rate.median);
+        status_line(2.0, "%s  %-18s batch %-6d %12.0f img/s\n", c->erase, f->model, f->batch, f->rate.median);
     }
     backend_close(&be);
     return s;
@@ -198,7 +200,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         f->efficiency = f->ideal > 0 ? f->rate.median / f->ideal : 0;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_cascades++;
-        status_line(2.0, "  %s  %12.0f img/s\n", what, f->rate.median);
+        status_line(2.0, "%s  %s  %12.0f img/s\n", c->erase, what, f->rate.median);
     }
     detach_images(c, &be);
     backend_close(&be);
@@ -508,6 +510,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     memset(r, 0, sizeof *r);
     double start = now_seconds();
     bench_context c = {0};
+    c.erase = "";
     cascade_status s = describe_device(&c, o, r, err);
     if (!s) s = check_lists(&c, o, err);
     if (s) { free_models(&c); return s; }

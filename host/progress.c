@@ -7,12 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 void progress_init(progress_state *p, const cifar_file *data, const uint32_t *order, const model *classes,
                    int64_t total) {
     memset(p, 0, sizeof *p);

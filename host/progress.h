@@ -9,6 +9,7 @@
 #include "cifar.h"
 #include "../models/model.h"
 #include "../runtime/pipeline.h"
+#include "status_line.h" // now_seconds
 
 typedef enum { STOP_NONE, STOP_TIME_BUDGET, STOP_TARGET_CI, STOP_INTERRUPT } stop_reason;
 
@@ -44,7 +45,6 @@ typedef struct {
 extern "C" {
 #endif
 
-double now_seconds(void);
 void progress_init(progress_state *p, const cifar_file *data, const uint32_t *order, const model *classes,
                    int64_t total);
 // The pipeline's progress callback: aggregates [aggregated, done), draws, returns 1 to stop.

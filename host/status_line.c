@@ -1,10 +1,17 @@
 // status_line.c: stderr's news lines, dropped rather than waited for when
 // the reader stalls (see status_line.h).
 #include "status_line.h"
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdlib.h>
-#include "progress.h"
+#include <string.h>
+#include <time.h>
+
+double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
 
 static int room_now(FILE *f, int timeout_ms) {
     struct pollfd out = {.fd = fileno(f), .events = POLLOUT};
@@ -17,24 +24,30 @@ int stream_room(FILE *f, double seconds) {
     return room;
 }
 
+// A line of len > PIPE_BUF - 1 bytes cut to end "...\n" within PIPE_BUF,
+// not inside a UTF-8 character; the new length.
+static size_t cut_to_pipe_buf(char *line, size_t len) {
+    if (len < PIPE_BUF) return len;
+    size_t keep = PIPE_BUF - 5;
+    while (keep > 0 && ((unsigned char)line[keep] & 0xC0) == 0x80) keep--; // (a continuation byte)
+    memcpy(line + keep, "...\n", 5);
+    return keep + 4;
+}
+
 int status_line(double wait_s, const char *fmt, ...) {
-    char small[512], *line = small;
+    static int stalled; // the last line was dropped
+    char line[PIPE_BUF + 1];
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(small, sizeof small, fmt, ap);
+    int len = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (len < 0) return 0;
-    if ((size_t)len >= sizeof small) { // (a long path in it)
-        if (!(line = malloc((size_t)len + 1))) return 0;
-        va_start(ap, fmt);
-        vsnprintf(line, (size_t)len + 1, fmt, ap);
-        va_end(ap);
-    }
-    int room = stream_room(stderr, wait_s);
+    size_t n = cut_to_pipe_buf(line, (size_t)len);
+    int room = stream_room(stderr, stalled ? 0 : wait_s);
     if (room) {
-        fwrite(line, 1, (size_t)len, stderr);
+        fwrite(line, 1, n, stderr);
         fflush(stderr);
     }
-    if (line != small) free(line);
+    stalled = !room;
     return room;
 }

@@ -564,11 +564,12 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
     pp.live = 1, pp.start = pp.last = start;
     if (!s) s = cascade_run(&job, &results, &sum, err);
     double seconds = now_seconds() - start;
-    if (pp.drawn && pp.tty) status_line(0, "\r\033[K"); // the pass's own line (or its error) takes the place
+    const char *erase = pp.drawn && pp.tty ? "\r\033[K" : ""; // the pass's own line (or its error) takes the place
     if (!s && !sum.complete) s = cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
     free(deferred);
     backend_close(&be);
     if (s) {
+        if (*erase) status_line(0, "%s", erase);
         model_pass_free(pass);
         cascade_error_prefix(err, name);
         return s;
@@ -576,8 +577,8 @@ cascade_status model_pass_run(model_pass *pass, const char *name, const model *m
     pass->seconds = seconds;
     pass->images_per_s = seconds > 0 ? (double)n / seconds : 0;
     if (!ps->quiet)
-        status_line(2.0, "cascade %s: %s alone on %lld images: %.1f images/s (%.2f s, %s)\n", ps->command, name,
-                    (long long)n, pass->images_per_s, seconds, ps->backend);
+        status_line(2.0, "%scascade %s: %s alone on %lld images: %.1f images/s (%.2f s, %s)\n", erase, ps->command,
+                    name, (long long)n, pass->images_per_s, seconds, ps->backend);
     return CASCADE_OK;
 }
 

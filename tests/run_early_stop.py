@@ -362,10 +362,21 @@ def test_status_lines_stalled(tmp):
     2 s at most for room, then are dropped; the table (stdout) and the JSON
     are whole. (Each line blocked in its write: the first one stood the
     command still for good, and a SIGINT, restarting the write, changed
-    nothing.)"""
+    nothing.) A notice longer than PIPE_BUF (a long path in it) is cut to end
+    in "...": the room poll finds one free page, and a longer write blocked
+    half-done."""
     import fcntl
+    folder = tmp  # a --throughput-from path of about 4,000 bytes, naming a model the sweep lacks
+    while len(folder) < 3900:
+        folder = os.path.join(folder, "d" * 200)
+        os.makedirs(folder, exist_ok=True)
+    long_path = os.path.join(folder, "rates.txt")
+    with open(long_path, "w") as f:
+        f.write("no_such_model=1000\n")
     cases = [("sweep, two passes", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "500",
                                     "--thresholds", "0.9"], None, 0),
+             ("sweep, a notice past PIPE_BUF", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit",
+                                               "200", "--thresholds", "0.9", "--throughput-from", long_path], None, 0),
              ("bench, a figure", ["bench", "--models", "lenet", "--cascades", "none", "--images", "256",
                                   "--runs", "3"], None, 0),
              ("bench, SIGINT", ["bench", "--models", "alexnet_shallower", "--cascades", "none", "--images", "256",
@@ -373,7 +384,8 @@ def test_status_lines_stalled(tmp):
     for what, args, sig, want in cases:
         rep = os.path.join(tmp, "stalled-status.json")
         r, w = os.pipe()
-        fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page, full from the start
+        long_notice = "PIPE_BUF" in what  # two pages, the first full: room for the notice, cut
+        fcntl.fcntl(w, 1031, 8192 if long_notice else 4096)  # F_SETPIPE_SZ: one page left, or none
         os.write(w, b"." * 4096)
         env = dict(os.environ)
         if "TSAN_OPTIONS" in env:  # (else the TSan build's OpenMP tool writes a warning first, and waits)
@@ -400,9 +412,13 @@ def test_status_lines_stalled(tmp):
             taken += chunk
         os.close(r)
         named = ("lenet" in out) if "lenet" in " ".join(args) else ("stopped" in out)
-        check(p.returncode == want and report and named and took < (8 if sig else 45) and taken == b"." * 4096,
+        shown = taken[4096:].decode(errors="replace")  # the notice, cut to end in "...", then nothing
+        said = (shown.startswith("notice: --throughput-from ") and shown.endswith("...\n") and
+                shown.count("\n") == 1 and len(shown.encode()) <= 4096) if long_notice else shown == ""
+        check(p.returncode == want and report and named and took < (8 if sig else 45) and said,
               "stderr reader stalled, %s: exit %s (want %d) %.1f s after, JSON %s, stdout %r, %d bytes on stderr"
-              % (what, p.returncode, want, took, "written" if report else "missing", out[-200:], len(taken)))
+              % (what, p.returncode, want, took, "written" if report else "missing", out[-200:], len(taken))
+              + (", stderr %r...%r" % (shown[:80], shown[-40:]) if not said else ""))
         print("stderr reader stalled, %s: exit %s, %.1f s" % (what, p.returncode, took))
 
 
