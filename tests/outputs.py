@@ -574,9 +574,8 @@ def main():
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
-                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal, check_bench_progress_on_terminal,
-                     check_progress_lines,
-                     check_progress_rate, check_report_fields,
+                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal,
+                     check_bench_progress_on_terminal, check_progress_lines, check_progress_rate, check_report_fields,
                      check_no_image_yet):
             part(tmp, data)
         check_confidence_digits(tmp)

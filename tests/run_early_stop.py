@@ -299,6 +299,44 @@ def is_progress_line(line):
         return False
 
 
+def small_pipe(size, filled):
+    """A pipe of size bytes (F_SETPIPE_SZ; poll's room is a free page), its
+    first filled bytes written: (read end, write end)."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, size)
+    if filled:
+        os.write(w, b"." * filled)
+    return r, w
+
+
+def stalled_stderr_env():
+    """The environment for a command whose stderr is full from the start:
+    the TSan build's OpenMP tool would write a warning first, and wait."""
+    env = dict(os.environ)
+    if "TSAN_OPTIONS" in env:
+        env["TSAN_OPTIONS"] += " ignore_noninstrumented_modules=1"
+    return env
+
+
+def ended(p, timeout):
+    """p's (stdout, stderr) once it ends, killed past timeout seconds."""
+    try:
+        return p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()
+
+
+def read_to_end(fd):
+    """All that is left in a pipe whose every writer has gone; closes it."""
+    taken = b""
+    while chunk := os.read(fd, 65536):
+        taken += chunk
+    os.close(fd)
+    return taken
+
+
 def test_progress_reader_stalled(tmp):
     """A reader of the progress stream that stops reading (a full pipe) holds up
     neither the run nor its stop: the lines it has no room for are dropped, a
@@ -308,19 +346,15 @@ def test_progress_reader_stalled(tmp):
     progress line (its last draw waited for the reader). (The write blocked:
     the run stood still and a SIGINT, restarting the write, changed nothing;
     only a second one ended it, writing nothing.)"""
-    import fcntl
     for how in ("SIGINT", "--time-budget 1", "SIGINT, stderr stalled"):
         out, rep = os.path.join(tmp, "stalled.csv"), os.path.join(tmp, "stalled.json")
-        r, w = os.pipe()
-        fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page, full after a line (poll's room is a free page)
         extra = how.split() if how.startswith("--") else []
         on_stderr = how.endswith("stderr stalled")
+        # one page, full after a line; stderr's full from the start: the last draw, which a partly filled
+        # page would still take, must not wait
+        r, w = small_pipe(4096, 4096 if on_stderr else 0)
         feed = ["--progress-interval", "0"] + (["--quiet", "--progress-json", "/dev/fd/%d" % w] if not on_stderr else [])
-        env = dict(os.environ)
-        if on_stderr:  # full from the start: the last draw, which a partly filled page would still take, must not wait
-            os.write(w, b"." * 4096)
-            if "TSAN_OPTIONS" in env:  # (else the TSan build's OpenMP tool writes a warning first, and waits)
-                env["TSAN_OPTIONS"] += " ignore_noninstrumented_modules=1"
+        env = stalled_stderr_env() if on_stderr else dict(os.environ)
         p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none",
                               "--chunk", "16", "--output", out, "--json", rep] + feed + extra, pass_fds=(w,),
                              stdout=subprocess.PIPE, stderr=w if on_stderr else subprocess.PIPE, text=True, env=env)
@@ -329,21 +363,14 @@ def test_progress_reader_stalled(tmp):
         start = time.time()
         if not extra:
             p.send_signal(signal.SIGINT)
-        try:
-            err = p.communicate(timeout=15)[1]
-        except subprocess.TimeoutExpired:
-            p.kill()
-            err = p.communicate()[1]
+        err = ended(p, 15)[1]
         took = time.time() - start
         report = json.load(open(rep)) if os.path.exists(rep) else {}
         want = 130 if not extra else 0
         for f in (out, rep):
             if os.path.exists(f):
                 os.unlink(f)
-        taken = b""  # (every writer has gone: the read ends)
-        while chunk := os.read(r, 65536):
-            taken += chunk
-        os.close(r)
+        taken = read_to_end(r)
         lines = taken.decode(errors="replace").split("\n")
         # the feed: a line at least, each whole (no partial one at the end)
         whole = on_stderr or (len(lines) > 1 and lines[-1] == "" and all(map(is_progress_line, lines[:-1])))
@@ -365,7 +392,6 @@ def test_status_lines_stalled(tmp):
     nothing.) A notice longer than PIPE_BUF (a long path in it) is cut to end
     in "...": the room poll finds one free page, and a longer write blocked
     half-done."""
-    import fcntl
     folder = tmp  # a --throughput-from path of about 4,000 bytes, naming a model the sweep lacks
     while len(folder) < 3900:
         folder = os.path.join(folder, "d" * 200)
@@ -383,34 +409,22 @@ def test_status_lines_stalled(tmp):
                                 "--runs", "1000"], signal.SIGINT, 130)]
     for what, args, sig, want in cases:
         rep = os.path.join(tmp, "stalled-status.json")
-        r, w = os.pipe()
         long_notice = "PIPE_BUF" in what  # two pages, the first full: room for the notice, cut
-        fcntl.fcntl(w, 1031, 8192 if long_notice else 4096)  # F_SETPIPE_SZ: one page left, or none
-        os.write(w, b"." * 4096)
-        env = dict(os.environ)
-        if "TSAN_OPTIONS" in env:  # (else the TSan build's OpenMP tool writes a warning first, and waits)
-            env["TSAN_OPTIONS"] += " ignore_noninstrumented_modules=1"
+        r, w = small_pipe(8192 if long_notice else 4096, 4096)  # one page left, or none
         p = subprocess.Popen([cascade] + args + ["--device", "cpu", "--json", rep], stdout=subprocess.PIPE,
-                             stderr=w, text=True, env=env)
+                             stderr=w, text=True, env=stalled_stderr_env())
         os.close(w)
         start = time.time()
         if sig:
             time.sleep(3)  # a timed run in progress: its figure is 180 s away
             p.send_signal(sig)
             start = time.time()
-        try:
-            out = p.communicate(timeout=60)[0]
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out = p.communicate()[0]
+        out = ended(p, 60)[0]
         took = time.time() - start
         report = json.load(open(rep)) if os.path.exists(rep) else {}
         if os.path.exists(rep):
             os.unlink(rep)
-        taken = b""  # (every writer has gone: the read ends)
-        while chunk := os.read(r, 65536):
-            taken += chunk
-        os.close(r)
+        taken = read_to_end(r)
         named = ("lenet" in out) if "lenet" in " ".join(args) else ("stopped" in out)
         shown = taken[4096:].decode(errors="replace")  # the notice, cut to end in "...", then nothing
         said = (shown.startswith("notice: --throughput-from ") and shown.endswith("...\n") and
