@@ -69,7 +69,34 @@ static cascade_status open_descriptor(atomic_file *f, const char *path, int desc
         atomic_file_abort(f);
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(e));
     }
+    f->on_stdout = descriptor == STDOUT_FILENO;
     return CASCADE_OK;
+}
+
+// A direct output (no temporary file: nothing of it could be taken back)
+// opened: what is written to it is held in a memory stream until its prepare.
+static cascade_status hold(atomic_file *f, cascade_error *err) {
+    FILE *held = open_memstream(&f->held, &f->held_size);
+    if (!held) {
+        int e = errno;
+        atomic_file_abort(f);
+        return cascade_fail(err, CASCADE_ENOMEM, "cannot write %s: %s", f->path, strerror(e));
+    }
+    f->held_for = f->file, f->file = held;
+    return CASCADE_OK;
+}
+
+// A held output's content written to its own stream, which f->file is again.
+// -1 with errno where the memory stream failed (for want of memory) or the write.
+static int unhold(atomic_file *f) {
+    int e = ferror(f->file) || fflush(f->file) != 0 ? (errno ? errno : ENOMEM) : 0;
+    fclose(f->file); // (the buffer stays, ours to free)
+    f->file = f->held_for, f->held_for = NULL;
+    if (!e && f->held_size && fwrite(f->held, 1, f->held_size, f->file) != f->held_size) e = errno ? errno : EIO;
+    free(f->held);
+    f->held = NULL, f->held_size = 0;
+    errno = e;
+    return e ? -1 : 0;
 }
 
 // The temporary file beside target: "NAME.tmp.XXXXXX", NAME cut short where
@@ -210,7 +237,10 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
     if (descriptor >= 0 && output_path_closed_at_start(descriptor))
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s (closed when cascade started)",
                             strcmp(path, "-") ? path : "standard output", strerror(EBADF));
-    if (descriptor >= 0) return open_descriptor(f, path, descriptor, err);
+    if (descriptor >= 0) {
+        cascade_status s = open_descriptor(f, path, descriptor, err);
+        return s ? s : hold(f, err);
+    }
     if (descriptor == OUTPUT_PATH_LOOP)
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(ELOOP));
     struct stat st;
@@ -224,7 +254,7 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
             return cascade_fail(err, CASCADE_EINTERRUPTED, "stopped while %s waited for a reader; no output written",
                                 path);
         if (!f->file) return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
-        return CASCADE_OK;
+        return hold(f, err);
     }
     // a write-protected file stays so (a rename would replace it regardless), as for `>` or cp
     if (exists && access(target, W_OK) != 0)
@@ -256,7 +286,8 @@ cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error 
 }
 
 cascade_status atomic_file_prepare(atomic_file *f, cascade_error *err) {
-    int failed = ferror(f->file) || fflush(f->file) != 0;
+    int failed = f->held_for && unhold(f) != 0;
+    if (!failed) failed = ferror(f->file) || fflush(f->file) != 0;
     int e = errno;
     if (!failed && f->temp_path[0] && fsync(fileno(f->file)) != 0) failed = 1, e = errno;
     if (failed || !f->unnamed) { // (an unnamed file stays open: its descriptor is what names it at the publish)
@@ -367,10 +398,17 @@ static void take_back(atomic_file *f, int how, cascade_error *err) {
     f->temp_path[0] = 0;
 }
 
+// The order of a set's prepares: its files (which can still be taken back),
+// then its other direct outputs, then standard output.
+static int prepare_rank(const atomic_file *f) {
+    return f->temp_path[0] ? 0 : f->on_stdout ? 2 : 1;
+}
+
 cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_error *err) {
     cascade_status s = CASCADE_OK;
-    for (int i = 0; i < n && !s; i++)
-        if (files[i]) s = atomic_file_prepare(files[i], err);
+    for (int rank = 0; rank < 3; rank++)
+        for (int i = 0; i < n && !s; i++)
+            if (files[i] && prepare_rank(files[i]) == rank) s = atomic_file_prepare(files[i], err);
     if (s) return s;
     int how[n > 0 ? n : 1], done = 0;
     const char *named[n > 0 ? n : 1]; // the outputs given a name in their folder (not those written in place)
@@ -393,6 +431,11 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
 }
 
 void atomic_file_abort(atomic_file *f) {
+    if (f->held_for) { // what was held is dropped, unwritten
+        fclose(f->file);
+        free(f->held);
+        f->file = f->held_for, f->held_for = NULL, f->held = NULL, f->held_size = 0;
+    }
     if (f->file) fclose(f->file); // (an unnamed temporary file goes with its descriptor)
     f->file = NULL;
     if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
@@ -405,6 +448,8 @@ void atomic_file_abort_from_signal(const atomic_file *f) {
 }
 
 cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
+    if (f->held_for && unhold(f) != 0) // a pipe or device: written as it goes from now on
+        return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
     if (!f->unnamed && unlink(f->temp_path) != 0) { // write the target itself: rename(path, path) is then a no-op
         int e = errno;

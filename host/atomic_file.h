@@ -9,7 +9,11 @@
 // regular file (a pipe, /dev/full) is written directly; - (standard output),
 // /dev/stdout or /dev/fd/N (the process's own descriptors) through a copy of
 // the descriptor, and an output on standard output has it to itself: from
-// its open on, what the command prints there goes to stderr instead. Through a symbolic link
+// its open on, what the command prints there goes to stderr instead. Such a
+// direct output cannot be taken back, so what is written to it is held in
+// memory until its commit (a CSV of predictions: ~25 bytes per image), and a
+// set's direct outputs are written only once its files are (below); a live
+// one (go_live) is written as it goes. Through a symbolic link
 // the link's target is replaced, keeping the link; a file replaced keeps its
 // permissions.
 #pragma once
@@ -21,6 +25,10 @@ typedef struct {
     char path[1024];
     char temp_path[1100]; // empty when writing directly; NAME.tmp.XXXXXX still to be named when unnamed
     int unnamed;          // 1: an O_TMPFILE not yet linked at temp_path (nothing there to remove)
+    FILE *held_for;       // a direct output held: file is a memory stream, written to held_for at the prepare
+    char *held;           // that stream's buffer
+    size_t held_size;
+    int on_stdout;        // 1: written to standard output (the last of a set's outputs)
 } atomic_file;
 
 #ifdef __cplusplus
@@ -44,7 +52,9 @@ CASCADE_MUST_CHECK cascade_status atomic_file_publish(atomic_file *f, cascade_er
 // Commits the n outputs together (NULL entries skipped): every one prepared
 // (written, flushed, synced) before the first is published, so a full disk
 // or a write error on any leaves none of them (atomic_file_abort then removes
-// the prepared ones). A rename that fails once others are renamed takes them
+// the prepared ones). The direct outputs (a pipe, a device, standard output,
+// held until now) are written after every file is prepared, standard output
+// last: a file that fails leaves nothing on any of them. A rename that fails once others are renamed takes them
 // back: a file replaced gets its old content again (kept by an exchange,
 // renameat2 RENAME_EXCHANGE, where the file system has one: one that fails
 // there fails the set, not a rename that cannot be undone), a new one is

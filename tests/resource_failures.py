@@ -23,7 +23,8 @@ file (nor a temporary one) behind:
                        truncated inside its last page (zeros, no SIGBUS) or written over in
                        place (read through the mapping): "modified while in use", no output
   full disk            /dev/full as --output, --json, --progress-json and as stdout (and
-                       /dev/full is still the device afterwards); a regular output past a
+                       /dev/full is still the device afterwards); nothing on stdout from
+                       --output - (or sweep's --csv -) when another output fails; a regular output past a
                        file-size limit (RLIMIT_FSIZE); all outputs or none (also when a later
                        output's rename fails: the earlier ones are taken back); sweep,
                        calibrate and bench alike
@@ -110,16 +111,19 @@ def run(args, timeout=120, **kw):
         return None
 
 
-def expect_failure(name, args, want, outdir, timeout=60, **kw):
+def expect_failure(name, args, want, outdir, timeout=60, empty_stdout=False, **kw):
     start = time.time()
-    check_failure(name, run(args, timeout=timeout, **kw), want, outdir, start, timeout)
+    check_failure(name, run(args, timeout=timeout, **kw), want, outdir, start, timeout, empty_stdout)
 
 
-def check_failure(name, r, want, outdir, start, timeout=60):
+def check_failure(name, r, want, outdir, start, timeout=60, empty_stdout=False):
+    """empty_stdout: an output on standard output must not have been written either."""
     problems = []
     if r is None:
         report(name, ["hung: no exit within %d s" % timeout], "")
         return
+    if empty_stdout and r.stdout:
+        problems.append("%d bytes on stdout: %r" % (len(r.stdout), r.stdout[:60]))
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     if r.returncode == 0:
         problems.append("exit code 0")
@@ -280,6 +284,9 @@ def full_disk(tmp, out):
                    "no space left", out)
     with open(full, "w") as devfull:
         expect_failure("full disk: stdout is /dev/full", quick(), "standard output", out, stdout=devfull)
+    # an output on standard output cannot be taken back: it is written only once the others are
+    expect_failure("full disk: --json /dev/full with --output -", quick() + ["--output", "-", "--json", full],
+                   "no space left", out, empty_stdout=True)
     after = os.stat(full)
     report("full disk: /dev/full is still the device", [] if stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
            else ["/dev/full was replaced: mode %o" % after.st_mode], "character device %d,%d" %
@@ -296,14 +303,17 @@ def full_disk(tmp, out):
     for name, args, want, limit in (
             ("sweep: outputs past a 4 KB file-size limit", ["sweep"] + sweep + ["--thresholds", "0.5:0.99:0.01", "--csv",
                                                      out + "/s.csv", "--svg", out + "/s.svg"], "file too large", True),
+            ("sweep: --svg past a 4 KB file-size limit with --csv -", ["sweep"] + sweep + ["--thresholds",
+             "0.5:0.99:0.01", "--csv", "-", "--svg", out + "/s.svg"], "file too large", True),
             ("calibrate: CSV past a 4 KB file-size limit", ["calibrate", "--target-accuracy", "0.5", "--val",
              test_batch] + sweep + ["--csv", out + "/c.csv", "--json", out + "/c.json"], "file too large", True),
             ("sweep: --json /dev/full after --csv, --svg", ["sweep"] + sweep + ["--thresholds", "0.9", "--csv",
              out + "/s.csv", "--svg", out + "/s.svg", "--json", full], "no space left", False),
             ("calibrate: --json /dev/full after --csv", ["calibrate", "--target-accuracy", "0.5", "--val", test_batch]
              + sweep + ["--csv", out + "/c.csv", "--json", full], "no space left", False)):
+        to_stdout = "-" in args
         expect_failure(name, args, want, out, preexec_fn=small_file_limit if limit else None,
-                       stdout=subprocess.DEVNULL)
+                       empty_stdout=to_stdout, **({} if to_stdout else {"stdout": subprocess.DEVNULL}))
     start = time.time()  # bench: its progress lines (two spaces in) aside, the one error line
     r = run(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "64", "--runs", "1",
              "--warmup", "0", "--batches", "1:40:1", "--json", out + "/b.json"], preexec_fn=small_file_limit,
@@ -814,7 +824,8 @@ def main():
         tmp = os.path.realpath(tmp)  # (the shim matches the paths /proc/self/fd gives: no link in them)
         out = os.path.join(tmp, "out")
         os.mkdir(out)
-        groups = (batch_too_big,) if gpu_only else (
+        only = os.environ.get("RESOURCE_FAILURES_ONLY")  # a group's name, to run it alone while working on it
+        groups = (batch_too_big,) if gpu_only else (globals()[only],) if only else (
             unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, killed_outright,
             live_log_removed, file_system_faults, allocation_failures,
             batch_too_big,
