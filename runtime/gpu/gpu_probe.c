@@ -19,11 +19,16 @@ cascade_status gpu_probe(char *name, size_t cap, cascade_error *err) {
     if (prop.major < 7)
         return cascade_fail(err, CASCADE_EDEVICE, "CUDA device 0 (%s) is sm_%d%d; cascade needs sm_70 or newer",
                             prop.name, prop.major, prop.minor);
+    // (the process's first call that needs a context: a busy, exclusive or out-of-memory device fails here too)
     if ((e = preprocess_runnable()) != cudaSuccess) {
         (void)cudaGetLastError(); // not sticky: the CPU may carry on
-        return cascade_fail(err, CASCADE_EDEVICE, "CUDA device 0 (%s) is sm_%d%d, which this build has no code for (%s);"
-                            " rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d", prop.name, prop.major, prop.minor,
-                            cudaGetErrorString(e), prop.major, prop.minor);
+        if (e == cudaErrorNoKernelImageForDevice || e == cudaErrorInvalidDeviceFunction ||
+            e == cudaErrorUnsupportedPtxVersion)
+            return cascade_fail(err, CASCADE_EDEVICE, "CUDA device 0 (%s) is sm_%d%d, which this build has no code "
+                                "for (%s); rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d", prop.name, prop.major,
+                                prop.minor, cudaGetErrorString(e), prop.major, prop.minor);
+        return cascade_fail(err, CASCADE_EDEVICE, "cannot open CUDA device 0 (%s): %s", prop.name,
+                            cudaGetErrorString(e));
     }
     snprintf(name, cap, "%s (sm_%d%d, %d SMs, %.0f GiB)", prop.name, prop.major, prop.minor,
              prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);

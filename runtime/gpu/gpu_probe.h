@@ -11,7 +11,9 @@ extern "C" {
 // CASCADE_OK and the device's name (e.g. "NVIDIA H100 80GB HBM3", sm_90)
 // when device 0 is usable; otherwise the reason: CASCADE_ENODEV when there
 // is no device (or driver), CASCADE_EDEVICE when device 0 is there but this
-// build cannot use it (older than sm_70, or a chip the build has no code for).
+// build cannot use it (older than sm_70, or a chip the build has no code for,
+// which the message says apart from a device that cannot be opened: busy,
+// exclusive to another process, out of memory).
 CASCADE_MUST_CHECK cascade_status gpu_probe(char *name, size_t cap, cascade_error *err);
 
 // "driver 13.0, runtime 13.0, cuDNN 9.19.0 (for CUDA 13.0), cuBLAS 13.1.0" for reports.
