@@ -218,19 +218,24 @@ static cascade_status read_float_list(const st_file *f, const char *key, float l
 
 // The first len bytes of text as a class name: names go into CSV, JSON and
 // the terminal, so no quotes, backslashes or control characters, and only
-// whole UTF-8 characters (a byte that is not one becomes '_'), cut at a
-// character's end to fit 31 bytes.
-static void copy_class_name(char name[32], const char *text, size_t len) {
+// whole UTF-8 characters (a byte that is not one becomes '_'). -1 for a name
+// past 31 bytes: cut, two names could become one (and the class-list checks
+// between two models would pass on different names).
+static int copy_class_name(char name[32], const char *text, size_t len) {
     size_t n = 0;
     for (size_t k = 0; k < len;) {
         int c = utf8_char_length(text + k);
         if ((size_t)c > len - k) c = 0; // (never: no UTF-8 sequence holds the "," that ends the name)
-        if (n + (size_t)(c ? c : 1) > 31) break;
+        if (n + (size_t)(c ? c : 1) > 31) {
+            name[n] = 0;
+            return -1;
+        }
         if (!c || (unsigned char)text[k] < 0x20 || text[k] == 0x7f || text[k] == '"' || text[k] == '\\') name[n++] = '_';
         else memcpy(name + n, text + k, (size_t)c), n += (size_t)c;
         k += c ? (size_t)c : 1;
     }
     name[n] = 0;
+    return 0;
 }
 
 // The "classes" metadata, when there: exactly one name per class, none empty
@@ -245,7 +250,9 @@ static cascade_status read_class_names(model *m, const st_file *f, cascade_error
     int n = 0;
     for (const char *p = s;; p++, n++) {
         size_t len = strcspn(p, ",");
-        if (n < m->num_classes) copy_class_name(m->class_names[n], p, len);
+        if (n < m->num_classes && copy_class_name(m->class_names[n], p, len) != 0)
+            return cascade_fail(err, CASCADE_EFORMAT, "metadata 'classes': name %d ('%s...') is longer than 31 "
+                                "bytes", n, m->class_names[n]);
         p += len;
         if (!*p) { n++; break; }
     }

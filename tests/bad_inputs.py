@@ -228,21 +228,21 @@ def label_space_cases(tmp):
 
 def class_name_cases(tmp):
     """Class names from a model's metadata go into the JSON and the CSV as they are,
-    but as valid UTF-8 without quotes: a name of 16 two-byte characters is cut to the
-    15 that fit 31 bytes (not inside the 16th), a byte that is not UTF-8 and a quote
+    but as valid UTF-8 without quotes: a name of 15 two-byte characters and one more
+    byte (31 bytes, the most) is kept whole, a byte that is not UTF-8 and a quote
     become '_'."""
     global failures, cases
     cases += 1
     header, data = read_safetensors(lenet)
     names = header["__metadata__"]["classes"].split(",")
-    names[0], names[1], names[2] = "\u00e9" * 16, "a\udcffb", 'q"uote'  # \udcff: the raw byte 0xff
+    names[0], names[1], names[2] = "\u00e9" * 15 + "x", "a\udcffb", 'q"uote'  # \udcff: the raw byte 0xff
     header["__metadata__"]["classes"] = ",".join(names)
     odd = os.path.join(tmp, "odd-classes.safetensors")
     write_safetensors(odd, header, data, json.dumps(header, ensure_ascii=False).encode("utf-8", "surrogateescape"))
     report = os.path.join(tmp, "odd-classes.json")
     r = subprocess.run([cascade, "run", "--device", "cpu", "--quiet", "--cheap", odd, "--full", "none", "--limit", "16",
                         "--json", report], capture_output=True, text=True, timeout=120)
-    want = ["\u00e9" * 15, "a_b", "q_uote"] + names[3:]
+    want = ["\u00e9" * 15 + "x", "a_b", "q_uote"] + names[3:]
     try:
         got = list(json.load(open(report, encoding="utf-8"))["predicted"]) if r.returncode == 0 else None
     except (UnicodeDecodeError, ValueError) as e:
@@ -292,6 +292,10 @@ def class_list_cases(tmp):
     for what, classes, want in [("a class twice", ",".join(["cat"] + names[1:3] + ["cat"] + names[4:]),
                                  "'cat' names classes 0 and 3"),
                                 ("an empty class", ",".join(names[:9] + [""]), "name 9 is empty"),
+                                # cut to fit, two names differing past byte 31 would read as one (and two
+                                # models' class lists as the same)
+                                ("a name past 31 bytes", ",".join(names[:4] + ["\u00e9" * 16] + names[5:]),
+                                 "name 4 ('" + "\u00e9" * 15 + "...') is longer than 31 bytes"),
                                 ("two classes of ten", "a,b", "2 names for 10 classes"),
                                 ("eleven classes", ",".join(names + ["extra"]), "11 names for 10 classes")]:
         h = json.loads(json.dumps(header))
