@@ -295,6 +295,8 @@ cascade_status apply_throughputs(const char *what, const char *text, model_pass 
 // A name=value file may list other models too (a file kept for many runs):
 // one this run does not have is said in a notice (a misspelt one would be
 // silent), and so is a file that gives no figure at all.
+static cascade_status apply_bench_json(const char *what, const char *json, model_pass *passes, int n_passes,
+                                       char unmatched[MODEL_NAME_CAP], cascade_error *err);
 static cascade_status check_throughput_names(const sweep_setup *s, cascade_error *err) {
     static model_pass stand_in[SWEEP_MAX_MODELS + 1];
     int n = s->n_cheap + 1;
@@ -308,10 +310,12 @@ static cascade_status check_throughput_names(const sweep_setup *s, cascade_error
     if (s->throughput_text) st = apply_throughput_text(s->opt.throughput_from, s->throughput_text, stand_in, n, err);
     const char *text = s->throughput_text ? s->throughput_text + strspn(s->throughput_text, " \t\r\n") : NULL;
     char unmatched[MODEL_NAME_CAP] = "";
-    if (!st && text && *text != '{') { // (the text again, on fresh stand-ins' counts: only its unmatched name)
+    if (!st && text) { // (the text again, on fresh stand-ins' counts: only its unmatched name)
         cascade_error ignored;
         for (int i = 0; i < n; i++) stand_in[i].images_per_s = 0;
-        if (!apply_items("", text, stand_in, n, unmatched, 1, &ignored) && unmatched[0])
+        cascade_status again = *text == '{' ? apply_bench_json("", text, stand_in, n, unmatched, &ignored)
+                                            : apply_items("", text, stand_in, n, unmatched, 1, &ignored);
+        if (!again && unmatched[0])
             status_line(2.0, "notice: --throughput-from %s: '%s' is none of this run's models; ignored\n",
                         s->opt.throughput_from, unmatched);
         unmatched[0] = 0;
@@ -367,10 +371,12 @@ static const char *read_json_string(const char *q, char *out, size_t cap) {
 
 // `cascade bench --json` output: each "alone" entry's "model" and
 // "images_per_s" "median", the best over batch sizes, applied to the passes
-// by name (names as bench wrote them: any character a path may hold).
+// by name (names as bench wrote them: any character a path may hold);
+// unmatched (may be NULL) gets the first name no pass has.
 #define BENCH_JSON_MODELS 64
 static cascade_status apply_bench_json(const char *what, const char *json, model_pass *passes, int n_passes,
-                                       cascade_error *err) {
+                                       char unmatched[MODEL_NAME_CAP], cascade_error *err) {
+    if (unmatched) unmatched[0] = 0;
     const char *alone = strstr(json, "\"alone\"");
     if (!alone) return cascade_fail(err, CASCADE_EFORMAT, "%s: JSON without \"alone\" (not `cascade bench --json`?)", what);
     const char *end = strstr(alone, "\"cascades\"");
@@ -399,7 +405,9 @@ static cascade_status apply_bench_json(const char *what, const char *json, model
         } else if (v > best[k]) best[k] = v;
         p = stop;
     }
-    for (int k = 0; k < n; k++) apply_one(names[k], best[k], passes, n_passes);
+    for (int k = 0; k < n; k++)
+        if (!apply_one(names[k], best[k], passes, n_passes) && unmatched && !unmatched[0])
+            snprintf(unmatched, MODEL_NAME_CAP, "%s", names[k]);
     return CASCADE_OK;
 }
 
@@ -470,7 +478,7 @@ cascade_status apply_throughput_text(const char *path, const char *text, model_p
     snprintf(what, sizeof what, "--throughput-from %s", path);
     const char *start = text + strspn(text, " \t\r\n");
     cascade_status s;
-    if (*start == '{') s = apply_bench_json(what, start, passes, n_passes, err);
+    if (*start == '{') s = apply_bench_json(what, start, passes, n_passes, NULL, err);
     else s = apply_items(what, text, passes, n_passes, NULL, 1, err);
     return s == CASCADE_EINVAL ? CASCADE_EFORMAT : s;
 }

@@ -640,11 +640,19 @@ def test_calibrate_test_overlap(tmp):
 def test_throughputs_from_unknown_names(tmp):
     """A --throughput-from name=value file may list other models (kept for many
     runs), but one this run lacks is said (a misspelt name was silent), and so
-    is a file that gives no figure; a file whose names all match says nothing."""
+    is a file that gives no figure; a file whose names all match says nothing.
+    A bench JSON alike (it said nothing: a misspelt name was silent there)."""
+    def bench_json(*figures):
+        return json.dumps({"alone": [{"model": m, "images_per_s": {"median": v}} for m, v in figures],
+                           "cascades": []})
     for name, text, want in (("typo", "lenet=1e6\nresnet43=5\n", "'resnet43' is none of this run's models"),
                              ("empty", "", "gives none of this run's models a figure"),
-                             ("good", "lenet=1e6\nalexnet_shallower=5\n", None)):
-        path = os.path.join(tmp, "figures-%s.txt" % name)
+                             ("good", "lenet=1e6\nalexnet_shallower=5\n", None),
+                             ("bench JSON typo", bench_json(("lenet", 1e6), ("resnet43", 5)),
+                              "'resnet43' is none of this run's models"),
+                             ("bench JSON with no figure", bench_json(), "gives none of this run's models a figure"),
+                             ("good bench JSON", bench_json(("lenet", 1e6), ("alexnet_shallower", 5)), None)):
+        path = os.path.join(tmp, "figures-%s.txt" % name.replace(" ", "-"))
         open(path, "w").write(text)
         r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit",
                  "20", "--thresholds", "0.9", "--throughput-from", path])
