@@ -228,6 +228,30 @@ static int place_unnamed(atomic_file *f, int *placed) {
     return e ? -1 : 0;
 }
 
+// A live output's target that exists: exchanged with f's temporary file
+// (named for it first, when unnamed), which then is the live log, the old
+// content under the temporary name (old_path). 1 when done; 0 where the file
+// system has no exchange (f's file named, or unnamed still); -1 with errno.
+static int exchange_live(atomic_file *f) {
+    if (f->unnamed) {
+        if (link_beside(fileno(f->file), f->temp_path) != 0) return -1;
+        f->unnamed = 0;
+    }
+    if (renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) != 0)
+        return errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ? 0 : -1;
+    snprintf(f->old_path, sizeof f->old_path, "%s", f->temp_path);
+    snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // live: the target itself
+    return 1;
+}
+
+// A live output's old content (exchange_live) dropped once it is published.
+static void drop_old(atomic_file *f) {
+    if (f->old_path[0] && unlink(f->old_path) != 0 && errno != ENOENT)
+        status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
+                    f->path, f->old_path, strerror(errno));
+    f->old_path[0] = 0;
+}
+
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
     if (strlen(path) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
@@ -343,6 +367,7 @@ cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     int named = f->temp_path[0] != 0; // (not one written in place: a pipe, a device)
     interrupt_publishing(1);
     s = atomic_file_publish(f, err);
+    if (!s) drop_old(f);
     interrupt_publishing(0);
     const char *path = f->path;
     if (!s && named) sync_folders(&path, 1);
@@ -419,10 +444,13 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
     if (s) done--; // (the one that failed has removed its own temporary file)
     for (int i = 0; i < done; i++) { // all published: drop the old contents; else take every one back
         if (!files[i]) continue;
-        if (s) take_back(files[i], how[i], err);
-        else if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0) // published all the same: exit 0
-            status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
-                        files[i]->path, files[i]->temp_path, strerror(errno));
+        if (s) take_back(files[i], how[i], err); // (a live log's old content: put back by the abort)
+        else {
+            if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0) // published all the same: exit 0
+                status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: "
+                            "%s)\n", files[i]->path, files[i]->temp_path, strerror(errno));
+            drop_old(files[i]);
+        }
         files[i]->temp_path[0] = 0;
     }
     interrupt_publishing(0);
@@ -438,19 +466,30 @@ void atomic_file_abort(atomic_file *f) {
     }
     if (f->file) fclose(f->file); // (an unnamed temporary file goes with its descriptor)
     f->file = NULL;
-    if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
-    f->temp_path[0] = 0;
+    atomic_file_abort_from_signal(f);
+    f->temp_path[0] = f->old_path[0] = 0;
     f->unnamed = 0;
 }
 
+// (a live log over an existing file: that file's content put back, which
+// removes the log; where the rename fails it stays as NAME.tmp.XXXXXX)
 void atomic_file_abort_from_signal(const atomic_file *f) {
-    if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
+    if (f->old_path[0]) rename(f->old_path, f->path);
+    else if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
 }
 
 cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
     if (f->held_for && unhold(f) != 0) // a pipe or device: written as it goes from now on
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
+    struct stat st;
+    int exchanged = lstat(f->path, &st) == 0 && S_ISREG(st.st_mode) ? exchange_live(f) : 0;
+    if (exchanged < 0) {
+        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
+        remove_temp(f, err);
+        return CASCADE_EIO;
+    }
+    if (exchanged) return CASCADE_OK;
     if (!f->unnamed && unlink(f->temp_path) != 0) { // write the target itself: rename(path, path) is then a no-op
         int e = errno;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s is left (cannot remove it: %s)", path,

@@ -29,6 +29,7 @@ typedef struct {
     char *held;           // that stream's buffer
     size_t held_size;
     int on_stdout;        // 1: written to standard output (the last of a set's outputs)
+    char old_path[1100];  // a live output's target as it was, exchanged to NAME.tmp.XXXXXX until the commit
 } atomic_file;
 
 #ifdef __cplusplus
@@ -38,9 +39,12 @@ extern "C" {
 CASCADE_MUST_CHECK cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err);
 // A log that others may follow while it grows (--progress-json): opened as
 // any output (the checks, a temporary file), it goes live once the work
-// starts: from then on the target itself is written, and still removed by
-// abort, so a failed run leaves nothing behind; one that fails before (a
-// model, the device) leaves an existing file as it was.
+// starts: from then on the target itself is written, and abort removes it,
+// so a failed run leaves nothing behind; one that fails before (a model, the
+// device) leaves an existing file as it was. An existing file is exchanged
+// with the live log (where the file system can: renameat2's RENAME_EXCHANGE;
+// elsewhere it is written over), its content kept as NAME.tmp.XXXXXX: abort
+// puts it back, the commit removes it.
 CASCADE_MUST_CHECK cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare

@@ -22,7 +22,7 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - a write-protected output is not replaced (as root: run as uid 65534); a
   writable one in a folder that is not says so; --progress-json ends with the
   final state once, and an existing one is kept by a run that fails before
-  its work starts; SIGINT while an output FIFO waits for its reader is a
+  its work starts, and gets its content back from one that fails after; SIGINT while an output FIFO waits for its reader is a
   stop (130) with nothing written; names of 250 bytes are written;
   --progress-interval spaces the redraws on a terminal too; the live rate and
   ETA are of the images screened, not ~1 img/s while the first deferred
@@ -261,6 +261,43 @@ def check_live_file_kept(tmp, data):
     check(r.returncode == 1 and "memory" in r.stderr and all(kept),
           "a run failing before its work: rc %d %r, progress file kept %s, report kept %s"
           % (r.returncode, r.stderr.strip()[-120:], kept[0], kept[1]))
+
+
+def check_live_file_restored(tmp, data):
+    """A run that fails once its live --progress-json is written (here: --json
+    /dev/full, at the end; SIGHUP mid-run) gives an existing file, or a link's
+    target, its old content back (the live log was written over it, then
+    removed: the file was lost); a run that succeeds leaves its own log there;
+    no temporary file either way."""
+    target, link, report = (os.path.join(tmp, n) for n in ("old.jsonl", "old-link.jsonl", "old.json"))
+    big = ["run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--data", test_batch,
+           "--limit", "3000", "--chunk", "64", "--progress-interval", "0.05"]
+    for name, path, tail, hangup in (("--json /dev/full", target, ["--json", "/dev/full"], False),
+                                     ("--json /dev/full, through a link", link, ["--json", "/dev/full"], False),
+                                     ("SIGHUP mid-run", target, ["--json", report], True),
+                                     ("success", target, ["--json", report], False)):
+        open(target, "w").write("an earlier run's\n")
+        if path == link and not os.path.islink(link):
+            os.symlink(os.path.basename(target), link)
+        p = subprocess.Popen([cascade] + big + ["--progress-json", path] + tail, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        if hangup:  # once the log is live: the target holds this run's lines
+            deadline = time.time() + 60
+            while time.time() < deadline and p.poll() is None and not open(target).read().startswith("{"):
+                time.sleep(0.01)
+            p.send_signal(signal.SIGHUP)
+        err = p.communicate(timeout=300)[1]
+        content = open(target).read() if os.path.exists(target) else None
+        left = [f for f in os.listdir(tmp) if ".tmp." in f]
+        want_rc = 0 if name == "success" else 129 if hangup else 1
+        kept = content == "an earlier run's\n" if want_rc else content is not None and content.startswith("{")
+        check(p.returncode == want_rc and kept and not left and (path != link or os.path.islink(link)),
+              "an existing --progress-json, %s: rc %d %r, content %r, left %s" % (name, p.returncode,
+                                                                               err.strip()[-120:], (content or "")[:40],
+                                                                               left))
+    for f in (target, link, report):
+        if os.path.lexists(f):
+            os.unlink(f)
 
 
 def check_long_name(tmp, data):
@@ -573,8 +610,8 @@ def main():
         with open(test_batch, "rb") as src, open(data, "wb") as dst:
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
-                     check_write_protected, check_fifo_without_reader, check_live_file_kept, check_long_name,
-                     check_progress_interval_on_terminal, check_sweep_progress_on_terminal,
+                     check_write_protected, check_fifo_without_reader, check_live_file_kept, check_live_file_restored,
+                     check_long_name, check_progress_interval_on_terminal, check_sweep_progress_on_terminal,
                      check_bench_progress_on_terminal, check_progress_lines, check_progress_rate, check_report_fields,
                      check_no_image_yet):
             part(tmp, data)

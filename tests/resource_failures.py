@@ -423,6 +423,38 @@ def file_system_faults(tmp, out):
         report("fs fault: " + name, problems, "exit %s: %s" % (r and r.returncode, lines[0] if lines else "no message"))
         for f in leftovers(out):
             os.unlink(os.path.join(out, f))
+    # the live log over an existing file: exchanged with it at the start (its old content kept under the
+    # temporary name, put back by a failure, removed at the end); where there is no exchange, written over
+    for name, fail, error, want_exit, want, stray in (
+            ("no exchange for the live log (EINVAL): written over", "renameat2:live.jsonl", errno.EINVAL, 0, None, 0),
+            ("the live log's exchange fails (EIO): nothing written", "renameat2:live.jsonl", errno.EIO, 1,
+             "input/output error", 0),
+            ("the live log's old content cannot be removed", "unlink:live.jsonl.tmp.", errno.EIO, 0,
+             "its previous content is left as", 1)):
+        named = stray and no_tmpfile  # (named temporary files: no trial O_TMPFILE, whose removal would fail first)
+        if stray and not named:
+            skip("fs fault: " + name, "no --no-tmpfile shim given")
+            continue
+        open(log, "w").write("old live.jsonl\n")
+        env = dict(os.environ, CASCADE_FAIL=fail, CASCADE_FAIL_ERRNO=str(error),
+                   LD_PRELOAD=" ".join(([no_tmpfile] if named else []) + [fail_call]))
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
+        r = run(quick() + ["--output", csv, "--progress-json", log], env=env, stdout=subprocess.DEVNULL)
+        lines = [l for l in r.stderr.splitlines() if l.strip()] if r else []
+        problems = [] if r and r.returncode == want_exit else ["exit %s" % (r and r.returncode)]
+        if (want is None and lines) or (want is not None and (len(lines) != 1 or want.lower() not in lines[0].lower())):
+            problems.append("stderr %r, want %r" % (lines[:3], want))
+        content = open(log).read() if os.path.exists(log) else None
+        if (content or "").startswith("{") != (want_exit == 0) or (want_exit and content != "old live.jsonl\n"):
+            problems.append("the log holds %r" % (content or "")[:40])
+        if os.path.exists(csv) != (want_exit == 0):
+            problems.append("the CSV is %s" % ("written" if os.path.exists(csv) else "absent"))
+        temporary = [f for f in leftovers(out) if ".tmp." in f]
+        if len(temporary) != stray:
+            problems.append("temporary files left: %s" % temporary)
+        report("fs fault: " + name, problems, "exit %s: %s" % (r and r.returncode, lines[0] if lines else "no message"))
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
     # a library that exits the process (libgomp when an allocation fails) once the live log is live: no log left
     env = dict(os.environ, CASCADE_FAIL="GOMP_parallel:" + log, LD_PRELOAD=fail_call)
     env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0").lstrip(":")
