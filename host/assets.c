@@ -71,6 +71,8 @@ cascade_status assets_model_path(const char *name, char *out, size_t cap, cascad
             cascade_status s = put_path(out, cap, err, "%s/weights/%s.safetensors", assets_dir(), name);
             return s ? s : assets_have("weights", err);
         }
+    struct stat st;
+    if (stat(name, &st) == 0) return put_path(out, cap, err, "%s", name); // a file (or what is there: its error)
     return cascade_fail(err, CASCADE_EINVAL,
                         "unknown model '%s' (zoo: lenet, alexnet_shallower, alexnet_shallow, alexnet, resnet18, "
                         "resnet34; or a path to a .safetensors file)", name);

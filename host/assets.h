@@ -12,7 +12,9 @@ extern "C" {
 #endif
 
 const char *assets_dir(void);
-// Writes the file path of a model given by zoo name or path into out.
+// Writes the file path of a model given by zoo name or path into out: a
+// zoo name first, then a path (one with a '/' or ending .safetensors, or any
+// name that exists: mylenet.bin in the working folder).
 CASCADE_MUST_CHECK cascade_status assets_model_path(const char *name_or_path, char *out, size_t cap,
                                                     cascade_error *err);
 // Fails (CASCADE_EIO, saying where it looked and what to set) where the

@@ -711,6 +711,16 @@ cascade_status sweep_setup_prepare(sweep_setup *s, const sweep_setup_options *o,
             s->n_cheap--;
         }
     if (!strcmp(o->full, "none")) return cascade_fail(err, CASCADE_EINVAL, "--full: %s", o->needs_full);
+    // one file under two names would be measured twice, and two rows would name one model
+    for (int i = 0; i < s->n_cheap; i++) {
+        if (same_model(s->cheap_names[i], o->full))
+            return cascade_fail(err, CASCADE_EINVAL, "--cheap: '%s' is the --full model (%s); a model in front of "
+                                "itself only repeats it", s->cheap_names[i], o->full);
+        for (int j = 0; j < i; j++)
+            if (same_model(s->cheap_names[i], s->cheap_names[j]))
+                return cascade_fail(err, CASCADE_EINVAL, "--cheap: '%s' and '%s' are one file", s->cheap_names[j],
+                                    s->cheap_names[i]);
+    }
     st = parse_device(o->device, &s->device, err);
     s->thresholds = malloc(SWEEP_MAX_THRESHOLDS * sizeof(double));
     if (!s->thresholds) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the thresholds");

@@ -420,10 +420,12 @@ def no_assets_cases(tmp):
     ten = os.path.join(tmp, "ten-records.bin")
     with open(test_batch, "rb") as f:
         open(ten, "wb").write(f.read(10 * 3073))
+    other = os.path.join(tmp, "lenet-copy.safetensors")  # (calibrate refuses one file in front of itself)
+    shutil.copyfile(lenet, other)
     for args, lacks in ((["run", "--quiet"], "data/"), (["info", "lenet"], "weights/"),
                         (["run", "--quiet", "--data", ten], "weights/"), (["bench", "--device", "cpu"], "data/"),
                         (["sweep", "--data", ten], "weights/"),
-                        (["calibrate", "--target-accuracy", "0.8", "--cheap", lenet, "--full", lenet], "data/")):
+                        (["calibrate", "--target-accuracy", "0.8", "--cheap", lenet, "--full", other], "data/")):
         r = subprocess.run([cascade] + args, capture_output=True, text=True, timeout=120, env=env)
         lines = [l for l in r.stderr.splitlines() if l.strip()]
         ok = r.returncode == 1 and len(lines) == 1 and "no assets: CASCADE_ASSETS=%s has no %s" % (empty, lacks) in lines[0]
@@ -522,6 +524,16 @@ def main():
                        "one threshold at the float32 precision", tmp)
         expect_failure("threshold with a leading blank", ["run", "--threshold", " 0.5"], "not a number", tmp)
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
+        # a file that is there is a path, whatever its name (it read "unknown model 'mylenet.bin'")
+        shutil.copyfile(lenet, os.path.join(tmp, "mylenet.bin"))
+        cases += 1
+        r = subprocess.run([cascade, "run", "--device", "cpu", "--quiet", "--cheap", "mylenet.bin", "--full", "none",
+                            "--limit", "4"], cwd=tmp, capture_output=True, text=True, timeout=120)
+        ok = r.returncode == 0 and "mylenet.bin alone" in r.stdout
+        failures += not ok
+        print("%s %-32s rc %d %s" % ("ok  " if ok else "FAIL", "a model file named mylenet.bin", r.returncode,
+                                     r.stderr.strip()[-120:]))
+        os.unlink(os.path.join(tmp, "mylenet.bin"))
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
         # one line, not the whole usage; an extra word is an error, not the general help with exit 0

@@ -274,6 +274,14 @@ def test_errors(tmp):
     quick = ["--cheap", "lenet", "--limit", "20", "--device", "cpu", "--quiet"]
     expect_error("sweep: --full none", ["sweep", "--full", "none", "--csv", o], 2, "needs an expensive", tmp)
     expect_error("sweep: model twice", ["sweep", "--cheap", "lenet,lenet", "--csv", o], 2, "listed twice", tmp)
+    # one file under two names (it was measured twice, and its rows named one model twice)
+    lenet_path = os.path.join(golden.ASSETS, "weights", "lenet.safetensors")
+    expect_error("sweep: the --full model as a cheap one", ["sweep", "--cheap", "lenet,alexnet_shallower", "--full",
+                                                            "alexnet_shallower", "--limit", "20", "--csv", o], 2,
+                 "'alexnet_shallower' is the --full model", tmp)
+    expect_error("calibrate: one model by name and path", ["calibrate", "--target-accuracy", "0.5", "--cheap",
+                                                            "lenet," + lenet_path, "--limit", "20", "--csv", o], 2,
+                 "'lenet' and '%s' are one file" % lenet_path, tmp)
     expect_error("sweep: unknown model", ["sweep", "--cheap", "lenet,vgg", "--csv", o], 2, "unknown model", tmp)
     expect_error("sweep: threshold range", ["sweep", "--thresholds", "0.5:1.5:0.1", "--csv", o], 2, "outside", tmp)
     expect_error("sweep: bad throughputs", ["sweep", "--throughputs", "lenet=fast", "--csv", o], 2,
@@ -285,7 +293,6 @@ def test_errors(tmp):
                                                           "lenet=1e6,resnet34=1e5,lenet=2e6", "--limit", "20",
                                                           "--csv", o], 2,
                  "--throughputs: a second throughput for lenet", tmp)  # no "line 1:" of a command line
-    lenet_path = os.path.join(golden.ASSETS, "weights", "lenet.safetensors")
     expect_error("sweep: by path and by name", ["sweep", "--cheap", lenet_path, "--throughputs",
                                                 "%s=1e6,lenet=2e6" % lenet_path, "--limit", "20", "--csv", o], 2,
                  "a second throughput for " + lenet_path, tmp)
@@ -549,12 +556,14 @@ def test_output_edges(tmp):
             check(ok and max(len(v or "") for v in row.values()) < 32,
                   "sweep CSV with throughputs 1e300, 1e-300: %s" % dict(row))
     report = os.path.join(tmp, "edge-calibrate.json")
+    twin = os.path.join(tmp, "lenet-twin.safetensors")  # the same weights in another file (one file is refused)
+    shutil.copy(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), twin)
     r = run(["calibrate", "--device", "cpu", "--quiet", "--target-accuracy", "0.5", "--cheap", "lenet", "--full",
-             "lenet", "--limit", "20", "--json", report])
+             twin, "--limit", "20", "--json", report])
     if check(r.returncode == 0, "calibrate lenet -> lenet: rc %d %s" % (r.returncode, r.stderr[-200:])):
         try:
             models = [(m["name"], m["role"]) for m in strict_json(report)["models"]]
-            check(models == [("lenet", "cheap"), ("lenet", "full")], "calibrate JSON models %s" % models)
+            check(models == [("lenet", "cheap"), (twin, "full")], "calibrate JSON models %s" % models)
         except (ValueError, KeyError) as e:
             check(False, "calibrate lenet -> lenet: the JSON: %s" % e)
     print("edges: U+FFFF in a name, accuracy 0, throughputs 1e300 and 1e-300, calibrate of a model with itself")
@@ -564,11 +573,11 @@ def test_default_cheap_without_full(tmp):
     """Without --cheap, the default list leaves out the --full model: `sweep
     --full alexnet` ran alexnet twice (two models rows, an alexnet -> alexnet
     cascade), and so did --full naming the zoo's alexnet file by its path. A
-    --cheap naming it is taken as given."""
+    --cheap naming it is refused (test_errors)."""
     # the zoo's file named by its path is the same model
     by_path = os.path.abspath(os.path.join(golden.ASSETS, "weights", "alexnet.safetensors"))
     for full, cheap, want in (("alexnet", [], ["lenet", "alexnet_shallower", "alexnet_shallow"]),
-                              ("alexnet", ["--cheap", "lenet,alexnet"], ["lenet", "alexnet"]),
+                              ("alexnet", ["--cheap", "lenet,alexnet_shallow"], ["lenet", "alexnet_shallow"]),
                               (by_path, [], ["lenet", "alexnet_shallower", "alexnet_shallow"])):
         out = os.path.join(tmp, "default-cheap.json")
         r = run(["sweep", "--device", "cpu", "--full", full, "--limit", "32", "--thresholds", "0.9", "--quiet",
