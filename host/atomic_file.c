@@ -254,10 +254,14 @@ static void drop_old(atomic_file *f) {
 
 cascade_status atomic_file_open(atomic_file *f, const char *path, cascade_error *err) {
     memset(f, 0, sizeof *f);
-    if (strlen(path) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
+    if (strlen(path) >= sizeof f->path) // (as assets.c says it of an input's)
+        return cascade_fail(err, CASCADE_EINVAL, "output path longer than %zu bytes: %.48s...", sizeof f->path - 1,
+                            path);
     char target[4096] = "";
     int descriptor = !strcmp(path, "-") ? STDOUT_FILENO : output_path_target(path, target, sizeof target);
-    if (strlen(target) >= sizeof f->path) return cascade_fail(err, CASCADE_EINVAL, "output path too long");
+    if (strlen(target) >= sizeof f->path)
+        return cascade_fail(err, CASCADE_EINVAL, "output path %s leads to one longer than %zu bytes: %.48s...", path,
+                            sizeof f->path - 1, target);
     if (descriptor >= 0 && output_path_closed_at_start(descriptor))
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s (closed when cascade started)",
                             strcmp(path, "-") ? path : "standard output", strerror(EBADF));

@@ -273,8 +273,11 @@ static void print_measured(const calibrate_state *s) {
     const char *what = s->target == TARGET_ACCURACY ? "accuracy" : "agreement";
     char level[NUMBER_TEXT_CAP]; // as given: 0.9999995 is not "1.0000"
     printf("target      %s >= %s on the validation images\n", what, number_text(s->level, level));
+    char trained[48] = "";
+    if (s->val_trained == s->val.n) snprintf(trained, sizeof trained, ", all trained on");
+    else if (s->val_trained) snprintf(trained, sizeof trained, ", %lld trained on", (long long)s->val_trained);
     printf("validation  %s records %d..%lld (%lld images%s)\n", file_name(s->val.path), s->val.first,
-           (long long)(s->val.first + s->val.n - 1), (long long)s->val.n, s->val_trained ? ", some trained on" : "");
+           (long long)(s->val.first + s->val.n - 1), (long long)s->val.n, trained);
     printf("backend     %s\n", s->settings.backend);
     for (int i = 0; i <= s->setup.n_cheap; i++) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;

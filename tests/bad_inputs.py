@@ -398,6 +398,10 @@ def long_path_cases(tmp):
                 ["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--data", data],
                 ["calibrate", "--target-accuracy", "0.8", "--cheap", "lenet", "--val", data]):
         expect_failure("path: %s --data/--val" % cmd[0], cmd, "longer than", tmp)
+    # an output's says so as an input's does (it read "output path too long", naming nothing)
+    for cmd in (["run", "--full", "none", "--limit", "4", "--json", cut + "x.json"],
+                ["sweep", "--cheap", "lenet", "--limit", "4", "--csv", cut + "x.csv"]):
+        expect_failure("path: %s output" % cmd[0], cmd, "output path longer than 1023 bytes: " + cut[:48], tmp)
     env = dict(os.environ, CASCADE_ASSETS=cut)
     r = subprocess.run([cascade, "info", "lenet"], capture_output=True, text=True, timeout=120, env=env)
     ok = r.returncode != 0 and "longer than" in r.stderr

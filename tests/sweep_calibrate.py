@@ -618,6 +618,7 @@ def test_calibrate_test_overlap(tmp):
         (["--limit", "20"], copies["mixed"], 20, 10, 0, 0),    # validation records 5000..5009, then test images
         (["--val", golden.TEST_BATCH, "--val-range", "100:200"], copies["cut"], 100, 50, 0, 0),
         (["--val", copies["copy5"], "--val-range", "90:100"], golden.TEST_BATCH, 10, 0, 0, 10),  # validated on them
+        (["--val", val5, "--val-range", "4990:5010"], golden.TEST_BATCH, 10, 0, 0, 10),  # half of them
     )
     for val, test, limit, shared, trained, val_trained in cases:
         out = os.path.join(tmp, "overlap.json")
@@ -638,8 +639,11 @@ def test_calibrate_test_overlap(tmp):
               check(t.get("shared_with_validation") == shared and t.get("trained_on") == trained,
                     "%s: JSON test %r, want shared %d, trained on %d" % (name, t, shared, trained)),
               check((line in r.stdout) == bool(shared or trained), "%s: report %r" % (name, r.stdout)),
+              # (the report's count: "some" read as a few where every one was)
               check(j["validation"].get("trained_on") == val_trained and
-                    ("some trained on" in r.stdout) == bool(val_trained),
+                    ((", all trained on)" if val_trained == j["validation"].get("images") else
+                      ", %d trained on)" % val_trained) in r.stdout) == bool(val_trained) and
+                    (" trained on)" in r.stdout) == bool(val_trained),
                     "%s: validation %r, want %d trained on" % (name, j["validation"], val_trained))]
         if all(ok):
             print("ok   %s: %d shared, %d trained on" % (name, shared, trained))
