@@ -639,6 +639,15 @@ def batch_too_big(tmp, out):
         skip(name, "this machine has %.0f GB, more than those buffers need" % (mem_total / 2**30))
     else:
         expect_failure(name, big + ["--chunk", "4194304", "--batch", "1048576"], "out of memory", out)
+    # a model alone: no --batch to name (run refuses it without --full); 6.5 GB past a 2 GiB ulimit -v
+    name = "batch too big: CPU chunk 1048576, a model alone, under ulimit -v 2 GiB"
+    if sanitized:
+        skip(name, "under ASan (its shadow memory needs the address space)")
+    else:
+        two = 2 << 30
+        expect_failure(name, quick() + ["--output", out + "/p.csv", "--chunk", "1048576"],
+                       "buffers for chunk 1048576 need 6.5 GB, this process's address-space limit (ulimit -v) is 2.1 GB "
+                       "(use a smaller --chunk)", out, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (two, two)))
     name = "batch too big: CPU chunk 262144, batch 65536 under ulimit -v 2 GiB"  # 3.5 GB: past the limit, not the machine
     if sanitized:
         skip(name, "under ASan (its shadow memory needs the address space)")

@@ -139,6 +139,9 @@ static cascade_status allocate(cpu_backend *cb, int chunk, int batch, cascade_er
     double need = buffer_bytes(cb, chunk, batch);
     const char *limited;
     double have = memory_cap(&limited);
+    if (have > 0 && need > have && !cb->expensive) // (no expensive batch: --batch is refused without one)
+        return cascade_fail(err, CASCADE_ENOMEM, "out of memory: CPU buffers for chunk %d need %.1f GB, %s %.1f GB "
+                            "(use a smaller --chunk)", chunk, need / 1e9, limited, have / 1e9);
     if (have > 0 && need > have)
         return cascade_fail(err, CASCADE_ENOMEM, "out of memory: CPU buffers for chunk %d and batch %d need %.1f GB, "
                             "%s %.1f GB (use a smaller --chunk/--batch)", chunk, batch, need / 1e9, limited, have / 1e9);
