@@ -2,6 +2,7 @@
 // and publishing windows around them (see interrupt.h).
 #include "interrupt.h"
 #include "commands.h"
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,31 @@ static void abort_tracked(void) {
         if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
 }
 
+// The one line of an exit at once (it said nothing: a user could not tell it
+// from a finished run), from the handler: async-signal-safe calls only, and
+// only where stderr has room now (a stalled reader must not hold the exit;
+// a reader gone must not turn it into SIGPIPE's death).
+static void say_stopped_at_once(int sig, int after_publishing) {
+    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+    const char *parts[] = {"cascade: ", name, sig == SIGHUP ? "" : " (a second stop signal)",
+                           after_publishing ? ": stopped once the outputs being published were in place\n"
+                                            : ": stopped at once, no output written\n"};
+    char line[160];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t len = strlen(parts[i]); // (strlen and memcpy: async-signal-safe since POSIX.1-2016)
+        memcpy(line + n, parts[i], len), n += len;
+    }
+    struct pollfd err = {.fd = STDERR_FILENO, .events = POLLOUT};
+    sigset_t pipe_signal, was;
+    sigemptyset(&pipe_signal), sigaddset(&pipe_signal, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_signal, &was); // (left blocked: the process ends next)
+    if (poll(&err, 1, 0) == 1 && err.revents == POLLOUT) {
+        ssize_t ignored = write(STDERR_FILENO, line, n);
+        (void)ignored;
+    }
+}
+
 static int swap_state(int from, int to) {
     return __atomic_compare_exchange_n(&exit_state, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
@@ -71,6 +97,7 @@ static void exit_now(int sig) {
     for (;;) {
         if (swap_state(IDLE, EXITING)) {
             abort_tracked();
+            say_stopped_at_once(sig, 0);
             _exit(128 + sig);
         }
         exit_signal = sig;
@@ -118,6 +145,7 @@ void interrupt_publishing(int on) {
     }
     if (!swap_state(PUBLISHING, IDLE) && swap_state(EXIT_AFTER_PUBLISHING, EXITING)) {
         abort_tracked(); // what is not published (a set that failed half-way) goes too
+        say_stopped_at_once(exit_signal, 1);
         _exit(128 + exit_signal);
     }
 }

@@ -198,12 +198,17 @@ def test_double_sigint(tmp, sig=signal.SIGINT):
     time.sleep(0.02)
     p.send_signal(sig)
     t0 = time.time()
-    p.communicate(timeout=60)
+    err = p.communicate(timeout=60)[1]
     drain(fd, buf)
     left = [f for f in os.listdir(tmp) if f.startswith("twice")]
     print("double signal %d: exit %d after %.2f s, files left: %s" % (sig, p.returncode, time.time() - t0, left))
     check(p.returncode == 128 + sig, "double signal %d: exit %d" % (sig, p.returncode))
     check(not left, "double sigint left %s" % left)
+    # one line says so (it exited without a word: a user could not tell it from a finished run)
+    name = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}[sig]
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("notice:")]
+    check(lines == ["cascade: %s (a second stop signal): stopped at once, no output written" % name],
+          "double signal %d: stderr %r" % (sig, lines[-3:]))
 
 
 # Run by test_timeout_pair as its own process group's leader, as timeout(1) is: starts the run, waits for
@@ -549,8 +554,11 @@ def test_hangup(tmp):
                                                                   os.path.getsize(outs[2]) > 0):
             time.sleep(0.01)
         p.send_signal(signal.SIGHUP)
-        p.communicate(timeout=120)
+        err = p.communicate(timeout=120)[1]
         left = sorted(f for f in os.listdir(tmp) if f.startswith("hup."))
+        said = [l for l in err.splitlines() if l.startswith("cascade: SIGHUP")]
+        check(said == ([] if ignored else ["cascade: SIGHUP: stopped at once, no output written"]),
+              "SIGHUP (%s): stderr %r" % ("ignored" if ignored else "mid-run", err.splitlines()[-3:]))
         if ignored:
             check(p.returncode == 0 and left == ["hup.csv", "hup.json", "hup.jsonl"],
                   "SIGHUP ignored from the start: exit %d, files %s" % (p.returncode, left))
