@@ -96,6 +96,13 @@ static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *
     o->n_thresholds = n;
     memcpy(o->threshold_values, values, sizeof values);
     if (o->batches) {
+        const char *step = strchr(o->batches, ':');
+        step = step ? strchr(step + 1, ':') : NULL;
+        char *end;
+        double whole = step ? strtod(step + 1, &end) : 1;
+        if (step && !*end && isfinite(whole) && whole != floor(whole)) // (before the count: "range has 385 values")
+            return cascade_fail(err, CASCADE_EINVAL, "--batches: the step of %s: %s is not a whole number", o->batches,
+                                step + 1);
         if ((s = parse_float_list("--batches", o->batches, 1, 1 << 22, values, BENCH_MAX, &n, err))) return s;
         o->n_batches = n;
         for (int i = 0; i < n; i++) {

@@ -28,8 +28,11 @@ cascade_status parse_float(const char *flag, const char *text, double lo, double
     errno = 0;
     double v = strtod(text, &end);
     int underflow = errno == ERANGE && fabs(v) <= 1.0; // 1e-310: a number, tiny (ERANGE is for overflow too)
-    if (!*text || isspace((unsigned char)*text) || *end || (errno && !underflow) || !isfinite(v))
+    // decimal only, as the integers are (strtod reads 0x1p-1 as 0.5)
+    if (!*text || isspace((unsigned char)*text) || *end || (errno && !underflow) || !isfinite(v) || strpbrk(text, "xX"))
         return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not a number", flag, text);
+    if (underflow && v == 0) // 1e-400 read as 0: a threshold of 0 was not what was written
+        return cascade_fail(err, CASCADE_EINVAL, "%s: %s is too small for a double (it would read as 0)", flag, text);
     char low[NUMBER_TEXT_CAP], high[NUMBER_TEXT_CAP]; // (4194304 in full, not %g's 4.1943e+06)
     if (v < lo || v > hi)
         return cascade_fail(err, CASCADE_EINVAL, "%s: %s is outside [%s, %s]", flag, text, number_text(lo, low),
@@ -169,6 +172,9 @@ cascade_status parse_options(const char *command, int argc, char **argv, const o
         const char *value = NULL;
         int matched = 0;
         for (; o->name && !matched; o++) {
+            size_t n = strlen(o->name);
+            if (o->kind == OPT_FLAG && !strncmp(argv[i], o->name, n) && argv[i][n] == '=')
+                return cascade_fail(err, CASCADE_EINVAL, "%s takes no value ('%s')", o->name, argv[i]);
             if (o->kind == OPT_FLAG) matched = !strcmp(argv[i], o->name);
             else if ((matched = option_value(argc, argv, &i, o->name, &value, err)) < 0) return CASCADE_EINVAL;
             if (matched) break;

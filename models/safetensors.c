@@ -346,7 +346,9 @@ static cascade_status check_ranges(st_file *f, const uint8_t *data, size_t data_
         const st_tensor *t = order[i];
         if (t->begin == t->end) continue;
         size_t covered = furthest ? furthest->end : 0;
-        if (furthest && t->begin < covered)
+        if (furthest && t->begin < covered && !strcmp(furthest->name, t->name)) // (not "'a' and 'a' overlap")
+            s = cascade_fail(err, CASCADE_EFORMAT, "tensor '%s' appears twice", t->name);
+        else if (furthest && t->begin < covered)
             s = cascade_fail(err, CASCADE_EFORMAT, "tensors '%s' and '%s' overlap in the data section",
                              furthest->name, t->name);
         else if (t->begin > covered)

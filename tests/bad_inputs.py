@@ -324,6 +324,13 @@ def class_list_cases(tmp):
         write_safetensors(path, None, data, ('{"__metadata__": {%s}, %s}' % (entries, rest)).encode())
         expect_failure("metadata: " + what, ["info", path], want, tmp)
         os.unlink(path)
+    # a tensor named twice with the same bytes: named so, not "tensors 'a' and 'a' overlap"
+    name = sorted(k for k in header if k != "__metadata__")[0]
+    path = os.path.join(tmp, "tensor-twice.safetensors")
+    write_safetensors(path, None, data, ('{"__metadata__": {%s}, %s, "%s": %s}' % (meta, rest, name,
+                                                                               json.dumps(header[name]))).encode())
+    expect_failure("tensor key twice, same bytes", ["info", path], "tensor '%s' appears twice" % name, tmp)
+    os.unlink(path)
     # a second __metadata__ object, the empty one first or last (a first-wins reader sees another model)
     for what, objects in [("__metadata__ twice, empty first", '{}, "__metadata__": {%s}' % meta),
                           ("__metadata__ twice, empty last", '{%s}, "__metadata__": {}' % meta),
@@ -527,6 +534,13 @@ def main():
         expect_failure("thresholds one float32", ["sweep", "--cheap", "lenet", "--thresholds", "0.9:0.90000001:1e-9"],
                        "one threshold at the float32 precision", tmp)
         expect_failure("threshold with a leading blank", ["run", "--threshold", " 0.5"], "not a number", tmp)
+        # decimal only, as the integers are (0x1p-1 read as 0.5, while --limit 0x10 was refused); an underflow
+        # to 0 is not the number written (1e-400 read as 0); a flag given a value says it takes none
+        expect_failure("threshold in hex", ["run", "--threshold", "0x1p-1"], "'0x1p-1' is not a number", tmp)
+        expect_failure("threshold 1e-400", ["run", "--threshold", "1e-400"], "1e-400 is too small", tmp)
+        expect_failure("flag with a value", ["run", "--quiet=1"], "--quiet takes no value", tmp)
+        expect_failure("bench --batches step 0.5", ["bench", "--batches", "64:256:0.5"],
+                       "the step of 64:256:0.5: 0.5 is not a whole number", tmp)
         expect_failure("unknown model name", ["run", "--cheap", "vgg99"], "unknown model", tmp)
         # a file that is there is a path, whatever its name (it read "unknown model 'mylenet.bin'")
         shutil.copyfile(lenet, os.path.join(tmp, "mylenet.bin"))
