@@ -47,9 +47,12 @@ void json_proportion_fields(FILE *f, const char *value_key, int64_t k, int64_t n
     json_interval_fields(f, sampled && n, ci, spaced);
 }
 
-static void json_proportion(FILE *f, const progress_state *p, const char *name, int64_t k, int64_t n) {
-    fprintf(f, "\"%s\":{", name);
-    json_proportion_fields(f, "value", k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
+// As run's final report has them: {"count", "fraction", ...} for deferred,
+// {"correct", "value", ...} for accuracy.
+static void json_proportion(FILE *f, const progress_state *p, const char *name, const char *count_key,
+                            const char *value_key, int64_t k, int64_t n) {
+    fprintf(f, "\"%s\":{\"%s\":%lld,", name, count_key, (long long)k);
+    json_proportion_fields(f, value_key, k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
     fputc('}', f);
 }
 
@@ -65,9 +68,9 @@ static void json_line(FILE *f, const progress_state *p, double elapsed) {
             (long long)e->seen, (long long)p->screened, (long long)e->population, elapsed, rate);
     if (rate > 0) fprintf(f, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
     else fprintf(f, "\"eta_s\":null,"); // no image yet: no rate to tell
-    json_proportion(f, p, "deferred", e->deferred, e->seen);
+    json_proportion(f, p, "deferred", "count", "fraction", e->deferred, e->seen);
     fputc(',', f);
-    json_proportion(f, p, "accuracy", e->correct, e->labelled);
+    json_proportion(f, p, "accuracy", "correct", "value", e->correct, e->labelled);
     fprintf(f, ",\"classes\":{");
     for (int c = 0; c < e->num_classes; c++) {
         fprintf(f, "%s\"%s\":{\"count\":%lld,", c ? "," : "", p->classes->class_names[c], (long long)e->predicted[c]);

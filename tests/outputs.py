@@ -385,13 +385,20 @@ def check_progress_interval_on_terminal(tmp, data):
 
 
 def check_progress_lines(tmp, data):
-    """--progress-json ends with the final state, once."""
-    log = os.path.join(tmp, "progress.jsonl")
+    """--progress-json ends with the final state, once; its deferred and
+    accuracy objects are the final report's, key for key (the feed said
+    "value" where the report says "fraction", and gave no counts)."""
+    log, report = os.path.join(tmp, "progress.jsonl"), os.path.join(tmp, "progress-final.json")
     r = run(["run", "--quiet", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "300",
-             "--order", "file", "--progress-json", log, "--progress-interval", "0"])
+             "--progress-json", log, "--progress-interval", "0", "--json", report])
     lines = open(log).read().splitlines() if r.returncode == 0 else []
     check(lines and json.loads(lines[-1])["processed"] == 300 and all(a != b for a, b in zip(lines, lines[1:])),
           "progress-json: %d lines, the last twice: %s" % (len(lines), len(lines) > 1 and lines[-1] == lines[-2]))
+    if lines:
+        last, final = json.loads(lines[-1]), json.load(open(report))
+        for key in ("deferred", "accuracy"):
+            check(last.get(key) == final[key], "progress-json's last %s %r, the report's %r" % (key, last.get(key),
+                                                                                           final[key]))
 
 
 def check_progress_rate(tmp, data):
@@ -577,7 +584,7 @@ def check_no_image_yet(tmp, data):
     fields = [j["deferred"][k] for k in ("fraction", "low", "high")] + [j["accuracy"][k] for k in ("value", "low", "high")]
     fields += [j["watched"][k] for k in ("share", "low", "high")]
     last = lines[-1] if lines else {}
-    fields += [last.get("eta_s", "absent"), last.get("deferred", {}).get("value", "absent")]
+    fields += [last.get("eta_s", "absent"), last.get("deferred", {}).get("fraction", "absent")]
     fields += [c.get("share", "absent") for c in last.get("classes", {}).values()]
     check(j["processed"] == 0 and lines and all(v is None for v in fields),
           "run stopped before its first image: processed %s, fields %s" % (j["processed"], fields))
