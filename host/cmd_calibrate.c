@@ -72,7 +72,8 @@ static const char calibrate_usage[] =
     "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
     "are still written, the JSON's choice null; the report gives what was measured, and\n"
     "stderr the reason, with the best reached), 2 bad usage,\n"
-    "130 / 143 stopped by SIGINT / SIGTERM (no output is written), 129 SIGHUP (at once,\n"
+    "130 / 143 stopped by SIGINT / SIGTERM (no output is written; during --test, the\n"
+    "choice is reported and written, without test figures), 129 SIGHUP (at once,\n"
     "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
@@ -105,6 +106,7 @@ static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *
 typedef struct {
     int64_t images, deferred, correct, agree;
     int have_agreement;
+    int stopped; // a stop signal during it: no figures (the choice is still reported and written)
     double seconds, images_per_s;
     double predicted_images_per_s; // 1/(1/T_cheap + p_test/T_full) with the validation throughputs
     char backend[128];
@@ -302,6 +304,12 @@ static void print_report(const calibrate_state *s) {
            full->name, c->accuracy, c->agreement, c->deferred_fraction);
     if (!s->opt.test) return;
     const test_result *t = &s->tested;
+    if (t->stopped) {
+        printf("test        %s records %d..%lld (%lld images): stopped before it ended, no figures\n",
+               file_name(s->test.path), s->test.first, (long long)(s->test.first + s->test.n - 1),
+               (long long)s->test.n);
+        return;
+    }
     printf("test        %s records %d..%lld (%lld images), run %s on %s\n", file_name(s->test.path),
            s->test.first, (long long)(s->test.first + s->test.n - 1), (long long)s->test.n,
            c->cheap >= 0 ? "as the cascade" : "alone", t->backend);
@@ -360,6 +368,11 @@ static void write_json(FILE *f, const calibrate_state *s) {
         const test_result *t = &s->tested;
         fprintf(f, ",\n  \"test\": {\"data\": ");
         json_string(f, s->test.path);
+        fprintf(f, ", \"complete\": %s", t->stopped ? "false" : "true");
+        if (t->stopped) { // (stopped by a signal: none of its figures)
+            fprintf(f, "}\n}\n");
+            return;
+        }
         fprintf(f, ", \"images\": %lld, \"shared_with_validation\": %lld, \"trained_on\": %lld, \"accuracy\": %.6f, "
                 "\"deferred_fraction\": %.6f, ", (long long)t->images, (long long)s->test_shared,
                 (long long)s->test_trained, (double)t->correct / t->images, (double)t->deferred / t->images);
@@ -385,8 +398,12 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
     if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
-    if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) return st;
-    if (command_stopped()) return CASCADE_EINTERRUPTED;
+    if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) {
+        if (st != CASCADE_EINTERRUPTED) return st;
+        s->tested.stopped = 1; // the choice, minutes of validation, is still reported and written
+        s->tested.have_agreement = 0;
+    }
+    if (command_stopped() && !s->tested.stopped) return CASCADE_EINTERRUPTED;
     if ((st = mapped_file_unchanged(&s->val.file.map, s->val.path, err))) return st;
     if (s->opt.test && (st = mapped_file_unchanged(&s->test.file.map, s->test.path, err))) return st;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
@@ -426,5 +443,10 @@ int cmd_calibrate(int argc, char **argv) {
     interrupt_install();
     cascade_status st = execute(&s, &err);
     release(&s);
+    if (!st && s.tested.stopped) {
+        status_line(2.0, "cascade calibrate: stopped by signal %d during --test; the choice is reported%s, without "
+                    "test figures\n", command_signal, s.opt.csv || s.opt.json ? " and written" : "");
+        return interrupted_exit_code();
+    }
     return command_exit("calibrate", st, &err);
 }

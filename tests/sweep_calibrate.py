@@ -389,6 +389,43 @@ def test_sweep_sigint(tmp, sig=signal.SIGINT):
     print("sweep signal %d: exit %d, %r, nothing left behind" % (sig, p.returncode, lines[0] if lines else None))
 
 
+def test_calibrate_sigint_during_test(tmp):
+    """calibrate stopped while its --test runs: exit 130, and the choice (minutes
+    of validation) is still reported and written, the JSON's test incomplete
+    with no figures; it wrote nothing and printed nothing of the choice."""
+    outs = [os.path.join(tmp, "cal-int" + e) for e in (".csv", ".json")]
+    p = subprocess.Popen([cascade, "calibrate", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "200",
+                          "--thresholds", "0.99", "--target-accuracy", "0.5", "--device", "cpu", "--chunk", "64",
+                          "--test", golden.TEST_BATCH, "--test-limit", "8000", "--csv", outs[0], "--json", outs[1]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr_lines = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(p.stderr), daemon=True)
+    reader.start()
+    deadline = time.time() + 120  # the validation passes' lines: the expensive one's last, then the test runs
+    while time.time() < deadline and p.poll() is None and not any("alexnet_shallower alone on" in l
+                                                                   for l in stderr_lines):
+        time.sleep(0.02)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=120)  # (its report is short: the pipe holds it)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    stdout = p.stdout.read()
+    reader.join(10)
+    said = [l for l in stderr_lines if l.startswith("cascade calibrate: stopped by signal 2 during --test")]
+    j = json.load(open(outs[1])) if os.path.exists(outs[1]) else {}
+    test = j.get("test") or {}
+    check(p.returncode == 130 and said and "choice " in stdout and "stopped before it ended" in stdout and
+          os.path.exists(outs[0]) and j.get("choice") and test.get("complete") is False and "accuracy" not in test,
+          "calibrate stopped during --test: exit %d, stderr %r, stdout %r, JSON test %r" % (
+              p.returncode, stderr_lines[-2:], stdout[-300:], test))
+    for f in outs:
+        if os.path.exists(f):
+            os.unlink(f)
+
+
 def test_throughputs_from_bench_names(tmp):
     """--throughput-from a bench JSON whose rows are named by paths that hold a
     space, a quote and 90 characters: each figure reaches its model."""
@@ -693,6 +730,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep_sigint(tmp)
         test_sweep_sigint(tmp, signal.SIGTERM)
+        test_calibrate_sigint_during_test(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_default_cheap_without_full(tmp)
     return checks.finish("sweep_calibrate")
