@@ -198,7 +198,7 @@ static int open_temp(atomic_file *f, const char *target, int *trial_left) {
     temp_name(f->temp_path, sizeof f->temp_path, target);
     int works = unnamed_files_work(folder, f->temp_path);
     if ((*trial_left = works < 0)) return -1;
-    int fd = works ? open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) : -1;
+    int fd = works ? open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1; // (read too: a live log's old copy)
     temp_name(f->temp_path, sizeof f->temp_path, target);
     if (fd >= 0) {
         f->unnamed = 1;
@@ -228,24 +228,60 @@ static int place_unnamed(atomic_file *f, int *placed) {
     return e ? -1 : 0;
 }
 
-// A live output's target that exists: exchanged with f's temporary file
-// (named for it first, when unnamed), which then is the live log, the old
-// content under the temporary name (old_path). 1 when done; 0 where the file
-// system has no exchange (f's file named, or unnamed still); -1 with errno.
-static int exchange_live(atomic_file *f) {
-    if (f->unnamed) {
-        if (link_beside(fileno(f->file), f->temp_path) != 0) return -1;
-        f->unnamed = 0;
+// The bytes of descriptor from into to, from the start of each (to cut to
+// them); async-signal-safe (lseek, read, write, ftruncate). -1 on failure.
+static int copy_whole(int from, int to) {
+    if (lseek(from, 0, SEEK_SET) < 0 || lseek(to, 0, SEEK_SET) < 0 || ftruncate(to, 0) != 0) return -1;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(from, buf, sizeof buf);
+        if (n == 0) return 0;
+        if (n < 0 && errno == EINTR) continue;
+        for (ssize_t done = 0; n > 0 && done < n;) {
+            ssize_t w = write(to, buf + done, (size_t)(n - done));
+            if (w < 0 && errno != EINTR) return -1;
+            if (w > 0) done += w;
+        }
+        if (n < 0) return -1;
     }
-    if (renameat2(AT_FDCWD, f->temp_path, AT_FDCWD, f->path, RENAME_EXCHANGE) != 0)
-        return errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ? 0 : -1;
-    snprintf(f->old_path, sizeof f->old_path, "%s", f->temp_path);
-    snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // live: the target itself
-    return 1;
 }
 
-// A live output's old content (exchange_live) dropped once it is published.
+// A live output's target that exists, about to be written over in place (so
+// that a reader following it, tail -f, goes on reading it): its content
+// copied into f's temporary file first, which is kept as the old content
+// (named NAME.tmp.XXXXXX where there is no O_TMPFILE) for the abort to put
+// back. -1 with errno where it cannot be read or copied (then written over
+// as before, the old content not kept).
+static int keep_old(atomic_file *f) {
+    int from = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (from < 0) return -1;
+    int copied = copy_whole(from, fileno(f->file)) == 0 ? 0 : -1, e = errno;
+    close(from);
+    if (copied != 0) {
+        errno = e;
+        return -1;
+    }
+    snprintf(f->old_path, sizeof f->old_path, "%s", f->unnamed ? "" : f->temp_path);
+    f->old_file = f->file, f->old_fd = fileno(f->file), f->file = NULL;
+    __atomic_store_n(&f->kept_old, 1, __ATOMIC_SEQ_CST); // (a signal's abort puts it back from here on)
+    return 0;
+}
+
+// The old content back in the target (opened anew: it may have been closed,
+// or removed, since); async-signal-safe.
+static void put_old_back(const atomic_file *f) {
+    int to = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (to < 0) return;
+    (void)copy_whole(f->old_fd, to);
+    close(to);
+}
+
+// A live output's old content (keep_old) dropped once it is published.
 static void drop_old(atomic_file *f) {
+    if (!f->kept_old) return;
+    __atomic_store_n(&f->kept_old, 0, __ATOMIC_SEQ_CST); // before its descriptor goes
+    fclose(f->old_file);
+    f->old_file = NULL;
     if (f->old_path[0] && unlink(f->old_path) != 0 && errno != ENOENT)
         status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
                     f->path, f->old_path, strerror(errno));
@@ -371,7 +407,7 @@ cascade_status atomic_file_commit(atomic_file *f, cascade_error *err) {
     int named = f->temp_path[0] != 0; // (not one written in place: a pipe, a device)
     interrupt_publishing(1);
     s = atomic_file_publish(f, err);
-    if (!s) drop_old(f);
+    if (!s) drop_old(f), interrupt_published();
     interrupt_publishing(0);
     const char *path = f->path;
     if (!s && named) sync_folders(&path, 1);
@@ -457,6 +493,7 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         }
         files[i]->temp_path[0] = 0;
     }
+    if (!s) interrupt_published();
     interrupt_publishing(0);
     if (!s) sync_folders(named, n);
     return s;
@@ -468,18 +505,25 @@ void atomic_file_abort(atomic_file *f) {
         free(f->held);
         f->file = f->held_for, f->held_for = NULL, f->held = NULL, f->held_size = 0;
     }
+    if (f->file && f->kept_old) fflush(f->file); // (what the log holds goes before the old content is put back)
+    atomic_file_abort_from_signal(f);
     if (f->file) fclose(f->file); // (an unnamed temporary file goes with its descriptor)
     f->file = NULL;
-    atomic_file_abort_from_signal(f);
+    if (f->kept_old) {
+        f->kept_old = 0;
+        fclose(f->old_file);
+        f->old_file = NULL;
+    }
     f->temp_path[0] = f->old_path[0] = 0;
     f->unnamed = 0;
 }
 
-// (a live log over an existing file: that file's content put back, which
-// removes the log; where the rename fails it stays as NAME.tmp.XXXXXX)
+// (a live log over an existing file: that file's content put back in place)
 void atomic_file_abort_from_signal(const atomic_file *f) {
-    if (f->old_path[0]) rename(f->old_path, f->path);
-    else if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
+    if (__atomic_load_n(&f->kept_old, __ATOMIC_SEQ_CST)) {
+        put_old_back(f);
+        if (f->old_path[0]) unlink(f->old_path);
+    } else if (f->temp_path[0] && !f->unnamed) unlink(f->temp_path);
 }
 
 cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err) {
@@ -487,19 +531,13 @@ cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_err
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (!f->temp_path[0] || !strcmp(f->temp_path, f->path)) return CASCADE_OK; // a pipe or device; or live already
     struct stat st;
-    int exchanged = lstat(f->path, &st) == 0 && S_ISREG(st.st_mode) ? exchange_live(f) : 0;
-    if (exchanged < 0) {
-        cascade_fail(err, CASCADE_EIO, "cannot write %s: %s", path, strerror(errno));
-        remove_temp(f, err);
-        return CASCADE_EIO;
-    }
-    if (exchanged) return CASCADE_OK;
-    if (!f->unnamed && unlink(f->temp_path) != 0) { // write the target itself: rename(path, path) is then a no-op
+    int kept = lstat(f->path, &st) == 0 && S_ISREG(st.st_mode) && keep_old(f) == 0;
+    if (!kept && !f->unnamed && unlink(f->temp_path) != 0) { // write the target itself: rename(path, path) is then a no-op
         int e = errno;
         return cascade_fail(err, CASCADE_EIO, "cannot write %s: %s is left (cannot remove it: %s)", path,
                             temp_clear(f), strerror(e));
     }
-    fclose(f->file);
+    if (!kept) fclose(f->file);
     f->unnamed = 0;
     snprintf(f->temp_path, sizeof f->temp_path, "%s", f->path); // the link's target, as for any output
     f->file = fopen(f->path, "w");

@@ -29,7 +29,10 @@ typedef struct {
     char *held;           // that stream's buffer
     size_t held_size;
     int on_stdout;        // 1: written to standard output (the last of a set's outputs)
-    char old_path[1100];  // a live output's target as it was, exchanged to NAME.tmp.XXXXXX until the commit
+    int kept_old;         // 1: a live output's target as it was is kept (old_fd) until the commit
+    FILE *old_file;       // that copy: the temporary file
+    int old_fd;
+    char old_path[1100];  // its name, NAME.tmp.XXXXXX, where it has one (no O_TMPFILE), else empty
 } atomic_file;
 
 #ifdef __cplusplus
@@ -41,10 +44,10 @@ CASCADE_MUST_CHECK cascade_status atomic_file_open(atomic_file *f, const char *p
 // any output (the checks, a temporary file), it goes live once the work
 // starts: from then on the target itself is written, and abort removes it,
 // so a failed run leaves nothing behind; one that fails before (a model, the
-// device) leaves an existing file as it was. An existing file is exchanged
-// with the live log (where the file system can: renameat2's RENAME_EXCHANGE;
-// elsewhere it is written over), its content kept as NAME.tmp.XXXXXX: abort
-// puts it back, the commit removes it.
+// device) leaves an existing file as it was. An existing file is written
+// over in place (a reader following it goes on), its content first copied
+// into the temporary file, which abort puts back and the commit drops (a
+// SIGKILL loses it, as before; with no O_TMPFILE it stays as NAME.tmp.XXXXXX).
 CASCADE_MUST_CHECK cascade_status atomic_file_go_live(atomic_file *f, const char *path, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status atomic_file_commit(atomic_file *f, cascade_error *err);
 // The two halves of commit, for outputs that must appear together: prepare

@@ -72,8 +72,8 @@ static const char calibrate_usage[] =
     "Exit status: 0 done, 1 error, or no candidate reaches the target (--csv and --json\n"
     "are still written, the JSON's choice null; the report gives what was measured, and\n"
     "stderr the reason, with the best reached), 2 bad usage,\n"
-    "130 / 143 stopped by SIGINT / SIGTERM (no output is written; during --test, the\n"
-    "choice is reported and written, without test figures), 129 SIGHUP (at once,\n"
+    "130 / 143 stopped by SIGINT / SIGTERM (during the validation passes no output is\n"
+    "written; after them the choice is, the test's figures where it ended), 129 SIGHUP (at once,\n"
     "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {
@@ -122,6 +122,7 @@ typedef struct {
     sweep_point *points;
     int choice;
     test_result tested;
+    int stopped; // a stop signal once the validation passes were whole: reported and written all the same
     atomic_file csv, json;
     pass_settings settings;
     int64_t test_shared, test_trained; // test images also among the validation ones / trained on
@@ -397,13 +398,16 @@ static cascade_status execute(calibrate_state *s, cascade_error *err) {
     if (!s->points) return cascade_fail(err, CASCADE_ENOMEM, "out of memory for the candidates");
     if ((st = sweep_evaluate(&s->input, s->points, err))) return st;
     s->choice = calibrate_choose(s->points, n, s->target, s->level);
-    if (command_stopped()) return CASCADE_EINTERRUPTED; // a stop after the last pass: still no output (nor --test)
-    if (s->choice >= 0 && s->opt.test && (st = run_on_test(s, &s->points[s->choice], err))) {
-        if (st != CASCADE_EINTERRUPTED) return st;
-        s->tested.stopped = 1; // the choice, minutes of validation, is still reported and written
-        s->tested.have_agreement = 0;
+    // the validation passes whole: a stop from here on still reports and writes the choice (minutes of work),
+    // with the --test figures where the test ended before it
+    if (s->choice >= 0 && s->opt.test) {
+        if (command_stopped()) s->tested.stopped = 1; // (not begun)
+        else if ((st = run_on_test(s, &s->points[s->choice], err))) {
+            if (st != CASCADE_EINTERRUPTED) return st;
+            s->tested.stopped = 1, s->tested.have_agreement = 0;
+        }
     }
-    if (command_stopped() && !s->tested.stopped) return CASCADE_EINTERRUPTED;
+    s->stopped = command_stopped();
     if ((st = mapped_file_unchanged(&s->val.file.map, s->val.path, err))) return st;
     if (s->opt.test && (st = mapped_file_unchanged(&s->test.file.map, s->test.path, err))) return st;
     // all outputs or none; still tracked (until release): a second signal removes what is not yet published
@@ -443,9 +447,10 @@ int cmd_calibrate(int argc, char **argv) {
     interrupt_install();
     cascade_status st = execute(&s, &err);
     release(&s);
-    if (!st && s.tested.stopped) {
-        status_line(2.0, "cascade calibrate: stopped by signal %d during --test; the choice is reported%s, without "
-                    "test figures\n", command_signal, s.opt.csv || s.opt.json ? " and written" : "");
+    if (!st && s.stopped) {
+        status_line(2.0, "cascade calibrate: stopped by %s; the choice is reported%s%s\n",
+                    interrupt_signal_name(command_signal), s.opt.csv || s.opt.json ? " and written" : "",
+                    s.tested.stopped ? ", without test figures" : "");
         return interrupted_exit_code();
     }
     return command_exit("calibrate", st, &err);

@@ -54,15 +54,22 @@ static void abort_tracked(void) {
         if (tracked[i]) atomic_file_abort_from_signal(tracked[i]);
 }
 
+static volatile sig_atomic_t outputs_published;
+
+void interrupt_published(void) { outputs_published = 1; }
+
+const char *interrupt_signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
 // The one line of an exit at once (it said nothing: a user could not tell it
 // from a finished run), from the handler: async-signal-safe calls only, and
 // only where stderr has room now (a stalled reader must not hold the exit;
 // a reader gone must not turn it into SIGPIPE's death).
-static void say_stopped_at_once(int sig, int after_publishing) {
-    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
-    const char *parts[] = {"cascade: ", name, sig == SIGHUP ? "" : " (a second stop signal)",
-                           after_publishing ? ": stopped once the outputs being published were in place\n"
-                                            : ": stopped at once, no output written\n"};
+static void say_stopped_at_once(int sig) {
+    const char *parts[] = {"cascade: ", interrupt_signal_name(sig), sig == SIGHUP ? "" : " (a second stop signal)",
+                           outputs_published ? ": stopped at once; the outputs were written\n"
+                                             : ": stopped at once, no output written\n"};
     char line[160];
     size_t n = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -97,7 +104,7 @@ static void exit_now(int sig) {
     for (;;) {
         if (swap_state(IDLE, EXITING)) {
             abort_tracked();
-            say_stopped_at_once(sig, 0);
+            say_stopped_at_once(sig);
             _exit(128 + sig);
         }
         exit_signal = sig;
@@ -145,7 +152,7 @@ void interrupt_publishing(int on) {
     }
     if (!swap_state(PUBLISHING, IDLE) && swap_state(EXIT_AFTER_PUBLISHING, EXITING)) {
         abort_tracked(); // what is not published (a set that failed half-way) goes too
-        say_stopped_at_once(exit_signal, 1);
+        say_stopped_at_once(exit_signal);
         _exit(128 + exit_signal);
     }
 }

@@ -57,6 +57,11 @@ void interrupt_restore(void);
 // a set of outputs is never left half published (or an old file, kept under
 // the temporary name by an exchange, removed).
 void interrupt_publishing(int on);
+// A command's outputs are in place (a commit that published them): an exit at
+// once from here on says so, not that nothing was written.
+void interrupt_published(void);
+// "SIGINT", "SIGTERM", "SIGHUP" (else "a signal"), for messages; async-signal-safe.
+const char *interrupt_signal_name(int sig);
 // Registers an open output whose temporary file a second SIGINT (or a SIGBUS,
 // or an exit() from a library, such as libgomp's when an allocation fails)
 // removes, until it is published or interrupt_restore() forgets it (at most 8).

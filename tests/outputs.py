@@ -268,7 +268,8 @@ def check_live_file_restored(tmp, data):
     /dev/full, at the end; SIGHUP mid-run) gives an existing file, or a link's
     target, its old content back (the live log was written over it, then
     removed: the file was lost); a run that succeeds leaves its own log there;
-    no temporary file either way."""
+    no temporary file either way; the file is written in place, the same inode
+    throughout (a reader following it, tail -f, goes on reading it)."""
     target, link, report = (os.path.join(tmp, n) for n in ("old.jsonl", "old-link.jsonl", "old.json"))
     big = ["run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--data", test_batch,
            "--limit", "3000", "--chunk", "64", "--progress-interval", "0.05"]
@@ -277,6 +278,7 @@ def check_live_file_restored(tmp, data):
                                      ("SIGHUP mid-run", target, ["--json", report], True),
                                      ("success", target, ["--json", report], False)):
         open(target, "w").write("an earlier run's\n")
+        inode = os.stat(target).st_ino
         if path == link and not os.path.islink(link):
             os.symlink(os.path.basename(target), link)
         p = subprocess.Popen([cascade] + big + ["--progress-json", path] + tail, stdout=subprocess.PIPE,
@@ -291,10 +293,10 @@ def check_live_file_restored(tmp, data):
         left = [f for f in os.listdir(tmp) if ".tmp." in f]
         want_rc = 0 if name == "success" else 129 if hangup else 1
         kept = content == "an earlier run's\n" if want_rc else content is not None and content.startswith("{")
-        check(p.returncode == want_rc and kept and not left and (path != link or os.path.islink(link)),
-              "an existing --progress-json, %s: rc %d %r, content %r, left %s" % (name, p.returncode,
-                                                                               err.strip()[-120:], (content or "")[:40],
-                                                                               left))
+        same = os.path.exists(target) and os.stat(target).st_ino == inode
+        check(p.returncode == want_rc and kept and not left and same and (path != link or os.path.islink(link)),
+              "an existing --progress-json, %s: rc %d %r, content %r, left %s, same inode %s" % (
+                  name, p.returncode, err.strip()[-120:], (content or "")[:40], left, same))
     for f in (target, link, report):
         if os.path.lexists(f):
             os.unlink(f)
