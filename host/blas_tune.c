@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static int wants_skylakex(void) {
@@ -18,6 +19,10 @@ static int wants_skylakex(void) {
 
 void blas_tune_reexec(char **argv) {
     const char *off = getenv("CASCADE_BLAS_TUNE");
+    if (getenv("CASCADE_BLAS_TUNED") && argv[0]) { // re-executed: named as started (it read "exe", from
+        const char *base = strrchr(argv[0], '/');     // /proc/self/exe: pgrep, pkill, ps -C, top missed it)
+        (void)prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0); // (cut to 15 bytes; a failure: "exe")
+    }
     if ((off && !strcmp(off, "0")) || getenv("CASCADE_BLAS_TUNED")) return;
     int changed = 0;
     if (wants_skylakex()) changed |= setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0;

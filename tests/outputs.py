@@ -302,6 +302,27 @@ def check_live_file_restored(tmp, data):
             os.unlink(f)
 
 
+def check_process_name(tmp, data):
+    """The running command is named as started (its re-execution through
+    /proc/self/exe named it "exe": pgrep, pkill, ps -C and top missed it)."""
+    p = subprocess.Popen([cascade, "run", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower",
+                          "--data", test_batch, "--limit", "3000", "--chunk", "64", "--output", os.devnull],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    name, deadline, seen_at = None, time.time() + 30, None
+    while time.time() < deadline and p.poll() is None:
+        try:  # re-executed (the environment says so): the name it runs under once its main has begun
+            if seen_at is None and b"CASCADE_BLAS_TUNED=1" in open("/proc/%d/environ" % p.pid, "rb").read():
+                seen_at = time.time()
+            if seen_at is not None and time.time() > seen_at + 0.5:
+                name = open("/proc/%d/comm" % p.pid).read().strip()
+                break
+        except OSError:
+            break
+        time.sleep(0.05)
+    p.wait(timeout=300)
+    check(name in (None, os.path.basename(cascade)[:15]), "the running process is named %r" % name)
+
+
 def check_long_name(tmp, data):
     """An output named with 250 bytes (under NAME_MAX, 255) is written, though
     its temporary file's name would pass 255 bytes if it were the name plus
@@ -620,9 +641,9 @@ def main():
             dst.write(src.read(10 * 3073))
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_live_file_restored,
-                     check_long_name, check_progress_interval_on_terminal, check_sweep_progress_on_terminal,
-                     check_bench_progress_on_terminal, check_progress_lines, check_progress_rate, check_report_fields,
-                     check_no_image_yet):
+                     check_process_name, check_long_name, check_progress_interval_on_terminal,
+                     check_sweep_progress_on_terminal, check_bench_progress_on_terminal, check_progress_lines,
+                     check_progress_rate, check_report_fields, check_no_image_yet):
             part(tmp, data)
         check_confidence_digits(tmp)
         check_bench_order(tmp)
