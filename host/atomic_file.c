@@ -29,7 +29,7 @@ static mode_t output_mode(int exists, const struct stat *st) {
 // with *stopped set then, or NULL and errno for an error.
 static FILE *open_fifo(const char *path, int *stopped) {
     *stopped = 0;
-    for (;;) {
+    for (int waited = 0;; waited = 1) {
         int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             int flags = fcntl(fd, F_GETFL);
@@ -42,6 +42,8 @@ static FILE *open_fifo(const char *path, int *stopped) {
             return f;
         }
         if (errno != ENXIO) return NULL; // ENXIO: no reader yet
+        if (!waited) // (the job does nothing until then: said, or it looked hung)
+            status_line(2.0, "notice: %s is a FIFO: waiting for its reader before starting\n", path);
         if (command_stopped()) {
             *stopped = 1;
             return NULL;

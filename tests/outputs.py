@@ -235,6 +235,9 @@ def check_fifo_without_reader(tmp, data):
     left = [f for f in os.listdir(tmp) if f.startswith("fifo-report")]
     check(p.returncode == 130 and "waited for a reader" in err and not left,
           "a FIFO without a reader, then SIGINT: rc %d, %r, left %s" % (p.returncode, err.strip()[-120:], left))
+    # said at once (it sat silent: a job waiting for its reader looked hung)
+    check("notice: %s is a FIFO: waiting for its reader before starting" % fifo in err,
+          "a FIFO without a reader: no notice that the job waits for it: %r" % err.strip()[-200:])
     os.unlink(fifo)
 
 
