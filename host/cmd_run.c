@@ -276,8 +276,7 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     if (p->stop) fprintf(f, "  \"stop_requested_s\": %.3f,\n", p->stop_elapsed);
     else fprintf(f, "  \"stop_requested_s\": null,\n");
     fprintf(f, "  \"deferred\": {\"count\": %lld, ", (long long)e->deferred);
-    json_proportion_fields(f, "fraction", e->deferred, e->seen, p->sampled,
-                           wilson_interval(e->deferred, e->seen, e->population), 1);
+    json_proportion_fields(f, "fraction", e->deferred, e->seen, p->sampled, progress_deferred(p), 1);
     fprintf(f, "},\n  \"accuracy\": {\"correct\": %lld, ", (long long)e->correct);
     json_proportion_fields(f, "value", e->correct, e->labelled, p->sampled,
                            wilson_interval(e->correct, e->labelled, e->population), 1);
@@ -367,6 +366,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     progress_init(p, &r->data, r->order, &r->cheap, r->total);
     p->quiet = r->opt.quiet, p->time_budget = r->opt.time_budget, p->target_ci = r->opt.target_ci;
     p->watch_class = watch, p->interrupted = &command_signal, p->json = r->progress_json.file;
+    p->alone = !r->has_full;
     p->sampled = strcmp(r->opt.order, "file") != 0;
     if (r->opt.progress_interval >= 0) p->draw_interval = p->json_interval = r->opt.progress_interval;
     image_source src = {&r->data, r->order};

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,11 @@ interval progress_watched(const progress_state *p) {
     return wilson_interval(e->correct, e->labelled, e->population);
 }
 
+interval progress_deferred(const progress_state *p) {
+    const running_estimate *e = &p->estimate;
+    return p->alone ? (interval){0, 0} : wilson_interval(e->deferred, e->seen, e->population);
+}
+
 void json_interval_fields(FILE *f, int sampled, interval ci, int spaced) {
     const char *gap = spaced ? " " : "";
     if (sampled) fprintf(f, ",%s\"low\":%s%.6f,%s\"high\":%s%.6f", gap, gap, ci.low, gap, gap, ci.high);
@@ -50,9 +56,9 @@ void json_proportion_fields(FILE *f, const char *value_key, int64_t k, int64_t n
 // As run's final report has them: {"count", "fraction", ...} for deferred,
 // {"correct", "value", ...} for accuracy.
 static void json_proportion(FILE *f, const progress_state *p, const char *name, const char *count_key,
-                            const char *value_key, int64_t k, int64_t n) {
+                            const char *value_key, int64_t k, int64_t n, interval ci) {
     fprintf(f, "\"%s\":{\"%s\":%lld,", name, count_key, (long long)k);
-    json_proportion_fields(f, value_key, k, n, p->sampled, wilson_interval(k, n, p->estimate.population), 0);
+    json_proportion_fields(f, value_key, k, n, p->sampled, ci, 0);
     fputc('}', f);
 }
 
@@ -68,9 +74,10 @@ static void json_line(FILE *f, const progress_state *p, double elapsed) {
             (long long)e->seen, (long long)p->screened, (long long)e->population, elapsed, rate);
     if (rate > 0) fprintf(f, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
     else fprintf(f, "\"eta_s\":null,"); // no image yet: no rate to tell
-    json_proportion(f, p, "deferred", "count", "fraction", e->deferred, e->seen);
+    json_proportion(f, p, "deferred", "count", "fraction", e->deferred, e->seen, progress_deferred(p));
     fputc(',', f);
-    json_proportion(f, p, "accuracy", "correct", "value", e->correct, e->labelled);
+    json_proportion(f, p, "accuracy", "correct", "value", e->correct, e->labelled,
+                    wilson_interval(e->correct, e->labelled, e->population));
     fprintf(f, ",\"classes\":{");
     for (int c = 0; c < e->num_classes; c++) {
         fprintf(f, "%s\"%s\":{\"count\":%lld,", c ? "," : "", p->classes->class_names[c], (long long)e->predicted[c]);
@@ -81,16 +88,16 @@ static void json_line(FILE *f, const progress_state *p, double elapsed) {
     fprintf(f, "},\"stopping\":\"%s\"}\n", stop_reason_name(p->stop));
 }
 
-static void draw_line(FILE *f, const progress_state *p, double elapsed, int final);
+static void draw_line(FILE *f, const progress_state *p, double elapsed, int final, int narrow);
 
 // One update's line, the feed's (json) or stderr's, composed in memory so it
 // is written at once (malloc'd, *len bytes; NULL: no memory for it).
-static char *line_text(const progress_state *p, double elapsed, int final, int json, size_t *len) {
+static char *line_text(const progress_state *p, double elapsed, int final, int json, int narrow, size_t *len) {
     char *line = NULL;
     FILE *m = open_memstream(&line, len);
     if (!m) return NULL;
     if (json) json_line(m, p, elapsed);
-    else draw_line(m, p, elapsed, final);
+    else draw_line(m, p, elapsed, final, narrow);
     fclose(m);
     return line;
 }
@@ -104,7 +111,7 @@ static char *line_text(const progress_state *p, double elapsed, int final, int j
 // PIPE_BUF, so the room poll reports (a free page of the pipe) takes it whole.
 static void write_json(progress_state *p, double elapsed, int last) {
     size_t len;
-    char *line = line_text(p, elapsed, last, 1, &len);
+    char *line = line_text(p, elapsed, last, 1, 0, &len);
     if (!line) return; // (out of memory: this update is not shown)
     int room = stream_room(p->json, last ? 2.0 : 0);
     if (last && !room) // (a stalled stderr, too, holds up nothing)
@@ -117,15 +124,18 @@ static void write_json(progress_state *p, double elapsed, int last) {
     free(line);
 }
 
-static void draw_line(FILE *f, const progress_state *p, double elapsed, int final) {
+// narrow: no intervals (a terminal too narrow for them).
+static void draw_line(FILE *f, const progress_state *p, double elapsed, int final, int narrow) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
     double eta = rate > 0 ? (e->population - e->seen) / rate : 0;
-    interval d = wilson_interval(e->deferred, e->seen, e->population);
+    if (p->time_budget > 0 && eta > p->time_budget - elapsed) // (a budget ends it first: 550 s read for a 2 s one)
+        eta = p->time_budget > elapsed ? p->time_budget - elapsed : 0;
+    interval d = progress_deferred(p);
     interval a = wilson_interval(e->correct, e->labelled, e->population);
     double pd = e->seen ? (double)e->deferred / e->seen : 0, pa = e->labelled ? (double)e->correct / e->labelled : 0;
     char dci[48] = "", aci[48] = "", wci[48] = ""; // the intervals: a random order's prefixes only
-    if (p->sampled) {
+    if (p->sampled && !narrow) {
         snprintf(dci, sizeof dci, " [%.4f, %.4f]", d.low, d.high);
         snprintf(aci, sizeof aci, " [%.4f, %.4f]", a.low, a.high);
         if (p->watch_class >= 0) {
@@ -133,9 +143,11 @@ static void draw_line(FILE *f, const progress_state *p, double elapsed, int fina
             snprintf(wci, sizeof wci, " [%.4f, %.4f]", w.low, w.high);
         }
     }
-    fprintf(f, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs  deferred %.4f%s  acc %.4f%s", p->tty ? "\r" : "",
+    fprintf(f, "%s[%5.1f%%] %lld/%lld  %.0f img/s  ETA %.0fs", p->tty ? "\r" : "",
             e->population ? 100.0 * e->seen / e->population : 100.0, (long long)e->seen, (long long)e->population, rate,
-            eta, pd, dci, pa, aci);
+            eta);
+    if (!p->alone) fprintf(f, "  deferred %.4f%s", pd, dci); // (a model alone defers nothing)
+    fprintf(f, "  acc %.4f%s", pa, aci);
     if (p->watch_class >= 0)
         fprintf(f, "  %s %.4f%s", p->classes->class_names[p->watch_class],
                 e->seen ? (double)e->predicted[p->watch_class] / e->seen : 0, wci);
@@ -150,10 +162,35 @@ static void draw_line(FILE *f, const progress_state *p, double elapsed, int fina
 
 // The progress line, written to stderr at once (one write under PIPE_BUF: a
 // line is never cut by a full pipe, nor mixed with another writer's).
+// The terminal's columns (0: unknown).
+static int terminal_columns(void) {
+    struct winsize w;
+    return ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 ? w.ws_col : 0;
+}
+
+// A terminal's line cut to fit its width (a wider one wrapped, and each
+// redraw left a line behind): without intervals first, then cut short at a
+// character's end; the \r before it and the erase after it kept.
+static char *fit_terminal(const progress_state *p, double elapsed, int final, char *line, size_t *len) {
+    int columns = terminal_columns();
+    size_t frame = strlen("\r") + strlen("\033[K") + (final ? 1 : 0), room = columns > 1 ? (size_t)columns - 1 : 0;
+    if (!room || *len <= frame + room) return line;
+    char *narrow = line_text(p, elapsed, final, 0, 1, len);
+    if (!narrow) return line;
+    free(line);
+    if (*len <= frame + room) return narrow;
+    size_t keep = 1 + room; // "\r" and the text that fits
+    while (keep > 1 && ((unsigned char)narrow[keep] & 0xc0) == 0x80) keep--; // (not inside a UTF-8 character)
+    memcpy(narrow + keep, final ? "\033[K\n" : "\033[K", final ? 5 : 4);
+    *len = keep + (final ? 4 : 3);
+    return narrow;
+}
+
 static void draw(const progress_state *p, double elapsed, int final) {
     size_t len;
-    char *line = line_text(p, elapsed, final, 0, &len);
+    char *line = line_text(p, elapsed, final, 0, 0, &len);
     if (!line) return; // (out of memory: this update is not shown)
+    if (p->tty) line = fit_terminal(p, elapsed, final, line, &len);
     fwrite(line, 1, len, stderr);
     fflush(stderr);
     free(line);

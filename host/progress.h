@@ -31,6 +31,7 @@ typedef struct {
     double time_budget;               // seconds, 0 = none
     double target_ci;                 // interval width, 0 = none
     int watch_class;                  // -1: watch accuracy
+    int alone;                        // the cheap model alone: nothing deferred, by construction (no interval)
     int sampled;                      // images in a seeded random order: every prefix a uniform sample, so the
                                       // intervals mean something (a file-order prefix: none are given)
     int64_t rule_met_at;              // images aggregated when --target-ci's rule was met (0: not met)
@@ -56,6 +57,9 @@ int progress_update(void *ctx, int64_t done, int64_t screened, const cascade_res
 void progress_finish(progress_state *p);
 // The interval width stop rules watch: accuracy, or the watched class's share.
 interval progress_watched(const progress_state *p);
+// The deferred fraction's interval: [0, 0] for a model alone (it defers nothing; a
+// Wilson interval read as if a cascade might have deferred 1% of the rest).
+interval progress_deferred(const progress_state *p);
 const char *stop_reason_name(stop_reason r);
 // JSON fields ,"low":L,"high":H (", " between them when spaced); both null where the images are
 // no sample (--order file: a prefix of the file says nothing of the rest)

@@ -24,7 +24,9 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   final state once, and an existing one is kept by a run that fails before
   its work starts, and gets its content back from one that fails after; SIGINT while an output FIFO waits for its reader is a
   stop (130) with nothing written; names of 250 bytes are written;
-  --progress-interval spaces the redraws on a terminal too; the live rate and
+  --progress-interval spaces the redraws on a terminal too, and a redraw fits
+  the terminal's width (a model alone shows no deferred fraction, a budget
+  bounds the ETA); the live rate and
   ETA are of the images screened, not ~1 img/s while the first deferred
   image waits for its batch; a sweep pass draws its progress on a terminal;
 - calibrate's default validation file named on the command line keeps its
@@ -341,10 +343,16 @@ def check_long_name(tmp, data):
             os.unlink(n)
 
 
-def terminal_stderr(args, cwd):
-    """What a command writes to stderr when stderr is a terminal (a pty)."""
+def terminal_stderr(args, cwd, columns=0):
+    """What a command writes to stderr when stderr is a terminal (a pty, of
+    that many columns when given)."""
+    import fcntl
     import pty
+    import struct
+    import termios
     master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     p = subprocess.Popen([cascade] + args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
     os.close(slave)
     shown = b""
@@ -408,6 +416,26 @@ def check_progress_interval_on_terminal(tmp, data):
         counts.append(shown.count("img/s"))
     check(counts[0] <= 2 and counts[1] > counts[0], "progress on a terminal: %d lines drawn with "
           "--progress-interval 30, %d without" % tuple(counts))
+
+
+def check_progress_fits_terminal(tmp, data):
+    """On a terminal the progress line fits its width (a 135-column line
+    wrapped on an 80-column one, and every redraw left a line behind): on 60
+    columns each redraw is at most 59, the intervals dropped first; a model
+    alone shows no deferred fraction (it defers nothing), and the ETA of a
+    --time-budget run is at most the budget's time left."""
+    rc, shown = terminal_stderr(["run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit",
+                                 "3000", "--chunk", "64", "--watch-class", "cat"], tmp, columns=60)
+    draws = [d.split("\033[K")[0] for d in shown.split("\r") if "img/s" in d]
+    widest = max((len(d) for d in draws), default=0)
+    check(rc == 0 and draws and widest <= 59, "progress on 60 columns: %d draws, the widest %d: %r" % (
+        len(draws), widest, max(draws, key=len) if draws else ""))
+    rc, shown = terminal_stderr(["run", "--device", "cpu", "--cheap", "alexnet_shallower", "--full", "none", "--limit",
+                                 "3000", "--chunk", "64", "--time-budget", "1"], tmp, columns=200)
+    draws = [d.split("\033[K")[0] for d in shown.split("\r") if "img/s" in d]
+    etas = [float(d.split("ETA ")[1].split("s")[0]) for d in draws if "ETA " in d]
+    check(rc == 0 and draws and not any("deferred" in d for d in draws) and etas and max(etas) <= 1,
+          "a model alone under a 1 s budget: ETAs %s, lines %r" % (etas, draws[-1:]))
 
 
 def check_progress_lines(tmp, data):
@@ -645,8 +673,8 @@ def main():
         for part in (check_links, check_modes, check_stdout, check_pipes_and_closed, check_collisions,
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_live_file_restored,
                      check_process_name, check_long_name, check_progress_interval_on_terminal,
-                     check_sweep_progress_on_terminal, check_bench_progress_on_terminal, check_progress_lines,
-                     check_progress_rate, check_report_fields, check_no_image_yet):
+                     check_progress_fits_terminal, check_sweep_progress_on_terminal, check_bench_progress_on_terminal,
+                     check_progress_lines, check_progress_rate, check_report_fields, check_no_image_yet):
             part(tmp, data)
         check_confidence_digits(tmp)
         check_bench_order(tmp)
