@@ -506,6 +506,24 @@ static void unpin_images(bench_context *c) {
     c->pinned = 0;
 }
 
+// Items in a comma-separated list (0 when the part is off).
+static int list_items(const char *list, int off) {
+    int n = off || !list ? 0 : 1;
+    for (const char *p = list; n && *p; p++) n += *p == ',';
+    return n;
+}
+
+// What the bench will measure, said before it starts: it said nothing of its
+// size until the table (a default CPU bench takes about 20 minutes).
+static void say_plan(const bench_context *c, const bench_options *o, const bench_report *r) {
+    int models = list_items(o->models, o->no_alone), cascades = list_items(o->cascades, o->no_cascades);
+    status_line(2.0, "cascade bench: %d model%s alone, %d cascade%s at %d threshold%s; %lld images a run, %d warm-up "
+                "and %d timed run%s of each%s\n", models, models == 1 ? "" : "s", cascades, cascades == 1 ? "" : "s",
+                cascades ? o->n_thresholds : 0, cascades && o->n_thresholds == 1 ? "" : "s", (long long)r->images,
+                r->warmup, r->runs, r->runs == 1 ? "" : "s",
+                c->on_gpu || o->images ? "" : " (on a CPU: minutes; --images, --runs or --models shorten it)");
+}
+
 cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_error *err) {
     memset(r, 0, sizeof *r);
     double start = now_seconds();
@@ -543,6 +561,7 @@ cascade_status bench_execute(const bench_options *o, bench_report *r, cascade_er
     if (!s && (!c.results.prediction || !c.results.confidence || !c.results.deferred))
         s = cascade_fail(err, CASCADE_ENOMEM, "out of memory for results");
     bench_walk w = {&c, o, r};
+    if (!s) say_plan(&c, o, r);
     if (!s) s = run_ready_cascades(&w, err); // (those whose models --models does not name)
     if (!s && !o->no_alone) s = for_each_item("--models", o->models, each_model, &w, err);
     r->complete = s == CASCADE_OK;

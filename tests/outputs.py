@@ -400,8 +400,10 @@ def check_bench_progress_on_terminal(tmp, data):
     erased = shown.count("\r\033[K  lenet ") == 2  # the erase, then each figure's line
     check(rc == 0 and not missing and erased, "bench progress on a terminal: exit %d, missing %r, figure lines "
           "after an erase: %s, shown %r" % (rc, missing, erased, shown[-400:]))
-    r = run(args)
-    check(r.returncode == 0 and " of 3," not in r.stderr and len(r.stderr.splitlines()) == 2,
+    r = run(args)  # the plan first (it said nothing of the bench's size), then the two figures
+    lines = r.stderr.splitlines()
+    plan = "cascade bench: 1 model alone, 1 cascade at 1 threshold; 256 images a run, 1 warm-up and 3 timed runs of each"
+    check(r.returncode == 0 and " of 3," not in r.stderr and len(lines) == 3 and lines[0] == plan,
           "bench progress in a log: exit %d, stderr %r" % (r.returncode, r.stderr))
 
 
