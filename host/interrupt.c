@@ -77,9 +77,9 @@ static void say_stopped_at_once(int sig) {
         memcpy(line + n, parts[i], len), n += len;
     }
     struct pollfd err = {.fd = STDERR_FILENO, .events = POLLOUT};
-    sigset_t pipe_signal, was;
+    sigset_t pipe_signal;
     sigemptyset(&pipe_signal), sigaddset(&pipe_signal, SIGPIPE);
-    sigprocmask(SIG_BLOCK, &pipe_signal, &was); // (left blocked: the process ends next)
+    sigprocmask(SIG_BLOCK, &pipe_signal, NULL); // (left blocked: the process ends next)
     if (poll(&err, 1, 0) == 1 && err.revents == POLLOUT) {
         ssize_t ignored = write(STDERR_FILENO, line, n);
         (void)ignored;

@@ -67,12 +67,20 @@ static double screened_rate(const progress_state *p, double elapsed) {
     return elapsed > 0 ? p->screened / elapsed : 0;
 }
 
+// Seconds left at that rate, or of the --time-budget where it ends the run
+// first (550 s was shown for a 2 s budget); 0 while there is no rate.
+static double eta_seconds(const progress_state *p, double elapsed) {
+    double rate = screened_rate(p, elapsed), eta = rate > 0 ? (p->estimate.population - p->estimate.seen) / rate : 0;
+    if (p->time_budget > 0 && eta > p->time_budget - elapsed) eta = p->time_budget > elapsed ? p->time_budget - elapsed : 0;
+    return eta;
+}
+
 static void json_line(FILE *f, const progress_state *p, double elapsed) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
     fprintf(f, "{\"processed\":%lld,\"screened\":%lld,\"total\":%lld,\"elapsed_s\":%.3f,\"images_per_s\":%.1f,",
             (long long)e->seen, (long long)p->screened, (long long)e->population, elapsed, rate);
-    if (rate > 0) fprintf(f, "\"eta_s\":%.1f,", (e->population - e->seen) / rate);
+    if (rate > 0) fprintf(f, "\"eta_s\":%.1f,", eta_seconds(p, elapsed));
     else fprintf(f, "\"eta_s\":null,"); // no image yet: no rate to tell
     json_proportion(f, p, "deferred", "count", "fraction", e->deferred, e->seen, progress_deferred(p));
     fputc(',', f);
@@ -128,9 +136,7 @@ static void write_json(progress_state *p, double elapsed, int last) {
 static void draw_line(FILE *f, const progress_state *p, double elapsed, int final, int narrow) {
     const running_estimate *e = &p->estimate;
     double rate = screened_rate(p, elapsed);
-    double eta = rate > 0 ? (e->population - e->seen) / rate : 0;
-    if (p->time_budget > 0 && eta > p->time_budget - elapsed) // (a budget ends it first: 550 s read for a 2 s one)
-        eta = p->time_budget > elapsed ? p->time_budget - elapsed : 0;
+    double eta = eta_seconds(p, elapsed);
     interval d = progress_deferred(p);
     interval a = wilson_interval(e->correct, e->labelled, e->population);
     double pd = e->seen ? (double)e->deferred / e->seen : 0, pa = e->labelled ? (double)e->correct / e->labelled : 0;
