@@ -278,15 +278,19 @@ static void put_old_back(const atomic_file *f) {
     close(to);
 }
 
+// An output published all the same (exit 0) whose old content's name could not be removed.
+static void say_old_left(const char *path, const char *old, int e) {
+    status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n", path,
+                old, strerror(e));
+}
+
 // A live output's old content (keep_old) dropped once it is published.
 static void drop_old(atomic_file *f) {
     if (!f->kept_old) return;
     __atomic_store_n(&f->kept_old, 0, __ATOMIC_SEQ_CST); // before its descriptor goes
     fclose(f->old_file);
     f->old_file = NULL;
-    if (f->old_path[0] && unlink(f->old_path) != 0 && errno != ENOENT)
-        status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: %s)\n",
-                    f->path, f->old_path, strerror(errno));
+    if (f->old_path[0] && unlink(f->old_path) != 0 && errno != ENOENT) say_old_left(f->path, f->old_path, errno);
     f->old_path[0] = 0;
 }
 
@@ -488,9 +492,8 @@ cascade_status atomic_files_commit(atomic_file *const *files, int n, cascade_err
         if (!files[i]) continue;
         if (s) take_back(files[i], how[i], err); // (a live log's old content: put back by the abort)
         else {
-            if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0) // published all the same: exit 0
-                status_line(2.0, "cascade: %s is published; its previous content is left as %s (cannot remove it: "
-                            "%s)\n", files[i]->path, files[i]->temp_path, strerror(errno));
+            if (how[i] == PUBLISHED_OVER_OLD && unlink(files[i]->temp_path) != 0)
+                say_old_left(files[i]->path, files[i]->temp_path, errno);
             drop_old(files[i]);
         }
         files[i]->temp_path[0] = 0;

@@ -506,17 +506,13 @@ static void unpin_images(bench_context *c) {
     c->pinned = 0;
 }
 
-// Items in a comma-separated list (0 when the part is off).
-static int list_items(const char *list, int off) {
-    int n = off || !list ? 0 : 1;
-    for (const char *p = list; n && *p; p++) n += *p == ',';
-    return n;
-}
-
 // What the bench will measure, said before it starts: it said nothing of its
 // size until the table (a default CPU bench takes about 20 minutes).
 static void say_plan(const bench_context *c, const bench_options *o, const bench_report *r) {
-    int models = list_items(o->models, o->no_alone), cascades = list_items(o->cascades, o->no_cascades);
+    int models = 0, cascades = 0;
+    cascade_error ignored; // (the lists were checked: check_counts)
+    if (!o->no_alone) (void)for_each_item("--models", o->models, count_item, &models, &ignored);
+    if (!o->no_cascades) (void)for_each_item("--cascades", o->cascades, count_item, &cascades, &ignored);
     status_line(2.0, "cascade bench: %d model%s alone, %d cascade%s at %d threshold%s; %lld images a run, %d warm-up "
                 "and %d timed run%s of each%s\n", models, models == 1 ? "" : "s", cascades, cascades == 1 ? "" : "s",
                 cascades ? o->n_thresholds : 0, cascades && o->n_thresholds == 1 ? "" : "s", (long long)r->images,

@@ -805,15 +805,24 @@ def run_measured(args, tmp):
         return os.waitstatus_to_exitcode(status), err.read().strip(), usage.ru_maxrss / 1024
 
 
+def sparse_data(tmp, name, records, what):
+    """A sparse CIFAR file of that many (zero) records in tmp, or None, skipping the case `what`, where the
+    file system cannot make one."""
+    path = os.path.join(tmp, name)
+    try:
+        with open(path, "wb") as f:
+            f.truncate(records * 3073)
+    except OSError as e:
+        skip(what, "cannot make a sparse file here: %s" % e)
+        return None
+    return path
+
+
 def huge_data_prefix(tmp, out):
     """A run over the first records of a 1 TB (sparse) data file in file order keeps an order of those records
     alone: it allocated and filled one entry per record of the file (1.3 GB for 325 million records)."""
-    huge = os.path.join(tmp, "in.huge.bin")
-    try:
-        with open(huge, "wb") as f:
-            f.truncate(325000000 * 3073)
-    except OSError as e:
-        skip("huge data: a 1 TB file in file order", "cannot make a sparse file here: %s" % e)
+    huge = sparse_data(tmp, "in.huge.bin", 325000000, "huge data: a 1 TB file in file order")
+    if huge is None:
         return
     start = time.time()
     status, message, rss_mb = run_measured(quick(limit=10) + ["--data", huge, "--order", "file", "--output",
@@ -834,12 +843,8 @@ def huge_data_scan(tmp, out):
     under --time-budget, whose job may end after a few images (the pass came before the budget's clock:
     15.7 s for a 2 s budget on a cold 9 GB file), and a stop signal ends that pass (it was ignored for the
     pass's minutes). 100 million records of a sparse file: the pass takes minutes here."""
-    huge = os.path.join(tmp, "in.huge-scan.bin")
-    try:
-        with open(huge, "wb") as f:
-            f.truncate(100000000 * 3073)
-    except OSError as e:
-        skip("huge data: the whole-file pass", "cannot make a sparse file here: %s" % e)
+    huge = sparse_data(tmp, "in.huge-scan.bin", 100000000, "huge data: the whole-file pass")
+    if huge is None:
         return
     args = ["run", "--cheap", "lenet", "--full", "none", "--device", "cpu", "--quiet", "--data", huge, "--output",
             out + "/p.csv"]  # (no --limit: the order is over all of it)
