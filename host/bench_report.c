@@ -17,6 +17,11 @@ static void print_sgemm(const bench_report *r, FILE *out) {
                      " its figures may be low\n");
 }
 
+static const char *pair_name(const cascade_figure *f, char *name, size_t cap) {
+    snprintf(name, cap, "%s -> %s", f->cheap, f->full);
+    return name;
+}
+
 void bench_print(const bench_report *r, FILE *out) {
     fprintf(out, "device    %s\nversions  %s\n", r->backend, r->versions);
     fprintf(out, "images    %lld per run, median of %d runs after %d warm-up", (long long)r->images, r->runs, r->warmup);
@@ -31,28 +36,33 @@ void bench_print(const bench_report *r, FILE *out) {
         fprintf(out, "upload    host->device %.1f GB/s pinned, %.1f GB/s from the bench images: at most %.1fM images/s\n",
                 r->upload_pinned_gbps, r->upload_data_gbps, r->upload_data_gbps * 1e9 / 3072 / 1e6);
     if (r->n_alone) {
-        fprintf(out, "\n%-18s %7s %13s %13s %13s %9s %8s %8s", "model alone", "batch", "img/s median", "min", "max",
+        int width = 18;
+        for (int i = 0; i < r->n_alone; i++) width = column_width(width, r->alone[i].model);
+        fprintf(out, "\n%-*s %7s %13s %13s %13s %9s %8s %8s", width, "model alone", "batch", "img/s median", "min", "max",
                 "GFLOP/s", "acc", "build s");
         fprintf(out, r->sgemm_gflops > 0 ? " %9s\n" : "\n", "of sgemm");
         for (int i = 0; i < r->n_alone; i++) {
             const alone_figure *f = &r->alone[i];
-            fprintf(out, "%-18s %7d %13.0f %13.0f %13.0f %9.1f %8.4f %8.1f", f->model, f->batch, f->rate.median,
+            fprintf(out, "%-*s %7d %13.0f %13.0f %13.0f %9.1f %8.4f %8.1f", width, f->model, f->batch, f->rate.median,
                     f->rate.min, f->rate.max, f->gflops, f->accuracy, f->build_seconds);
             if (r->sgemm_gflops > 0) fprintf(out, " %8.0f%%", 100.0 * f->gflops / r->sgemm_gflops);
             fprintf(out, "\n");
         }
     }
     if (r->n_cascades) {
-        fprintf(out, "\n%-30s %6s %12s %12s %12s %8s %8s %12s %6s %8s\n", "cascade", "thr", "img/s median", "min", "max",
-                "deferred", "acc", "ideal img/s", "eff", "build s");
+        int width = 30;
+        char name[2 * MODEL_NAME_CAP + 8]; // whole: two long paths cut alike would read as one pair
+        for (int i = 0; i < r->n_cascades; i++)
+            width = column_width(width, pair_name(&r->cascades[i], name, sizeof name));
+        fprintf(out, "\n%-*s %6s %12s %12s %12s %8s %8s %12s %6s %8s\n", width, "cascade", "thr",
+                "img/s median", "min", "max", "deferred", "acc", "ideal img/s", "eff", "build s");
         for (int i = 0; i < r->n_cascades; i++) {
             const cascade_figure *f = &r->cascades[i];
-            char name[2 * MODEL_NAME_CAP + 8]; // whole: two long paths cut alike would read as one pair
-            snprintf(name, sizeof name, "%s -> %s", f->cheap, f->full);
+            pair_name(f, name, sizeof name);
             char ideal[32] = "-", eff[16] = "-"; // "-": a model of the pair not measured alone
             if (f->ideal > 0) snprintf(ideal, sizeof ideal, "%.0f", f->ideal), snprintf(eff, sizeof eff, "%.3f", f->efficiency);
             char thr[NUMBER_TEXT_CAP];
-            fprintf(out, "%-30s %6s %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", name, number_text(f->threshold, thr),
+            fprintf(out, "%-*s %6s %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", width, name, number_text(f->threshold, thr),
                     f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, ideal, eff, f->build_seconds);
         }
         fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal;\n"

@@ -282,11 +282,14 @@ static void print_measured(const calibrate_state *s) {
     printf("validation  %s records %d..%lld (%lld images%s)\n", file_name(s->val.path), s->val.first,
            (long long)(s->val.first + s->val.n - 1), (long long)s->val.n, trained);
     printf("backend     %s\n", s->settings.backend);
+    int width = 22;
+    for (int i = 0; i <= s->setup.n_cheap; i++)
+        width = column_width(width, i < s->setup.n_cheap ? s->setup.cheap[i].name : s->setup.full.name);
     for (int i = 0; i <= s->setup.n_cheap; i++) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->val.n; k++) correct += m->prediction[k] == s->val.labels[k];
-        printf("%-12s%-22s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", m->name, m->images_per_s,
+        printf("%-12s%-*s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", width, m->name, m->images_per_s,
                m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
     }
 }

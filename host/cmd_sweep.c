@@ -41,9 +41,9 @@ static const char sweep_usage[] =
     "  --throughputs LIST     name=images_per_s,... : use these throughputs instead of the\n"
     "                         measured ones for the prediction (e.g. GPU figures while\n"
     "                         sweeping on a CPU); the models still run for their predictions;\n"
-    "                         one figure per model (by the name or path it was given with,\n"
-    "                         or its architecture); a model without one keeps its measured\n"
-    "                         figure, marked so in the table\n"
+    "                         one figure per model, by the name or path it was given with\n"
+    "                         (a name no model has is taken as an architecture); a model\n"
+    "                         without one keeps its measured figure, marked so in the table\n"
     "  --throughput-from FILE the same as a file: name=images_per_s items separated by\n"
     "                         commas or newlines, '#' comments; or the JSON of\n"
     "                         `cascade bench --json`; --throughputs wins over it\n"
@@ -112,11 +112,15 @@ static const char *data_name(const data_range *d) {
     return slash ? slash + 1 : d->path;
 }
 
-static void print_point_row(const sweep_input *in, const sweep_point *p) {
+static void point_name(const sweep_input *in, const sweep_point *p, char *name, size_t cap) {
+    if (p->cheap >= 0) snprintf(name, cap, "%s", in->cheap[p->cheap].name);
+    else snprintf(name, cap, "%s alone", in->full->name);
+}
+
+static void print_point_row(const sweep_input *in, const sweep_point *p, int width) {
     char name[MODEL_NAME_CAP + 8];
-    if (p->cheap >= 0) snprintf(name, sizeof name, "%s", in->cheap[p->cheap].name);
-    else snprintf(name, sizeof name, "%s alone", in->full->name);
-    printf("  %-22s ", name);
+    point_name(in, p, name, sizeof name);
+    printf("  %-*s ", width, name);
     char thr[NUMBER_TEXT_CAP];
     if (p->cheap >= 0) printf("%9s", number_text(p->threshold, thr));
     else printf("%9s", "-");
@@ -135,20 +139,27 @@ static void print_report(const sweep_state *s) {
     printf("data        %s records %d..%lld (%lld images)\n", data_name(&s->data), s->data.first,
            (long long)(s->data.first + s->data.n - 1), (long long)s->data.n);
     printf("backend     %s\n", s->settings.backend);
-    printf("alone       model                   images/s    accuracy\n");
+    int width = 22;
+    for (int i = 0; i <= s->setup.n_cheap; i++)
+        width = column_width(width, i < s->setup.n_cheap ? s->setup.cheap[i].name : s->setup.full.name);
+    printf("alone       %-*s %10s    accuracy\n", width, "model", "images/s");
     for (int i = 0; i <= s->setup.n_cheap; i++) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
-        printf("            %-22s %10.1f    %.4f  (%s)\n", m->name, m->images_per_s, (double)correct / s->data.n,
+        printf("            %-*s %10.1f    %.4f  (%s)\n", width, m->name, m->images_per_s, (double)correct / s->data.n,
                m->throughput_given ? "throughput given" : "throughput measured");
     }
     for (int i = 0; i < n; i++) n_front += s->points[i].pareto;
     printf("\nPareto frontier, accuracy vs predicted images/s (%d of %d points, fastest first):\n", n_front, n);
-    printf("  %-22s %9s  %8s  %8s  %9s  %12s  %8s\n", "cheap", "threshold", "deferred", "accuracy", "agreement",
+    width = 22;
+    char name[MODEL_NAME_CAP + 8];
+    for (int i = sweep_frontier_next(s->points, n, -1); i >= 0; i = sweep_frontier_next(s->points, n, i))
+        point_name(in, &s->points[i], name, sizeof name), width = column_width(width, name);
+    printf("  %-*s %9s  %8s  %8s  %9s  %12s  %8s\n", width, "cheap", "threshold", "deferred", "accuracy", "agreement",
            "images/s", "speed-up");
     for (int i = sweep_frontier_next(s->points, n, -1); i >= 0; i = sweep_frontier_next(s->points, n, i))
-        print_point_row(in, &s->points[i]);
+        print_point_row(in, &s->points[i], width);
     printf("(speed-up: predicted images/s over %s alone)\n", s->opt.full);
 }
 

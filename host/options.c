@@ -49,6 +49,11 @@ const char *number_text(double v, char out[NUMBER_TEXT_CAP]) {
     return out;
 }
 
+int column_width(int width, const char *text) {
+    size_t n = strlen(text);
+    return n > (size_t)width ? (int)n : width;
+}
+
 static cascade_status parse_range(const char *flag, const char *text, double lo, double hi, double *out, int cap,
                                   int *count, cascade_error *err) {
     char buf[128];

@@ -26,6 +26,10 @@ CASCADE_MUST_CHECK cascade_status check_thresholds(const char *flag, const doubl
 #define NUMBER_TEXT_CAP 32
 const char *number_text(double v, char out[NUMBER_TEXT_CAP]);
 
+// A table column's width once it holds text: width, or text's length where
+// longer (a model named by a long path widens its column, never shifts its row).
+int column_width(int width, const char *text);
+
 // CASCADE_EINVAL "FLAG: 'x' is listed twice" for a comma-separated list that names an item twice.
 CASCADE_MUST_CHECK cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err);
 

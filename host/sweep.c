@@ -219,20 +219,27 @@ static const char *base_name(const char *path, char *out, size_t cap) {
     return out;
 }
 
-// v as the throughput of the passes that name matches (by the name as given,
-// its file name without folder and .safetensors, or its architecture); the
-// set of those passes (bit i for passes[i]), 0 when none.
+// Whether name names pass p: by the name as given or its file name without
+// folder and .safetensors (by_arch 0), or by its architecture (by_arch 1).
+static int names_pass(const char *name, const model_pass *p, int by_arch) {
+    char base[MODEL_NAME_CAP];
+    if (by_arch) return !strcmp(p->arch, name);
+    return !strcmp(p->name, name) || !strcmp(base_name(p->name, base, sizeof base), name);
+}
+
+// v as the throughput of the passes that name matches; the set of those
+// passes (bit i for passes[i]), 0 when none. A pass's own name comes first:
+// only a name that names no pass so is taken as an architecture (with lenet
+// and a copy of it at /tmp/mine.safetensors, "lenet" is the zoo's, not both).
 static unsigned apply_one(const char *name, double v, model_pass *passes, int n_passes) {
     unsigned matched = 0;
-    for (int i = 0; i < n_passes && i < 32; i++) {
-        char base[MODEL_NAME_CAP];
-        if (!strcmp(passes[i].name, name) || !strcmp(base_name(passes[i].name, base, sizeof base), name) ||
-            !strcmp(passes[i].arch, name)) {
-            passes[i].images_per_s = v;
-            passes[i].throughput_given = 1;
-            matched |= 1u << i;
-        }
-    }
+    for (int by_arch = 0; by_arch < 2 && !matched; by_arch++)
+        for (int i = 0; i < n_passes && i < 32; i++)
+            if (names_pass(name, &passes[i], by_arch)) {
+                passes[i].images_per_s = v;
+                passes[i].throughput_given = 1;
+                matched |= 1u << i;
+            }
     return matched;
 }
 

@@ -17,6 +17,8 @@ usage: sweep_calibrate.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default
 - bad usage, SIGINT and SIGTERM: one line on stderr, the documented exit code, no output file.
 - the outputs at the edges (test_output_edges, test_odd_names_and_exact_thresholds): odd bytes and
   characters in names, accuracy 0, extreme given throughputs, a model in a cascade with itself.
+- a model named by a long path: sweep's, bench's and calibrate's tables keep its rows under their
+  headers, and a throughput by that path reaches it while "lenet" names the zoo's lenet only.
 - without --cheap, the default list leaves out the --full model.
 - a --test sharing images with the validation range, or holding the default file's trained-on
   records, gets a notice on stderr, a line in the report and counts in the JSON; a disjoint one none.
@@ -712,6 +714,60 @@ def test_throughputs_from_unknown_names(tmp):
               "--throughput-from a %s file: rc %d, notices %r" % (name, r.returncode, notices))
 
 
+def check_aligned(what, lines, header_word, value_of):
+    """Each table line's value (value_of(line): the text it must print) ends where header_word ends."""
+    if not lines:
+        return check(False, "%s: no table" % what)
+    end = lines[0].index(header_word) + len(header_word)
+    bad = [l for l in lines[1:] if not l[:end].endswith(value_of(l)) or l[end:end + 1] not in ("", " ")]
+    check(not bad, "%s: rows not under '%s' (column %d): %r" % (what, header_word, end, bad[:2]))
+
+
+def table(stdout, first_word, stop=""):
+    """The lines of stdout from the one that starts with first_word to the first blank one (or one starting with stop)."""
+    lines, on = [], False
+    for l in stdout.splitlines():
+        on = on or l.lstrip().startswith(first_word)
+        if on and (not l.strip() or (stop and l.startswith(stop))):
+            break
+        if on:
+            lines.append(l)
+    return lines
+
+
+def test_long_names(tmp):
+    """A model named by a path longer than the name column: its rows stay under their headers (sweep's two
+    tables, bench's two, calibrate's), and a throughput given by that path reaches it while "lenet" names the
+    zoo's lenet, not every model of its architecture (a copy of lenet read "a second throughput for" it)."""
+    copy = os.path.join(tmp, "a_model_named_by_a_path_longer_than_the_name_column.safetensors")
+    shutil.copy(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), copy)
+    out = os.path.join(tmp, "long.json")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet," + copy, "--full", "alexnet_shallower",
+             "--limit", "40", "--thresholds", "0.5,0.9", "--throughputs",
+             "lenet=1000,%s=2000,alexnet_shallower=100" % copy, "--json", out])
+    given = {m.get("name"): m.get("images_per_s") for m in json.load(open(out)).get("models", [])} \
+        if r.returncode == 0 else {}
+    check(r.returncode == 0 and given == {"lenet": 1000, copy: 2000, "alexnet_shallower": 100},
+          "sweep: lenet and a long-named copy given their own throughputs: rc %d, %s %s" % (
+              r.returncode, given, r.stderr[-200:]))
+    check_aligned("sweep alone", table(r.stdout, "alone "), "images/s", lambda l: l.split()[1])
+    check_aligned("sweep frontier", table(r.stdout, "cheap ", "(speed-up"), "threshold",
+                  lambda l: l.split()[-6])
+    r = run(["bench", "--device", "cpu", "--models", "lenet," + copy, "--cascades", copy + ":lenet",
+             "--thresholds", "0.9", "--images", "64", "--runs", "1", "--warmup", "0", "--batches", "32"])
+    check(r.returncode == 0, "bench with a long name: rc %d %s" % (r.returncode, r.stderr[-200:]))
+    check_aligned("bench alone", table(r.stdout, "model alone"), "batch", lambda l: l.split()[1])
+    check_aligned("bench cascades", table(r.stdout, "cascade ", "(ideal"), "thr", lambda l: l.split()[-9])
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet," + copy, "--full", "alexnet_shallower",
+             "--limit", "40", "--thresholds", "0.5,0.9", "--target-accuracy", "0.5", "--val", golden.TEST_BATCH,
+             "--throughputs", "lenet=1000,%s=2000,alexnet_shallower=100" % copy])
+    rows = [l for l in r.stdout.splitlines() if "images/s (" in l and not l.startswith(("choice", "predicted"))]
+    ends = {l.index(" images/s (") for l in rows}
+    check(r.returncode == 0 and len(rows) == 3 and len(ends) == 1,
+          "calibrate with a long name: rc %d, figures end at columns %s: %r %s" % (r.returncode, ends, rows,
+                                                                             r.stderr[-200:]))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_output_edges(tmp)
@@ -722,6 +778,7 @@ def main():
         test_throughputs_from_pipe(tmp)
         test_throughputs_from_unknown_names(tmp)
         test_throughputs_from_fifo_stop(tmp)
+        test_long_names(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_sweep(tmp)
         test_calibrate(tmp)
