@@ -7,6 +7,8 @@ Broken files are made from the real lenet weights and CIFAR test set.
 `cascade bench` checks every model it is given before measuring any.
 A model whose weights fp16 cannot hold runs on the CPU; `info` says the GPU
 backend does not run it.
+A file of another format given as --data (an archive, a pickle, an image,
+CIFAR-100, weights) is named for what it is.
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
@@ -452,6 +454,35 @@ def no_assets_cases(tmp):
                                  r.returncode, r.stderr.strip()[:120]))
 
 
+def other_format_cases(tmp, records, base):
+    """A file in another format given as --data is named for what it is (it read "label 31", "label 128" or
+    "not a whole number of records"): the archives CIFAR-10 ships in, its python version, images, CIFAR-100."""
+    import gzip
+    import io
+    import pickle
+    import tarfile
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as t:
+        info = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin")
+        info.size = len(records)
+        t.addfile(info, io.BytesIO(records))
+    files = {
+        "gzip": (gzip.compress(records), "a gzip-compressed file, not a CIFAR-10 binary file"),
+        "tar": (tar.getvalue(), "a tar archive, not a CIFAR-10 binary file"),
+        "pickle": (pickle.dumps({b"labels": [3] * 20, b"data": records}, protocol=2), "a Python pickle"),
+        "npy": (b"\x93NUMPY\x01\x00v\x00{'descr': '|u1'}" + records, "a NumPy .npy array"),
+        "png": (b"\x89PNG\r\n\x1a\n" + records[:500], "a PNG image"),
+        "jpeg": (b"\xff\xd8\xff\xe0" + records[:500], "a JPEG image"),
+        "cifar100": (b"".join(records[i:i + 1] + b"\x07" + records[i + 1:i + 3073] for i in range(0, len(records), 3073)),
+                     "3074-byte records, CIFAR-100's format"),
+        "weights": (open(lenet, "rb").read(), "a safetensors file"),
+    }
+    for name, (content, want) in files.items():
+        path = os.path.join(tmp, "other." + name)
+        open(path, "wb").write(content)
+        expect_failure("cifar: " + name + " as --data", base + ["--data", path], want, tmp)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         no_assets_cases(tmp)
@@ -514,6 +545,7 @@ def main():
                                                   "--images", "64", "--runs", "1", "--warmup", "0", "--data", label10],
                        "record 7 has label 10", tmp)
         expect_failure("cifar: empty file", base + ["--data", empty], "empty", tmp)
+        other_format_cases(tmp, records, base)
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
