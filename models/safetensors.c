@@ -370,14 +370,29 @@ static cascade_status check_ranges(st_file *f, const uint8_t *data, size_t data_
     return s;
 }
 
+// What a file whose header length runs past its end is, where its first
+// bytes say so (a checkpoint of another format given for a model); NULL when
+// they do not.
+static const char *other_format(const uint8_t *b, size_t size) {
+    if (!memcmp(b, "PK\x03\x04", 4))
+        return "a zip archive (a PyTorch .pt/.pth checkpoint?): save its state_dict with safetensors.torch.save_file";
+    if (b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "a Python pickle (torch.save's legacy format?): save its state_dict with safetensors.torch.save_file";
+    if (b[0] == 0x1f && b[1] == 0x8b) return "a gzip-compressed file: decompress it first";
+    if (size % 3073 == 0 && b[0] <= 9) return "by its size, a CIFAR-10 data file (3073-byte records)";
+    return NULL;
+}
+
 cascade_status st_parse(st_file *f, const uint8_t *bytes, size_t size, cascade_error *err) {
     memset(f, 0, sizeof *f);
     if (size < 8) return cascade_fail(err, CASCADE_EFORMAT, "file too short for a safetensors header (%zu bytes)", size);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | bytes[i];
+    const char *other = n > size - 8 ? other_format(bytes, size) : NULL;
+    if (other) return cascade_fail(err, CASCADE_EFORMAT, "not a safetensors file: %s", other);
     if (n > size - 8)
-        return cascade_fail(err, CASCADE_EFORMAT, "header length %llu runs past the end of the file (%zu bytes)",
-                            (unsigned long long)n, size);
+        return cascade_fail(err, CASCADE_EFORMAT, "header length %llu runs past the end of the file (%zu bytes): "
+                            "not a safetensors file, or one cut short", (unsigned long long)n, size);
     if (n > ST_MAX_HEADER) return cascade_fail(err, CASCADE_EFORMAT, "header length %llu exceeds 100 MB", (unsigned long long)n);
     json_cursor c = {(const char *)bytes + 8, (const char *)bytes + 8 + n, err};
     if (err) err->message[0] = 0;

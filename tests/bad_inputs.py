@@ -8,7 +8,8 @@ Broken files are made from the real lenet weights and CIFAR test set.
 A model whose weights fp16 cannot hold runs on the CPU; `info` says the GPU
 backend does not run it.
 A file of another format given as --data (an archive, a pickle, an image,
-CIFAR-100, weights) is named for what it is.
+CIFAR-100, weights) is named for what it is; so is a model file of another
+format (a PyTorch checkpoint, a pickle, a gzip file, CIFAR data).
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
@@ -483,6 +484,28 @@ def other_format_cases(tmp, records, base):
         expect_failure("cifar: " + name + " as --data", base + ["--data", path], want, tmp)
 
 
+def other_weights_cases(tmp, records):
+    """A model file in another format is named for what it is (it read "header length 85966670672 runs past the
+    end of the file"): PyTorch's zip checkpoint, its legacy pickle, a gzip file, a CIFAR data file."""
+    import gzip
+    import io
+    import pickle
+    import zipfile
+    pth = io.BytesIO()
+    with zipfile.ZipFile(pth, "w") as z:
+        z.writestr("archive/data.pkl", pickle.dumps({"conv1.weight": 0}, protocol=2))
+    files = {"pth": (pth.getvalue(), "a zip archive (a PyTorch .pt/.pth checkpoint?)"),
+             "pickle": (pickle.dumps({"conv1.weight": [0.0] * 50}, protocol=2), "a Python pickle"),
+             "gzip": (gzip.compress(open(lenet, "rb").read()), "a gzip-compressed file"),
+             "cifar": (records, "by its size, a CIFAR-10 data file")}
+    for name, (content, want) in files.items():
+        path = os.path.join(tmp, "model." + name)
+        open(path, "wb").write(content)
+        expect_failure("weights: " + name + " as a model", ["run", "--cheap", path, "--full", "none"],
+                       "not a safetensors file: " + want, tmp)
+        expect_failure("info: " + name, ["info", path], "not a safetensors file: " + want, tmp)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         no_assets_cases(tmp)
@@ -546,6 +569,7 @@ def main():
                        "record 7 has label 10", tmp)
         expect_failure("cifar: empty file", base + ["--data", empty], "empty", tmp)
         other_format_cases(tmp, records, base)
+        other_weights_cases(tmp, records)
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)

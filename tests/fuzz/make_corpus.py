@@ -80,6 +80,8 @@ def crafted(out):
     write(out, "model", "bad-std", bytes([1 | PAD]) + st_file({"__metadata__": {"std": "0.2,0,0.2"}}))
     write(out, "model", "classes", bytes([1 | PAD]) + st_file({"__metadata__": {"classes": "a,\"b\",c\\\\,\\n,,,,,,,,,,,,"}}))
     write(out, "model", "no-arch", bytes([0]) + st_file({}))
+    for name, head in (("zip", b"PK\x03\x04"), ("pickle", b"\x80\x02}q"), ("gzip", b"\x1f\x8b\x08")):
+        write(out, "safetensors", "other-" + name, head + bytes(60))
 
     record = bytes([3]) + bytes(range(256)) * 12
     write(out, "cifar", "one-record", record)
