@@ -24,12 +24,42 @@ size_t model_max_activation(const model *m) {
     return most;
 }
 
+// Where a tensor the architecture names is missing, what the file has in its
+// place, as " (...)": one whose name ends in ".name" (a prefix such as
+// DataParallel's "module."), else one not yet taken of the shape wanted (the
+// file's own naming); "" when neither.
+static void missing_hint(const model_builder *b, const char *name, int ndim, const int64_t *shape, char *hint,
+                         size_t cap) {
+    size_t len = strlen(name);
+    hint[0] = 0;
+    for (int i = 0; i < b->file->n_tensors; i++) {
+        const char *other = b->file->tensors[i].name;
+        size_t n = strlen(other);
+        if (n > len && other[n - len - 1] == '.' && !strcmp(other + n - len, name)) {
+            snprintf(hint, cap, " (the file has '%.*s': its names carry the prefix '%.*s'; save them without it)",
+                     64, other, (int)(n - len > 32 ? 32 : n - len), other);
+            return;
+        }
+    }
+    for (int i = 0; i < b->file->n_tensors; i++) {
+        const st_tensor *t = &b->file->tensors[i];
+        int same = t->ndim == ndim && !(b->taken && b->taken[i]);
+        for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+        if (same) {
+            snprintf(hint, cap, " (the file has '%.64s' of that shape: its tensors are named otherwise?)", t->name);
+            return;
+        }
+    }
+}
+
 // Finds name, checks dtype class and exact shape, returns an fp32 copy (malloc'd) or NULL.
 static float *take_tensor(model_builder *b, const char *name, int ndim, const int64_t *shape) {
     if (b->status) return NULL;
     const st_tensor *t = st_find(b->file, name);
     if (!t) {
-        b->status = cascade_fail(b->err, CASCADE_EFORMAT, "missing tensor '%s' for arch %s", name, b->m->arch);
+        char hint[192];
+        missing_hint(b, name, ndim, shape, hint, sizeof hint);
+        b->status = cascade_fail(b->err, CASCADE_EFORMAT, "missing tensor '%s' for arch %s%s", name, b->m->arch, hint);
         return NULL;
     }
     if (b->taken) b->taken[t - b->file->tensors] = 1;

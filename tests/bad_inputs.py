@@ -9,7 +9,8 @@ A model whose weights fp16 cannot hold runs on the CPU; `info` says the GPU
 backend does not run it.
 A file of another format given as --data (an archive, a pickle, an image,
 CIFAR-100, weights) is named for what it is; so is a model file of another
-format (a PyTorch checkpoint, a pickle, a gzip file, CIFAR data).
+format (a PyTorch checkpoint, a pickle, a gzip file, CIFAR data); a missing
+tensor's message names what the file has in its place (a prefix, another name).
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
@@ -506,6 +507,21 @@ def other_weights_cases(tmp, records):
         expect_failure("info: " + name, ["info", path], "not a safetensors file: " + want, tmp)
 
 
+def renamed_tensor_cases(tmp):
+    """A checkpoint whose tensors are named otherwise: the missing tensor's message names what the file has in
+    its place (a DataParallel "module." prefix; a tensor of the wanted shape under another name)."""
+    header, data = read_safetensors(lenet)
+    prefixed = {("module." + k if k != "__metadata__" else k): v for k, v in header.items()}
+    renamed = {("features.0.weight" if k == "conv1.weight" else k): v for k, v in header.items()}
+    for name, h, want in (("prefixed", prefixed, "missing tensor 'conv1.weight' for arch lenet (the file has "
+                                                 "'module.conv1.weight': its names carry the prefix 'module.'"),
+                          ("renamed", renamed, "missing tensor 'conv1.weight' for arch lenet (the file has "
+                                               "'features.0.weight' of that shape")):
+        path = os.path.join(tmp, "lenet-%s.safetensors" % name)
+        write_safetensors(path, h, data)
+        expect_failure("weights: " + name + " tensors", ["info", path], want, tmp)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         no_assets_cases(tmp)
@@ -570,6 +586,7 @@ def main():
         expect_failure("cifar: empty file", base + ["--data", empty], "empty", tmp)
         other_format_cases(tmp, records, base)
         other_weights_cases(tmp, records)
+        renamed_tensor_cases(tmp)
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
