@@ -82,7 +82,9 @@ static cascade_status time_one_run(bench_context *c, cascade_backend *be, const 
     cascade_status s = cascade_run(&job, &c->results, &sum, err);
     double seconds = now_seconds() - start;
     if (s) return s;
-    if (!sum.complete) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted"); // a run cut short
+    // a run cut short, or one that ended after a stop came (the stop is seen between chunks, and a run of
+    // one chunk ends whole): dropped either way, as bench --help says
+    if (!sum.complete || (o->stop && *o->stop)) return cascade_fail(err, CASCADE_EINTERRUPTED, "interrupted");
     *rate = images / seconds;
     *deferred = (double)sum.deferred / c->data.count;
     return CASCADE_OK;

@@ -23,7 +23,8 @@ usage: run_early_stop.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default 
   the figures finished before it in the table and in a whole JSON marked
   "complete": false; a second SIGTERM: exit 143, no JSON, no temporary file;
   one before the first figure still names the device, one after the last
-  is exit 143 with every figure.
+  is exit 143 with every figure; one during a run of a single chunk drops
+  that run's figure too.
 - --time-budget (the cheap model alone, and a cascade) and --target-ci
   (accuracy, and a --watch-class share) stop early and report consistently:
   the reason, the time the stop was requested (the budget itself, even
@@ -649,6 +650,33 @@ def test_bench_stop(tmp):
               what + ": stderr %r" % stderr)
 
 
+def test_bench_stop_in_one_chunk(tmp):
+    """SIGINT during a timed run of a single chunk (the stop is seen between
+    chunks, so that run ends whole): the run in progress is dropped as bench
+    --help says (its figure was kept, and the JSON said "complete": true)."""
+    out = os.path.join(tmp, "bench-one-chunk.json")
+    for attempt in range(3):  # the signal must land in resnet18's run (~2 s here): one ended first is tried again
+        p = subprocess.Popen([cascade, "bench", "--device", "cpu", "--models", "lenet,resnet18", "--cascades", "none",
+                              "--images", "256", "--runs", "1", "--warmup", "0", "--json", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = wait_for_stderr(p, "  lenet ")
+        time.sleep(0.3)
+        ready, _, _ = select.select([p.stderr], [], [], 0)
+        early = bool(ready) or p.poll() is not None  # resnet18's line (or the end) came before the signal
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=300)
+        if not early:
+            break
+    report = json.load(open(out)) if os.path.exists(out) else {}
+    models = [f["model"] for f in report.get("alone", [])]
+    check(not early and p.returncode == 130 and report.get("complete") is False and models == ["lenet"] and
+          "stopped   early" in stdout and "resnet18" not in stdout.split("model alone", 1)[-1],
+          "bench stopped in a one-chunk run: exit %d, complete %r, figures %s, seen %r%s" % (
+              p.returncode, report.get("complete"), models, seen, " (ended before the signal, 3 times)" if early else ""))
+    print("bench stopped in a one-chunk run: exit %d, figures %s, complete %r" % (p.returncode, models,
+                                                                                report.get("complete")))
+
+
 def test_bench_stop_edges(tmp):
     """SIGTERM before bench's first figure: exit 143, a JSON that still names
     the device (targets.py tells GPU from CPU by it; it was ""). SIGTERM once
@@ -833,6 +861,7 @@ def main():
         test_hangup(tmp)
         test_bench_stop(tmp)
         test_bench_stop_edges(tmp)
+        test_bench_stop_in_one_chunk(tmp)
         test_bench_stop_fifo(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
