@@ -177,7 +177,12 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     s->level = o->target_accuracy >= 0 ? o->target_accuracy : o->target_agreement;
     sweep_setup_options so = {o->cheap, o->full, o->device, o->thresholds, o->throughputs, o->throughput_from,
                               "calibration needs an expensive model"};
-    cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
+    named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
+               read_first[] = {{"--throughput-from", o->throughput_from, 0}, {"--val", o->val, 0},
+                               {"--test", o->test, 0}};
+    // (before those files are read, and their notices said, for a command refused anyway)
+    cascade_status st = output_paths_check(outputs, 2, read_first, 3, err);
+    if (!st) st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char val_path[1024], default_path[1024];
     if ((st = assets_path(DEFAULT_VAL, default_path, sizeof default_path, err)) ||
@@ -191,8 +196,7 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     if (!st) st = note_val_trained(s, default_path, err);
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
     if (!st && o->test) st = note_test_overlap(s, default_path, err);
-    named_path outputs[] = {{"--csv", o->csv, 0}, {"--json", o->json, 0}},
-               inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
+    named_path inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
                            {"--full", o->full, 1}, {"--throughput-from", o->throughput_from, 0}};
     if (!st) st = output_paths_check(outputs, 2, inputs, 5, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);

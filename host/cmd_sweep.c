@@ -92,13 +92,16 @@ static cascade_status prepare(sweep_state *s, cascade_error *err) {
     const sweep_options *o = &s->opt;
     sweep_setup_options so = {o->cheap, o->full, o->device, o->thresholds, o->throughputs, o->throughput_from,
                               "a sweep needs an expensive model"};
-    cascade_status st = sweep_setup_prepare(&s->setup, &so, err);
+    named_path outputs[] = {{"--csv", o->csv, 0}, {"--svg", o->svg, 0}, {"--json", o->json, 0}},
+               read_first[] = {{"--throughput-from", o->throughput_from, 0}};
+    // (before that file is read, and its notices said, for a command refused anyway)
+    cascade_status st = output_paths_check(outputs, 3, read_first, 1, err);
+    if (!st) st = sweep_setup_prepare(&s->setup, &so, err);
     if (st) return st;
     char data_path[1024];
     st = assets_data_path(o->data, data_path, sizeof data_path, err);
     if (!st) st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
-    named_path outputs[] = {{"--csv", o->csv, 0}, {"--svg", o->svg, 0}, {"--json", o->json, 0}},
-               inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1},
+    named_path inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1},
                            {"--throughput-from", o->throughput_from, 0}};
     if (!st) st = output_paths_check(outputs, 3, inputs, 4, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);

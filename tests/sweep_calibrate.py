@@ -298,6 +298,15 @@ def test_errors(tmp):
     expect_error("sweep: by path and by name", ["sweep", "--cheap", lenet_path, "--throughputs",
                                                 "%s=1e6,lenet=2e6" % lenet_path, "--limit", "20", "--csv", o], 2,
                  "a second throughput for " + lenet_path, tmp)
+    for cmd, extra in (("sweep", []), ("calibrate", ["--target-accuracy", "0.5"])):  # refused before it is read:
+        given = os.path.join(tmp, "given-%s.txt" % cmd)  # its notice ('vgg' is none of the models) was said first
+        open(given, "w").write("lenet=100,vgg=3\n")
+        r = run([cmd, "--cheap", "lenet", "--throughput-from", given, "--csv", given, "--limit", "20"] + extra)
+        check(r.returncode == 2 and r.stderr.strip().splitlines() == [
+            "cascade %s: --csv %s is also the --throughput-from file: an output may not replace an input" % (cmd, given)]
+            and open(given).read() == "lenet=100,vgg=3\n",
+            "%s --throughput-from F --csv F: exit %d, stderr %r" % (cmd, r.returncode, r.stderr))
+        os.unlink(given)
     twice = os.path.join(tmp, "twice.txt")
     open(twice, "w").write("# measured\nlenet=1e6\nresnet34=1e5\nlenet=2e6\n")
     start = time.time()  # refused before the passes over all 10,000 images (a minute and more here)
