@@ -43,9 +43,13 @@ cascade_status assets_have(const char *folder, cascade_error *err) {
     if (env && *env)
         return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS=%s has no %s/ folder (set it to the folder "
                             "that holds weights/ and data/)", env, folder);
-    return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS is unset, and neither ../shared nor %s/../shared "
-                        "has a %s/ folder (set CASCADE_ASSETS to the folder that holds weights/ and data/)",
-                        CASCADE_SOURCE_DIR, folder);
+    if (strcmp(assets_dir(), "../shared")) // (the folder beside the sources: ../shared has no weights/)
+        return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS is unset, and neither ../shared nor %s/../shared "
+                            "has a %s/ folder (set CASCADE_ASSETS to the folder that holds weights/ and data/)",
+                            CASCADE_SOURCE_DIR, folder);
+    // ../shared was taken for its weights/: the folder beside the sources is not looked at
+    return cascade_fail(err, CASCADE_EIO, "no assets: CASCADE_ASSETS is unset, and ../shared (taken for its weights/) "
+                        "has no %s/ folder (set CASCADE_ASSETS to the folder that holds weights/ and data/)", folder);
 }
 
 cascade_status assets_path(const char *relative, char *out, size_t cap, cascade_error *err) {

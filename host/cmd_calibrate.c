@@ -73,7 +73,7 @@ static const char calibrate_usage[] =
     "are still written, the JSON's choice null; the report gives what was measured, and\n"
     "stderr the reason, with the best reached), 2 bad usage,\n"
     "130 / 143 stopped by SIGINT / SIGTERM (during the validation passes no output is\n"
-    "written; after them the choice is, the test's figures where it ended), 129 SIGHUP (at once,\n"
+    "written; during --test the choice is, without test figures), 129 SIGHUP (at once,\n"
     "nothing written; ignored where it was ignored from the start, as under nohup).\n";
 
 static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *o, int *help, cascade_error *err) {

@@ -66,8 +66,8 @@ const char *interrupt_signal_name(int sig) {
 // from a finished run), from the handler: async-signal-safe calls only, and
 // only where stderr has room now (a stalled reader must not hold the exit;
 // a reader gone must not turn it into SIGPIPE's death).
-static void say_stopped_at_once(int sig) {
-    const char *parts[] = {"cascade: ", interrupt_signal_name(sig), sig == SIGHUP ? "" : " (a second stop signal)",
+static void say_stopped_at_once(int sig, int second) {
+    const char *parts[] = {"cascade: ", interrupt_signal_name(sig), second ? " (a second stop signal)" : "",
                            outputs_published ? ": stopped at once; the outputs were written\n"
                                              : ": stopped at once, no output written\n"};
     char line[160];
@@ -104,7 +104,7 @@ static void exit_now(int sig) {
     for (;;) {
         if (swap_state(IDLE, EXITING)) {
             abort_tracked();
-            say_stopped_at_once(sig);
+            say_stopped_at_once(sig, sig != SIGHUP);
             _exit(128 + sig);
         }
         exit_signal = sig;
@@ -152,16 +152,19 @@ void interrupt_publishing(int on) {
     }
     if (!swap_state(PUBLISHING, IDLE) && swap_state(EXIT_AFTER_PUBLISHING, EXITING)) {
         abort_tracked(); // what is not published (a set that failed half-way) goes too
-        say_stopped_at_once(exit_signal);
+        say_stopped_at_once(exit_signal, exit_signal != SIGHUP);
         _exit(128 + exit_signal);
     }
 }
 
 // Once a command is done with its outputs: a stop signal ends the process
 // at once with 128 + the signal, as a second one does (not by the signal's
-// default action while it exits).
+// default action while it exits), with the line that says so and whether the
+// outputs were written (it said nothing: its report, cut short, read as whole).
 static void on_late_signal(int sig, siginfo_t *info, void *context) {
-    (void)info, (void)context;
+    (void)context;
+    if (sig != SIGHUP && repeated_request(sig, command_signal, info)) return; // timeout(1)'s second copy
+    say_stopped_at_once(sig, sig != SIGHUP && !first_signal(&command_signal, sig));
     _exit(128 + sig);
 }
 

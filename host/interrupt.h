@@ -50,7 +50,7 @@ void interrupt_install(void);
 // files; main() installs it for every command.
 void input_fault_install(const char *command);
 // Once a command is done with its outputs: forgets the tracked ones, and a stop
-// signal from here on exits at once with 128 + the signal.
+// signal from here on exits at once with 128 + the signal (one line says so).
 void interrupt_restore(void);
 // 1 while outputs are renamed into place, 0 after: an exit a signal asks for
 // meanwhile (a second stop, SIGHUP) comes once the renames are done, so that

@@ -454,6 +454,20 @@ def no_assets_cases(tmp):
     failures += r.returncode != 0
     print("%s %-32s rc %d %s" % ("ok  " if r.returncode == 0 else "FAIL", "no assets: every file by path",
                                  r.returncode, r.stderr.strip()[:120]))
+    # unset, with a ../shared that has weights/ only: the message names that folder, not the one beside the
+    # sources (it said "neither ../shared nor SRC/../shared has a data/ folder", and the second had one)
+    work = os.path.join(tmp, "job", "work")
+    os.makedirs(os.path.join(tmp, "job", "shared", "weights"))
+    os.makedirs(work)
+    env = {k: v for k, v in os.environ.items() if k != "CASCADE_ASSETS"}
+    r = subprocess.run([cascade, "run", "--quiet", "--cheap", lenet, "--full", "none"], capture_output=True, text=True,
+                       timeout=120, env=env, cwd=work)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    ok = r.returncode == 1 and len(lines) == 1 and "and ../shared (taken for its weights/) has no data/" in lines[0]
+    cases += 1
+    failures += not ok
+    print("%s %-32s rc %d: %s" % ("ok  " if ok else "FAIL", "no assets: ../shared weights only", r.returncode,
+                                  " | ".join(lines)[:200]))
 
 
 def other_format_cases(tmp, records, base):

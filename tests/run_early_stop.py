@@ -650,6 +650,41 @@ def test_bench_stop(tmp):
               what + ": stderr %r" % stderr)
 
 
+def test_late_signal(tmp):
+    """SIGINT once the outputs are in place, while the report waits on a full
+    stdout pipe: exit 130 at once, the outputs whole, and the line that says
+    so (it exited in silence, so the cut report read as a whole one)."""
+    import fcntl
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(w, fcntl.F_SETFL, 0)
+    out, rep = os.path.join(tmp, "late.csv"), os.path.join(tmp, "late.json")
+    p = subprocess.Popen([cascade, "run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--limit", "500",
+                          "--output", out, "--json", rep, "--quiet"], stdout=w, stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    deadline = time.time() + 120
+    while not os.path.exists(rep) and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the report's write is held by the full pipe
+    held = p.poll() is None
+    p.send_signal(signal.SIGINT)
+    _, stderr = p.communicate(timeout=60)
+    os.close(r)
+    lines = [l for l in stderr.splitlines() if l.startswith("cascade")]
+    report = json.load(open(rep)) if os.path.exists(rep) else {}
+    rows = sum(1 for _ in open(out)) - 1 if os.path.exists(out) else -1
+    check(held and p.returncode == 130 and lines == ["cascade: SIGINT: stopped at once; the outputs were written"]
+          and report.get("complete") is True and rows == 500,
+          "SIGINT while the report waits on stdout: held %r, exit %d, stderr %r, complete %r, %d rows" % (
+              held, p.returncode, lines, report.get("complete"), rows))
+    print("SIGINT while the report waits on stdout: exit %d, %r" % (p.returncode, lines))
+
+
 def test_bench_stop_in_one_chunk(tmp):
     """SIGINT during a timed run of a single chunk (the stop is seen between
     chunks, so that run ends whole): the run in progress is dropped as bench
@@ -862,6 +897,7 @@ def main():
         test_bench_stop(tmp)
         test_bench_stop_edges(tmp)
         test_bench_stop_in_one_chunk(tmp)
+        test_late_signal(tmp)
         test_bench_stop_fifo(tmp)
         test_time_budget(tmp)
         test_target_ci(tmp)
