@@ -5,6 +5,7 @@
 #include "assets.h"
 #include "bench_data.h"
 #include "progress.h"
+#include "sweep.h" // cascade_predicted_throughput
 #include "../runtime/cpu/cpu_backend.h"
 #include "../runtime/pipeline.h"
 #include <cblas.h>
@@ -198,7 +199,7 @@ static cascade_status bench_pair(bench_context *c, const bench_options *o, const
         s = time_runs(c, &be, o, 1, f->threshold, what, &f->rate, &f->deferred, &f->accuracy, err);
         if (s) break;
         double tc = alone_rate(r, f->cheap), tf = alone_rate(r, f->full);
-        f->ideal = tc > 0 && tf > 0 ? 1.0 / (1.0 / tc + f->deferred / tf) : 0;
+        f->ideal = cascade_predicted_throughput(tc, tf, f->deferred); // (0 where a model is not measured alone)
         f->efficiency = f->ideal > 0 ? f->rate.median / f->ideal : 0;
         snprintf(r->backend, sizeof r->backend, "%s", be.name);
         r->n_cascades++;

@@ -36,8 +36,12 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
 - the run JSON's threshold is null for a model alone, its seed null for the
   file's own order; it names the version (as --version does), the data file,
   its records, the chunk and the expensive batch; a run stopped before its first image gives null
-  fractions (and eta_s), not 0; the CSV's confidences are float32's 9 digits.
+  fractions (and eta_s), not 0; the CSV's confidences are float32's 9 digits;
+- bench's GFLOP/s, ideal and efficiency follow from its own medians (the best
+  over --batches); run's seeded order is the documented splitmix64
+  Fisher-Yates, rebuilt here.
 """
+import csv
 import json
 import os
 import resource
@@ -630,6 +634,67 @@ def check_bench_order(tmp):
                                                                     ips.get("runs")))
 
 
+def check_bench_figures(tmp):
+    """bench's derived figures from its own measured ones: GFLOP/s = 2 x MACs (cascade info) x median; a
+    cascade's ideal = 1/(1/T_cheap + p/T_full) with each model's best median over the --batches measured,
+    its efficiency = median / ideal. (No test read them: a bench computing them wrong passed every one.)"""
+    out = os.path.join(tmp, "figures.json")
+    r = run(["bench", "--device", "cpu", "--models", "lenet,alexnet_shallower", "--batches", "8,32", "--cascades",
+             "alexnet_shallower:lenet", "--thresholds", "0.9", "--images", "32", "--runs", "3", "--warmup", "0",
+             "--json", out])
+    if not check(r.returncode == 0, "bench figures: rc %d %s" % (r.returncode, r.stderr[-200:])):
+        return
+    j = json.load(open(out))
+    macs = {}
+    for name in ("lenet", "alexnet_shallower"):
+        info = run(["info", name]).stdout
+        macs[name] = int(next(l.split()[1] for l in info.splitlines() if l.startswith("MACs/image")))
+    best = {}
+    for f in j["alone"]:
+        median = f["images_per_s"]["median"]
+        best[f["model"]] = max(best.get(f["model"], 0), median)
+        want = 2 * macs[f["model"]] * median / 1e9
+        check(abs(f["gflops"] - want) <= 0.06 + 1e-3 * want,
+              "bench %s @%d: GFLOP/s %s, 2 x MACs x median %.3f" % (f["model"], f["batch"], f["gflops"], want))
+    check(sorted(f["batch"] for f in j["alone"]) == [8, 8, 32, 32], "bench figures: alone rows %r" % j["alone"])
+    for f in j["cascades"]:
+        ideal = 1 / (1 / best[f["cheap"]] + f["deferred"] / best[f["full"]])
+        median = f["images_per_s"]["median"]
+        check(0 < f["deferred"] < 1 and abs(f["ideal_images_per_s"] - ideal) <= 0.1 + 2e-4 * ideal and
+              abs(f["efficiency"] - median / f["ideal_images_per_s"]) <= 1e-4 + 1e-3 * f["efficiency"],
+              "bench %s -> %s: ideal %s (want %.1f from the best alone medians %s), efficiency %s (median %s)" % (
+                  f["cheap"], f["full"], f["ideal_images_per_s"], ideal, best, f["efficiency"], median))
+
+
+def seeded_order(n, seed):
+    """The documented random order (host/job.c, shuffled_order), written again here: Fisher-Yates from the
+    end, the k-th draw splitmix64's k-th output from the seed, position i swapped with draw % (i + 1)."""
+    mask, state, order = (1 << 64) - 1, seed, list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def check_seeded_order(tmp):
+    """run's random order is the documented one (torch_peer.py rebuilds it to measure PyTorch on the same
+    images): a shuffle that skipped its last swap, or drew from i instead of i + 1 (Sattolo's, no image in
+    its own place), still gave a permutation and passed every other test."""
+    out = os.path.join(tmp, "order.csv")
+    for seed in (1, 3, 7):  # (seed 3's last swap moves its first two images: the shuffle's end is seen too)
+        r = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--limit", "300", "--seed",
+                 str(seed), "--quiet", "--output", out])
+        got = [int(row["index"]) for row in csv.DictReader(open(out))] if r.returncode == 0 else []
+        want = seeded_order(10000, seed)[:300]
+        check(got == want, "run --seed %d: order %s..., the documented one %s..." % (seed, got[:6], want[:6]))
+    os.unlink(out)
+
+
 def check_no_image_yet(tmp, data):
     """A run stopped before its first image (the start-up stop that blas_tune's re-exec carries in
     CASCADE_EARLY_STOP, here without the re-exec): exit 130, and its JSONs give null, not 0, for the
@@ -684,6 +749,8 @@ def main():
             part(tmp, data)
         check_confidence_digits(tmp)
         check_bench_order(tmp)
+        check_bench_figures(tmp)
+        check_seeded_order(tmp)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
     return finish("outputs")
