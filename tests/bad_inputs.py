@@ -10,7 +10,8 @@ backend does not run it.
 A file of another format given as --data (an archive, a pickle, an image,
 CIFAR-100, weights) is named for what it is; so is a model file of another
 format (a PyTorch checkpoint, a pickle, a gzip file, CIFAR data); a missing
-tensor's message names what the file has in its place (a prefix, another name).
+tensor's message names what the file has in its place (a prefix, another name);
+every dimension and the dtype of each tensor are checked (a running_var of 0 loads).
 Odd but usable class names in a model's metadata (not UTF-8, too long, quoted)
 are cleaned, not refused: the JSON they go into stays valid UTF-8.
 """
@@ -536,6 +537,54 @@ def renamed_tensor_cases(tmp):
         expect_failure("weights: " + name + " tensors", ["info", path], want, tmp)
 
 
+def rebuilt(source, path, change):
+    """source's tensors, each passed through change(name, dtype, shape, bytes) -> (dtype, shape, bytes), into path."""
+    header, data = read_safetensors(source)
+    out, blob = {}, b""
+    for name, t in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0] if kv[0] != "__metadata__" else -1):
+        if name == "__metadata__":
+            out[name] = t
+            continue
+        begin, end = t["data_offsets"]
+        dtype, shape, content = change(name, t["dtype"], t["shape"], data[begin:end])
+        out[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(content)]}
+        blob += content
+    write_safetensors(path, out, blob)
+
+
+def tensor_check_cases(tmp):
+    """Each tensor is checked whole against its architecture: every dimension of its shape (the last one
+    included: a bias one short, a kernel one narrower), its dtype (F16 or F32: BF16 and F64 are refused); a running_var of 0 (a channel BatchNorm saw no variance in) loads, -1 does not."""
+    cases_ = (("bias one short", lenet, lambda n, d, sh, b: (d, [9], b[:18]) if n == "fc3.bias" else (d, sh, b),
+               "tensor 'fc3.bias' has shape [9], arch lenet expects [10]"),
+              ("kernel one narrower", lenet,
+               lambda n, d, sh, b: (d, [6, 3, 5, 4], b[:6 * 3 * 5 * 4 * 2]) if n == "conv1.weight" else (d, sh, b),
+               "tensor 'conv1.weight' has shape [6,3,5,4], arch lenet expects [6,3,5,5]"),
+              ("bf16", lenet, lambda n, d, sh, b: ("BF16", sh, b) if n == "conv1.weight" else (d, sh, b),
+               "tensor 'conv1.weight' has dtype BF16, expected F16 or F32"),
+              ("f64", lenet, lambda n, d, sh, b: ("F64", sh, struct.pack("<%dd" % (len(b) // 2), *struct.unpack(
+                  "<%de" % (len(b) // 2), b))) if n == "conv1.weight" else (d, sh, b),
+               "tensor 'conv1.weight' has dtype F64, expected F16 or F32"))
+    for name, source, change, want in cases_:
+        path = os.path.join(tmp, "checked-%s.safetensors" % name.replace(" ", "-"))
+        rebuilt(source, path, change)
+        expect_failure("weights: " + name, ["info", path], want, tmp)
+    alexnet = os.path.join(assets, "weights", "alexnet_shallower.safetensors")
+    for value, ok in ((0.0, True), (-1.0, False)):
+        path = os.path.join(tmp, "running-var.safetensors")
+        rebuilt(alexnet, path, lambda n, d, sh, b: (d, sh, struct.pack("<f", value) + b[4:])
+                if n == "bn1.running_var" else (d, sh, b))
+        if ok:
+            global failures, cases
+            cases += 1
+            r = subprocess.run([cascade, "info", path], capture_output=True, text=True, timeout=120)
+            failures += r.returncode != 0
+            print("%s %-32s rc %d %s" % ("ok  " if r.returncode == 0 else "FAIL", "weights: running_var 0 loads",
+                                         r.returncode, r.stderr.strip()[:160]))
+        else:
+            expect_failure("weights: running_var -1", ["info", path], "running_var", tmp)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         no_assets_cases(tmp)
@@ -601,6 +650,7 @@ def main():
         other_format_cases(tmp, records, base)
         other_weights_cases(tmp, records)
         renamed_tensor_cases(tmp)
+        tensor_check_cases(tmp)
         expect_failure("cifar: missing file", base + ["--data", os.path.join(tmp, "nope.bin")], "cannot open", tmp)
         expect_failure("threshold above 1", ["run", "--threshold", "1.5"], "outside [0, 1]", tmp)
         expect_failure("threshold below 0", ["run", "--threshold", "-0.1"], "outside [0, 1]", tmp)
