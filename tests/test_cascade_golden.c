@@ -78,6 +78,9 @@ static void check_run(model *cheap, model *full, const cifar_file *data, int n, 
     if (threshold <= 0) CHECK(deferred == 0, "threshold 0 deferred %d images", deferred);
     if (threshold >= 1) CHECK(deferred == n, "threshold 1 deferred %d of %d images", deferred, n);
     CHECK(sum.deferred == deferred, "summary says %lld deferred, results %d", (long long)sum.deferred, deferred);
+    // whole batches but the last (run's summary prints the count): one batch fewer or more is a queue off by one
+    CHECK(sum.expensive_batches == (deferred + batch - 1) / batch, "%lld expensive batches for %d deferred at batch %d",
+          (long long)sum.expensive_batches, deferred, batch);
     free(order), free(res.prediction), free(res.confidence), free(res.deferred);
     be.destroy(be.impl);
 }
