@@ -39,7 +39,8 @@ usage: outputs.py CASCADE_BINARY   (assets from $CASCADE_ASSETS, default ../shar
   fractions (and eta_s), not 0; the CSV's confidences are float32's 9 digits;
 - bench's GFLOP/s, ideal and efficiency follow from its own medians (the best
   over --batches); run's seeded order is the documented splitmix64
-  Fisher-Yates, rebuilt here.
+  Fisher-Yates, rebuilt here; the progress feed moves with each chunk
+  screened while every image waits for the expensive batch.
 """
 import csv
 import json
@@ -666,6 +667,22 @@ def check_bench_figures(tmp):
                   f["cheap"], f["full"], f["ideal_images_per_s"], ideal, best, f["efficiency"], median))
 
 
+def check_progress_while_deferred(tmp):
+    """Every image deferred, the expensive batch larger than the run: no image is done until the end, and
+    the feed still moves with each chunk screened (a heartbeat only when images were done: one line, at
+    the end, after a silent run)."""
+    feed = os.path.join(tmp, "heartbeat.jsonl")
+    r = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--threshold", "1",
+             "--batch", "4096", "--chunk", "16", "--limit", "600", "--progress-json", feed, "--progress-interval",
+             "0", "--quiet"])
+    lines = [json.loads(l) for l in open(feed)] if r.returncode == 0 else []
+    waiting = [l["screened"] for l in lines if l["processed"] == 0]
+    check(len(waiting) >= 30 and waiting == sorted(set(waiting)) and lines[-1]["processed"] == 600,
+          "progress while every image waits for the expensive batch: rc %d, %d lines, screened %s" % (
+              r.returncode, len(lines), waiting[:8]))
+    os.unlink(feed)
+
+
 def seeded_order(n, seed):
     """The documented random order (host/job.c, shuffled_order), written again here: Fisher-Yates from the
     end, the k-th draw splitmix64's k-th output from the seed, position i swapped with draw % (i + 1)."""
@@ -751,6 +768,7 @@ def main():
         check_bench_order(tmp)
         check_bench_figures(tmp)
         check_seeded_order(tmp)
+        check_progress_while_deferred(tmp)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)
     return finish("outputs")
