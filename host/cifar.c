@@ -4,14 +4,14 @@
 #include <string.h>
 
 // What a file that is no CIFAR-10 binary file is, where its first bytes say so
-// (each starts with a byte past the labels 0..9: record 0 would be refused
-// anyway, as "label 31" rather than for what it is), and what to give instead;
-// 0 when none of these.
+// (each starts with a byte past the labels 0..9, so no CIFAR file is taken for
+// one of them; its record 0 would be refused anyway, as "label 31" rather than
+// for what it is), and what to give instead; 0 when none of these.
 static int other_format(const uint8_t *b, size_t size, const char **what, const char **instead) {
     const char *extract = ": extract it and give one of its .bin files";
     *instead = "";
     if (size >= 2 && b[0] == 0x1f && b[1] == 0x8b) *what = "a gzip-compressed file", *instead = extract;
-    else if (size >= 263 && !memcmp(b + 257, "ustar", 5)) *what = "a tar archive", *instead = extract;
+    else if (size >= 263 && b[0] > 9 && !memcmp(b + 257, "ustar", 5)) *what = "a tar archive", *instead = extract;
     else if (size >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
         *what = "a Python pickle", *instead = ": CIFAR-10's python version? give a .bin file of its binary version";
     else if (size >= 6 && !memcmp(b, "\x93NUMPY", 6)) *what = "a NumPy .npy array";

@@ -91,7 +91,7 @@ def crafted(out):
     for name, head in (("gzip", b"\x1f\x8b\x08"), ("pickle", b"\x80\x02}q"), ("npy", b"\x93NUMPY\x01\x00"),
                        ("png", b"\x89PNG\r\n\x1a\n"), ("jpeg", b"\xff\xd8\xff\xe0")):
         write(out, "cifar", "other-" + name, head + record[len(head):])
-    write(out, "cifar", "other-tar", record[:257] + b"ustar" + record[262:])
+    write(out, "cifar", "other-tar", b"c" + record[1:257] + b"ustar" + record[262:])
     write(out, "cifar", "cifar100-two-records", (bytes([3, 40]) + record[1:]) * 2)
     write(out, "cifar", "safetensors", st_file({}) + bytes(200))
 
