@@ -110,6 +110,13 @@ def weight_cases(tmp):
     variant("nan-in-weights", lambda p: write_safetensors(p, header, bytes(nan)))
     h6 = json.loads(json.dumps(header)); h6["fc1.weight"]["shape"] = [120, 401]
     variant("shape-vs-bytes", lambda p, h=h6: write_safetensors(p, h, data))
+    # the other two edges: a hole of one F16 (2 bytes), and a last tensor's range 2 bytes longer than its shape
+    h11 = json.loads(json.dumps(header))
+    h11[last]["data_offsets"] = [o + 2 for o in h11[last]["data_offsets"]]
+    variant("small-hole", lambda p, h=h11: write_safetensors(p, h, data[:begin] + bytes(2) + data[begin:]))
+    h12 = json.loads(json.dumps(header))
+    h12[last]["data_offsets"][1] += 2
+    variant("range-past-shape", lambda p, h=h12: write_safetensors(p, h, data + bytes(2)))
     return cases
 
 
@@ -554,7 +561,7 @@ def rebuilt(source, path, change):
 
 def tensor_check_cases(tmp):
     """Each tensor is checked whole against its architecture: every dimension of its shape (the last one
-    included: a bias one short, a kernel one narrower), its dtype (F16 or F32: BF16 and F64 are refused); a running_var of 0 (a channel BatchNorm saw no variance in) loads, -1 does not."""
+    included: a bias one short, a kernel one narrower), its dtype (F16 or F32: BF16 and F64 are refused); a running_var of 0 (a channel BatchNorm saw no variance in) loads, -1 and -1e-6 do not."""
     cases_ = (("bias one short", lenet, lambda n, d, sh, b: (d, [9], b[:18]) if n == "fc3.bias" else (d, sh, b),
                "tensor 'fc3.bias' has shape [9], arch lenet expects [10]"),
               ("kernel one narrower", lenet,
@@ -570,7 +577,7 @@ def tensor_check_cases(tmp):
         rebuilt(source, path, change)
         expect_failure("weights: " + name, ["info", path], want, tmp)
     alexnet = os.path.join(assets, "weights", "alexnet_shallower.safetensors")
-    for value, ok in ((0.0, True), (-1.0, False)):
+    for value, ok in ((0.0, True), (-1.0, False), (-1e-6, False)):
         path = os.path.join(tmp, "running-var.safetensors")
         rebuilt(alexnet, path, lambda n, d, sh, b: (d, sh, struct.pack("<f", value) + b[4:])
                 if n == "bn1.running_var" else (d, sh, b))
@@ -582,7 +589,7 @@ def tensor_check_cases(tmp):
             print("%s %-32s rc %d %s" % ("ok  " if r.returncode == 0 else "FAIL", "weights: running_var 0 loads",
                                          r.returncode, r.stderr.strip()[:160]))
         else:
-            expect_failure("weights: running_var -1", ["info", path], "running_var", tmp)
+            expect_failure("weights: running_var %g" % value, ["info", path], "running_var' has a negative value", tmp)
 
 
 def main():
@@ -600,7 +607,8 @@ def main():
                  "wrong-shape-for-arch": "shape", "nan-in-weights": "nan", "shape-vs-bytes": "do not hold",
                  "unused-weights": "not part of arch lenet", "input-not-cifar": "3x32x32",
                  "five-classes": "10-class", "trailing-bytes": "belong to no tensor (trailing bytes)",
-                 "hole-in-data": "belong to no tensor"}
+                 "hole-in-data": "belong to no tensor", "small-hole": "belong to no tensor",
+                 "range-past-shape": "do not hold"}
         label_space_cases(tmp)
         header, data = read_safetensors(lenet)  # not bad: BatchNorm's step counter, cast to float by an export
         header["bn1.num_batches_tracked"] = {"dtype": "F32", "shape": [], "data_offsets": [len(data), len(data) + 4]}

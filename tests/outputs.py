@@ -665,6 +665,19 @@ def check_bench_figures(tmp):
               abs(f["efficiency"] - median / f["ideal_images_per_s"]) <= 1e-4 + 1e-3 * f["efficiency"],
               "bench %s -> %s: ideal %s (want %.1f from the best alone medians %s), efficiency %s (median %s)" % (
                   f["cheap"], f["full"], f["ideal_images_per_s"], ideal, best, f["efficiency"], median))
+    # its accuracy over every image of a run: 10 images of a 10-record file are a permutation of it, so the
+    # count is run's over the file (a count one image short passed)
+    ten, pred = os.path.join(tmp, "ten.bin"), os.path.join(tmp, "ten.csv")
+    with open(test_batch, "rb") as f:
+        open(ten, "wb").write(f.read(10 * 3073))
+    r = run(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "10", "--runs", "1",
+             "--warmup", "0", "--batches", "10", "--data", ten, "--json", out])
+    q = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--data", ten, "--quiet", "--output", pred])
+    correct = sum(row["prediction"] == row["label"] for row in csv.DictReader(open(pred))) if q.returncode == 0 else -1
+    got = json.load(open(out))["alone"][0]["accuracy"] if r.returncode == 0 else None
+    check(got is not None and abs(got * 10 - correct) < 1e-6,
+          "bench accuracy over a 10-record file: %r, run's %d of 10 (rc %d, %d)" % (got, correct, r.returncode,
+                                                                                  q.returncode))
 
 
 def check_progress_while_deferred(tmp):

@@ -654,6 +654,9 @@ def test_late_signal(tmp):
     """SIGINT once the outputs are in place, while the report waits on a full
     stdout pipe: exit 130 at once, the outputs whole, and the line that says
     so (it exited in silence, so the cut report read as a whole one)."""
+    if "TSAN_OPTIONS" in os.environ:  # (TSan holds a signal until the intercepted write returns: never, here)
+        print("SIGINT while the report waits on stdout: skipped under TSan (its signals wait for the blocked write)")
+        return
     import fcntl
     r, w = os.pipe()
     fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
@@ -673,7 +676,7 @@ def test_late_signal(tmp):
     time.sleep(0.3)  # the report's write is held by the full pipe
     held = p.poll() is None
     p.send_signal(signal.SIGINT)
-    _, stderr = p.communicate(timeout=60)
+    _, stderr = ended(p, 60)
     os.close(r)
     lines = [l for l in stderr.splitlines() if l.startswith("cascade")]
     report = json.load(open(rep)) if os.path.exists(rep) else {}

@@ -102,6 +102,11 @@ def test_sweep(tmp):
     check(report["images"] == N and all(m["throughput"] == "measured" for m in report["models"]),
           "sweep: JSON images %r" % report["images"])
     oracle = oracle_table(["lenet", "alexnet_shallower"], "resnet34", thresholds, range(N), t)
+    for m in report["models"]:  # each model's own accuracy, the golden one (a count short of its last image passed)
+        pred = G.decisions(m["name"])[0]
+        want = sum(pred[k] == G.labels[k] for k in range(N)) / N
+        check(abs(m["accuracy"] - want) < 1e-6, "sweep: %s's JSON accuracy %r, golden %r" % (m["name"], m["accuracy"],
+                                                                                          want))
     # the figure the issue names first
     row = next(x for x in rows if x["cheap"] == "alexnet_shallower" and float(x["threshold"]) == 0.9)
     o = next(x for x in oracle if x["cheap"] == "alexnet_shallower" and x["threshold"] == 0.9)
