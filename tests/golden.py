@@ -18,6 +18,21 @@ ASSETS = os.environ.get("CASCADE_ASSETS") or os.path.join(HERE, "..", "..", "sha
 TEST_BATCH = os.path.join(ASSETS, "data", "cifar10", "test_batch.bin")
 
 
+def shuffled_order(n, seed):
+    """host/job.c shuffled_order, the documented random order written again: Fisher-Yates from the end, the
+    k-th draw splitmix64's k-th output from the seed, position i swapped with draw % (i + 1)."""
+    mask, state, order = (1 << 64) - 1, seed, list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
 def f32(x):
     """x rounded to float32, as a Python float."""
     return struct.unpack("<f", struct.pack("<f", x))[0]

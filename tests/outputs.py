@@ -56,7 +56,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, communicate_or_kill, finish  # noqa: E402
-from golden import f32  # noqa: E402
+from golden import f32, shuffled_order  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
 SANITIZED = "--sanitized" in sys.argv[2:]  # an ASan build: no ulimit -v
@@ -696,21 +696,6 @@ def check_progress_while_deferred(tmp):
     os.unlink(feed)
 
 
-def seeded_order(n, seed):
-    """The documented random order (host/job.c, shuffled_order), written again here: Fisher-Yates from the
-    end, the k-th draw splitmix64's k-th output from the seed, position i swapped with draw % (i + 1)."""
-    mask, state, order = (1 << 64) - 1, seed, list(range(n))
-    for i in range(n - 1, 0, -1):
-        state = (state + 0x9E3779B97F4A7C15) & mask
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        z ^= z >> 31
-        j = z % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    return order
-
-
 def check_seeded_order(tmp):
     """run's random order is the documented one (torch_peer.py rebuilds it to measure PyTorch on the same
     images): a shuffle that skipped its last swap, or drew from i instead of i + 1 (Sattolo's, no image in
@@ -720,7 +705,7 @@ def check_seeded_order(tmp):
         r = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "none", "--limit", "300", "--seed",
                  str(seed), "--quiet", "--output", out])
         got = [int(row["index"]) for row in csv.DictReader(open(out))] if r.returncode == 0 else []
-        want = seeded_order(10000, seed)[:300]
+        want = shuffled_order(10000, seed)[:300]
         check(got == want, "run --seed %d: order %s..., the documented one %s..." % (seed, got[:6], want[:6]))
     os.unlink(out)
 

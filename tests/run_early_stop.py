@@ -55,21 +55,6 @@ from checks import check  # noqa: E402
 cascade = os.path.abspath(sys.argv[1])
 
 
-def shuffled_order(n, seed):
-    """host/job.c shuffled_order: Fisher-Yates over a splitmix64 stream."""
-    mask = (1 << 64) - 1
-    state, order = seed, list(range(n))
-    for i in range(n - 1, 0, -1):
-        state = (state + 0x9E3779B97F4A7C15) & mask
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        z ^= z >> 31
-        j = z % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    return order
-
-
 def read_rows(path):
     with open(path, newline="") as f:
         return list(csv.reader(f))
@@ -177,7 +162,7 @@ def test_sigint(tmp, sig=signal.SIGINT):
     same = sum(a == b for a, b in zip(rows, ref_rows))
     check(len(ref_rows) == len(rows) and same == len(rows),
           name + ": %d of %d rows equal the uninterrupted run's (%d rows)" % (same, len(rows), len(ref_rows)))
-    order = shuffled_order(10000, 7)
+    order = golden.shuffled_order(10000, 7)
     check([int(row[0]) for row in rows[1:]] == order[:n], name + ": rows are not the seed-7 order's prefix")
     deferred = sum(int(row[3]) for row in rows[1:])
     correct = sum(row[1] == row[4] for row in rows[1:])
@@ -781,7 +766,7 @@ def run_stopped(tmp, name, args, total):
     plain = [l for l in r.stderr.splitlines() if l.startswith("[") and "img/s" in l]
     check(len(plain) >= 1, "%s: no plain progress lines on stderr: %r" % (name, r.stderr))
     seed = 1
-    check([int(row[0]) for row in rows[1:]] == shuffled_order(10000, seed)[:n], "%s: not the seeded prefix" % name)
+    check([int(row[0]) for row in rows[1:]] == golden.shuffled_order(10000, seed)[:n], "%s: not the seeded prefix" % name)
     return report, rows, progress, wall, plain
 
 
