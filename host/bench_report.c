@@ -43,7 +43,8 @@ void bench_print(const bench_report *r, FILE *out) {
         fprintf(out, r->sgemm_gflops > 0 ? " %9s\n" : "\n", "of sgemm");
         for (int i = 0; i < r->n_alone; i++) {
             const alone_figure *f = &r->alone[i];
-            fprintf(out, "%-*s %7d %13.0f %13.0f %13.0f %9.1f %8.4f %8.1f", width, f->model, f->batch, f->rate.median,
+            fprintf(out, "%-*s %7d %13.0f %13.0f %13.0f %9.1f %8.4f %8.1f", pad_width(width, f->model), f->model,
+                    f->batch, f->rate.median,
                     f->rate.min, f->rate.max, f->gflops, f->accuracy, f->build_seconds);
             if (r->sgemm_gflops > 0) fprintf(out, " %8.0f%%", 100.0 * f->gflops / r->sgemm_gflops);
             fprintf(out, "\n");
@@ -62,7 +63,8 @@ void bench_print(const bench_report *r, FILE *out) {
             char ideal[32] = "-", eff[16] = "-"; // "-": a model of the pair not measured alone
             if (f->ideal > 0) snprintf(ideal, sizeof ideal, "%.0f", f->ideal), snprintf(eff, sizeof eff, "%.3f", f->efficiency);
             char thr[NUMBER_TEXT_CAP];
-            fprintf(out, "%-*s %6s %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", width, name, number_text(f->threshold, thr),
+            fprintf(out, "%-*s %6s %12.0f %12.0f %12.0f %8.4f %8.4f %12s %6s %8.1f\n", pad_width(width, name), name,
+                    number_text(f->threshold, thr),
                     f->rate.median, f->rate.min, f->rate.max, f->deferred, f->accuracy, ideal, eff, f->build_seconds);
         }
         fprintf(out, "(ideal = 1/(1/T_cheap + p/T_full) from this run's alone medians; eff = median / ideal;\n"

@@ -53,8 +53,8 @@ static const char bench_usage[] =
 static cascade_status parse_bench(int argc, char **argv, bench_options *o, int *help, cascade_error *err) {
     *o = (bench_options){.device = "auto", .runs = 5, .warmup = 1, .seed = 1};
     const option_spec specs[] = {
-        {"--models", OPT_STRING, &o->models, 0, 0},       {"--cascades", OPT_STRING, &o->cascades, 0, 0},
-        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--batches", OPT_STRING, &o->batches, 0, 0},
+        {"--models", OPT_LIST, &o->models, 0, 0},         {"--cascades", OPT_LIST, &o->cascades, 0, 0},
+        {"--thresholds", OPT_LIST, &o->thresholds, 0, 0}, {"--batches", OPT_LIST, &o->batches, 0, 0},
         {"--data", OPT_STRING, &o->data, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
         {"--json", OPT_STRING, &o->json, 0, 0},           {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
         {"--batch", OPT_INT, &o->batch, 1, 1 << 20},      {"--images", OPT_INT, &o->images, 1, 4e9},

@@ -81,11 +81,11 @@ static cascade_status parse_calibrate(int argc, char **argv, calibrate_options *
                              .thresholds = "0.5:0.999:0.001", .device = "auto", .target_accuracy = -1,
                              .target_agreement = -1};
     const option_spec specs[] = {
-        {"--cheap", OPT_STRING, &o->cheap, 0, 0},           {"--full", OPT_STRING, &o->full, 0, 0},
-        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--val", OPT_STRING, &o->val, 0, 0},
+        {"--cheap", OPT_LIST, &o->cheap, 0, 0},             {"--full", OPT_STRING, &o->full, 0, 0},
+        {"--thresholds", OPT_LIST, &o->thresholds, 0, 0},   {"--val", OPT_STRING, &o->val, 0, 0},
         {"--val-range", OPT_STRING, &o->val_range, 0, 0},   {"--test", OPT_STRING, &o->test, 0, 0},
         {"--device", OPT_STRING, &o->device, 0, 0},         {"--csv", OPT_STRING, &o->csv, 0, 0},
-        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_STRING, &o->throughputs, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_LIST, &o->throughputs, 0, 0},
         {"--throughput-from", OPT_STRING, &o->throughput_from, 0, 0},
         {"--target-accuracy", OPT_FLOAT, &o->target_accuracy, 0, 1},
         {"--target-agreement", OPT_FLOAT, &o->target_agreement, 0, 1},
@@ -293,7 +293,8 @@ static void print_measured(const calibrate_state *s) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->val.n; k++) correct += m->prediction[k] == s->val.labels[k];
-        printf("%-12s%-*s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", width, m->name, m->images_per_s,
+        printf("%-12s%-*s %10.1f images/s (%s), accuracy %.4f\n", i ? "" : "alone", pad_width(width, m->name),
+               m->name, m->images_per_s,
                m->throughput_given ? "given" : "measured", (double)correct / s->val.n);
     }
 }

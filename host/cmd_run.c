@@ -201,6 +201,7 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
     if (in_file_order)
         for (int64_t i = 0; i < r->total; i++) r->order[i] = (uint32_t)i;
     else if (!command_stopped()) shuffled_order(r->order, r->data.count, (uint64_t)r->opt.seed); // (stopped: no image)
+    if (!in_file_order) mapped_file_expect_random(&r->data.map); // (after the whole-file pass, which reads in order)
     return CASCADE_OK;
 }
 

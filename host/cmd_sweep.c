@@ -66,11 +66,11 @@ static cascade_status parse_sweep(int argc, char **argv, sweep_options *o, int *
     *o = (sweep_options){.cheap = sweep_default_cheap, .full = "resnet34",
                          .thresholds = "0.5:0.99:0.01", .device = "auto"};
     const option_spec specs[] = {
-        {"--cheap", OPT_STRING, &o->cheap, 0, 0},           {"--full", OPT_STRING, &o->full, 0, 0},
-        {"--thresholds", OPT_STRING, &o->thresholds, 0, 0}, {"--data", OPT_STRING, &o->data, 0, 0},
+        {"--cheap", OPT_LIST, &o->cheap, 0, 0},             {"--full", OPT_STRING, &o->full, 0, 0},
+        {"--thresholds", OPT_LIST, &o->thresholds, 0, 0},   {"--data", OPT_STRING, &o->data, 0, 0},
         {"--range", OPT_STRING, &o->range, 0, 0},           {"--device", OPT_STRING, &o->device, 0, 0},
         {"--csv", OPT_STRING, &o->csv, 0, 0},               {"--svg", OPT_STRING, &o->svg, 0, 0},
-        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_STRING, &o->throughputs, 0, 0},
+        {"--json", OPT_STRING, &o->json, 0, 0},             {"--throughputs", OPT_LIST, &o->throughputs, 0, 0},
         {"--throughput-from", OPT_STRING, &o->throughput_from, 0, 0},
         {"--limit", OPT_INT, &o->limit, 1, 0x7fffffff},     {"--chunk", OPT_INT, &o->chunk, 1, 1 << 22},
         {"--quiet", OPT_FLAG, &o->quiet, 0, 0},             {NULL, 0, NULL, 0, 0}};
@@ -123,7 +123,7 @@ static void point_name(const sweep_input *in, const sweep_point *p, char *name, 
 static void print_point_row(const sweep_input *in, const sweep_point *p, int width) {
     char name[MODEL_NAME_CAP + 8];
     point_name(in, p, name, sizeof name);
-    printf("  %-*s ", width, name);
+    printf("  %-*s ", pad_width(width, name), name);
     char thr[NUMBER_TEXT_CAP];
     if (p->cheap >= 0) printf("%9s", number_text(p->threshold, thr));
     else printf("%9s", "-");
@@ -150,7 +150,8 @@ static void print_report(const sweep_state *s) {
         const model_pass *m = i < s->setup.n_cheap ? &s->setup.cheap[i] : &s->setup.full;
         int64_t correct = 0;
         for (int64_t k = 0; k < s->data.n; k++) correct += m->prediction[k] == s->data.labels[k];
-        printf("            %-*s %10.1f    %.4f  (%s)\n", width, m->name, m->images_per_s, (double)correct / s->data.n,
+        printf("            %-*s %10.1f    %.4f  (%s)\n", pad_width(width, m->name), m->name, m->images_per_s,
+               (double)correct / s->data.n,
                m->throughput_given ? "throughput given" : "throughput measured");
     }
     for (int i = 0; i < n; i++) n_front += s->points[i].pareto;

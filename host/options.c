@@ -1,6 +1,7 @@
 // options.c: command-line parsing helpers (see options.h).
 #include "options.h"
 #include "../runtime/backend.h"
+#include "../runtime/utf8.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -49,10 +50,21 @@ const char *number_text(double v, char out[NUMBER_TEXT_CAP]) {
     return out;
 }
 
-int column_width(int width, const char *text) {
-    size_t n = strlen(text);
-    return n > (size_t)width ? (int)n : width;
+int text_columns(const char *text) {
+    int columns = 0;
+    for (const char *s = text; *s; columns++) {
+        int len = utf8_char_length(s);
+        s += len ? len : 1; // (a byte that is no character: one column, as the terminal's U+FFFD)
+    }
+    return columns;
 }
+
+int column_width(int width, const char *text) {
+    int n = text_columns(text);
+    return n > width ? n : width;
+}
+
+int pad_width(int width, const char *text) { return width + (int)strlen(text) - text_columns(text); }
 
 static cascade_status parse_range(const char *flag, const char *text, double lo, double hi, double *out, int cap,
                                   int *count, cascade_error *err) {
@@ -155,6 +167,7 @@ static cascade_status apply_option(const option_spec *o, const char *v, cascade_
     cascade_status s = CASCADE_OK;
     switch (o->kind) {
     case OPT_STRING:
+    case OPT_LIST:
         if (!*v) return cascade_fail(err, CASCADE_EINVAL, "%s: empty value", o->name);
         *(const char **)o->target = v;
         break;
@@ -168,9 +181,26 @@ static cascade_status apply_option(const option_spec *o, const char *v, cascade_
     return s;
 }
 
+// An option with a value given twice: refused, as the last one would silently
+// replace the first (--data a.bin --data b.bin would read b.bin alone). A flag
+// twice (--quiet --quiet) loses nothing.
+static cascade_status repeated_option(const option_spec *o, const char *first, const char *second, cascade_error *err) {
+    if (o->kind == OPT_LIST)
+        return cascade_fail(err, CASCADE_EINVAL, "%s is given twice ('%.200s', then '%.200s'): a list is one value, "
+                            "comma-separated (%s %.200s,%.200s)", o->name, first, second, o->name, first, second);
+    const char *why = !strcmp(o->name, "--data") ? ": cascade reads one file (cat the files to join them)"
+                      : ": give it once";
+    return cascade_fail(err, CASCADE_EINVAL, "%s is given twice ('%.200s', then '%.200s')%s", o->name, first, second,
+                        why);
+}
+
 cascade_status parse_options(const char *command, int argc, char **argv, const option_spec *specs, int *help,
                              cascade_error *err) {
     *help = 0;
+    const char *given[OPTION_SPECS_MAX] = {0}; // each valued option's value once given
+    int n_specs = 0;
+    while (specs[n_specs].name) n_specs++;
+    if (n_specs > OPTION_SPECS_MAX) return cascade_fail(err, CASCADE_EINVAL, "internal: %d options", n_specs);
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { *help = 1; return CASCADE_OK; }
         const option_spec *o = specs;
@@ -187,6 +217,9 @@ cascade_status parse_options(const char *command, int argc, char **argv, const o
         if (!matched)
             return cascade_fail(err, CASCADE_EINVAL, "unknown option '%s' (see cascade %s --help)",
                                 argv[i], command);
+        const char **seen = &given[o - specs];
+        if (*seen) return repeated_option(o, *seen, value, err);
+        if (o->kind != OPT_FLAG) *seen = value;
         cascade_status s = apply_option(o, value, err);
         if (s) return s;
     }

@@ -28,15 +28,21 @@ const char *number_text(double v, char out[NUMBER_TEXT_CAP]);
 
 // A table column's width once it holds text: width, or text's length where
 // longer (a model named by a long path widens its column, never shifts its row).
+// Lengths in terminal columns, one per UTF-8 character (a model's name is
+// valid UTF-8): "résnet" is 6 columns of 7 bytes.
 int column_width(int width, const char *text);
+int text_columns(const char *text);
+// The printf width that pads text to width columns: "%-*s", pad_width(w, text), text.
+int pad_width(int width, const char *text);
 
 // CASCADE_EINVAL "FLAG: 'x' is listed twice" for a comma-separated list that names an item twice.
 CASCADE_MUST_CHECK cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err);
 
-typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_FLAG } option_kind;
+// OPT_LIST: a comma-separated string ("LIST" in the help), read as OPT_STRING.
+typedef enum { OPT_STRING, OPT_LIST, OPT_INT, OPT_FLOAT, OPT_FLAG } option_kind;
 
 // One option of a command: "--name VALUE", "--name=VALUE" or, for flags, "--name".
-// target: const char ** (string), long long * (int), double * (float), int * (flag).
+// target: const char ** (string, list), long long * (int), double * (float), int * (flag).
 typedef struct {
     const char *name;
     option_kind kind;
@@ -44,7 +50,11 @@ typedef struct {
     double lo, hi; // accepted range of numbers
 } option_spec;
 
-// Parses argv[0..argc) against specs (terminated by a NULL name). Sets *help on --help/-h.
+// Parses argv[0..argc) against specs (terminated by a NULL name, at most
+// OPTION_SPECS_MAX of them). Sets *help on --help/-h. An option with a value
+// given twice is refused (CASCADE_EINVAL): the second would silently replace
+// the first.
+#define OPTION_SPECS_MAX 64
 CASCADE_MUST_CHECK cascade_status parse_options(const char *command, int argc, char **argv, const option_spec *specs,
                                                 int *help, cascade_error *err);
 

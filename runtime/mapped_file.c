@@ -60,6 +60,10 @@ cascade_status mapped_file_unchanged(const mapped_file *m, const char *path, cas
     return CASCADE_OK;
 }
 
+void mapped_file_expect_random(const mapped_file *m) {
+    if (m->data) (void)madvise(m->data, m->size, MADV_RANDOM); // (advice: a refusal changes no result)
+}
+
 void mapped_file_close(mapped_file *m) {
     if (m->data) munmap(m->data, m->size);
     if (m->fd) close(m->fd);

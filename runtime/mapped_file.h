@@ -24,6 +24,13 @@ CASCADE_MUST_CHECK cascade_status mapped_file_open(mapped_file *m, const char *p
 // CASCADE_EIO "PATH was modified while in use" when the file's size or
 // modification time is no longer what it was at the open.
 CASCADE_MUST_CHECK cascade_status mapped_file_unchanged(const mapped_file *m, const char *path, cascade_error *err);
+// Advice that the mapping will be read in a random order (a seeded order
+// over a dataset): a page fault then reads its own pages, not the 128 KB
+// around them that a sequential reader would use next. A cold 3 GB file, a
+// random order, 2 cores, lenet: 1.6-3.4x the images in a 3 s budget; no
+// change once the file is cached. Advice only: where the kernel refuses it,
+// the file reads as before.
+void mapped_file_expect_random(const mapped_file *m);
 void mapped_file_close(mapped_file *m);
 
 #ifdef __cplusplus

@@ -592,6 +592,43 @@ def tensor_check_cases(tmp):
             expect_failure("weights: running_var %g" % value, ["info", path], "running_var' has a negative value", tmp)
 
 
+def repeated_option_cases(tmp):
+    """An option with a value given twice is refused (exit 2): the last one silently
+    replaced the first, so --data a.bin --data b.bin read b.bin alone. A flag twice is
+    harmless and runs."""
+    global failures, cases
+    test = os.path.join(assets, "data", "cifar10", "test_batch.bin")
+    base = ["run", "--device", "cpu", "--full", "none", "--cheap", "lenet"]
+    for what, args, want in [
+            ("run: --data twice", base + ["--data", test, "--data", os.path.join(tmp, "b.bin"), "--limit", "4"],
+             "--data is given twice ('%s', then '%s'): cascade reads one file" % (test, os.path.join(tmp, "b.bin"))),
+            ("run: --limit twice, one value", base + ["--limit", "4", "--limit=4"],
+             "--limit is given twice ('4', then '4')"),
+            ("run: --threshold twice", ["run", "--device", "cpu", "--limit", "4", "--threshold", "0.9",
+                                        "--threshold", "0.8"], "--threshold is given twice"),
+            ("bench: --runs twice", ["bench", "--device", "cpu", "--models", "lenet", "--cascades", "none",
+                                     "--images", "64", "--runs", "3", "--runs", "4"],
+             "--runs is given twice ('3', then '4'): give it once"),
+            ("sweep: --cheap twice", ["sweep", "--device", "cpu", "--limit", "8", "--cheap", "lenet",
+                                      "--cheap", "alexnet"],
+             "a list is one value, comma-separated (--cheap lenet,alexnet)"),
+            ("calibrate: --target twice", ["calibrate", "--device", "cpu", "--limit", "8", "--target-accuracy", "0.9",
+                                           "--target-accuracy", "0.91"], "--target-accuracy is given twice")]:
+        before = failures
+        expect_failure(what, args, want, tmp)
+        r = subprocess.run([cascade] + args, capture_output=True, text=True, timeout=120)
+        if r.returncode != 2 and failures == before:  # (not counted twice)
+            failures += 1
+            print("FAIL %-32s exit %d, not 2 (bad usage)" % (what, r.returncode))
+    cases += 1
+    r = subprocess.run([cascade] + base + ["--limit", "4", "--quiet", "--quiet"], capture_output=True, text=True,
+                       timeout=120)
+    ok = r.returncode == 0 and "images      4 of 4" in r.stdout
+    failures += not ok
+    print("%s %-32s rc %d %s" % ("ok  " if ok else "FAIL", "run: a flag twice runs", r.returncode,
+                                 r.stderr.strip()[-120:]))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         no_assets_cases(tmp)
@@ -601,6 +638,7 @@ def main():
         long_path_cases(tmp)
         class_list_cases(tmp)
         unicode_escape_cases(tmp)
+        repeated_option_cases(tmp)
         wants = {"truncated": "outside", "too-short": "too short", "header-past-eof": "past the end",
                  "malformed-json": "json", "unknown-dtype": "unknown dtype", "offset-out-of-range": "outside",
                  "overlapping-offsets": "overlap", "missing-tensor": "missing tensor",

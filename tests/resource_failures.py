@@ -63,7 +63,7 @@ lenet over the whole test set writes the same file on one core (OMP_NUM_THREADS=
 all of them, and the cascade the same on 8 workers (whose default batch is 4x larger): the
 CPU backend's figures do not depend on how many cores share the work.
 """
-import errno, json, os, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
+import errno, json, os, re, resource, shutil, signal, stat, struct, subprocess, sys, tempfile, time
 from checks import communicate_or_kill
 
 cascade = os.path.abspath(sys.argv[1])
@@ -77,9 +77,10 @@ lenet = os.path.join(assets, "weights", "lenet.safetensors")
 test_batch = os.path.join(assets, "data", "cifar10", "test_batch.bin")
 
 
-def quick(cheap="lenet", limit=64, full="none"):
-    """A short CPU run; callers add the input or output under test."""
-    return ["run", "--cheap", cheap, "--full", full, "--limit", str(limit), "--device", "cpu", "--quiet"]
+def quick(cheap="lenet", limit=64, full="none", device="cpu"):
+    """A short run, on the CPU unless told; callers add the input or output under test (an option given twice
+    is refused)."""
+    return ["run", "--cheap", cheap, "--full", full, "--limit", str(limit), "--device", device, "--quiet"]
 
 failures = cases = skipped = 0
 
@@ -616,8 +617,9 @@ def live_log_removed(tmp, out):
 
 def batch_too_big(tmp, out):
     big = quick(full="resnet34") + ["--output", out + "/p.csv"]
+    big_gpu = quick(full="resnet34", device="gpu") + ["--output", out + "/p.csv"]
     start = time.time()
-    r = run(big + ["--device", "gpu", "--batch", "1048576"], timeout=300)
+    r = run(big_gpu + ["--batch", "1048576"], timeout=300)
     # no GPU here, or no GPU backend: not a GPU this build cannot use (sm_XX without code), which fails
     no_gpu = r is not None and r.returncode != 0 and "--device gpu:" in r.stderr and any(
         why in r.stderr for why in ("no usable CUDA device", "no GPU backend", "cannot query CUDA device"))
@@ -627,11 +629,11 @@ def batch_too_big(tmp, out):
     check_failure("batch too big: GPU, batch 1048576 x resnet34" + (" (no GPU here)" if no_gpu else ""), r,
                   "--device gpu:" if no_gpu else "out of memory", out, start, 300)
     start = time.time()  # fits in memory (~11 GB), but conv1's output would pass cuDNN's 32-bit offsets
-    r = run(quick(cheap="alexnet_shallower") + ["--output", out + "/p.csv", "--device", "gpu", "--chunk", "32768"],
+    r = run(quick(cheap="alexnet_shallower", device="gpu") + ["--output", out + "/p.csv", "--chunk", "32768"],
             timeout=300)
     check_failure("batch too big: GPU, chunk 32768 x alexnet_shallower" + (" (no GPU here)" if no_gpu else ""), r,
                   "--device gpu:" if no_gpu else "at most 32767 images", out, start, 300)
-    expect_failure("batch too big: --batch 100000000", big + ["--device", "gpu", "--batch", "100000000"], "outside", out)
+    expect_failure("batch too big: --batch 100000000", big_gpu + ["--batch", "100000000"], "outside", out)
     mem_total = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
     name = "batch too big: CPU chunk 4194304, batch 1048576"
     if mem_total > 64 << 30:
@@ -850,9 +852,11 @@ def huge_data_scan(tmp, out):
             out + "/p.csv"]  # (no --limit: the order is over all of it)
     start = time.time()
     r = run(args + ["--time-budget", "1"], timeout=60)
-    took = time.time() - start  # (the order of 100M records takes seconds; the pass 30 s warm, 90 s cold)
+    # (the order of 100M records takes seconds, 28 s on this 2-core machine under a parallel ctest and a build;
+    # the pass 30 s warm, 90 s on the cold sparse file made here: a run with it does not end within the 60 s)
+    took = time.time() - start
     report("huge data: --time-budget 1 over 100M records, random order", [] if r is not None and r.returncode == 0
-           and took < 20 else ["exit %s in %.1f s: %s" % (r.returncode, took, r.stderr.strip()[-200:]) if r else
+           and took < 45 else ["exit %s in %.1f s: %s" % (r.returncode, took, r.stderr.strip()[-200:]) if r else
                                "no exit within 60 s"], "exit 0 in %.1f s" % took)
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
@@ -871,6 +875,51 @@ def huge_data_scan(tmp, out):
     os.unlink(huge)
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
+
+
+def mapping_flags(pid, path):
+    """The VmFlags of process pid's mapping of path ('' before it is mapped)."""
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ""
+    inside = False
+    for line in lines:
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(" " + path)
+        elif inside and line.startswith("VmFlags:"):
+            return line
+    return ""
+
+
+def random_reads_advised(tmp, out):
+    """A random order reads the data file advised so (madvise MADV_RANDOM: VmFlags 'rr'): each page fault
+    then reads its own pages, not the 128 KB beyond them a sequential reader would use next (a cold 3 GB
+    file, lenet: 1.6-3.4x the images in a 3 s budget). The file's own order keeps the readahead."""
+    data = sparse_data(tmp, "in.advised.bin", 200000, "random reads advised")
+    if data is None:
+        return
+    for order, want in [("random", True), ("file", False)]:
+        p = subprocess.Popen([cascade] + quick(limit=200000) + ["--data", data, "--order", order, "--time-budget",
+                                                                  "2", "--output", out + "/p.csv"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        flags, seen, deadline = "", False, time.time() + 60
+        while p.poll() is None and time.time() < deadline and not seen:
+            flags = mapping_flags(p.pid, data) or flags
+            seen = " rr" in flags
+            time.sleep(0.02)
+        if p.poll() is None and not seen:
+            p.kill()
+        err = p.communicate()[1]
+        report("large data: %s order reads advised %s" % (order, "random" if want else "normal"),
+               (["exit %s: %s" % (p.returncode, err.strip()[-200:])] if p.returncode else []) +
+               (["its mapping never seen"] if not flags else []) +
+               (["VmFlags %s (%s)" % ("lack rr" if want else "have rr", flags)] if flags and seen != want else []),
+               flags)
+        for f in leftovers(out):
+            os.unlink(os.path.join(out, f))
+    os.unlink(data)
 
 
 def bad_label_in_use(big, count, out):
@@ -913,7 +962,7 @@ def main():
             unreadable_inputs, vanishing_inputs, full_disk, missing_output_dir, publish_taken_back, killed_outright,
             live_log_removed, file_system_faults, allocation_failures,
             batch_too_big,
-            weights_larger_than_memory, data_past_2gib, huge_data_prefix, determinism)
+            weights_larger_than_memory, data_past_2gib, huge_data_prefix, random_reads_advised, determinism)
         for group in groups:
             group(tmp, out)
     print("%d passed, %d failed, %d skipped" % (cases - failures, failures, skipped))

@@ -752,8 +752,9 @@ def table(stdout, first_word, stop=""):
 def test_long_names(tmp):
     """A model named by a path longer than the name column: its rows stay under their headers (sweep's two
     tables, bench's two, calibrate's), and a throughput given by that path reaches it while "lenet" names the
-    zoo's lenet, not every model of its architecture (a copy of lenet read "a second throughput for" it)."""
-    copy = os.path.join(tmp, "a_model_named_by_a_path_longer_than_the_name_column.safetensors")
+    zoo's lenet, not every model of its architecture (a copy of lenet read "a second throughput for" it).
+    The path has characters of two bytes: a column counts characters, not bytes (its rows stood 2 to the left)."""
+    copy = os.path.join(tmp, "a_modèle_named_by_a_päth_longer_than_the_name_column.safetensors")
     shutil.copy(os.path.join(golden.ASSETS, "weights", "lenet.safetensors"), copy)
     out = os.path.join(tmp, "long.json")
     r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet," + copy, "--full", "alexnet_shallower",
