@@ -48,19 +48,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s = parse_run(argc, argv, &o, &help, &err);
         if (!s && !help) check_run_options(&o);
     } else if (mode == 1) {
-        const char *str = NULL;
+        const char *str = NULL, *list = NULL;
         long long i1 = 0, i2 = 0;
         double f1 = 0, f2 = 0;
         int flag = 0;
         const option_spec specs[] = {{"--s", OPT_STRING, &str, 0, 0},        {"--i", OPT_INT, &i1, -9e18, 9e18},
                                      {"--n", OPT_INT, &i2, 1, 100},          {"--f", OPT_FLOAT, &f1, -1e308, 1e308},
                                      {"--p", OPT_FLOAT, &f2, 0, 1},          {"--flag", OPT_FLAG, &flag, 0, 0},
-                                     {NULL, 0, NULL, 0, 0}};
+                                     {"--l", OPT_LIST, &list, 0, 0},         {NULL, 0, NULL, 0, 0}};
         s = parse_options("fuzz", argc, argv, specs, &help, &err);
         if (!s && !help) {
             FUZZ_ASSERT(i2 == 0 || (i2 >= 1 && i2 <= 100), "--n %lld", i2);
             FUZZ_ASSERT(isfinite(f1) && f2 >= 0 && f2 <= 1, "--f %g --p %g", f1, f2);
             FUZZ_ASSERT(!str || *str, "empty --s");
+            FUZZ_ASSERT(!list || *list, "empty --l");
+            for (const option_spec *o = specs; o->name; o++) { // a valued option once at most (a value is no "--x")
+                int given = 0;
+                size_t n = strlen(o->name);
+                for (int k = 0; k < argc; k++) given += !strncmp(argv[k], o->name, n) && (!argv[k][n] || argv[k][n] == '=');
+                FUZZ_ASSERT(o->kind == OPT_FLAG || given <= 1, "%s given %d times, accepted", o->name, given);
+            }
         }
     } else {
         double lo = mode == 2 ? 0 : -1e300, hi = mode == 2 ? 1 : 1e300, values[256];
