@@ -57,8 +57,14 @@ cascade_status cifar_bad_label(int record, int label, cascade_error *err) {
 
 cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade_error *err) {
     for (int i = first; i < first + n; i++)
-        if (!cifar_label_ok(cifar_label(f, i))) return cifar_bad_label(i, cifar_label(f, i), err);
+        if (!cifar_label_ok(cifar_label(f, i))) return cifar_bad_label(f->first + i, cifar_label(f, i), err);
     return CASCADE_OK;
+}
+
+void cifar_keep_range(cifar_file *f, int first, int end) {
+    f->records += (size_t)first * CIFAR_RECORD;
+    f->count = end - first;
+    f->first += first;
 }
 
 cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err) {

@@ -17,6 +17,7 @@ typedef struct {
     mapped_file map; // the whole file, read-only (empty for a buffer parsed in memory)
     const uint8_t *records; // count x CIFAR_RECORD
     int count;
+    int first; // the file's number of records[0]: 0, or FIRST of a --range view (cifar_keep_range)
 } cifar_file;
 
 #ifdef __cplusplus
@@ -26,7 +27,11 @@ extern "C" {
 CASCADE_MUST_CHECK cascade_status cifar_open(cifar_file *f, const char *path, cascade_error *err);
 // Checks a buffer that holds whole records (the fuzzers' entry point); the buffer must outlive f.
 CASCADE_MUST_CHECK cascade_status cifar_parse(cifar_file *f, const uint8_t *bytes, size_t size, cascade_error *err);
-// CASCADE_EFORMAT "record R has label L (labels are 0..9)" for the first bad one of records first..first+n-1.
+// Keeps records first..end-1 alone (0 <= first < end <= count): index i is then the
+// file's record first + i, as the label messages say it.
+void cifar_keep_range(cifar_file *f, int first, int end);
+// CASCADE_EFORMAT "record R has label L (labels are 0..9)" for the first bad one of records first..first+n-1
+// (R the file's number of the record).
 CASCADE_MUST_CHECK cascade_status cifar_check_labels(const cifar_file *f, int first, int n, cascade_error *err);
 CASCADE_MUST_CHECK cascade_status cifar_bad_label(int record, int label, cascade_error *err);
 void cifar_close(cifar_file *f);

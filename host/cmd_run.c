@@ -22,7 +22,7 @@
 #include <time.h>
 
 typedef struct {
-    const char *cheap, *full, *data, *output, *json, *progress_json, *watch_class, *device, *order;
+    const char *cheap, *full, *data, *range, *output, *json, *progress_json, *watch_class, *device, *order;
     double threshold, time_budget, target_ci, progress_interval;
     long long limit, batch, chunk, seed;
     int quiet;
@@ -37,8 +37,10 @@ static const char run_usage[] =
     "  --threshold T          defer images with confidence < T, in [0, 1]; 1 defers all\n"
     "                         (not with --full none)   [0.9]\n"
     "  --data FILE            CIFAR-10 binary file   [$CASCADE_ASSETS/data/cifar10/test_batch.bin]\n"
+    "  --range FIRST:END      only records FIRST..END-1 of the file, in either order (a\n"
+    "                         shard of a large file: index stays the file's record number)   [all]\n"
     "  --limit N              process only the first N images of the order (all of them\n"
-    "                         when the file has fewer)\n"
+    "                         when the file, or its --range, has fewer)\n"
     "  --seed S               seed of the random processing order (not with --order file)   [1]\n"
     "  --order random|file    random (seeded) order, or the file's own   [random]\n"
     "  --device auto|cpu|gpu  backend; auto = GPU when usable, else CPU   [auto]\n"
@@ -58,7 +60,7 @@ static const char run_usage[] =
     "                         finished first (on a CPU a few chunks' time: --chunk bounds it)\n"
     "  --target-ci W          stop once the 95% interval of the accuracy (or of\n"
     "                         --watch-class's share) is narrower than W; the interval is\n"
-    "                         about the run's images (the file, or its --limit): a\n"
+    "                         about the run's images (the file, its --range, its --limit): a\n"
     "                         finished run's is exact. Random order only: a prefix of\n"
     "                         the file's order is no sample, and gets no intervals\n"
     "  --watch-class NAME     a class whose share the progress shows and --target-ci watches\n"
@@ -102,7 +104,8 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
                        .device = "auto", .order = "random", .progress_interval = -1};
     const option_spec specs[] = {
         {"--cheap", OPT_STRING, &o->cheap, 0, 0},       {"--full", OPT_STRING, &o->full, 0, 0},
-        {"--data", OPT_STRING, &o->data, 0, 0},         {"--output", OPT_STRING, &o->output, 0, 0},
+        {"--data", OPT_STRING, &o->data, 0, 0},         {"--range", OPT_STRING, &o->range, 0, 0},
+        {"--output", OPT_STRING, &o->output, 0, 0},
         {"--json", OPT_STRING, &o->json, 0, 0},         {"--progress-json", OPT_STRING, &o->progress_json, 0, 0},
         {"--watch-class", OPT_STRING, &o->watch_class, 0, 0}, {"--device", OPT_STRING, &o->device, 0, 0},
         {"--order", OPT_STRING, &o->order, 0, 0},       {"--threshold", OPT_FLOAT, &o->threshold, 0, 1},
@@ -127,6 +130,8 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
     if (o->batch > 0 && !strcmp(o->full, "none"))
         return cascade_fail(err, CASCADE_EINVAL, "--batch with --full none: there is no expensive network to batch");
     if (o->threshold < 0) o->threshold = 0.9;
+    long long first, end;
+    if (o->range && (s = parse_record_range("--range", o->range, &first, &end, err))) return s;
     return check_thresholds("--threshold", &o->threshold, 1, err);
 }
 
@@ -134,7 +139,8 @@ typedef struct {
     run_options opt;
     model cheap, full;
     int has_full;
-    cifar_file data;
+    cifar_file data;   // the file's records, or its --range alone (data.first: the range's FIRST)
+    int records_in_file; // (the whole file's count, data.count before a --range)
     uint32_t *order;
     int64_t total;
     cascade_backend backend;
@@ -177,6 +183,19 @@ static cascade_status check_all_labels(const run_state *r, cascade_error *err) {
     return CASCADE_OK;
 }
 
+// --range: the data file's records FIRST..END-1 are the run's (checked as FIRST:END by parse_run).
+static cascade_status keep_range(run_state *r, cascade_error *err) {
+    long long first, end;
+    cascade_status s = parse_record_range("--range", r->opt.range, &first, &end, err);
+    if (s) return s;
+    if (end > r->data.count)
+        return cascade_fail(err, CASCADE_EINVAL, "--range: records %lld..%lld are not all in %s (%d records)", first,
+                            end - 1, r->data_file, r->data.count);
+    r->records_in_file = r->data.count;
+    cifar_keep_range(&r->data, (int)first, (int)end);
+    return CASCADE_OK;
+}
+
 static cascade_status open_inputs(run_state *r, cascade_error *err) {
     const char *path = r->data_file;
     cascade_status s = assets_data_path(r->opt.data, r->data_file, sizeof r->data_file, err);
@@ -185,6 +204,7 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
     if (!s && r->has_full) s = load_named_model(&r->full, r->opt.full, err);
     if (!s && r->has_full) s = model_check_pair(&r->cheap, r->opt.cheap, &r->full, r->opt.full, err);
     if (!s) s = cifar_open(&r->data, path, err);
+    if (!s && r->opt.range) s = keep_range(r, err);
     if (s) return s;
     r->total = r->opt.limit && r->opt.limit < r->data.count ? r->opt.limit : r->data.count;
     if (scan_whole_file(r) && (s = check_all_labels(r, err))) {
@@ -224,7 +244,8 @@ static void write_predictions(run_state *r, int64_t processed) {
     fprintf(f, "index,prediction,confidence,deferred,label\n");
     for (int64_t pos = 0; pos < processed; pos++) {
         uint32_t rec = r->order[pos];
-        fprintf(f, "%u,%d,%.9g,%d,%d\n", rec, r->results.prediction[pos], r->results.confidence[pos],
+        fprintf(f, "%lld,%d,%.9g,%d,%d\n", (long long)rec + r->data.first, r->results.prediction[pos],
+                r->results.confidence[pos],
                 r->results.deferred[pos], cifar_label(&r->data, (int)rec));
     }
 }
@@ -267,8 +288,12 @@ static void write_report(FILE *f, const run_state *r, const progress_state *p, c
     json_string(f, cascade_version());
     fprintf(f, ",\n  \"data\": "); // what reproduces the run: the file, its records, the geometry
     json_string(f, r->data_file);
-    fprintf(f, ",\n  \"records\": %lld,\n  \"chunk\": %d,\n  \"batch\": ", (long long)r->data.count,
-            r->backend.chunk_capacity);
+    fprintf(f, ",\n  \"records\": %lld,\n", (long long)(r->opt.range ? r->records_in_file : r->data.count));
+    if (r->opt.range)
+        fprintf(f, "  \"range\": {\"first\": %d, \"end\": %lld},\n", r->data.first,
+                (long long)r->data.first + r->data.count);
+    else fprintf(f, "  \"range\": null,\n");
+    fprintf(f, "  \"chunk\": %d,\n  \"batch\": ", r->backend.chunk_capacity);
     if (r->has_full) fprintf(f, "%d,\n", r->backend.expensive_batch);
     else fprintf(f, "null,\n");
     fprintf(f, "  \"total\": %lld,\n  \"processed\": %lld,\n  \"complete\": %s,\n  \"stopped_by\": \"%s\",\n",
@@ -300,6 +325,9 @@ static void print_summary(const run_state *r, const progress_state *p, const cas
         printf("cascade     %s -> %s at threshold %s\n", r->opt.cheap, r->opt.full, number_text(r->opt.threshold, thr));
     else printf("model       %s alone\n", r->opt.cheap);
     printf("backend     %s\n", r->backend.name);
+    if (r->opt.range)
+        printf("range       records %d..%lld of %d\n", r->data.first, (long long)r->data.first + r->data.count - 1,
+               r->records_in_file);
     printf("images      %lld of %lld%s\n", (long long)sum->processed, (long long)r->total,
            sum->complete ? "" : " (complete: false)");
     if (!sum->complete)
@@ -378,7 +406,7 @@ static cascade_status execute(run_state *r, progress_state *p, cascade_summary *
     if (r->opt.time_budget > 0) time_budget_timer(0);
     *elapsed = now_seconds() - p->start;
     if (!s && p->bad_record >= 0) { // found as its image was aggregated: an error, no output
-        s = cifar_bad_label((int)p->bad_record, cifar_label(&r->data, (int)p->bad_record), err);
+        s = cifar_bad_label(r->data.first + (int)p->bad_record, cifar_label(&r->data, (int)p->bad_record), err);
         cascade_error_prefix(err, r->data_file);
         return s;
     }

@@ -131,6 +131,20 @@ cascade_status check_thresholds(const char *flag, const double *values, int n, c
     return CASCADE_OK;
 }
 
+cascade_status parse_record_range(const char *flag, const char *text, long long *first, long long *end,
+                                  cascade_error *err) {
+    char buf[64], *colon;
+    snprintf(buf, sizeof buf, "%s", text);
+    if (strlen(text) >= sizeof buf || !(colon = strchr(buf, ':')))
+        return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not FIRST:END", flag, text);
+    *colon = 0;
+    cascade_status s = parse_int(flag, buf, 0, 0x7fffffff, first, err);
+    if (!s) s = parse_int(flag, colon + 1, 1, 0x7fffffff, end, err);
+    if (s) return s;
+    if (*end <= *first) return cascade_fail(err, CASCADE_EINVAL, "%s: end %lld is not above first %lld", flag, *end, *first);
+    return CASCADE_OK;
+}
+
 cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err) {
     for (const char *p = text; *p;) {
         size_t len = strcspn(p, ",");

@@ -35,6 +35,10 @@ int text_columns(const char *text);
 // The printf width that pads text to width columns: "%-*s", pad_width(w, text), text.
 int pad_width(int width, const char *text);
 
+// "FIRST:END" (0 <= FIRST < END <= 2^31-1): records FIRST..END-1 of a file.
+CASCADE_MUST_CHECK cascade_status parse_record_range(const char *flag, const char *text, long long *first,
+                                                     long long *end, cascade_error *err);
+
 // CASCADE_EINVAL "FLAG: 'x' is listed twice" for a comma-separated list that names an item twice.
 CASCADE_MUST_CHECK cascade_status check_list_unique(const char *flag, const char *text, cascade_error *err);
 

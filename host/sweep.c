@@ -604,19 +604,8 @@ cascade_status data_range_open(data_range *d, const char *path, const char *flag
     memset(d, 0, sizeof *d);
     snprintf(d->path, sizeof d->path, "%s", path);
     long long first = default_first, end = default_end;
-    if (range) {
-        char text[64], *colon;
-        snprintf(text, sizeof text, "%s", range);
-        if (strlen(range) >= sizeof text || !(colon = strchr(text, ':')))
-            return cascade_fail(err, CASCADE_EINVAL, "%s: '%s' is not FIRST:END", flag, range);
-        *colon = 0;
-        cascade_status s = parse_int(flag, text, 0, 0x7fffffff, &first, err);
-        if (!s) s = parse_int(flag, colon + 1, 1, 0x7fffffff, &end, err);
-        if (s) return s;
-        if (end <= first)
-            return cascade_fail(err, CASCADE_EINVAL, "%s: end %lld is not above first %lld", flag, end, first);
-    }
-    cascade_status s = cifar_open(&d->file, path, err);
+    cascade_status s = range ? parse_record_range(flag, range, &first, &end, err) : CASCADE_OK;
+    if (!s) s = cifar_open(&d->file, path, err);
     if (s) return s;
     if (end < 0) end = d->file.count;
     if (first >= d->file.count || end > d->file.count) {

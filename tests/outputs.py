@@ -56,6 +56,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, communicate_or_kill, finish  # noqa: E402
+import golden  # noqa: E402
 from golden import f32, shuffled_order  # noqa: E402
 
 cascade = os.path.abspath(sys.argv[1])
@@ -710,6 +711,72 @@ def check_seeded_order(tmp):
     os.unlink(out)
 
 
+def csv_file_rows(path):
+    return [row for row in csv.DictReader(open(path))]
+
+
+def check_range(tmp):
+    """run --range FIRST:END: records FIRST..END-1 alone, in the file's order or the seeded one over the
+    range, each row that of the whole run's with the file's record number as its index; the JSON names the
+    range; shards in file order joined are the whole file's rows; a bad label in the range is named by its
+    number in the file, one outside it is never read; a range not in the file is refused (exit 2)."""
+    g = golden.Golden()
+    whole, part = os.path.join(tmp, "whole.csv"), os.path.join(tmp, "part.csv")
+    report = os.path.join(tmp, "part.json")
+    r = run(["run"] + LENET + ["--order", "file", "--output", whole])
+    rows = {int(row["index"]): row for row in csv_file_rows(whole)} if r.returncode == 0 else {}
+    r = run(["run"] + LENET + ["--order", "file", "--range", "100:400", "--output", part, "--json", report])
+    got = csv_file_rows(part) if r.returncode == 0 else []
+    same = lambda a, b: all(a[k] == b[k] for k in ("prediction", "deferred", "label")) and \
+        abs(float(a["confidence"]) - float(b["confidence"])) < 1e-5
+    check([int(row["index"]) for row in got] == list(range(100, 400)) and
+          all(same(row, rows.get(int(row["index"]), {})) and int(row["label"]) == g.labels[int(row["index"])]
+              for row in got), "run --range 100:400 --order file: rows 100..399 as in the whole run: rc %d, %s" % (
+                  r.returncode, [row["index"] for row in got[:3]]))
+    j = json.load(open(report)) if r.returncode == 0 else {}
+    check(j.get("records") == 10000 and j.get("range") == {"first": 100, "end": 400} and j.get("total") == 300 and
+          j.get("processed") == 300, "run --range: JSON records %s, range %s, total %s" % (
+              j.get("records"), j.get("range"), j.get("total")))
+    check("range       records 100..399 of 10000" in r.stdout, "run --range: the summary names it: %r" % r.stdout)
+    r = run(["run"] + LENET + ["--range", "100:400", "--seed", "3", "--limit", "50", "--output", part])
+    got = [int(row["index"]) for row in csv_file_rows(part)] if r.returncode == 0 else []
+    want = [100 + i for i in shuffled_order(300, 3)[:50]]
+    check(got == want, "run --range 100:400 --seed 3 --limit 50: the seeded order of the range, %s..., is %s..." % (
+        got[:5], want[:5]))
+    data = os.path.join(tmp, "two-thousand.bin")
+    with open(test_batch, "rb") as src, open(data, "wb") as dst:
+        dst.write(src.read(2000 * 3073))
+    cascade_args = ["--cheap", "lenet", "--full", "alexnet_shallower", "--quiet", "--device", "cpu", "--data", data,
+                    "--order", "file"]
+    r = run(["run"] + cascade_args + ["--output", whole])
+    joined = []
+    for shard in ("0:700", "700:1501", "1501:2000"):
+        s = run(["run"] + cascade_args + ["--range", shard, "--output", part])
+        joined += csv_file_rows(part) if s.returncode == 0 else []
+    rows = csv_file_rows(whole) if r.returncode == 0 else []
+    check(len(rows) == 2000 and len(joined) == 2000 and all(a["index"] == b["index"] and same(a, b)
+                                                            for a, b in zip(rows, joined)),
+          "run --range: three shards' rows joined are the whole run's (%d rows, %d joined, %d deferred)" % (
+              len(rows), len(joined), sum(row["deferred"] == "1" for row in rows)))
+    with open(data, "r+b") as f:
+        f.seek(1600 * 3073)
+        f.write(b"\x0c")
+    r = run(["run"] + cascade_args + ["--range", "1500:1700", "--output", part])
+    check(r.returncode == 1 and "record 1600 has label 12" in r.stderr,
+          "run --range 1500:1700 over a bad label at 1600: rc %d %r" % (r.returncode, r.stderr.strip()[-200:]))
+    r = run(["run"] + cascade_args + ["--range", "0:1600", "--output", part])
+    check(r.returncode == 0, "run --range 0:1600 with a bad label at 1600, unread: rc %d %r" % (
+        r.returncode, r.stderr.strip()[-200:]))
+    for bad, says in (("10:10", "end 10 is not above first 10"), ("1990:2001", "records 1990..2000 are not all in"),
+                      ("2000:2001", "not all in"), ("5", "is not FIRST:END"), ("-1:5", "outside"), ("a:b", "--range")):
+        r = run(["run"] + cascade_args + ["--range", bad])
+        check(r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+              "run --range %s: exit 2 saying %r: rc %d %r" % (bad, says, r.returncode, r.stderr.strip()))
+    for f in (whole, part, report, data):
+        if os.path.exists(f):
+            os.unlink(f)
+
+
 def check_no_image_yet(tmp, data):
     """A run stopped before its first image (the start-up stop that blas_tune's re-exec carries in
     CASCADE_EARLY_STOP, here without the re-exec): exit 130, and its JSONs give null, not 0, for the
@@ -766,6 +833,7 @@ def main():
         check_bench_order(tmp)
         check_bench_figures(tmp)
         check_seeded_order(tmp)
+        check_range(tmp)
         check_progress_while_deferred(tmp)
         check_default_validation(tmp)
         check_stop_after_last_image(tmp)

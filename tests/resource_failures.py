@@ -950,6 +950,12 @@ def bad_label_in_use(big, count, out):
     expect_failure("large data: random order over all of it", args, "record %d has label 12" % elsewhere, out)
     for f in leftovers(out):
         os.unlink(os.path.join(out, f))
+    # a --range past 256 MB is not scanned at open either: the label is found as its image is aggregated, and
+    # named by its number in the file, not in the range
+    expect_failure("large data: a bad label in a --range", args + ["--order", "file", "--range", "%d:%d" % (
+        count - 100000, count)], "record %d has label 12" % elsewhere, out, timeout=120)
+    for f in leftovers(out):
+        os.unlink(os.path.join(out, f))
 
 
 def main():
