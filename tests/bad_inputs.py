@@ -736,6 +736,9 @@ def main():
                                      r.stderr.strip()[-120:]))
         os.unlink(os.path.join(tmp, "mylenet.bin"))
         expect_failure("unknown option", ["run", "--frobnicate"], "unknown option", tmp)
+        # a number with a space around it is no number (strtol and strtod skip a leading one)
+        expect_failure("--limit ' 5'", ["run", "--full", "none", "--limit", " 5"], "' 5' is not an integer", tmp)
+        expect_failure("--threshold ' 0.5'", ["run", "--threshold", " 0.5"], "' 0.5' is not a number", tmp)
         expect_failure("unknown command", ["frobnicate"], "unknown command", tmp)
         # one line, not the whole usage; an extra word is an error, not the general help with exit 0
         expect_failure("no command", [], "no command given", tmp)

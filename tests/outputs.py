@@ -93,6 +93,26 @@ def check_links(tmp, data):
     made = os.path.join(tmp, "made-by-run.csv")
     check(r.returncode == 0 and os.path.islink(chain) and os.path.islink(dangling) and os.path.isfile(made)
           and len(csv_rows(open(made).read())) == 10, "a chain of links to a file yet to be made: exit %d" % r.returncode)
+    # a relative link in another folder is relative to its own folder, not to the working one
+    os.mkdir(os.path.join(tmp, "sub"))
+    os.symlink("real.csv", os.path.join(tmp, "sub", "link.csv"))
+    r = run(["run"] + LENET + ["--data", data, "--output", os.path.join("sub", "link.csv")], cwd=tmp)
+    below = os.path.join(tmp, "sub", "real.csv")
+    check(r.returncode == 0 and os.path.isfile(below) and len(csv_rows(open(below).read())) == 10 and
+          len(csv_rows(open(real).read())) == 10 and os.path.islink(os.path.join(tmp, "sub", "link.csv")),
+          "a relative link in a subfolder: exit %d, sub/real.csv %s" % (
+              r.returncode, "written" if os.path.isfile(below) else "absent"))
+    shutil.rmtree(os.path.join(tmp, "sub"))
+    # a chain of 6 links (fewer than the 40 hops of a loop) is followed to its end
+    chain6 = [os.path.join(tmp, "hop%d.csv" % k) for k in range(6)]
+    for k in range(6):
+        os.symlink(os.path.basename(chain6[k + 1]) if k < 5 else "end-of-chain.csv", chain6[k])
+    r = run(["run"] + LENET + ["--data", data, "--output", chain6[0]])
+    end = os.path.join(tmp, "end-of-chain.csv")
+    check(r.returncode == 0 and os.path.isfile(end) and len(csv_rows(open(end).read())) == 10,
+          "a chain of 6 links: exit %d %r" % (r.returncode, r.stderr.strip()[-120:]))
+    for f in chain6 + [end]:
+        os.unlink(f)
     loop = [os.path.join(tmp, n) for n in ("loop-a", "loop-b", "loop-c")]
     for k in range(3):
         os.symlink(os.path.basename(loop[(k + 1) % 3]), loop[k])
@@ -514,6 +534,12 @@ def check_collisions(tmp, data):
     expect_usage_error("run: --output and --json one new file", ["run"] + LENET + ["--data", data, "--output", new,
                                                                                "--json", new],
                        "is also the --output file", tmp, [])
+    # one new file spelt two ways (no file yet to compare): its folder's real path and its name
+    os.mkdir(os.path.join(tmp, "spelt"))
+    expect_usage_error("run: one new file spelt two ways", ["run"] + LENET + [
+        "--data", data, "--output", os.path.join(tmp, "spelt", "twice.csv"), "--json",
+        os.path.join(tmp, "spelt", "..", "spelt", ".", "twice.csv")], "is also the --output file", tmp, [])
+    shutil.rmtree(os.path.join(tmp, "spelt"))
     expect_usage_error("sweep: --csv is the data", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower",
                                                     "--data", data, "--csv", data], "is also the --data file", tmp, [data])
     expect_usage_error("sweep: --svg and --json one file", ["sweep", "--cheap", "lenet", "--full", "alexnet_shallower",
@@ -743,6 +769,12 @@ def check_range(tmp):
     want = [100 + i for i in shuffled_order(300, 3)[:50]]
     check(got == want, "run --range 100:400 --seed 3 --limit 50: the seeded order of the range, %s..., is %s..." % (
         got[:5], want[:5]))
+    r = run(["run"] + LENET + ["--range", "100:110", "--limit", "50", "--output", part, "--json", report])
+    j = json.load(open(report)) if r.returncode == 0 else {}
+    got = sorted(int(row["index"]) for row in csv_file_rows(part)) if r.returncode == 0 else []
+    check(got == list(range(100, 110)) and j.get("total") == 10 and j.get("complete") is True and
+          "images      10 of 10\n" in r.stdout, "run --range 100:110 --limit 50: all 10 records, complete: %s, total "
+          "%s, complete %s" % (got, j.get("total"), j.get("complete")))
     data = os.path.join(tmp, "two-thousand.bin")
     with open(test_batch, "rb") as src, open(data, "wb") as dst:
         dst.write(src.read(2000 * 3073))

@@ -393,7 +393,11 @@ def file_system_faults(tmp, out):
          "its previous content is left as", 1),
         ("the live log's temporary name stays", "unlink:live.jsonl.tmp.", errno.EIO, (), True, 1, "is left", 1),
         ("the folder cannot be synced after the publish", "fsync:%s$" % out, errno.EIO, (), False, 0,
-         "its folder could not be synced", 0))
+         "its folder could not be synced", 0),
+        # (named: the shim sees the temporary file's name; a full disk shows at its fsync, where a network file
+        # system reports a write it could not make)
+        ("an output's fsync fails: none published", "fsync:p.csv.tmp.", errno.EIO, ("p.csv", "r.json"), True, 1,
+         "cannot write %s" % csv, 0))
     for name, fail, error, existing, named, want_exit, want, stray in cases_here:
         for f in existing:
             open(os.path.join(out, f), "w").write("old %s\n" % f)
