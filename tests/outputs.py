@@ -589,6 +589,10 @@ def check_stop_after_last_image(tmp):
     r = run(["run", "--quiet", "--device", "cpu", "--limit", "300", "--chunk", "300", "--time-budget", "0.05",
              "--json", report])
     j = json.load(open(report)) if r.returncode == 0 else {}
+    # the timer's stop, seen by no progress update before the run ended, is still the budget's
+    check(j.get("stopped_by") == "time budget" and 0.05 <= (j.get("stop_requested_s") or 0) <= j.get("elapsed_s", 0),
+          "budget run: stopped_by %r, requested at %r s, elapsed %r" % (j.get("stopped_by"), j.get("stop_requested_s"),
+                                                                     j.get("elapsed_s")))
     if j.get("complete") and j.get("stopped_by") not in (None, "none"):
         check("after the last image was taken" in r.stdout, "a stop after the last image: the summary says so: %r" %
               r.stdout)
