@@ -25,6 +25,7 @@ typedef struct {
     const char *cheap, *full, *data, *range, *output, *json, *progress_json, *watch_class, *device, *order;
     double threshold, time_budget, target_ci, progress_interval;
     long long limit, batch, chunk, seed;
+    long long range_first, range_end; // --range FIRST:END (when range is given)
     int quiet;
 } run_options;
 
@@ -130,8 +131,7 @@ static cascade_status parse_run(int argc, char **argv, run_options *o, int *help
     if (o->batch > 0 && !strcmp(o->full, "none"))
         return cascade_fail(err, CASCADE_EINVAL, "--batch with --full none: there is no expensive network to batch");
     if (o->threshold < 0) o->threshold = 0.9;
-    long long first, end;
-    if (o->range && (s = parse_record_range("--range", o->range, &first, &end, err))) return s;
+    if (o->range && (s = parse_record_range("--range", o->range, &o->range_first, &o->range_end, err))) return s;
     return check_thresholds("--threshold", &o->threshold, 1, err);
 }
 
@@ -183,11 +183,9 @@ static cascade_status check_all_labels(const run_state *r, cascade_error *err) {
     return CASCADE_OK;
 }
 
-// --range: the data file's records FIRST..END-1 are the run's (checked as FIRST:END by parse_run).
+// --range: the data file's records FIRST..END-1 are the run's.
 static cascade_status keep_range(run_state *r, cascade_error *err) {
-    long long first, end;
-    cascade_status s = parse_record_range("--range", r->opt.range, &first, &end, err);
-    if (s) return s;
+    long long first = r->opt.range_first, end = r->opt.range_end;
     if (end > r->data.count)
         return cascade_fail(err, CASCADE_EINVAL, "--range: records %lld..%lld are not all in %s (%d records)", first,
                             end - 1, r->data_file, r->data.count);

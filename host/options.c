@@ -141,7 +141,8 @@ cascade_status parse_record_range(const char *flag, const char *text, long long 
     cascade_status s = parse_int(flag, buf, 0, 0x7fffffff, first, err);
     if (!s) s = parse_int(flag, colon + 1, 1, 0x7fffffff, end, err);
     if (s) return s;
-    if (*end <= *first) return cascade_fail(err, CASCADE_EINVAL, "%s: end %lld is not above first %lld", flag, *end, *first);
+    if (*end <= *first)
+        return cascade_fail(err, CASCADE_EINVAL, "%s: end %lld is not above first %lld", flag, *end, *first);
     return CASCADE_OK;
 }
 

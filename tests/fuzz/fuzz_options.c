@@ -19,6 +19,8 @@ static void check_run_options(const run_options *o) {
     FUZZ_ASSERT(o->seed >= 0, "seed %lld", o->seed);
     FUZZ_ASSERT(!strcmp(o->order, "random") || !strcmp(o->order, "file"), "order '%s'", o->order);
     FUZZ_ASSERT(o->time_budget == 0 || (o->time_budget >= 1e-3 && o->time_budget <= 1e9), "budget %g", o->time_budget);
+    FUZZ_ASSERT(!o->range || (o->range_first >= 0 && o->range_first < o->range_end && o->range_end <= 0x7fffffff),
+                "range %lld:%lld", o->range_first, o->range_end);
     const char *strings[] = {o->cheap, o->full, o->data, o->output, o->json, o->progress_json, o->watch_class, o->device};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         FUZZ_ASSERT(!strings[i] || *strings[i], "empty string option %zu", i);
