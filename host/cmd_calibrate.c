@@ -197,7 +197,7 @@ static cascade_status prepare(calibrate_state *s, cascade_error *err) {
     if (!st && o->test) st = data_range_open(&s->test, o->test, "--test", NULL, 0, -1, o->test_limit, err);
     if (!st && o->test) st = note_test_overlap(s, default_path, err);
     named_path inputs[] = {{"--val", val_path, 0}, {"--test", o->test, 0}, {"--cheap", o->cheap, 1},
-                           {"--full", o->full, 1}, {"--throughput-from", o->throughput_from, 0}};
+                           {"--full", o->full, 3}, {"--throughput-from", o->throughput_from, 0}};
     if (!st) st = output_paths_check(outputs, 2, inputs, 5, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);
     if (!st && o->json && !(st = atomic_file_open(&s->json, o->json, err))) interrupt_track(&s->json);

@@ -227,7 +227,7 @@ static cascade_status open_inputs(run_state *r, cascade_error *err) {
 static cascade_status open_outputs_early(run_state *r, cascade_error *err) {
     const run_options *o = &r->opt;
     named_path outputs[] = {{"--output", o->output, 0}, {"--json", o->json, 0}, {"--progress-json", o->progress_json, 0}},
-               inputs[] = {{"--data", r->data_file, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1}};
+               inputs[] = {{"--data", r->data_file, 0}, {"--cheap", o->cheap, 3}, {"--full", o->full, 3}};
     cascade_status s = output_paths_check(outputs, 3, inputs, 3, err);
     if (s) return s;
     if (r->opt.output && !(s = atomic_file_open(&r->output, r->opt.output, err))) interrupt_track(&r->output);

@@ -101,7 +101,7 @@ static cascade_status prepare(sweep_state *s, cascade_error *err) {
     char data_path[1024];
     st = assets_data_path(o->data, data_path, sizeof data_path, err);
     if (!st) st = data_range_open(&s->data, data_path, "--range", o->range, 0, -1, o->limit, err);
-    named_path inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 1},
+    named_path inputs[] = {{"--data", data_path, 0}, {"--cheap", o->cheap, 1}, {"--full", o->full, 3},
                            {"--throughput-from", o->throughput_from, 0}};
     if (!st) st = output_paths_check(outputs, 3, inputs, 4, err);
     if (!st && o->csv && !(st = atomic_file_open(&s->csv, o->csv, err))) interrupt_track(&s->csv);

@@ -116,7 +116,7 @@ int output_paths_same(const char *a, const char *b) {
 static int lands_on(const char *output, const named_path *input) {
     if (!input->models) return output_paths_same(output, input->path);
     char item[1024], file[1024];
-    const char *separators = input->models == 2 ? ",:" : ",";
+    const char *separators = input->models == 3 ? "" : input->models == 2 ? ",:" : ",";
     for (const char *p = input->path; *p;) {
         size_t n = strcspn(p, separators);
         snprintf(item, sizeof item, "%.*s", (int)n, p);

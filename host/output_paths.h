@@ -11,7 +11,8 @@ typedef struct {
     const char *option; // "--data", "--json", ... for the message
     const char *path;   // NULL: not given (skipped)
     int models;         // 1: a comma-separated list of zoo names or .safetensors paths;
-                        // 2: a list of cheap:full pairs of them (inputs only)
+                        // 2: a list of cheap:full pairs of them; 3: one of them, whole (a
+                        // path may hold a comma) (inputs only)
 } named_path;
 
 #ifdef __cplusplus

@@ -534,6 +534,13 @@ def check_collisions(tmp, data):
     expect_usage_error("run: --output and --json one new file", ["run"] + LENET + ["--data", data, "--output", new,
                                                                                "--json", new],
                        "is also the --output file", tmp, [])
+    # a model's path with a comma is one path for run (it was split as a list: the weights overwritten)
+    comma = os.path.join(tmp, "w,1.safetensors")
+    shutil.copy(weights, comma)
+    expect_usage_error("run: --output is the --cheap file, a comma in its path", [
+        "run", "--cheap", comma, "--full", "none", "--quiet", "--device", "cpu", "--data", data, "--output", comma],
+        "is also the --cheap file", tmp, [comma])
+    os.unlink(comma)
     # one new file spelt two ways (no file yet to compare): its folder's real path and its name
     os.mkdir(os.path.join(tmp, "spelt"))
     expect_usage_error("run: one new file spelt two ways", ["run"] + LENET + [

@@ -834,6 +834,8 @@ def test_target_ci(tmp):
         print("target-ci %.3f, chunk %d: stopped after %d images (rule first met at %s), accuracy %.4f [%.4f, %.4f], "
               "width %.6f" % (width, chunk, report["processed"], m, a["value"], a["low"], a["high"], a["high"] - a["low"]))
         check(report["stopped_by"] == "target interval width", "ci: stopped_by %r" % report["stopped_by"])
+        check(0 < (report["stop_requested_s"] or 0) <= report["elapsed_s"], "ci: stop requested at %r s of %r" % (
+            report["stop_requested_s"], report["elapsed_s"]))  # (it said 0.0 when progress did not date its rule)
         check_rule_met("ci", report, rows, 10000, chunk, width, correct)
         check(m is not None and m <= report["processed"] <= m + 2 * chunk,
               "ci: stopped at %d, rule met at %s" % (report["processed"], m))
