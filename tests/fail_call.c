@@ -8,6 +8,9 @@
 // GOMP_parallel:PATH makes libgomp's entry to a parallel region exit the
 // process once PATH exists, as libgomp does when an allocation fails
 // ("libgomp: Out of memory allocating N bytes", exit 1).
+// execv:PATH holds an execv (the re-exec, host/blas_tune.c) until PATH
+// exists, having created PATH.held: a window in which a test can signal the
+// image that is about to be replaced.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int contains(const char *path, const char *part, size_t n) {
@@ -103,4 +107,20 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned threads, unsigned fl
         (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(RTLD_NEXT, "GOMP_parallel");
     if (real) real(fn, data, threads, flags);
     else fn(data); // (no libgomp: the region on this thread alone)
+}
+
+int execv(const char *file, char *const argv[]) {
+    size_t n;
+    const char *part = item_of("execv", NULL, &n);
+    char path[4096], held[sizeof path + 8];
+    snprintf(path, sizeof path, "%.*s", (int)n, part ? part : "");
+    if (part && n) {
+        snprintf(held, sizeof held, "%s.held", path);
+        int fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) close(fd);
+        for (int waited = 0; access(path, F_OK) != 0 && waited < 20000; waited++) // (20 s at most)
+            nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+    }
+    int (*real)(const char *, char *const[]) = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execv");
+    return real ? real(file, argv) : (errno = ENOSYS, -1);
 }
