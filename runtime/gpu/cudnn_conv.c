@@ -443,6 +443,7 @@ cascade_status cudnn_conv_choose(cudnn_conv *c, cudnnHandle_t handle, cudaStream
                                  cascade_error *err) {
     if (!c || !handle || !c->variant_pack || c->n_plans == 0 || c->chosen)
         return cascade_fail(err, CASCADE_EINVAL, "cudnn_conv_choose: no bound plans");
+    c->none_ran = 0; // (about this call: a CUDA error below returns before it is known)
     for (int i = 0; i < 2; i++)
         if (!c->timing[i]) CUDA_CHECK(cudaEventCreate(&c->timing[i]));
     char why[200] = "every plan needs more workspace than the arena holds";

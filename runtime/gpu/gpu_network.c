@@ -330,12 +330,14 @@ static void plan_linear(gpu_network *net, gpu_node *n) {
     s->relu = n->relu;
 }
 
-// The workspace a leader's plans need. A remembered choice is its only plan;
-// should it not run, plans are timed in its place within the arena's
-// workspace (choose_conv): so it is given the room a fresh build's would have.
+// The workspace a leader's plans need. A remembered choice is its only plan,
+// and it is given its own need alone (it was given the cap, 256 MiB, so a
+// network's arena grew on every run after the first, and a batch that fitted
+// the first run could fail for memory on the next); should it not run, the
+// plans timed in its place are those that fit the arena's workspace
+// (choose_conv), which holds the linear layers' 32 MiB at least.
 static size_t leader_workspace(const gpu_node *n) {
-    size_t need = cudnn_conv_workspace_max(n->conv);
-    return n->remembered && need < CONV_WORKSPACE_CAP ? CONV_WORKSPACE_CAP : need;
+    return cudnn_conv_workspace_max(n->conv);
 }
 
 // Arena offsets of everything, and the arena's size (see the note at the top).
