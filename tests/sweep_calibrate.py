@@ -783,6 +783,224 @@ def test_long_names(tmp):
                                                                              r.stderr[-200:]))
 
 
+def test_threshold_one_is_swept(tmp):
+    """--thresholds 1 is inside [0, 1] (check_thresholds takes it, `run --threshold 1` defers every image): the
+    sweep's row at 1 defers all 20 images and agrees with the expensive model on each."""
+    out = os.path.join(tmp, "thr-one.csv")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
+             "--thresholds", "0.5,1", "--csv", out])
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    at1 = [x for x in rows if x["cheap"] == "lenet" and x["threshold"] == "1"]
+    check(r.returncode == 0 and len(at1) == 1 and int(at1[0]["deferred"]) == 20 and int(at1[0]["agree"]) == 20,
+          "sweep --thresholds 0.5,1: rc %d, rows at 1 %r %s" % (r.returncode, at1, r.stderr[-200:]))
+
+
+def test_threshold_zero_is_swept(tmp):
+    """--thresholds 0 is inside [0, 1]: the row at 0 defers no image, and its accuracy is lenet's own (golden)."""
+    out = os.path.join(tmp, "thr-zero.csv")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
+             "--thresholds", "0,0.5", "--csv", out])
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    at0 = [x for x in rows if x["cheap"] == "lenet" and x["threshold"] == "0"]
+    pred = G.decisions("lenet")[0]
+    want = sum(pred[k] == G.labels[k] for k in range(20))
+    check(r.returncode == 0 and len(at0) == 1 and int(at0[0]["deferred"]) == 0 and int(at0[0]["correct"]) == want,
+          "sweep --thresholds 0,0.5: rc %d, rows at 0 %r (lenet alone: %d correct) %s" % (r.returncode, at0, want,
+                                                                                      r.stderr[-200:]))
+
+
+def test_frontier_holds_the_expensive_model_alone(tmp):
+    """Where the expensive model alone is the most accurate point (alexnet_shallower behind lenet at 0.5), it is on the
+    frontier: the CSV's pareto column equals brute-force dominance over every row, the alone row (cheap none) included.
+    (In test_sweep cascades beat resnet34 alone, so its row was never marked either way.)"""
+    out = os.path.join(tmp, "alone-front.csv")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "100",
+             "--thresholds", "0.5,0.7", "--csv", out])
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    pts = [(float(x["predicted_images_per_s"]), float(x["accuracy"])) for x in rows]
+    brute = [0 if any((s2 >= s and a2 >= a and (s2 > s or a2 > a)) or (j < i and s2 == s and a2 == a)
+                      for j, (s2, a2) in enumerate(pts) if j != i) else 1 for i, (s, a) in enumerate(pts)]
+    marks = [int(x["pareto"]) for x in rows]
+    alone = [x for x in rows if x["cheap"] == "none"]
+    check(r.returncode == 0 and marks == brute and alone and alone[0]["pareto"] == "1",
+          "sweep lenet -> alexnet_shallower: rc %d, pareto %s, brute force %s (last: alone) %s" % (
+              r.returncode, marks, brute, r.stderr[-200:]))
+
+
+def test_frontier_at_accuracy_zero(tmp):
+    """Every point at accuracy 0 (one record both models get wrong, confidently): the frontier is the fastest point
+    alone, not empty (the CSV marks one row, the JSON's frontier has one entry, the table one line)."""
+    lp, lc = G.decisions("lenet")
+    ap, ac = G.decisions("alexnet_shallower")
+    wrong = next(i for i in range(len(G.labels)) if lp[i] != G.labels[i] != ap[i] and min(lc[i], ac[i]) > 0.8)
+    out_csv, out_json = os.path.join(tmp, "zero.csv"), os.path.join(tmp, "zero.json")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--thresholds",
+             "0.5", "--range", "%d:%d" % (wrong, wrong + 1), "--throughputs", "lenet=1000,alexnet_shallower=100",
+             "--csv", out_csv, "--json", out_json])
+    rows = list(csv.DictReader(open(out_csv))) if r.returncode == 0 else []
+    front = json.load(open(out_json))["frontier"] if r.returncode == 0 else []
+    marked = [x["cheap"] for x in rows if x["pareto"] == "1"]
+    check(r.returncode == 0 and marked == ["lenet"] and len(front) == 1 and front[0]["cheap"] == "lenet" and
+          "(1 of 2 points" in r.stdout,
+          "sweep at accuracy 0 (record %d): rc %d, marked %r, JSON frontier %r %s" % (wrong, r.returncode, marked, front,
+                                                                                 r.stderr[-200:]))
+
+
+def test_throughputs_win_over_file(tmp):
+    """--help: '--throughputs wins over' --throughput-from: a model in both gets the --throughputs figure; one only in
+    the file gets the file's."""
+    given = os.path.join(tmp, "given.txt")
+    open(given, "w").write("lenet=111\nalexnet_shallower=222\n")
+    out = os.path.join(tmp, "wins.json")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "20",
+             "--thresholds", "0.9", "--throughput-from", given, "--throughputs", "lenet=333", "--json", out])
+    figures = {m["name"]: (m["images_per_s"], m["throughput"]) for m in json.load(open(out))["models"]} \
+        if r.returncode == 0 else {}
+    check(figures == {"lenet": (333, "given"), "alexnet_shallower": (222, "given")},
+          "sweep --throughput-from lenet=111 --throughputs lenet=333: rc %d, %r %s" % (r.returncode, figures,
+                                                                                    r.stderr[-200:]))
+
+
+def test_sweep_json_frontier(tmp):
+    """The JSON report's frontier is the Pareto frontier: the CSV rows marked 1, in the same order, and no other."""
+    out_csv, out_json = os.path.join(tmp, "front.csv"), os.path.join(tmp, "front.json")
+    r = run(["sweep", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--limit", "50",
+             "--thresholds", "0.5:0.99:0.01", "--csv", out_csv, "--json", out_json])
+    rows = list(csv.DictReader(open(out_csv))) if r.returncode == 0 else []
+    front = json.load(open(out_json))["frontier"] if r.returncode == 0 else []
+    want = [(None if x["cheap"] == "none" else x["cheap"], float(x["threshold"]) if x["threshold"] else None)
+            for x in rows if x["pareto"] == "1"]
+    got = [(f["cheap"], f["threshold"]) for f in front]
+    check(r.returncode == 0 and got == want and len(got) < len(rows),
+          "sweep JSON frontier %r, CSV marked %r (of %d rows)" % (got, want, len(rows)))
+
+
+def test_sweep_sigint_after_passes(tmp, sig=signal.SIGINT):
+    """--help: stopped by SIGINT, 'no output is written', exit 130 -- also when the signal comes after the last pass,
+    while the points are evaluated (8 cheap models x 10,000 thresholds x 10,000 images: a second or more, no stop
+    check in it): finish_outputs' own check is all that keeps the outputs back."""
+    weights = os.path.join(golden.ASSETS, "weights", "lenet.safetensors")
+    copies = []
+    for k in range(9):  # (nine files of lenet: eight cheap ones and the expensive one, each pass quick)
+        copies.append(os.path.join(tmp, "lenet%d.safetensors" % k))
+        shutil.copy(weights, copies[-1])
+    outs = [os.path.join(tmp, "late" + e) for e in (".csv", ".json")]
+    p = subprocess.Popen([cascade, "sweep", "--device", "cpu", "--cheap", ",".join(copies[:8]), "--full", copies[8],
+                          "--thresholds", "0:0.9999:0.0001", "--throughputs", "lenet=1000", "--csv", outs[0],
+                          "--json", outs[1]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr_lines = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(p.stderr), daemon=True)
+    reader.start()
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and \
+            not any(os.path.basename(copies[8]) + " alone on" in l for l in stderr_lines):
+        time.sleep(0.002)
+    p.send_signal(sig)  # the last pass is done: into the evaluation
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    reader.join(10)
+    left = [f for f in os.listdir(tmp) if f.startswith("late")]
+    said = [l for l in stderr_lines if l.startswith("cascade sweep: interrupted")]
+    check(p.returncode == 128 + sig and len(said) == 1 and not left,
+          "sweep signal %d after the passes: exit %d, left %s, stderr %r" % (sig, p.returncode, left, stderr_lines[-2:]))
+
+
+def test_calibrate_target_accuracy_zero(tmp):
+    """--target-accuracy 0 (inside [0, 1]) is an accuracy target: the JSON's kind, the report's target line."""
+    out = os.path.join(tmp, "acc0.json")
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--val",
+             golden.TEST_BATCH, "--limit", "20", "--thresholds", "0.5", "--target-accuracy", "0", "--json", out])
+    target = json.load(open(out))["target"] if r.returncode == 0 else None
+    check(target == {"kind": "accuracy", "level": 0} and r.stdout.startswith("target      accuracy >= 0 "),
+          "calibrate --target-accuracy 0: rc %d, JSON target %r, stdout %r" % (r.returncode, target, r.stdout[:60]))
+
+
+def test_calibrate_default_file_named(tmp):
+    """--help: --val-range defaults to 5000:10000 of the default file 'named or not': --val naming
+    data_batch_5.bin itself still leaves out its trained-on records 0..4999."""
+    val5 = os.path.join(golden.ASSETS, "data", "cifar10", "data_batch_5.bin")
+    out = os.path.join(tmp, "named-default.json")
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--val", val5,
+             "--limit", "20", "--thresholds", "0.5", "--target-accuracy", "0.3", "--json", out])
+    v = json.load(open(out))["validation"] if r.returncode == 0 else {}
+    notices = [l for l in r.stderr.splitlines() if l.startswith("notice:")]
+    check(v.get("first") == 5000 and v.get("images") == 20 and v.get("trained_on") == 0 and not notices,
+          "calibrate --val data_batch_5.bin (named): rc %d, validation %r, notices %r" % (r.returncode, v, notices))
+
+
+def test_calibrate_test_prediction(tmp):
+    """With --test, the JSON's test predicted_images_per_s is 1/(1/T_cheap + p_test/T_full) with the test's own deferred
+    fraction (the pinned figures), not the validation one."""
+    out = os.path.join(tmp, "test-pred.json")
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--val",
+             golden.TEST_BATCH, "--val-range", "100:400", "--thresholds", "0.9", "--target-accuracy", "0.3",
+             "--throughputs", "lenet=1000,alexnet_shallower=100", "--test", golden.TEST_BATCH, "--test-limit", "100",
+             "--json", out])
+    j = json.load(open(out)) if r.returncode == 0 else {}
+    t, c = j.get("test", {}), j.get("choice") or {}
+    p = t.get("deferred_fraction", -1)
+    want = golden.predicted_throughput(1000, 100, p)
+    check(r.returncode == 0 and c.get("cheap") == "lenet" and p != c.get("deferred_fraction") and
+          abs(t.get("predicted_images_per_s", 0) - want) < 1e-6 * want,
+          "calibrate --test: rc %d, test p %r (validation %r), predicted %r, want %r" % (
+              r.returncode, p, c.get("deferred_fraction"), t.get("predicted_images_per_s"), want))
+
+
+def test_calibrate_agreement_on_test(tmp):
+    """--target-agreement with --test: the JSON's test agreement is the chosen cascade's agreement with the expensive
+    model on the test images (golden), and 1 where the expensive model alone is the choice. (test_calibrate's
+    agreement case has no --test: the extra pass of the expensive model over the test was never checked.)"""
+    for level, thresholds, want_alone in (("0.9", "0.9", False), ("1", "0.5", True)):
+        out = os.path.join(tmp, "agree-test.json")
+        r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--val",
+                 golden.TEST_BATCH, "--val-range", "100:400", "--thresholds", thresholds, "--target-agreement", level,
+                 "--test", golden.TEST_BATCH, "--test-limit", "100", "--json", out])
+        j = json.load(open(out)) if r.returncode == 0 else {}
+        c, t = j.get("choice") or {}, j.get("test", {})
+        if c.get("cheap"):
+            g = golden.cascade_point(G, c["cheap"], "alexnet_shallower", c["threshold"], range(100))
+            ok = abs(t.get("agreement", -1) - g["agree"] / 100) <= g["near"] / 100 + 1e-9
+        else:
+            g, ok = None, t.get("agreement") == 1
+        check(r.returncode == 0 and (c.get("cheap") is None) == want_alone and ok,
+              "calibrate --target-agreement %s --test: rc %d, choice %r, test %r, golden %r %s" % (
+                  level, r.returncode, c.get("cheap"), t, g, r.stderr[-200:]))
+
+
+def test_calibrate_unreached_with_test(tmp):
+    """No candidate reaches the target and --test is given: nothing runs on the test file (there is no choice to run;
+    a run there read the point before the array), exit 1 with the one line, the JSON's choice null and no "test"."""
+    out = os.path.join(tmp, "unreached-test.json")
+    r = run(["calibrate", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--val", golden.TEST_BATCH,
+             "--val-range", "100:120", "--thresholds", "0.5,0.9", "--target-accuracy", "0.999", "--test",
+             golden.TEST_BATCH, "--test-limit", "50", "--json", out])
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("notice:") and " alone on " not in l]
+    j = json.load(open(out)) if os.path.exists(out) else {}
+    check(r.returncode == 1 and len(lines) == 1 and "no candidate reaches" in lines[0] and j.get("choice", 0) is None
+          and "test" not in j, "calibrate unreached with --test: rc %d, stderr %r, JSON keys %r" % (
+              r.returncode, lines, sorted(j)))
+
+
+def test_calibrate_first_cheap_on_test(tmp):
+    """A choice of the first cheap model (index 0) runs as a cascade on --test: the test's deferred fraction and accuracy
+    are the golden cascade's on those images, the report says 'as the cascade'."""
+    out = os.path.join(tmp, "first-cheap.json")
+    r = run(["calibrate", "--device", "cpu", "--quiet", "--cheap", "lenet", "--full", "alexnet_shallower", "--val",
+             golden.TEST_BATCH, "--val-range", "100:400", "--thresholds", "0.9", "--target-accuracy", "0.3",
+             "--test", golden.TEST_BATCH, "--test-limit", "100", "--json", out])
+    j = json.load(open(out)) if r.returncode == 0 else {}
+    c, t = j.get("choice") or {}, j.get("test", {})
+    g = golden.cascade_point(G, "lenet", "alexnet_shallower", 0.9, range(100))
+    slack = g["near"] / 100 + 1e-9
+    check(r.returncode == 0 and c.get("cheap") == "lenet" and
+          abs(t.get("deferred_fraction", -1) - g["deferred"] / 100) <= slack and
+          abs(t.get("accuracy", -1) - g["correct"] / 100) <= slack and "run as the cascade" in r.stdout,
+          "calibrate --cheap lenet --test: rc %d, test %r, golden %r" % (r.returncode, t, g))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_output_edges(tmp)
@@ -806,6 +1024,20 @@ def main():
         test_calibrate_sigint_during_test(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_default_cheap_without_full(tmp)
+    with tempfile.TemporaryDirectory() as tmp:  # (edges found by mutation testing: helper 67)
+        test_threshold_one_is_swept(tmp)
+        test_threshold_zero_is_swept(tmp)
+        test_frontier_holds_the_expensive_model_alone(tmp)
+        test_frontier_at_accuracy_zero(tmp)
+        test_throughputs_win_over_file(tmp)
+        test_sweep_json_frontier(tmp)
+        test_sweep_sigint_after_passes(tmp)
+        test_calibrate_target_accuracy_zero(tmp)
+        test_calibrate_default_file_named(tmp)
+        test_calibrate_test_prediction(tmp)
+        test_calibrate_agreement_on_test(tmp)
+        test_calibrate_unreached_with_test(tmp)
+        test_calibrate_first_cheap_on_test(tmp)
     return checks.finish("sweep_calibrate")
 
 

@@ -222,8 +222,27 @@ static void check_coverage_golden(void) {
     cifar_close(&data);
 }
 
+// Every interval lies inside [0, 1]: at k = 0 and k = n the Wilson bounds are 0 and 1 in theory, but centre -/+
+// half rounds to -1.4e-17 (k=0, n=21) or 1.0000000000000002 (k=n=16) without the clamps ("-0.0000" in a printed
+// interval); with them, k=0 gives 0 or a few 1e-17 above it. The reference comparison (|w - r| < 1e-9) cannot see it.
+static void check_wilson_bounds(void) {
+    int outside = 0;
+    int64_t pops[] = {0, 1000, 10000};
+    for (size_t b = 0; b < sizeof pops / sizeof pops[0]; b++)
+        for (int64_t n = 1; n < 1000; n++) {
+            interval lo = wilson_interval(0, n, pops[b]), hi = wilson_interval(n, n, pops[b]);
+            if (!(lo.low >= 0 && lo.high <= 1 && hi.low >= 0 && hi.high <= 1)) {
+                if (outside++ < 3)
+                    CHECK(0, "n=%lld N=%lld: k=0 low %.17g, k=n high %.17g", (long long)n, (long long)pops[b], lo.low,
+                          hi.high);
+            }
+        }
+    CHECK(!outside, "%d intervals reach outside [0, 1] at k = 0 or k = n", outside);
+}
+
 int main(void) {
     check_wilson_values();
+    check_wilson_bounds();
     cifar_file data;
     open_test_set(&data);
     check_coverage_real_run(&data);

@@ -338,6 +338,47 @@ static void check_record_match(const cifar_file *test_set) {
           count == 0, "test set records 0..4999 vs 5000..5299: %lld", (long long)count);
 }
 
+// An expensive model of unknown throughput (0: not measured) predicts 0, as an unknown cheap one does
+// (sweep.h: the prediction needs both figures): without the t_full guard, p = 0 gives 1/(1/T + 0/0) = NaN.
+static void check_unknown_full_throughput(void) {
+    CHECK(cascade_predicted_throughput(1000, 0, 0) == 0, "t_full 0, p 0: %g", cascade_predicted_throughput(1000, 0, 0));
+    CHECK(cascade_predicted_throughput(1000, 0, 0.5) == 0, "t_full 0, p 0.5: %g",
+          cascade_predicted_throughput(1000, 0, 0.5));
+}
+
+// Without labels (sweep_input.labels NULL) every point's accuracy is -1 (sweep.h: "accuracy: -1 without
+// labels"; the CSV then leaves it empty), and the frontier is by agreement: a slower point that agrees
+// more is on it. (An accuracy of 0 there would print as 0.000000 and hide the agreement frontier.)
+static void check_unlabelled_points(void) {
+    int32_t cheap_pred[4] = {1, 2, 3, 4}, full_pred[4] = {1, 2, 3, 5};
+    float conf[4] = {0.95f, 0.95f, 0.95f, 0.6f};
+    model_pass cheap = {.name = "c", .prediction = cheap_pred, .confidence = conf, .images_per_s = 1000},
+               full = {.name = "f", .prediction = full_pred, .confidence = conf, .images_per_s = 100};
+    double thr[2] = {0.5, 0.9};
+    sweep_input in = {4, NULL, &cheap, 1, &full, thr, 2};
+    sweep_point pts[3];
+    cascade_error err;
+    CHECK(!sweep_evaluate(&in, pts, &err), "%s", err.message);
+    CHECK(pts[0].accuracy == -1 && pts[1].accuracy == -1 && pts[2].accuracy == -1,
+          "no labels: accuracies %g %g %g, want -1", pts[0].accuracy, pts[1].accuracy, pts[2].accuracy);
+    CHECK(pts[0].agreement == 0.75 && pts[1].agreement == 1 && pts[0].pareto && pts[1].pareto && !pts[2].pareto,
+          "no labels: agreements %g %g, pareto %d %d %d (want 1 1 0: by agreement)", pts[0].agreement,
+          pts[1].agreement, pts[0].pareto, pts[1].pareto, pts[2].pareto);
+}
+
+// Two points as fast, one more accurate: only that one is on the frontier (sweep.h: "no other point is at
+// least as fast and at least as accurate and better in one"). The golden sweep has no two points of equal
+// speed and different accuracy, so its brute-force check cannot see the order of equal-speed points; the CLI
+// can make them (two cheap models given one --throughputs figure, at thresholds deferring as many images).
+static void check_pareto_equal_speed(void) {
+    sweep_point p[] = {{.cheap = 0, .threshold = 0.5, .accuracy = 0.8, .predicted_images_per_s = 100},
+                       {.cheap = 1, .threshold = 0.5, .accuracy = 0.9, .predicted_images_per_s = 100},
+                       {.cheap = -1, .threshold = 1, .accuracy = 0.95, .predicted_images_per_s = 50}};
+    sweep_mark_pareto(p, 3);
+    CHECK(!p[0].pareto && p[1].pareto && p[2].pareto, "equal speed: pareto %d %d %d, want 0 1 1", p[0].pareto,
+          p[1].pareto, p[2].pareto);
+}
+
 int main(void) {
     static model_pass cheap[N_CHEAP];
     for (int c = 0; c < N_CHEAP; c++) cheap[c] = golden_pass(cheap_names[c], targets_alone[c]);
@@ -362,6 +403,9 @@ int main(void) {
     check_threshold_rounding();
     check_throughput_parsing();
     check_record_match(&data);
+    check_unknown_full_throughput();
+    check_unlabelled_points();
+    check_pareto_equal_speed();
     // bad input to the evaluation
     double bad_threshold = 1.5;
     sweep_input bad = in;
