@@ -376,20 +376,17 @@ def test_errors(tmp):
         check(r.returncode == 0 and r.stdout.startswith("usage: cascade " + cmd), "%s --help" % cmd)
 
 
-def test_sweep_sigint(tmp, sig=signal.SIGINT):
-    outs = [os.path.join(tmp, "int" + e) for e in (".csv", ".svg", ".json")]
-    p = subprocess.Popen([cascade, "sweep", "--cheap", "lenet", "--full", "resnet34", "--limit", "3000", "--device",
-                          "cpu", "--chunk", "64", "--csv", outs[0], "--svg", outs[1], "--json", outs[2]],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # into the expensive pass (about a minute on a CPU): once the cheap one's line is out (the outputs are
-    # unnamed temporary files until the commit: nothing shows in the folder before)
-    stderr_lines = []
-    reader = threading.Thread(target=lambda: stderr_lines.extend(p.stderr), daemon=True)
+def signal_after_line(p, text, sig, pause, timeout):
+    """Sends sig to p pause seconds after a line of its stderr holds text (or
+    timeout seconds pass); waits for p (killed past 120 s); returns the
+    stderr's lines."""
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stderr), daemon=True)
     reader.start()
-    deadline = time.time() + 60
-    while time.time() < deadline and p.poll() is None and not any("lenet alone" in l for l in stderr_lines):
-        time.sleep(0.02)
-    time.sleep(0.5)
+    deadline = time.time() + timeout
+    while time.time() < deadline and p.poll() is None and not any(text in l for l in lines):
+        time.sleep(0.002)
+    time.sleep(pause)
     p.send_signal(sig)
     try:
         p.wait(timeout=120)
@@ -397,7 +394,17 @@ def test_sweep_sigint(tmp, sig=signal.SIGINT):
         p.kill()
         p.wait()
     reader.join(10)
-    err = "".join(stderr_lines)
+    return lines
+
+
+def test_sweep_sigint(tmp, sig=signal.SIGINT):
+    outs = [os.path.join(tmp, "int" + e) for e in (".csv", ".svg", ".json")]
+    p = subprocess.Popen([cascade, "sweep", "--cheap", "lenet", "--full", "resnet34", "--limit", "3000", "--device",
+                          "cpu", "--chunk", "64", "--csv", outs[0], "--svg", outs[1], "--json", outs[2]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # into the expensive pass (about a minute on a CPU): once the cheap one's line is out (the outputs are
+    # unnamed temporary files until the commit: nothing shows in the folder before)
+    err = "".join(signal_after_line(p, "lenet alone", sig, 0.5, 60))
     lines = [l for l in err.splitlines() if l.startswith("cascade sweep: interrupted")]
     left = [f for f in os.listdir(tmp) if f.startswith("int")]
     check(p.returncode == 128 + sig and len(lines) == 1 and not left,
@@ -888,20 +895,8 @@ def test_sweep_sigint_after_passes(tmp, sig=signal.SIGINT):
     p = subprocess.Popen([cascade, "sweep", "--device", "cpu", "--cheap", ",".join(copies[:8]), "--full", copies[8],
                           "--thresholds", "0:0.9999:0.0001", "--throughputs", "lenet=1000", "--csv", outs[0],
                           "--json", outs[1]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    stderr_lines = []
-    reader = threading.Thread(target=lambda: stderr_lines.extend(p.stderr), daemon=True)
-    reader.start()
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and \
-            not any(os.path.basename(copies[8]) + " alone on" in l for l in stderr_lines):
-        time.sleep(0.002)
-    p.send_signal(sig)  # the last pass is done: into the evaluation
-    try:
-        p.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    reader.join(10)
+    # the last pass is done: into the evaluation
+    stderr_lines = signal_after_line(p, os.path.basename(copies[8]) + " alone on", sig, 0, 120)
     left = [f for f in os.listdir(tmp) if f.startswith("late")]
     said = [l for l in stderr_lines if l.startswith("cascade sweep: interrupted")]
     check(p.returncode == 128 + sig and len(said) == 1 and not left,
