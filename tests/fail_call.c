@@ -1,9 +1,9 @@
-// fail_call.c: an LD_PRELOAD shim for resource_failures.py. CASCADE_FAIL
-// lists CALL:PART items (comma-separated): a call of CALL (unlink,
-// renameat2, fchmod or fsync) fails with errno CASCADE_FAIL_ERRNO (a number,
-// default EIO) where its path, or one of them (for fchmod and fsync, the
-// file its descriptor names), contains PART (empty: any; PART$: ends with
-// it); every other call is passed on. The errors it stands for (EIO from a
+// fail_call.c: an LD_PRELOAD shim for resource_failures.py and
+// run_early_stop.py. CASCADE_FAIL lists CALL:PART items (comma-separated): a
+// call of CALL (unlink, renameat2, fchmod or fsync) fails with errno
+// CASCADE_FAIL_ERRNO (a number, default EIO) where its path, or one of them
+// (for fchmod and fsync, the file its descriptor names), contains PART
+// (empty: any; PART$: ends with it); every other call is passed on. The errors it stands for (EIO from a
 // failing disk or a network file system) cannot be made on demand.
 // GOMP_parallel:PATH makes libgomp's entry to a parallel region exit the
 // process once PATH exists, as libgomp does when an allocation fails
