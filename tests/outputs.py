@@ -673,17 +673,25 @@ def check_bench_order(tmp):
                                                                     ips.get("runs")))
 
 
+def bench_report(tmp, what, args):
+    """Runs `cascade bench --device cpu ARGS --json TMP/WHAT.json`: (the result, its JSON, None where it failed)."""
+    out = os.path.join(tmp, what + ".json")
+    r = run(["bench", "--device", "cpu"] + args + ["--json", out])
+    ok = check(r.returncode == 0, "bench %s: rc %d %s" % (what, r.returncode, r.stderr[-200:]))
+    return r, json.load(open(out)) if ok else None
+
+
 def check_bench_figures(tmp):
     """bench's derived figures from its own measured ones: GFLOP/s = 2 x MACs (cascade info) x median; a
     cascade's ideal = 1/(1/T_cheap + p/T_full) with each model's best median over the --batches measured,
     its efficiency = median / ideal. (No test read them: a bench computing them wrong passed every one.)"""
-    out = os.path.join(tmp, "figures.json")
-    r = run(["bench", "--device", "cpu", "--models", "lenet,alexnet_shallower", "--batches", "8,32", "--cascades",
-             "alexnet_shallower:lenet", "--thresholds", "0.9", "--images", "32", "--runs", "3", "--warmup", "0",
-             "--json", out])
-    if not check(r.returncode == 0, "bench figures: rc %d %s" % (r.returncode, r.stderr[-200:])):
+    # (32 first: the best median is then not the last measured, and an ideal from the last batch's fails)
+    r, j = bench_report(tmp, "figures", ["--models", "lenet,alexnet_shallower", "--batches", "32,8", "--cascades",
+                                         "alexnet_shallower:lenet", "--thresholds", "0.9", "--images", "32", "--runs",
+                                         "3", "--warmup", "0"])
+    if not j:
         return
-    j = json.load(open(out))
+    out = os.path.join(tmp, "figures.json")
     macs = {}
     for name in ("lenet", "alexnet_shallower"):
         info = run(["info", name]).stdout
@@ -716,6 +724,99 @@ def check_bench_figures(tmp):
     check(got is not None and abs(got * 10 - correct) < 1e-6,
           "bench accuracy over a 10-record file: %r, run's %d of 10 (rc %d, %d)" % (got, correct, r.returncode,
                                                                                   q.returncode))
+
+
+def check_bench_deferred(tmp, ten):
+    """bench's deferred fraction is of a timed run's --images images: 10 images of a 10-record file are a
+    permutation of it, so its count is run's over the file (a bench giving the kept fraction passed: its
+    ideal follows from whatever it reports); a smaller --warmup-images sizes the warm-up alone, so the timed
+    figure's deferred and accuracy are those of a bench with no warm-up."""
+    pred, out = os.path.join(tmp, "deferred.csv"), os.path.join(tmp, "deferred.json")
+    q = run(["run", "--device", "cpu", "--cheap", "lenet", "--full", "alexnet_shallower", "--threshold", "0.9",
+             "--data", ten, "--quiet", "--output", pred])
+    deferred = sum(row["deferred"] == "1" for row in csv.DictReader(open(pred))) if q.returncode == 0 else -1
+    r = run(["bench", "--device", "cpu", "--no-alone", "--cascades", "lenet:alexnet_shallower", "--thresholds", "0.9",
+             "--images", "10", "--runs", "1", "--warmup", "0", "--data", ten, "--json", out])
+    got = json.load(open(out))["cascades"][0]["deferred"] if r.returncode == 0 else None
+    check(got is not None and 0 < deferred < 10 and abs(got * 10 - deferred) < 1e-6,
+          "bench deferred over a 10-record file: %r, run's %d of 10 (rc %d, %d)" % (got, deferred, r.returncode,
+                                                                                 q.returncode))
+    figures = []
+    for warm in (["--warmup", "0"], ["--warmup", "1", "--warmup-images", "1"]):
+        r = run(["bench", "--device", "cpu", "--no-alone", "--cascades", "lenet:alexnet_shallower", "--thresholds",
+                 "0.9", "--images", "64", "--runs", "1", "--json", out] + warm)
+        f = json.load(open(out))["cascades"][0] if r.returncode == 0 else {}
+        figures.append((r.returncode, f.get("deferred"), f.get("accuracy")))
+    check(figures[0] == figures[1] and figures[0][0] == 0 and 0 < figures[0][1] < 1,
+          "bench --warmup-images 1: the timed run's deferred and accuracy %r, without a warm-up %r" % (
+              figures[1][1:], figures[0][1:]))
+
+
+def check_bench_odd_median(tmp):
+    """An odd number of runs: the median is the middle one (check_bench_order has 4 runs: the mean of the
+    middle two). Left to its defaults bench times 5 runs after 1 warm-up, as bench --help says."""
+    out = os.path.join(tmp, "odd.json")
+    r = run(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "32", "--batches", "32",
+             "--runs", "3", "--warmup", "0", "--json", out])
+    ips = json.load(open(out))["alone"][0]["images_per_s"] if r.returncode == 0 else {}
+    each = sorted(ips.get("runs", []))
+    check(len(each) == 3 and len(set(each)) > 1 and ips["median"] == each[1] and ips["min"] == each[0]
+          and ips["max"] == each[2], "bench, 3 runs: median %s, min %s, max %s of %s (rc %d)" % (
+              ips.get("median"), ips.get("min"), ips.get("max"), ips.get("runs"), r.returncode))
+    r = run(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "16", "--batches", "16",
+             "--json", out])
+    j = json.load(open(out)) if r.returncode == 0 else {}
+    runs = [len(a["images_per_s"]["runs"]) for a in j.get("alone", [])]
+    check(j.get("runs") == 5 and j.get("warmup") == 1 and runs == [5] and
+          "median of 5 runs after 1 warm-up" in r.stdout,
+          "bench defaults: runs %r, warmup %r, timed runs listed %r (rc %d)" % (j.get("runs"), j.get("warmup"), runs,
+                                                                             r.returncode))
+
+
+def check_bench_table_matches_json(tmp):
+    """bench's table shows the JSON's figures under their headers: each row's median, min, max, GFLOP/s,
+    accuracy and share of sgemm (alone), median, min, max, deferred, accuracy, ideal and eff (cascades), as
+    rounded; a warm-up of every image names no image count of its own."""
+    r, j = bench_report(tmp, "table", ["--models", "lenet,alexnet_shallower", "--batches", "32", "--cascades",
+                                       "lenet:alexnet_shallower", "--thresholds", "0.9", "--images", "32", "--runs",
+                                       "3", "--warmup", "1"])
+    if not j:
+        return
+    check("after 1 warm-up;" in r.stdout, "bench table, a warm-up of all 32 images: %r" % r.stdout.splitlines()[2])
+    rows = {l.split()[0]: l.split() for l in r.stdout.split("model alone", 1)[1].split("\n\n")[0].splitlines()[1:]}
+    for f in j["alone"]:
+        got, ips = rows.get(f["model"], []), f["images_per_s"]
+        want = [f["batch"]] + [ips[k] for k in ("median", "min", "max")] + [f["gflops"], f["accuracy"]]
+        share = 100 * f["gflops"] / j["sgemm_gflops"]
+        near = len(got) == 9 and all(abs(float(g) - w) <= slack for g, w, slack in  # (the JSON is rounded too)
+                                     zip(got[1:7], want, (0, 1, 1, 1, 0.06, 6e-5)))
+        check(near and abs(float(got[8].rstrip("%")) - share) <= 1,
+              "bench table, %s alone: %r, the JSON's %r and %.1f%% of sgemm" % (f["model"], got[1:], want, share))
+    # sgemm bounds a model's GFLOP/s (alexnet_shallower reaches about 85% here): a rate 3x low passed
+    shares = [100 * f["gflops"] / j["sgemm_gflops"] for f in j["alone"]]
+    check(max(shares) <= 150, "bench: sgemm %s GFLOP/s, the models' shares of it %r%%" % (j["sgemm_gflops"], shares))
+    line = [l for l in r.stdout.splitlines() if l.startswith("lenet -> alexnet_shallower")]
+    f = j["cascades"][0]
+    ips = f["images_per_s"]
+    want = [ips[k] for k in ("median", "min", "max")] + [f["deferred"], f["accuracy"], f["ideal_images_per_s"],
+                                                         f["efficiency"]]
+    got = line[0].split()[4:11] if line else []
+    check(len(got) == 7 and all(abs(float(g) - w) <= slack for g, w, slack in
+                                zip(got, want, (1, 1, 1, 6e-5, 6e-5, 1, 6e-4))), "bench table, the cascade: %r, the JSON's %r" % (got, want))
+
+
+def check_bench_runs_in_order(tmp, data):
+    """The JSON lists each timed run's images/s in the order run (check_bench_order checks them as a set):
+    they are the rates the terminal's progress drew, run 1 first (a run's draw rounds it to 1 img/s)."""
+    import re
+    out = os.path.join(tmp, "in-order.json")
+    rc, shown = terminal_stderr(["bench", "--device", "cpu", "--models", "lenet", "--no-cascades", "--images", "64",
+                                 "--batches", "64", "--runs", "6", "--warmup", "0", "--json", out], tmp)
+    drawn = [float(v) for v in re.findall(r"lenet batch 64: run \d of 6, (\d+) img/s", shown)]
+    listed = json.load(open(out))["alone"][0]["images_per_s"]["runs"] if rc == 0 else []
+    check(len(drawn) == 6 and len(listed) == 6 and len(set(drawn)) > 2 and
+          all(abs(a - b) <= 1 for a, b in zip(drawn, listed)),
+          "bench JSON runs in the order run: %r, the progress drew %r (rc %d)" % (listed, drawn, rc))
 
 
 def check_progress_while_deferred(tmp):
@@ -870,11 +971,14 @@ def main():
                      check_write_protected, check_fifo_without_reader, check_live_file_kept, check_live_file_restored,
                      check_process_name, check_long_name, check_progress_interval_on_terminal,
                      check_progress_fits_terminal, check_sweep_progress_on_terminal, check_bench_progress_on_terminal,
-                     check_progress_lines, check_progress_rate, check_report_fields, check_no_image_yet):
+                     check_progress_lines, check_progress_rate, check_report_fields, check_no_image_yet,
+                     check_bench_deferred, check_bench_runs_in_order):
             part(tmp, data)
         check_confidence_digits(tmp)
         check_bench_order(tmp)
+        check_bench_odd_median(tmp)
         check_bench_figures(tmp)
+        check_bench_table_matches_json(tmp)
         check_seeded_order(tmp)
         check_range(tmp)
         check_progress_while_deferred(tmp)
