@@ -330,10 +330,8 @@ static void plan_linear(gpu_network *net, gpu_node *n) {
     s->relu = n->relu;
 }
 
-// The workspace a leader's plans need. A remembered choice is its only plan,
-// and it is given its own need alone (it was given the cap, 256 MiB, so a
-// network's arena grew on every run after the first, and a batch that fitted
-// the first run could fail for memory on the next); should it not run, the
+// The workspace a leader's plans need; a remembered choice (its only plan)
+// needs its own alone. Should it not run, the
 // plans timed in its place are those that fit the arena's workspace
 // (choose_conv), which holds the linear layers' 32 MiB at least.
 static size_t leader_workspace(const gpu_node *n) {
